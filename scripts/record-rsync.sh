@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# record-rsync.sh OUTDIR
+#
+# Records what rsync prints for a first copy into an empty destination:
+#   rsync -a --checksum --checksum-choice=ALGO --out-format="%n %C" ARGS... DEST/
+# for every case of the manifests in baselines/rsync/ (cases.tsv, run as root,
+# and cases-nobody.tsv, run as uid/gid 65534), over a fixture tree built by
+# make-fixtures.sh. For each case, algorithm and locale it writes
+#   OUTDIR/<case>.<algo>.<utf8|c>.out   stdout, raw bytes
+#   OUTDIR/<case>.<algo>.<utf8|c>.err   stderr, fixture root -> @ROOT@, dest -> @DEST@
+#   OUTDIR/<case>.<algo>.<utf8|c>.rc    exit code
+# and copies both manifests into OUTDIR. OUTDIR is replaced as a whole.
+#
+# Manifest line: case<TAB>cwd<TAB>args<TAB>algos<TAB>locales
+#   cwd     relative to the fixture root
+#   args    space-separated; @ROOT@ stands for the absolute fixture root
+#   algos   comma list of --checksum-choice values
+#   locales comma list of LC_ALL values (C.UTF-8 -> "utf8", C -> "c" in names)
+#
+# Must run as root (the nobody cases switch user with setpriv).
+# Environment: RSYNC (rsync binary, default "rsync"), MANIFEST_DIR (default
+# the repository's baselines/rsync).
+set -euo pipefail
+umask 022
+set -f # args are split on spaces; never glob them
+
+if [ "$#" -ne 1 ]; then
+    echo "usage: $0 OUTDIR" >&2
+    exit 2
+fi
+outdir=$1
+here=$(cd "$(dirname "$0")" && pwd)
+manifest_dir=${MANIFEST_DIR:-$here/../baselines/rsync}
+rsync_bin=${RSYNC:-rsync}
+rsync_path=$(command -v "$rsync_bin")
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "$0: must run as root (the unprivileged cases switch to uid 65534)" >&2
+    exit 2
+fi
+
+# Work area: must be traversable by uid 65534 for the unprivileged case.
+work=$(mktemp -d "${TMPDIR:-/tmp}/fimsum-rsync.XXXXXXXX")
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+root=$work/fixtures
+stage=$work/out
+mkdir "$stage"
+"$here/make-fixtures.sh" "$root" >/dev/null
+if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$root/perm/ok.txt"; then
+    echo "$0: uid 65534 cannot reach $root (set TMPDIR to a world-traversable dir)" >&2
+    exit 2
+fi
+
+# Copy the manifests first: OUTDIR may be the directory they live in.
+cp "$manifest_dir/cases.tsv" "$manifest_dir/cases-nobody.tsv" "$stage/"
+
+loc_tag() {
+    case $1 in
+    C.UTF-8) echo utf8 ;;
+    C) echo c ;;
+    *) echo "$0: unknown locale $1" >&2; exit 2 ;;
+    esac
+}
+
+# escape a string for use as a literal in a sed pattern
+sed_lit() { printf '%s' "$1" | sed 's/[][\.*^$/]/\\&/g'; }
+
+n=0
+# run_manifest FILE USER: USER is "root" or "nobody"
+run_manifest() {
+    local file=$1 user=$2 case cwd args algos locales algo loc tag base dest
+    local -a argv algo_list loc_list prefix
+    if [ "$user" = nobody ]; then
+        prefix=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    else
+        prefix=()
+    fi
+    while IFS=$'\t' read -r case cwd args algos locales; do
+        [ -n "$case" ] || continue
+        IFS=' ' read -r -a argv <<<"${args//@ROOT@/$root}"
+        IFS=, read -r -a algo_list <<<"$algos"
+        IFS=, read -r -a loc_list <<<"$locales"
+        for algo in "${algo_list[@]}"; do
+            for loc in "${loc_list[@]}"; do
+                tag=$(loc_tag "$loc")
+                base=$stage/$case.$algo.$tag
+                n=$((n + 1))
+                dest=$work/dest.$n
+                mkdir "$dest"
+                if [ "$user" = nobody ]; then chown 65534:65534 "$dest"; fi
+                rc=0
+                (cd "$root/$cwd" &&
+                    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL="$loc" \
+                        ${prefix[@]+"${prefix[@]}"} "$rsync_path" -a --checksum \
+                        --checksum-choice="$algo" --out-format="%n %C" \
+                        "${argv[@]}" "$dest/") >"$base.out" 2>"$base.err" || rc=$?
+                echo "$rc" >"$base.rc"
+                # make stderr independent of the temp paths
+                LC_ALL=C sed -i -e "s/$(sed_lit "$dest")/@DEST@/g" -e "s/$(sed_lit "$root")/@ROOT@/g" "$base.err"
+                rm -rf "$dest"
+            done
+        done
+    done <"$file"
+}
+
+run_manifest "$stage/cases.tsv" root
+run_manifest "$stage/cases-nobody.tsv" nobody
+
+rm -rf "$outdir"
+mkdir -p "$(dirname "$outdir")"
+cp -r "$stage" "$outdir"
+echo "recorded $n runs into $outdir ($("$rsync_path" --version | head -1))" >&2

@@ -1,0 +1,651 @@
+//! Baseline files: the only module that knows their encoding (bincode 2.0.1).
+//!
+//! Layout (all integers outside bincode frames are little-endian):
+//!
+//! ```text
+//! magic      8 bytes  "FIMSUMBL"
+//! version    u32      FORMAT_VERSION
+//! header     u32 length + bincode(WireHeader)          (at most 1 MiB)
+//! count      u64      number of records
+//! records    count x (u32 length + bincode(WireRecord)) (each at most 1 MiB), in rsync order
+//! end        8 bytes  "FIMSUMEN" + SHA-256 of every byte before "FIMSUMEN"
+//! ```
+//!
+//! Records are written one at a time, so a million entries never sit in memory; the count
+//! is patched in when the scan ends and the digest is taken over the finished file.
+//!
+//! A baseline is treated as hostile input. bincode 2.0.1 allocates whatever a length prefix
+//! claims unless a decode has a limit (a 13-byte file can ask for terabytes), so every frame
+//! is length-checked against the limit and the bytes left, decoded with a limit, and must be
+//! consumed exactly; records must be in strict rsync order; the end marker, the digest and
+//! the end of file must all be where they belong. [`Baseline::open`] checks all of that in
+//! a first pass before a single record is handed out, so a truncated or altered file is an
+//! error (exit 65) and never a shorter baseline.
+//!
+//! The wire structs below mirror the public types on purpose: the file format changes only
+//! when this module says so, never by a refactor elsewhere, and decoding validates on the
+//! way in (kinds, digest lengths, names).
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use bincode::{Decode, Encode};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+use crate::hash::{Algorithm, Digest};
+use crate::order::cmp_entries;
+use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::walk::FilterArg;
+
+const MAGIC: &[u8; 8] = b"FIMSUMBL";
+const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
+/// Version 1: the layout above.
+pub const FORMAT_VERSION: u32 = 1;
+const FRAME_LIMIT: usize = 1 << 20;
+const DIGEST_LEN: usize = 32;
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<FRAME_LIMIT>()
+}
+
+/// Where a baseline's records came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A fimsum scan: full metadata.
+    Scan,
+    /// An imported rsync `%n %C` log: names, directory-or-not, checksums; no metadata.
+    RsyncLog,
+}
+
+/// Everything a baseline says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub algorithm: Algorithm,
+    pub origin: Origin,
+    /// The source arguments as given.
+    pub sources: Vec<Vec<u8>>,
+    /// The same sources made absolute (with trailing slashes kept), for `check`.
+    pub roots: Vec<Vec<u8>>,
+    pub one_file_system: bool,
+    pub filters: Vec<FilterArg>,
+    pub host: String,
+    pub created: Timestamp,
+    pub fimsum_version: String,
+}
+
+#[derive(Encode, Decode)]
+struct WireHeader {
+    algorithm: u8,
+    origin: u8,
+    sources: Vec<Vec<u8>>,
+    roots: Vec<Vec<u8>>,
+    one_file_system: bool,
+    filters: Vec<(u8, Vec<u8>)>,
+    host: String,
+    created_sec: i64,
+    created_nsec: u32,
+    fimsum_version: String,
+}
+
+#[derive(Encode, Decode)]
+struct WireMeta {
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    mtime: (i64, u32),
+    ctime: (i64, u32),
+    ino: u64,
+    dev: u64,
+    nlink: u64,
+    rdev: u64,
+}
+
+#[derive(Encode, Decode)]
+enum WireContent {
+    None,
+    Digest(Vec<u8>),
+    Unreadable(String),
+    ChangedDuringScan(String),
+}
+
+#[derive(Encode, Decode)]
+struct WireRecord {
+    name: Vec<u8>,
+    kind: u8,
+    meta: Option<WireMeta>,
+    link_target: Option<Vec<u8>>,
+    content: WireContent,
+}
+
+const KINDS: [Kind; 8] = [
+    Kind::File,
+    Kind::Dir,
+    Kind::Symlink,
+    Kind::Fifo,
+    Kind::Socket,
+    Kind::CharDevice,
+    Kind::BlockDevice,
+    Kind::Special,
+];
+
+fn kind_code(kind: Kind) -> u8 {
+    KINDS.iter().position(|&k| k == kind).unwrap_or(7) as u8
+}
+
+impl WireHeader {
+    fn from_header(h: &Header) -> WireHeader {
+        WireHeader {
+            algorithm: h.algorithm.code(),
+            origin: match h.origin {
+                Origin::Scan => 0,
+                Origin::RsyncLog => 1,
+            },
+            sources: h.sources.clone(),
+            roots: h.roots.clone(),
+            one_file_system: h.one_file_system,
+            filters: h.filters.iter().map(FilterArg::to_code).collect(),
+            host: h.host.clone(),
+            created_sec: h.created.sec,
+            created_nsec: h.created.nsec,
+            fimsum_version: h.fimsum_version.clone(),
+        }
+    }
+
+    fn into_header(self) -> std::result::Result<Header, String> {
+        let filters = self
+            .filters
+            .into_iter()
+            .map(|(code, bytes)| FilterArg::from_code(code, bytes).ok_or("unknown filter kind"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Header {
+            algorithm: Algorithm::from_code(self.algorithm)
+                .ok_or_else(|| format!("unknown checksum algorithm code {}", self.algorithm))?,
+            origin: match self.origin {
+                0 => Origin::Scan,
+                1 => Origin::RsyncLog,
+                n => return Err(format!("unknown origin code {n}")),
+            },
+            sources: self.sources,
+            roots: self.roots,
+            one_file_system: self.one_file_system,
+            filters,
+            host: self.host,
+            created: Timestamp {
+                sec: self.created_sec,
+                nsec: self.created_nsec,
+            },
+            fimsum_version: self.fimsum_version,
+        })
+    }
+}
+
+impl WireRecord {
+    fn from_record(r: &Record) -> WireRecord {
+        WireRecord {
+            name: r.name.clone(),
+            kind: kind_code(r.kind),
+            meta: r.meta.map(|m| WireMeta {
+                mode: m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                size: m.size,
+                mtime: (m.mtime.sec, m.mtime.nsec),
+                ctime: (m.ctime.sec, m.ctime.nsec),
+                ino: m.ino,
+                dev: m.dev,
+                nlink: m.nlink,
+                rdev: m.rdev,
+            }),
+            link_target: r.link_target.clone(),
+            content: match &r.content {
+                Content::None => WireContent::None,
+                Content::Digest(d) => WireContent::Digest(d.as_bytes().to_vec()),
+                Content::Unreadable(s) => WireContent::Unreadable(s.clone()),
+                Content::ChangedDuringScan(s) => WireContent::ChangedDuringScan(s.clone()),
+            },
+        }
+    }
+
+    fn into_record(self, algorithm: Algorithm) -> std::result::Result<Record, String> {
+        let kind = *KINDS
+            .get(self.kind as usize)
+            .ok_or_else(|| format!("unknown kind code {}", self.kind))?;
+        if self.name.is_empty()
+            || self.name.contains(&0)
+            || self.name.starts_with(b"/")
+            || self.name.ends_with(b"/")
+        {
+            return Err("invalid entry name".into());
+        }
+        let content = match self.content {
+            WireContent::None => Content::None,
+            WireContent::Digest(bytes) => {
+                if bytes.len() != algorithm.digest_len() || kind != Kind::File {
+                    return Err(format!(
+                        "checksum of {} bytes does not fit {algorithm}",
+                        bytes.len()
+                    ));
+                }
+                Content::Digest(Digest::from_bytes(&bytes).ok_or("invalid checksum")?)
+            }
+            WireContent::Unreadable(s) => Content::Unreadable(s),
+            WireContent::ChangedDuringScan(s) => Content::ChangedDuringScan(s),
+        };
+        Ok(Record {
+            name: self.name,
+            kind,
+            meta: self.meta.map(|m| Meta {
+                mode: m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                size: m.size,
+                mtime: Timestamp {
+                    sec: m.mtime.0,
+                    nsec: m.mtime.1,
+                },
+                ctime: Timestamp {
+                    sec: m.ctime.0,
+                    nsec: m.ctime.1,
+                },
+                ino: m.ino,
+                dev: m.dev,
+                nlink: m.nlink,
+                rdev: m.rdev,
+            }),
+            link_target: self.link_target,
+            content,
+        })
+    }
+}
+
+/// Writes a baseline record by record into a temporary file beside the target; only
+/// [`BaselineWriter::finish`] puts it in place (fsync, rename, fsync of the directory), so
+/// the previous baseline at that path is never damaged. Dropped unfinished, it removes the
+/// temporary file.
+pub struct BaselineWriter {
+    out: BufWriter<File>,
+    tmp: PathBuf,
+    target: PathBuf,
+    algorithm: Algorithm,
+    count: u64,
+    count_offset: u64,
+    frame: Vec<u8>,
+    last: Option<(Vec<u8>, bool)>,
+    finished: bool,
+}
+
+impl BaselineWriter {
+    pub fn create(target: &Path, header: &Header) -> Result<BaselineWriter> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = target
+            .file_name()
+            .ok_or_else(|| Error::Usage(format!("{}: not a file name", target.display())))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(file_name);
+        tmp_name.push(format!(".tmp.{}", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .read(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
+        let mut writer = BaselineWriter {
+            out: BufWriter::with_capacity(1 << 20, file),
+            tmp,
+            target: target.to_path_buf(),
+            algorithm: header.algorithm,
+            count: 0,
+            count_offset: 0,
+            frame: Vec::new(),
+            last: None,
+            finished: false,
+        };
+        let head = bincode::encode_to_vec(WireHeader::from_header(header), config())
+            .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
+        let mut prefix = Vec::with_capacity(16 + head.len());
+        prefix.extend_from_slice(MAGIC);
+        prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        prefix.extend_from_slice(&frame_len(&head)?.to_le_bytes());
+        prefix.extend_from_slice(&head);
+        writer.count_offset = prefix.len() as u64;
+        prefix.extend_from_slice(&0u64.to_le_bytes());
+        writer.write(&prefix)?;
+        Ok(writer)
+    }
+
+    /// Device and inode of the file being written (it keeps them when renamed into place),
+    /// so a scan can leave its own output out of the tree it lists.
+    pub fn identity(&self) -> io::Result<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let m = self.out.get_ref().metadata()?;
+        Ok((m.dev(), m.ino()))
+    }
+
+    /// Append one record; records must come in rsync order, as a scan yields them.
+    pub fn append(&mut self, record: &Record) -> Result<()> {
+        if let Some((name, is_dir)) = &self.last {
+            if cmp_entries(name, *is_dir, &record.name, record.is_dir()) != std::cmp::Ordering::Less
+            {
+                return Err(Error::io(
+                    "baseline records out of order",
+                    io::Error::other(String::from_utf8_lossy(&record.name).into_owned()),
+                ));
+            }
+        }
+        if let Some(d) = record.content.digest() {
+            debug_assert_eq!(d.as_bytes().len(), self.algorithm.digest_len());
+        }
+        self.frame.clear();
+        bincode::encode_into_std_write(WireRecord::from_record(record), &mut self.frame, config())
+            .map_err(|e| Error::io("cannot encode a baseline record", io::Error::other(e)))?;
+        let len = frame_len(&self.frame)?;
+        let frame = std::mem::take(&mut self.frame);
+        self.write(&len.to_le_bytes())?;
+        self.write(&frame)?;
+        self.frame = frame;
+        self.count += 1;
+        self.last = Some((record.name.clone(), record.is_dir()));
+        Ok(())
+    }
+
+    /// Patch the count in, append the end marker and digest, and move the file into place.
+    pub fn finish(mut self) -> Result<u64> {
+        let ctx = |what: &str| format!("cannot {what} {}", self.tmp.display());
+        self.out.flush().map_err(|e| Error::io(ctx("write"), e))?;
+        let file = self.out.get_mut();
+        (|| -> io::Result<()> {
+            file.seek(SeekFrom::Start(self.count_offset))?;
+            file.write_all(&self.count.to_le_bytes())?;
+            file.seek(SeekFrom::Start(0))?;
+            let mut hasher = Sha256::new();
+            io::copy(
+                &mut BufReader::with_capacity(1 << 20, &mut *file),
+                &mut HashWriter(&mut hasher),
+            )?;
+            file.seek(SeekFrom::End(0))?;
+            file.write_all(END_MAGIC)?;
+            file.write_all(&hasher.finalize())?;
+            file.sync_all()
+        })()
+        .map_err(|e| Error::io(ctx("finish"), e))?;
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot move {} to {}",
+                    self.tmp.display(),
+                    self.target.display()
+                ),
+                e,
+            )
+        })?;
+        self.finished = true;
+        if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io(format!("cannot sync directory {}", dir.display()), e))?;
+        }
+        Ok(self.count)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out
+            .write_all(bytes)
+            .map_err(|e| Error::io(format!("cannot write {}", self.tmp.display()), e))
+    }
+}
+
+impl Drop for BaselineWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn frame_len(frame: &[u8]) -> Result<u32> {
+    if frame.len() > FRAME_LIMIT {
+        return Err(Error::io(
+            "baseline record too large",
+            io::Error::other(format!("{} bytes", frame.len())),
+        ));
+    }
+    Ok(frame.len() as u32)
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Does this file start like a baseline? (Anything else is taken for an rsync log.)
+pub fn is_baseline(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 8];
+    let mut file = File::open(path).map_err(|source| Error::NoInput {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let n = file
+        .read(&mut magic)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    Ok(n == magic.len() && &magic == MAGIC)
+}
+
+/// A verified baseline, ready to hand out its records in order.
+pub struct Baseline {
+    pub header: Header,
+    pub count: u64,
+    path: PathBuf,
+    input: BufReader<File>,
+    records_offset: u64,
+}
+
+impl Baseline {
+    /// Open and fully verify a baseline; the records are then read with [`Baseline::records`].
+    pub fn open(path: &Path) -> Result<Baseline> {
+        let file = File::open(path).map_err(|source| Error::NoInput {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let bad = |reason: String| Error::bad_data(path, reason);
+        let mut input = Input::new(BufReader::with_capacity(1 << 20, file));
+        let (header, count) = read_prefix(&mut input).map_err(bad)?;
+        let records_offset = input.offset;
+        let mut last: Option<Record> = None;
+        for i in 0..count {
+            let record = read_record(&mut input, header.algorithm)
+                .map_err(|e| bad(format!("record {} of {count}: {e}", i + 1)))?;
+            if let Some(prev) = &last {
+                if cmp_entries(&prev.name, prev.is_dir(), &record.name, record.is_dir())
+                    != std::cmp::Ordering::Less
+                {
+                    return Err(bad(format!("record {} is out of order", i + 1)));
+                }
+            }
+            last = Some(record);
+        }
+        let digest = input.hasher.clone().finalize();
+        let mut end = [0u8; 8 + DIGEST_LEN];
+        input
+            .read_exact(&mut end)
+            .map_err(|_| bad("end marker missing: the baseline is truncated".into()))?;
+        if &end[..8] != END_MAGIC {
+            return Err(bad(
+                "end marker missing: wrong record count or trailing records".into(),
+            ));
+        }
+        if end[8..] != digest[..] {
+            return Err(bad(
+                "digest mismatch: the baseline was altered or damaged".into()
+            ));
+        }
+        let mut extra = [0u8; 1];
+        if input
+            .inner
+            .read(&mut extra)
+            .map_err(|e| bad(e.to_string()))?
+            != 0
+        {
+            return Err(bad("trailing bytes after the end marker".into()));
+        }
+        let mut file = input.inner;
+        file.seek(SeekFrom::Start(records_offset))
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        Ok(Baseline {
+            header,
+            count,
+            path: path.to_path_buf(),
+            input: file,
+            records_offset,
+        })
+    }
+
+    /// The records in order. The file was verified by [`Baseline::open`]; an error here
+    /// means it changed since.
+    pub fn records(self) -> Records {
+        Records {
+            input: Input::new(self.input),
+            algorithm: self.header.algorithm,
+            left: self.count,
+            path: self.path,
+        }
+        .skip_hashing(self.records_offset)
+    }
+}
+
+/// Iterator over a verified baseline's records.
+pub struct Records {
+    input: Input<BufReader<File>>,
+    algorithm: Algorithm,
+    left: u64,
+    path: PathBuf,
+}
+
+impl Records {
+    fn skip_hashing(mut self, offset: u64) -> Records {
+        self.input.offset = offset;
+        self
+    }
+}
+
+impl Iterator for Records {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Result<Record>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(
+            read_record(&mut self.input, self.algorithm)
+                .map_err(|e| Error::bad_data(&self.path, format!("changed while being read: {e}"))),
+        )
+    }
+}
+
+/// A reader that hashes what it reads and knows its offset, for error messages.
+struct Input<R> {
+    inner: R,
+    hasher: Sha256,
+    offset: u64,
+}
+
+impl<R: Read> Input<R> {
+    fn new(inner: R) -> Input<R> {
+        Input {
+            inner,
+            hasher: Sha256::new(),
+            offset: 0,
+        }
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_exact(buf)?;
+        self.hasher.update(&*buf);
+        self.offset += buf.len() as u64;
+        Ok(())
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        let mut b = [0u8; 4];
+        self.read_exact(&mut b).map_err(|_| self.truncated())?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self) -> std::result::Result<u64, String> {
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b).map_err(|_| self.truncated())?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// One length-prefixed frame, its length checked before anything is allocated.
+    fn frame(&mut self) -> std::result::Result<Vec<u8>, String> {
+        let len = self.u32()? as usize;
+        if len > FRAME_LIMIT {
+            return Err(format!(
+                "frame of {len} bytes at offset {} exceeds the limit",
+                self.offset
+            ));
+        }
+        let mut buf = vec![0u8; len];
+        self.read_exact(&mut buf).map_err(|_| self.truncated())?;
+        Ok(buf)
+    }
+
+    fn truncated(&self) -> String {
+        format!("truncated at offset {}", self.offset)
+    }
+}
+
+fn decode_exact<T: Decode<()>>(frame: &[u8]) -> std::result::Result<T, String> {
+    let (value, used) =
+        bincode::decode_from_slice::<T, _>(frame, config()).map_err(|e| e.to_string())?;
+    if used != frame.len() {
+        return Err(format!("{} stray bytes inside a frame", frame.len() - used));
+    }
+    Ok(value)
+}
+
+fn read_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<(Header, u64), String> {
+    let mut magic = [0u8; 8];
+    input
+        .read_exact(&mut magic)
+        .map_err(|_| "not a fimsum baseline (file too short)".to_string())?;
+    if &magic != MAGIC {
+        return Err("not a fimsum baseline (wrong magic)".into());
+    }
+    let version = input.u32()?;
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "baseline format version {version} is not supported (this fimsum reads version {FORMAT_VERSION})"
+        ));
+    }
+    let header = decode_exact::<WireHeader>(&input.frame()?)
+        .and_then(WireHeader::into_header)
+        .map_err(|e| format!("bad header: {e}"))?;
+    let count = input.u64()?;
+    Ok((header, count))
+}
+
+fn read_record<R: Read>(
+    input: &mut Input<R>,
+    algorithm: Algorithm,
+) -> std::result::Result<Record, String> {
+    let frame = input.frame()?;
+    decode_exact::<WireRecord>(&frame)?.into_record(algorithm)
+}

@@ -1,0 +1,137 @@
+//! The command line: clap types only. Validation that needs more than clap lives in
+//! `commands.rs`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fimsum::hash::Algorithm;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fimsum",
+    version,
+    about = "File-integrity scanner: rsync's `%n %C` checksum listing, baselines and diffs",
+    long_about = "fimsum prints exactly what `rsync -a --checksum --out-format=\"%n %C\"` prints, \
+                  writes compact baselines of a tree and tells what was added, removed and \
+                  changed since.\n\nExit codes: 0 nothing changed; otherwise a bitmask of 1 added, \
+                  2 removed, 4 changed, 8 incomplete (something could not be read). 64 usage \
+                  error, 65 bad baseline or log data, 66 missing input, 74 I/O error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline.
+    Scan(ScanArgs),
+    /// Rescan a baseline's sources (or PATHs) and report what changed since.
+    Check(CheckArgs),
+    /// Compare two baselines; either may be an rsync `%n %C` log instead.
+    Diff(DiffArgs),
+    /// Print a baseline as `%n %C` lines.
+    Show(ShowArgs),
+    /// Turn an rsync `%n %C` log into a baseline.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Sources, as rsync takes them: `dir/` lists the contents of dir, `dir` lists dir itself.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<OsString>,
+    /// Checksum algorithm, as rsync's --checksum-choice.
+    #[arg(
+        long = "checksum-choice",
+        visible_alias = "cc",
+        value_name = "ALGO",
+        default_value = "md5"
+    )]
+    pub checksum: Algorithm,
+    /// Write a baseline to FILE instead of printing lines.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub walk: WalkArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options that choose which entries a walk lists, as rsync's.
+#[derive(Args, Debug)]
+pub struct WalkArgs {
+    /// Don't cross filesystem boundaries (a mount point is listed, not entered).
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+    /// Exclude entries matching PATTERN (rsync pattern rules).
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<OsString>,
+    /// Don't exclude entries matching PATTERN (rules apply in command-line order).
+    #[arg(long, value_name = "PATTERN")]
+    pub include: Vec<OsString>,
+    /// Read exclude patterns from FILE.
+    #[arg(long, value_name = "FILE")]
+    pub exclude_from: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Hashing threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The baseline to check against.
+    pub baseline: PathBuf,
+    /// Scan these sources instead of the ones recorded in the baseline.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<OsString>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The older baseline or rsync log.
+    pub old: PathBuf,
+    /// The newer baseline or rsync log.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The algorithm of rsync logs (their checksum width only narrows it down).
+    #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
+    pub checksum: Option<Algorithm>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    pub baseline: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// An rsync `--out-format="%n %C"` log.
+    pub log: PathBuf,
+    /// The baseline to write.
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub output: PathBuf,
+    /// The log's algorithm (default: md5 for 32 hex digits, sha1 for 40, xxh3 for 16).
+    #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
+    pub checksum: Option<Algorithm>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A summary, then one line per change.
+    Human,
+    /// The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints.
+    Rsync,
+    /// One JSON object per line (README "JSON output").
+    Json,
+}

@@ -1,0 +1,428 @@
+//! One function per subcommand: wires the library's parts together and returns the exit
+//! code of a completed run (see `fimsum::error::exit`).
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin};
+use fimsum::diff::{self, Diff, DiffOptions};
+use fimsum::error::{exit, Error, Problem, Result};
+use fimsum::escape::{escape_name, Charset};
+use fimsum::hash::Algorithm;
+use fimsum::order::ensure_ordered;
+use fimsum::record::{Record, Timestamp};
+use fimsum::report::{self, Context};
+use fimsum::rsync_log::{format_line, LogReader};
+use fimsum::rsync_report::write_rsync;
+use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
+use fimsum::walk::{FilterArg, WalkOptions};
+
+use crate::cli::{CheckArgs, Command, DiffArgs, Format, ImportArgs, RunArgs, ScanArgs, ShowArgs};
+
+pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
+    let charset = Charset::from_environment();
+    match command {
+        Command::Scan(args) => scan(args, filters, charset),
+        Command::Check(args) => check(args, charset),
+        Command::Diff(args) => diff(args, charset),
+        Command::Show(args) => show(args, charset),
+        Command::Import(args) => import(args),
+    }
+}
+
+fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32> {
+    let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
+    let mut walk = WalkOptions::new(args.walk.one_file_system, filters)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let stats = match args.output {
+        None => {
+            let options = scan_options(args.checksum, &args.run, walk);
+            let stdout = io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+            let mut line = Vec::with_capacity(256);
+            let stats = run_scan(&sources, &options, charset, |record| {
+                line.clear();
+                if format_line(&record, options.algorithm, charset, &mut line) {
+                    out.write_all(&line)
+                        .map_err(|e| Error::io("cannot write to standard output", e))?;
+                }
+                Ok(())
+            })?;
+            out.flush()
+                .map_err(|e| Error::io("cannot write to standard output", e))?;
+            stats
+        }
+        Some(path) => {
+            let header = Header {
+                algorithm: args.checksum,
+                origin: Origin::Scan,
+                roots: sources.iter().map(|s| absolute(s)).collect::<Result<_>>()?,
+                sources: sources.clone(),
+                one_file_system: walk.one_file_system,
+                filters: walk.filters().to_vec(),
+                host: host_name(),
+                created: now(),
+                fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            let mut writer = BaselineWriter::create(&path, &header)?;
+            // Neither the new baseline nor the one it replaces is part of the tree it lists.
+            walk.skip.extend(writer.identity().ok());
+            walk.skip.extend(file_identity(&path));
+            let options = scan_options(args.checksum, &args.run, walk);
+            let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
+            writer.finish()?;
+            stats
+        }
+    };
+    Ok(if stats.problems > 0 {
+        exit::INCOMPLETE
+    } else {
+        0
+    })
+}
+
+fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> ScanOptions {
+    ScanOptions {
+        algorithm,
+        threads: run.threads.unwrap_or(0),
+        walk,
+    }
+}
+
+/// Run a scan, reporting problems on stderr as they come and handing records to `sink`.
+fn run_scan(
+    sources: &[Vec<u8>],
+    options: &ScanOptions,
+    charset: Charset,
+    mut sink: impl FnMut(Record) -> Result<()>,
+) -> Result<Stats> {
+    let result = scan::scan(sources, options, |item| match item {
+        Item::Record(record) => sink(record),
+        Item::Problem(problem) => {
+            warn(&problem, charset);
+            Ok(())
+        }
+    });
+    match result {
+        Ok(stats) => Ok(stats),
+        Err(ScanError::Sink(e)) => Err(e),
+        Err(ScanError::Setup(msg)) => {
+            Err(Error::io("cannot start the scan", io::Error::other(msg)))
+        }
+    }
+}
+
+fn warn(problem: &Problem, charset: Charset) {
+    eprintln!(
+        "fimsum: {}: {}",
+        escape_name(&problem.name, charset),
+        problem.message
+    );
+}
+
+fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
+    let base = Baseline::open(&args.baseline)?;
+    let header = base.header.clone();
+    let sources: Vec<Vec<u8>> = if args.paths.is_empty() {
+        header.roots.clone()
+    } else {
+        args.paths.into_iter().map(OsStringExt::into_vec).collect()
+    };
+    if sources.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: the baseline records no sources (it was imported from a log): name the PATHs to scan",
+            args.baseline.display()
+        )));
+    }
+    let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
+        .map_err(|e| Error::bad_data(&args.baseline, format!("recorded filter: {e}")))?;
+    walk.skip.extend(file_identity(&args.baseline));
+    let options = scan_options(header.algorithm, &args.run, walk);
+
+    let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
+        let (tx, rx) = mpsc::sync_channel::<Record>(4096);
+        let scanner = scope.spawn(move || {
+            run_scan(&sources, &options, charset, |record| {
+                // The receiver is gone only if the diff failed; its error is reported.
+                tx.send(record)
+                    .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
+            })
+        });
+        let diff = diff::diff(
+            base.records(),
+            rx.into_iter().map(Ok),
+            DiffOptions {
+                compare_content: true,
+            },
+        );
+        let stats = scanner
+            .join()
+            .map_err(|_| Error::io("scan", io::Error::other("scan thread panicked")))?;
+        Ok((diff?, stats?))
+    })?;
+    let mut notes = Vec::new();
+    if header.origin == Origin::RsyncLog {
+        notes.push(
+            "the baseline was imported from an rsync log: only presence and checksums are compared"
+                .into(),
+        );
+    }
+    write_report(
+        args.format,
+        &diff,
+        header.algorithm,
+        charset,
+        stats.problems,
+        &notes,
+    )?;
+    let incomplete = if stats.problems > 0 {
+        exit::INCOMPLETE
+    } else {
+        0
+    };
+    Ok(diff.exit_bits() | incomplete)
+}
+
+fn write_report(
+    format: Format,
+    diff: &Diff,
+    algorithm: Algorithm,
+    charset: Charset,
+    problems: u64,
+    notes: &[String],
+) -> Result<()> {
+    let ctx = Context {
+        charset,
+        problems,
+        notes,
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match format {
+        Format::Human => report::write_human(&mut out, diff, &ctx),
+        Format::Json => report::write_json(&mut out, diff, &ctx),
+        Format::Rsync => {
+            // rsync prints nothing but its lines: the notes go to stderr.
+            for note in notes {
+                eprintln!("fimsum: note: {note}");
+            }
+            write_rsync(&mut out, diff, charset, algorithm)
+        }
+    }
+    .and_then(|()| out.flush())
+    .map_err(|e| Error::io("cannot write the report", e))
+}
+
+/// One side of a `diff`: a baseline or an rsync log.
+enum Side {
+    Baseline(Baseline),
+    Log(PathBuf, LogReader<BufReader<File>>),
+}
+
+impl Side {
+    fn open(path: &Path, algorithm: Option<Algorithm>) -> Result<Side> {
+        if baseline::is_baseline(path)? {
+            return Ok(Side::Baseline(Baseline::open(path)?));
+        }
+        let file = File::open(path).map_err(|source| Error::NoInput {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Side::Log(
+            path.to_path_buf(),
+            LogReader::new(BufReader::with_capacity(1 << 16, file), algorithm),
+        ))
+    }
+
+    /// The checksum algorithm, if this side says (a baseline) or was told (`--cc`).
+    fn algorithm(&self) -> Option<Algorithm> {
+        match self {
+            Side::Baseline(b) => Some(b.header.algorithm),
+            Side::Log(..) => None,
+        }
+    }
+
+    /// The `%C` width: the algorithm's for a baseline, the one the log shows otherwise.
+    fn width(&mut self) -> Result<Option<usize>> {
+        match self {
+            Side::Baseline(b) => Ok(Some(b.header.algorithm.hex_width())),
+            Side::Log(path, reader) => reader.width().map_err(|e| log_error(path, e)),
+        }
+    }
+
+    fn records<'a>(self) -> Box<dyn Iterator<Item = Result<Record>> + 'a>
+    where
+        Self: 'a,
+    {
+        match self {
+            Side::Baseline(b) => Box::new(b.records()),
+            Side::Log(path, reader) => {
+                let path: &'a Path = Box::leak(path.into_boxed_path());
+                let records = reader.map(move |r| r.map_err(|e| log_error(path, e)));
+                Box::new(ensure_ordered(records, path))
+            }
+        }
+    }
+}
+
+fn log_error(path: &Path, e: fimsum::rsync_log::LogError) -> Error {
+    Error::bad_data(path, format!("line {}: {}", e.line, e.reason))
+}
+
+fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
+    let mut old = Side::open(&args.old, args.checksum)?;
+    let mut new = Side::open(&args.new, args.checksum)?;
+    let mut notes = Vec::new();
+    let logs = [&old, &new]
+        .iter()
+        .filter(|s| matches!(s, Side::Log(..)))
+        .count();
+    if logs > 0 {
+        notes.push(
+            "an rsync log carries no metadata: only presence and checksums are compared"
+                .to_string(),
+        );
+    }
+    let compare_content = match (old.algorithm(), new.algorithm()) {
+        (Some(a), Some(b)) if a != b => {
+            notes.push(format!("checksums not compared: {a} against {b}"));
+            false
+        }
+        _ => match (old.width()?, new.width()?) {
+            (Some(a), Some(b)) if a != b => {
+                notes.push(format!(
+                    "checksums not compared: {a}-digit against {b}-digit checksums"
+                ));
+                false
+            }
+            _ => {
+                if logs > 0 && args.checksum.is_none() {
+                    let known = old.algorithm().or(new.algorithm());
+                    notes.push(match known {
+                        Some(a) => {
+                            format!("the log's checksums are taken to be {a}, like the baseline's")
+                        }
+                        None => {
+                            "both logs are taken to use the same checksum algorithm".to_string()
+                        }
+                    });
+                }
+                true
+            }
+        },
+    };
+    let algorithm = new
+        .algorithm()
+        .or(old.algorithm())
+        .or(args.checksum)
+        .unwrap_or(Algorithm::Md5);
+    let diff = diff::diff(
+        old.records(),
+        new.records(),
+        DiffOptions { compare_content },
+    )?;
+    write_report(args.format, &diff, algorithm, charset, 0, &notes)?;
+    Ok(diff.exit_bits())
+}
+
+fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
+    let base = Baseline::open(&args.baseline)?;
+    let algorithm = base.header.algorithm;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut line = Vec::with_capacity(256);
+    for record in base.records() {
+        line.clear();
+        if format_line(&record?, algorithm, charset, &mut line) {
+            out.write_all(&line)
+                .map_err(|e| Error::io("cannot write to standard output", e))?;
+        }
+    }
+    out.flush()
+        .map_err(|e| Error::io("cannot write to standard output", e))?;
+    Ok(0)
+}
+
+fn import(args: ImportArgs) -> Result<i32> {
+    let file = File::open(&args.log).map_err(|source| Error::NoInput {
+        path: args.log.clone(),
+        source,
+    })?;
+    let mut reader = LogReader::new(BufReader::with_capacity(1 << 16, file), args.checksum);
+    let algorithm = match args.checksum {
+        Some(a) => a,
+        None => {
+            let width = reader.width().map_err(|e| log_error(&args.log, e))?;
+            let a = match width {
+                Some(40) => Algorithm::Sha1,
+                Some(16) => Algorithm::Xxh3,
+                _ => Algorithm::Md5,
+            };
+            eprintln!(
+                "fimsum: {}: taking the checksums to be {a} (say --checksum-choice otherwise)",
+                args.log.display()
+            );
+            a
+        }
+    };
+    let header = Header {
+        algorithm,
+        origin: Origin::RsyncLog,
+        sources: vec![args.log.as_os_str().as_bytes().to_vec()],
+        roots: Vec::new(),
+        one_file_system: false,
+        filters: Vec::new(),
+        host: host_name(),
+        created: now(),
+        fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let mut writer = BaselineWriter::create(&args.output, &header)?;
+    let records = reader.map(|r| r.map_err(|e| log_error(&args.log, e)));
+    for record in ensure_ordered(records, &args.log) {
+        writer.append(&record?)?;
+    }
+    writer.finish()?;
+    Ok(0)
+}
+
+/// A source made absolute against the working directory, its trailing slash kept (rsync's
+/// meaning of a source depends on it).
+fn absolute(source: &[u8]) -> Result<Vec<u8>> {
+    if source.starts_with(b"/") {
+        return Ok(source.to_vec());
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("cannot get the working directory", e))?;
+    let mut abs = OsString::from(cwd).into_vec();
+    if !abs.ends_with(b"/") {
+        abs.push(b'/');
+    }
+    abs.extend_from_slice(source);
+    Ok(abs)
+}
+
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp {
+        sec: d.as_secs() as i64,
+        nsec: d.subsec_nanos(),
+    }
+}

@@ -1,0 +1,445 @@
+//! The comparison of two record streams in rsync order: a merge, never a whole-tree map.
+//!
+//! Both sides come in the same order (a scan, a baseline and an rsync log all list entries
+//! in rsync's file-list order), so one pass pairs them up. Memory holds the changes found,
+//! not the trees.
+//!
+//! Never invent a change: where one side could not see (a directory it could not list, a
+//! file it could not read or that changed while it was read), the entries involved are
+//! reported as unverified, not as removed, added or modified.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::order::cmp_entries;
+use crate::record::{Content, Kind, Record};
+
+/// One attribute that can differ between the two sides of a pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    Content,
+    Mode,
+    Uid,
+    Gid,
+    Size,
+    Mtime,
+    LinkTarget,
+    Device,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Content => "content",
+            Field::Mode => "mode",
+            Field::Uid => "uid",
+            Field::Gid => "gid",
+            Field::Size => "size",
+            Field::Mtime => "mtime",
+            Field::LinkTarget => "target",
+            Field::Device => "device",
+        }
+    }
+}
+
+/// What happened to one name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    /// The name now holds another type of entry (file, directory, symlink, ...).
+    TypeChanged,
+    /// Same type; these attributes differ.
+    Modified(Vec<Field>),
+    /// This side could not see the entry (or its contents); the reason.
+    Unverified(String),
+}
+
+/// A change, with the records of both sides where they exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub old: Option<Record>,
+    pub new: Option<Record>,
+}
+
+impl Change {
+    /// The entry's name (raw bytes), from whichever side has it.
+    pub fn name(&self) -> &[u8] {
+        match (&self.new, &self.old) {
+            (Some(r), _) | (None, Some(r)) => &r.name,
+            (None, None) => b"",
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.new
+            .as_ref()
+            .or(self.old.as_ref())
+            .is_some_and(Record::is_dir)
+    }
+}
+
+/// How to compare.
+#[derive(Clone, Copy, Debug)]
+pub struct DiffOptions {
+    /// Compare checksums: false when the two sides used different algorithms.
+    pub compare_content: bool,
+}
+
+/// The result of a comparison.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// The changes in rsync order.
+    pub changes: Vec<Change>,
+    /// Entries present on both sides and compared.
+    pub compared: u64,
+}
+
+/// Counts by kind of change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    pub unverified: u64,
+}
+
+impl Diff {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.kind {
+                ChangeKind::Added => s.added += 1,
+                ChangeKind::Removed => s.removed += 1,
+                ChangeKind::TypeChanged | ChangeKind::Modified(_) => s.changed += 1,
+                ChangeKind::Unverified(_) => s.unverified += 1,
+            }
+        }
+        s
+    }
+
+    /// The exit-code bits this diff stands for (see [`crate::error::exit`]).
+    pub fn exit_bits(&self) -> i32 {
+        use crate::error::exit;
+        let s = self.summary();
+        let mut bits = 0;
+        if s.added > 0 {
+            bits |= exit::ADDED;
+        }
+        if s.removed > 0 {
+            bits |= exit::REMOVED;
+        }
+        if s.changed > 0 {
+            bits |= exit::CHANGED;
+        }
+        if s.unverified > 0 {
+            bits |= exit::INCOMPLETE;
+        }
+        bits
+    }
+}
+
+/// Merge two record streams in rsync order into their differences.
+pub fn diff(
+    old: impl Iterator<Item = Result<Record>>,
+    new: impl Iterator<Item = Result<Record>>,
+    options: DiffOptions,
+) -> Result<Diff> {
+    let mut old = old.peekable();
+    let mut new = new.peekable();
+    let mut out = Diff::default();
+    // A directory one side could not list: what the other side has below it is unverified.
+    let mut blind: Option<(Vec<u8>, String)> = None;
+    loop {
+        let ord = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(Err(_)), _) => {
+                return Err(old.next().and_then(|r| r.err()).expect("peeked an error"))
+            }
+            (_, Some(Err(_))) => {
+                return Err(new.next().and_then(|r| r.err()).expect("peeked an error"))
+            }
+            (Some(Ok(_)), None) => Ordering::Less,
+            (None, Some(Ok(_))) => Ordering::Greater,
+            (Some(Ok(o)), Some(Ok(n))) => cmp_entries(&o.name, o.is_dir(), &n.name, n.is_dir()),
+        };
+        let (o, n) = match ord {
+            Ordering::Less => (next_ok(&mut old), None),
+            Ordering::Greater => (None, next_ok(&mut new)),
+            Ordering::Equal => (next_ok(&mut old), next_ok(&mut new)),
+        };
+        let name = o
+            .as_ref()
+            .or(n.as_ref())
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
+        if let Some((dir, reason)) = &blind {
+            if is_below(&name, dir) {
+                let reason = reason.clone();
+                out.changes.push(Change {
+                    kind: ChangeKind::Unverified(reason),
+                    old: o,
+                    new: n,
+                });
+                continue;
+            }
+            blind = None;
+        }
+        for r in [&o, &n].into_iter().flatten() {
+            if let (Kind::Dir, Content::Unreadable(why)) = (r.kind, &r.content) {
+                blind = Some((
+                    r.name.clone(),
+                    format!("directory could not be read: {why}"),
+                ));
+            }
+        }
+        match (o, n) {
+            (Some(o), None) => out.changes.push(Change {
+                kind: ChangeKind::Removed,
+                old: Some(o),
+                new: None,
+            }),
+            (None, Some(n)) => out.changes.push(Change {
+                kind: ChangeKind::Added,
+                old: None,
+                new: Some(n),
+            }),
+            (Some(o), Some(n)) => {
+                out.compared += 1;
+                if let Some(kind) = compare(&o, &n, options) {
+                    out.changes.push(Change {
+                        kind,
+                        old: Some(o),
+                        new: Some(n),
+                    });
+                }
+            }
+            (None, None) => unreachable!("one side always advances"),
+        }
+    }
+    pair_type_changes(&mut out.changes);
+    Ok(out)
+}
+
+fn next_ok<I: Iterator<Item = Result<Record>>>(it: &mut std::iter::Peekable<I>) -> Option<Record> {
+    it.next().and_then(|r| r.ok())
+}
+
+fn is_below(name: &[u8], dir: &[u8]) -> bool {
+    dir == b"." || (name.len() > dir.len() && name.starts_with(dir) && name[dir.len()] == b'/')
+}
+
+/// Compare the two records of one name.
+fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
+    if !o.kind.same_type(n.kind) {
+        return Some(ChangeKind::TypeChanged);
+    }
+    let mut fields = Vec::new();
+    if o.kind == Kind::File && options.compare_content {
+        match (&o.content, &n.content) {
+            (Content::Digest(a), Content::Digest(b)) if a != b => fields.push(Field::Content),
+            (_, Content::Unreadable(why) | Content::ChangedDuringScan(why)) => {
+                return Some(ChangeKind::Unverified(why.clone()));
+            }
+            (Content::Unreadable(why) | Content::ChangedDuringScan(why), _) => {
+                return Some(ChangeKind::Unverified(format!(
+                    "not hashed in the baseline: {why}"
+                )));
+            }
+            _ => {}
+        }
+    }
+    if let (Some(a), Some(b)) = (&o.meta, &n.meta) {
+        let mut check = |differs: bool, field: Field| {
+            if differs {
+                fields.push(field)
+            }
+        };
+        check(a.mode != b.mode, Field::Mode);
+        check(a.uid != b.uid, Field::Uid);
+        check(a.gid != b.gid, Field::Gid);
+        check(o.kind == Kind::File && a.size != b.size, Field::Size);
+        check(a.mtime != b.mtime, Field::Mtime);
+        check(
+            matches!(o.kind, Kind::CharDevice | Kind::BlockDevice) && a.rdev != b.rdev,
+            Field::Device,
+        );
+    }
+    if o.kind == Kind::Symlink
+        && o.link_target.is_some()
+        && n.link_target.is_some()
+        && o.link_target != n.link_target
+    {
+        fields.push(Field::LinkTarget);
+    }
+    (!fields.is_empty()).then_some(ChangeKind::Modified(fields))
+}
+
+/// A file replaced by a directory (or the reverse) sorts at two places in rsync order and so
+/// comes out of the merge as "removed" plus "added": join each such pair into one
+/// `TypeChanged` at the earlier place.
+fn pair_type_changes(changes: &mut Vec<Change>) {
+    let mut solo: HashMap<(&[u8], bool), usize> = HashMap::new();
+    let mut pairs = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        let added = match c.kind {
+            ChangeKind::Added => true,
+            ChangeKind::Removed => false,
+            _ => continue,
+        };
+        // The partner has the opposite presence and the opposite dir-ness.
+        let key = (c.name(), added);
+        let partner = (c.name(), !added);
+        if let Some(&j) = solo
+            .get(&partner)
+            .filter(|&&j| changes[j].is_dir() != c.is_dir())
+        {
+            pairs.push((j, i));
+            solo.remove(&partner);
+        } else {
+            solo.insert(key, i);
+        }
+    }
+    if pairs.is_empty() {
+        return;
+    }
+    let mut taken: Vec<Option<Change>> = std::mem::take(changes).into_iter().map(Some).collect();
+    for (first, second) in pairs {
+        let (a, b) = (taken[first].take(), taken[second].take());
+        if let (Some(a), Some(b)) = (a, b) {
+            let (old, new) = if a.kind == ChangeKind::Removed {
+                (a.old, b.new)
+            } else {
+                (b.old, a.new)
+            };
+            taken[first] = Some(Change {
+                kind: ChangeKind::TypeChanged,
+                old,
+                new,
+            });
+        }
+    }
+    *changes = taken.into_iter().flatten().collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::Algorithm;
+    use crate::record::Meta;
+
+    fn file(name: &str, data: &[u8]) -> Record {
+        Record {
+            name: name.as_bytes().to_vec(),
+            kind: Kind::File,
+            meta: Some(Meta {
+                size: data.len() as u64,
+                mode: 0o644,
+                ..Meta::default()
+            }),
+            link_target: None,
+            content: Content::Digest(Algorithm::Md5.digest(data)),
+        }
+    }
+
+    fn dir(name: &str) -> Record {
+        Record {
+            name: name.as_bytes().to_vec(),
+            kind: Kind::Dir,
+            meta: Some(Meta {
+                mode: 0o755,
+                ..Meta::default()
+            }),
+            link_target: None,
+            content: Content::None,
+        }
+    }
+
+    fn run(old: Vec<Record>, new: Vec<Record>) -> Vec<(String, ChangeKind)> {
+        let d = diff(
+            old.into_iter().map(Ok),
+            new.into_iter().map(Ok),
+            DiffOptions {
+                compare_content: true,
+            },
+        )
+        .unwrap();
+        d.changes
+            .iter()
+            .map(|c| {
+                (
+                    String::from_utf8_lossy(c.name()).into_owned(),
+                    c.kind.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn added_removed_and_modified() {
+        let old = vec![
+            dir("."),
+            file("a", b"1"),
+            file("b", b"2"),
+            dir("d"),
+            file("d/x", b"3"),
+        ];
+        let new = vec![
+            dir("."),
+            file("a", b"1"),
+            file("c", b"9"),
+            dir("d"),
+            file("d/x", b"4"),
+        ];
+        assert_eq!(
+            run(old, new),
+            vec![
+                ("b".into(), ChangeKind::Removed),
+                ("c".into(), ChangeKind::Added),
+                ("d/x".into(), ChangeKind::Modified(vec![Field::Content])),
+            ]
+        );
+    }
+
+    #[test]
+    fn file_replaced_by_directory_is_one_type_change() {
+        let old = vec![dir("."), file("x", b"1"), file("z", b"")];
+        let new = vec![dir("."), file("z", b""), dir("x"), file("x/y", b"2")];
+        assert_eq!(
+            run(old, new),
+            vec![
+                ("x".into(), ChangeKind::TypeChanged),
+                ("x/y".into(), ChangeKind::Added)
+            ]
+        );
+    }
+
+    #[test]
+    fn unreadable_directory_hides_nothing_and_invents_nothing() {
+        let old = vec![dir("."), file("t", b""), dir("s"), file("s/a", b"1")];
+        let mut blind = dir("s");
+        blind.content = Content::Unreadable("Permission denied".into());
+        let new = vec![dir("."), file("t", b""), blind];
+        let got = run(old, new);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, "s/a");
+        assert!(matches!(got[0].1, ChangeKind::Unverified(_)));
+    }
+
+    #[test]
+    fn metadata_fields_are_named() {
+        let old = vec![file("f", b"same")];
+        let mut n = file("f", b"same");
+        n.meta.as_mut().unwrap().mode = 0o4755;
+        n.meta.as_mut().unwrap().uid = 1;
+        assert_eq!(
+            run(old, vec![n]),
+            vec![(
+                "f".into(),
+                ChangeKind::Modified(vec![Field::Mode, Field::Uid])
+            )]
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Errors and the exit codes they map to.
+//!
+//! Policy: a failure about one path (unreadable file, vanished entry, unreadable directory)
+//! is a [`Problem`]: it is reported on stderr with the path and the reason, counted, and the
+//! scan goes on; the run then exits with bit 8 ("incomplete"). Anything that makes the whole
+//! answer untrustworthy (bad arguments, a missing, unreadable or corrupt baseline, failing to
+//! write the output) is an [`Error`], which ends the run with a code of 64 or more (sysexits),
+//! never one of the bitmask codes 1-31. The layer that knows the path adds it.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A failure about one entry; the run continues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The entry's `%n` name (raw bytes), or the source argument it came from.
+    pub name: Vec<u8>,
+    pub message: String,
+}
+
+/// Exit-code bits of a completed run (combined with `|`).
+pub mod exit {
+    pub const ADDED: i32 = 1;
+    pub const REMOVED: i32 = 2;
+    pub const CHANGED: i32 = 4;
+    pub const INCOMPLETE: i32 = 8;
+    /// sysexits.h codes for fatal errors.
+    pub const USAGE: i32 = 64;
+    pub const DATA: i32 = 65;
+    pub const NO_INPUT: i32 = 66;
+    pub const IO: i32 = 74;
+}
+
+/// A fatal error.
+#[derive(Debug)]
+pub enum Error {
+    /// The command line or an option file is wrong.
+    Usage(String),
+    /// A baseline or log exists but is not valid: truncated, corrupt, of a newer version.
+    BadData { path: PathBuf, reason: String },
+    /// An input file does not exist or cannot be opened.
+    NoInput { path: PathBuf, source: io::Error },
+    /// Reading or writing failed midway.
+    Io { context: String, source: io::Error },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::BadData { .. } => exit::DATA,
+            Error::NoInput { .. } => exit::NO_INPUT,
+            Error::Io { .. } => exit::IO,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn bad_data(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+        Error::BadData {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Output went to a closed pipe (`fimsum scan / | head`): not an error for the user.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(msg) => f.write_str(msg),
+            Error::BadData { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Error::NoInput { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::NoInput { source, .. } | Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,26 @@
+//! fimsum: a file-integrity scanner that reimplements rsync's checksum pass.
+//!
+//! The modules, in the order data flows through them:
+//! - [`walk`]: lists sources in rsync order ([`order`]), honouring [`filter`] rules;
+//! - [`read`] and [`hash`]: read each regular file safely and checksum it;
+//! - [`scan`]: the ordered parallel pipeline that joins the two;
+//! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
+//! - [`baseline`]: the baseline file codec;
+//! - [`diff`]: the merge of two ordered record streams into changes;
+//! - [`report`] and [`rsync_report`]: how changes are written (human, json; rsync).
+
+pub mod baseline;
+pub mod diff;
+pub mod error;
+pub mod escape;
+pub mod filter;
+pub mod hash;
+mod locale;
+pub mod order;
+pub mod read;
+pub mod record;
+pub mod report;
+pub mod rsync_log;
+pub mod rsync_report;
+pub mod scan;
+pub mod walk;

@@ -1,0 +1,87 @@
+//! The `fimsum` binary: parse the command line, run the command, map the outcome to an
+//! exit code. Everything else lives in the library.
+
+mod cli;
+mod commands;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use fimsum::error::exit;
+use fimsum::walk::FilterArg;
+
+fn main() {
+    std::process::exit(real_main());
+}
+
+fn real_main() -> i32 {
+    let matches = match cli::Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return clap_exit(e),
+    };
+    let parsed = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return clap_exit(e),
+    };
+    let filters = match matches.subcommand() {
+        Some((_, sub)) => match ordered_filters(sub) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("fimsum: {e}");
+                return e.exit_code();
+            }
+        },
+        None => Vec::new(),
+    };
+    match commands::run(parsed.command, filters) {
+        Ok(code) => code,
+        // `fimsum scan / | head`: the reader has gone, which is not an error.
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e) => {
+            eprintln!("fimsum: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// clap's own exit code (2) must not leak into the bitmask range: usage errors exit 64.
+fn clap_exit(e: clap::Error) -> i32 {
+    let _ = e.print();
+    if e.use_stderr() {
+        exit::USAGE
+    } else {
+        0 // --help, --version
+    }
+}
+
+/// `--exclude`, `--include` and `--exclude-from` in the order they were given: rsync applies
+/// the first rule that matches, so their relative order matters and clap keeps one list per
+/// option.
+fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut rules: Vec<(usize, FilterArg)> = Vec::new();
+    for id in ["exclude", "include", "exclude_from"] {
+        // try_get_raw first: the id is not defined for every subcommand.
+        let Ok(Some(values)) = m.try_get_raw(id) else {
+            continue;
+        };
+        let indices = m.indices_of(id).into_iter().flatten();
+        for (index, value) in indices.zip(values) {
+            let bytes = value.as_bytes().to_vec();
+            let arg = match id {
+                "exclude" => FilterArg::Exclude(bytes),
+                "include" => FilterArg::Include(bytes),
+                _ => {
+                    let path = std::path::Path::new(value);
+                    let contents =
+                        std::fs::read(path).map_err(|source| fimsum::error::Error::NoInput {
+                            path: path.to_path_buf(),
+                            source,
+                        })?;
+                    FilterArg::ExcludeFrom(contents)
+                }
+            };
+            rules.push((index, arg));
+        }
+    }
+    rules.sort_by_key(|(i, _)| *i);
+    Ok(rules.into_iter().map(|(_, a)| a).collect())
+}

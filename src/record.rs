@@ -1,0 +1,164 @@
+//! The plain data a scan produces for each entry, and that baselines store and diffs compare.
+
+use crate::hash::Digest;
+
+/// File type of an entry, as `lstat` reports it (symlinks are never followed below a source).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+    /// A non-file, non-directory entry whose exact type is not known: what an rsync
+    /// `%n %C` log says of a symlink, FIFO, socket or device (a blank `%C`).
+    Special,
+}
+
+impl Kind {
+    pub fn from_mode(mode: u32) -> Kind {
+        match mode & libc::S_IFMT {
+            libc::S_IFREG => Kind::File,
+            libc::S_IFDIR => Kind::Dir,
+            libc::S_IFLNK => Kind::Symlink,
+            libc::S_IFIFO => Kind::Fifo,
+            libc::S_IFSOCK => Kind::Socket,
+            libc::S_IFCHR => Kind::CharDevice,
+            libc::S_IFBLK => Kind::BlockDevice,
+            _ => Kind::Special,
+        }
+    }
+
+    #[allow(clippy::unnecessary_cast)] // st_mode's type differs between architectures
+    pub fn from_stat(st: &rustix::fs::Stat) -> Kind {
+        Kind::from_mode(st.st_mode as u32)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Fifo => "fifo",
+            Kind::Socket => "socket",
+            Kind::CharDevice => "char-device",
+            Kind::BlockDevice => "block-device",
+            Kind::Special => "special",
+        }
+    }
+
+    /// Two kinds name the same type, allowing for the vagueness of [`Kind::Special`].
+    pub fn same_type(self, other: Kind) -> bool {
+        let vague = |k: Kind| !matches!(k, Kind::File | Kind::Dir);
+        self == other
+            || (self == Kind::Special && vague(other))
+            || (other == Kind::Special && vague(self))
+    }
+}
+
+/// A point in time as the kernel stores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
+/// The `lstat`/`fstat` fields a FIM compares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Meta {
+    /// Permission bits including setuid, setgid and sticky (`st_mode & 07777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: Timestamp,
+    pub ctime: Timestamp,
+    pub ino: u64,
+    pub dev: u64,
+    pub nlink: u64,
+    /// Device number of a character or block device (0 otherwise).
+    pub rdev: u64,
+}
+
+impl Meta {
+    #[allow(clippy::unnecessary_cast)] // field types differ between architectures
+    pub fn from_stat(st: &rustix::fs::Stat) -> Meta {
+        Meta {
+            mode: st.st_mode as u32 & 0o7777,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            size: st.st_size.max(0) as u64,
+            mtime: Timestamp {
+                sec: st.st_mtime as i64,
+                nsec: st.st_mtime_nsec as u32,
+            },
+            ctime: Timestamp {
+                sec: st.st_ctime as i64,
+                nsec: st.st_ctime_nsec as u32,
+            },
+            ino: st.st_ino as u64,
+            dev: st.st_dev as u64,
+            nlink: st.st_nlink as u64,
+            rdev: st.st_rdev as u64,
+        }
+    }
+}
+
+/// What is known of an entry's content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Not a regular file: there is no content to hash.
+    None,
+    /// The checksum of a regular file, read completely while it did not change.
+    Digest(Digest),
+    /// The file (or, for a directory, its listing) could not be read; the reason.
+    Unreadable(String),
+    /// The file changed while it was read, twice in a row: no trustworthy checksum exists.
+    ChangedDuringScan(String),
+}
+
+impl Content {
+    pub fn digest(&self) -> Option<&Digest> {
+        match self {
+            Content::Digest(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// A regular file without a checksum, or a directory whose contents were not listed:
+    /// the scan is incomplete here.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Content::Unreadable(_) | Content::ChangedDuringScan(_))
+    }
+}
+
+/// One entry of a scan, a baseline or an rsync log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The name exactly as rsync's `%n` gives it, as raw bytes, without the trailing `/` of
+    /// directories; the transfer root of a `src/` source is `.`.
+    pub name: Vec<u8>,
+    pub kind: Kind,
+    /// `None` for entries read from an rsync log, which carries no metadata.
+    pub meta: Option<Meta>,
+    pub link_target: Option<Vec<u8>>,
+    pub content: Content,
+}
+
+impl Record {
+    /// The name as `%n` prints it (raw bytes): directories get their trailing `/`, the
+    /// transfer root is `./`.
+    pub fn display_name(&self) -> Vec<u8> {
+        let mut n = self.name.clone();
+        if self.kind == Kind::Dir {
+            n.push(b'/');
+        }
+        n
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.kind == Kind::Dir
+    }
+}

@@ -1,0 +1,181 @@
+//! `--format rsync`: the lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ BACKUP/`
+//! prints when BACKUP is a copy of the tree as the baseline recorded it.
+//!
+//! The rules, observed with rsync 3.5.0 (docs/rsync-behaviour.md, "Incremental runs"):
+//! - a line is printed for what is created, for a file whose checksum differs, for a
+//!   re-pointed symlink or a changed device, and for a directory any of whose attributes
+//!   (mode, owner, group, mtime) differ; attribute-only changes of other entries print
+//!   nothing; the lines come in transfer order (rsync's file-list order of the new tree);
+//! - `deleting NAME` lines: directories in transfer order, inside each the extraneous entries
+//!   in reverse sorted order, a removed directory emptied children first; then the contents
+//!   of entries of that directory that went from directory to non-directory (the entry
+//!   itself gets no line). A type change to a directory or between non-directories prints no
+//!   `deleting` line.
+//!
+//! rsync interleaves its `deleting` lines with the others in an order that varies between
+//! identical runs (they travel on another channel), so fimsum prints all `deleting` lines
+//! first: one of the orders rsync itself prints, and the one the recordings are normalised to.
+//! With an rsync log on either side there is no metadata, so no directory-attribute lines.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use crate::diff::{ChangeKind, Diff, Field};
+use crate::escape::{escape_line, Charset};
+use crate::hash::Algorithm;
+use crate::order::cmp_entries;
+use crate::record::{Kind, Record};
+use crate::rsync_log::format_line;
+
+pub fn write_rsync(
+    out: &mut dyn Write,
+    diff: &Diff,
+    charset: Charset,
+    algorithm: Algorithm,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    for record in deletions(diff) {
+        line.clear();
+        let mut text = b"deleting ".to_vec();
+        text.extend_from_slice(&record.display_name());
+        escape_line(&text, charset, &mut line);
+        line.push(b'\n');
+        out.write_all(&line)?;
+    }
+    for record in transfers(diff) {
+        line.clear();
+        if format_line(record, algorithm, charset, &mut line) {
+            out.write_all(&line)?;
+        }
+    }
+    Ok(())
+}
+
+/// The entries rsync prints a `%n %C` line for, in the new tree's order.
+fn transfers(diff: &Diff) -> Vec<&Record> {
+    let mut lines: Vec<&Record> = diff
+        .changes
+        .iter()
+        .filter(|c| match &c.kind {
+            ChangeKind::Added | ChangeKind::TypeChanged => true,
+            ChangeKind::Modified(fields) => {
+                let kind = c.new.as_ref().map_or(Kind::Special, |r| r.kind);
+                fields.iter().any(|f| match kind {
+                    Kind::Dir => matches!(f, Field::Mode | Field::Uid | Field::Gid | Field::Mtime),
+                    Kind::File => *f == Field::Content,
+                    Kind::Symlink => *f == Field::LinkTarget,
+                    Kind::CharDevice | Kind::BlockDevice => *f == Field::Device,
+                    _ => false,
+                })
+            }
+            ChangeKind::Removed | ChangeKind::Unverified(_) => false,
+        })
+        .filter_map(|c| c.new.as_ref())
+        .collect();
+    // A file that became a directory is paired at the file's place; rsync lists it where
+    // the directory sorts.
+    lines.sort_by(|a, b| cmp_entries(&a.name, a.is_dir(), &b.name, b.is_dir()));
+    lines
+}
+
+/// The removed entries in the order rsync's `--delete` reports them.
+fn deletions(diff: &Diff) -> Vec<&Record> {
+    // Removed entries, grouped by their parent directory.
+    let mut children: HashMap<&[u8], Vec<&Record>> = HashMap::new();
+    for c in &diff.changes {
+        if let (ChangeKind::Removed, Some(old)) = (&c.kind, &c.old) {
+            children.entry(parent(&old.name)).or_default().push(old);
+        }
+    }
+    // Directories that became something else: their old contents go after their parent's.
+    let mut emptied: HashMap<&[u8], Vec<&[u8]>> = HashMap::new();
+    for c in &diff.changes {
+        if let (ChangeKind::TypeChanged, Some(old), Some(new)) = (&c.kind, &c.old, &c.new) {
+            if old.is_dir() && !new.is_dir() {
+                emptied
+                    .entry(parent(&old.name))
+                    .or_default()
+                    .push(&old.name);
+            }
+        }
+    }
+    // The directories visited: parents of removed entries that are not removed themselves,
+    // and parents of emptied directories, in transfer order.
+    let removed_dirs: std::collections::HashSet<&[u8]> = children
+        .values()
+        .flatten()
+        .filter(|r| r.is_dir())
+        .map(|r| r.name.as_slice())
+        .collect();
+    let emptied_dirs: std::collections::HashSet<&[u8]> =
+        emptied.values().flatten().copied().collect();
+    let mut visited: Vec<&[u8]> = children
+        .keys()
+        .chain(emptied.keys())
+        .copied()
+        .filter(|d| !removed_dirs.contains(d) && !emptied_dirs.contains(d))
+        .collect();
+    visited.sort_by(|a, b| cmp_entries(a, true, b, true));
+    visited.dedup();
+
+    let mut out = Vec::new();
+    for dir in visited {
+        if let Some(list) = children.get(dir) {
+            for record in sorted_reverse(list) {
+                delete_recursively(record, &children, &mut out, true);
+            }
+        }
+        if let Some(names) = emptied.get(dir) {
+            let mut names = names.clone();
+            names.sort_by(|a, b| cmp_entries(a, false, b, false));
+            for name in names {
+                if let Some(list) = children.get(name) {
+                    for record in sorted_reverse(list) {
+                        delete_recursively(record, &children, &mut out, true);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A removed entry: a directory's contents first (reverse sorted, recursively), then itself.
+fn delete_recursively<'a>(
+    record: &'a Record,
+    children: &HashMap<&[u8], Vec<&'a Record>>,
+    out: &mut Vec<&'a Record>,
+    with_self: bool,
+) {
+    if record.is_dir() {
+        if let Some(list) = children.get(record.name.as_slice()) {
+            for child in sorted_reverse(list) {
+                delete_recursively(child, children, out, true);
+            }
+        }
+    }
+    if with_self {
+        out.push(record);
+    }
+}
+
+fn sorted_reverse<'a>(list: &[&'a Record]) -> Vec<&'a Record> {
+    let mut v = list.to_vec();
+    v.sort_by(
+        |a, b| match cmp_entries(&a.name, a.is_dir(), &b.name, b.is_dir()) {
+            Ordering::Less => Ordering::Greater,
+            Ordering::Greater => Ordering::Less,
+            Ordering::Equal => Ordering::Equal,
+        },
+    );
+    v
+}
+
+/// The directory an entry's name lies in: `.` for a top-level name of a `dir/` source.
+fn parent(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&c| c == b'/') {
+        Some(i) => &name[..i],
+        None => b".",
+    }
+}

@@ -1,0 +1,460 @@
+//! The walker: lists the entries of rsync sources in rsync's order, the way
+//! `rsync -a` sees them, without following a symlink below a source.
+//!
+//! It holds an open directory fd for each level it is inside and looks up every name
+//! relative to it (`openat`/`fstatat`), never by a path string: a directory swapped for a
+//! symlink during the scan cannot lead it outside the tree (rsync's CVE-2026-53797 was
+//! exactly that race), and paths longer than PATH_MAX work. walkdir, which works on path
+//! strings, could not give this guarantee; this is why the walker is our own.
+//!
+//! Each directory is read whole and sorted before any of it is returned, as rsync does;
+//! memory is bounded by the largest directory and the depth, not by the tree.
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::error::Problem;
+use crate::filter::{Filter, PatternError};
+use crate::order::cmp_entries;
+use crate::read::{describe, FileRef};
+use crate::record::{Content, Kind, Meta, Record};
+
+/// What a walk is told besides its sources.
+#[derive(Clone, Debug, Default)]
+pub struct WalkOptions {
+    /// rsync's `-x`: a directory on another filesystem than its source is listed, not entered.
+    pub one_file_system: bool,
+    /// The filter options as given, kept so a baseline can record them and a check can
+    /// apply them again.
+    filters: Vec<FilterArg>,
+    filter: Filter,
+    /// Regular files to leave out, by (device, inode): fimsum's own baseline files, which
+    /// must never show up as changes of the tree they describe.
+    pub skip: Vec<(u64, u64)>,
+}
+
+impl WalkOptions {
+    pub fn new(
+        one_file_system: bool,
+        filters: Vec<FilterArg>,
+    ) -> Result<WalkOptions, PatternError> {
+        let mut filter = Filter::new();
+        for arg in &filters {
+            match arg {
+                FilterArg::Exclude(p) => filter.exclude(p)?,
+                FilterArg::Include(p) => filter.include(p)?,
+                FilterArg::ExcludeFrom(contents) => filter.exclude_from(contents)?,
+            }
+        }
+        Ok(WalkOptions {
+            one_file_system,
+            filters,
+            filter,
+            skip: Vec::new(),
+        })
+    }
+
+    pub fn filters(&self) -> &[FilterArg] {
+        &self.filters
+    }
+}
+
+/// One include/exclude option, in command-line order. `--exclude-from` is kept with the
+/// file's contents, so a later check applies the same rules even if the file has changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterArg {
+    Exclude(Vec<u8>),
+    Include(Vec<u8>),
+    ExcludeFrom(Vec<u8>),
+}
+
+impl FilterArg {
+    pub fn to_code(&self) -> (u8, Vec<u8>) {
+        match self {
+            FilterArg::Exclude(p) => (0, p.clone()),
+            FilterArg::Include(p) => (1, p.clone()),
+            FilterArg::ExcludeFrom(c) => (2, c.clone()),
+        }
+    }
+
+    pub fn from_code(code: u8, bytes: Vec<u8>) -> Option<FilterArg> {
+        match code {
+            0 => Some(FilterArg::Exclude(bytes)),
+            1 => Some(FilterArg::Include(bytes)),
+            2 => Some(FilterArg::ExcludeFrom(bytes)),
+            _ => None,
+        }
+    }
+}
+
+/// One item the walker yields, in rsync order.
+#[derive(Debug)]
+pub enum Event {
+    Entry(Entry),
+    Problem(Problem),
+}
+
+/// An entry with what is needed to read it later: the record (content not yet known for
+/// regular files) and, for a regular file, where to open it.
+#[derive(Debug)]
+pub struct Entry {
+    pub record: Record,
+    pub file: Option<FileRef>,
+}
+
+/// An entry waiting in a sorted directory listing.
+struct Child {
+    parent: Arc<OwnedFd>,
+    leaf: CString,
+    name: Vec<u8>,
+    kind: Kind,
+    meta: Meta,
+    /// The device of the source this entry came from, for `-x`.
+    source_dev: u64,
+    /// Directories of the same name from later sources, whose contents rsync merges into
+    /// this one's.
+    merged: Vec<Child>,
+}
+
+/// The rsync-ordered walk, as an iterator of [`Event`]s.
+pub struct Walker {
+    options: WalkOptions,
+    /// One listing per directory level being walked; the top is the deepest.
+    stack: Vec<std::vec::IntoIter<Child>>,
+    pending: VecDeque<Event>,
+}
+
+impl Walker {
+    /// Start a walk over rsync source arguments: `dir/` (or `.`, `dir/.`) lists the contents
+    /// of `dir` under `./`; anything else lists the item itself under its last component.
+    /// Several sources merge into one sorted top level, as in rsync: of two entries with the
+    /// same name a directory beats a non-directory, two directories merge their contents
+    /// (recursively), and otherwise the first source's entry wins.
+    pub fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
+        let mut walker = Walker {
+            options,
+            stack: Vec::new(),
+            pending: VecDeque::new(),
+        };
+        let mut top = Vec::new();
+        let mut root: Option<Entry> = None;
+        for src in sources {
+            if is_contents_source(src) {
+                walker.add_contents_source(src, &mut root, &mut top);
+            } else {
+                walker.add_item_source(src, &mut top);
+            }
+        }
+        walker.stack.push(merge_and_sort(top).into_iter());
+        if let Some(root) = root {
+            // The root's own line comes before everything, including problems found so far.
+            walker.pending.push_front(Event::Entry(root));
+        }
+        walker
+    }
+
+    fn add_contents_source(&mut self, src: &[u8], root: &mut Option<Entry>, top: &mut Vec<Child>) {
+        let opened = c_path(src).and_then(|path| {
+            let fd = rustix::fs::open(
+                path.as_c_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            let st = rustix::fs::fstat(&fd)?;
+            Ok((Arc::new(fd), Meta::from_stat(&st)))
+        });
+        let (fd, meta) = match opened {
+            Ok(x) => x,
+            Err(e) => {
+                return self.problem(src.to_vec(), format!("cannot open source: {}", describe(e)))
+            }
+        };
+        if root.is_none() {
+            *root = Some(Entry {
+                record: Record {
+                    name: b".".to_vec(),
+                    kind: Kind::Dir,
+                    meta: Some(meta),
+                    link_target: None,
+                    content: Content::None,
+                },
+                file: None,
+            });
+        }
+        match self.list_dir(&fd, b"", meta.dev) {
+            Ok(children) => top.extend(children),
+            Err(e) => {
+                let reason = describe(e);
+                self.problem(src.to_vec(), format!("cannot read directory: {reason}"));
+                if let Some(Entry { record, .. }) = root {
+                    record.content = Content::Unreadable(reason);
+                }
+            }
+        }
+    }
+
+    fn add_item_source(&mut self, src: &[u8], top: &mut Vec<Child>) {
+        let (parent, leaf) = match src.iter().rposition(|&c| c == b'/') {
+            Some(i) => (&src[..=i], &src[i + 1..]),
+            None => (&b"."[..], src),
+        };
+        let found = c_path(parent).and_then(|parent| {
+            let fd = rustix::fs::open(
+                parent.as_c_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )?;
+            let leaf = c_path(leaf)?;
+            let st = rustix::fs::statat(&fd, leaf.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+            Ok((Arc::new(fd), leaf, st))
+        });
+        match found {
+            Ok((parent, leaf, st)) => {
+                let meta = Meta::from_stat(&st);
+                let child = Child {
+                    parent,
+                    name: leaf.as_bytes().to_vec(),
+                    leaf,
+                    kind: Kind::from_stat(&st),
+                    meta,
+                    source_dev: meta.dev,
+                    merged: Vec::new(),
+                };
+                if !self
+                    .options
+                    .filter
+                    .is_excluded(&child.name, child.kind == Kind::Dir)
+                {
+                    top.push(child);
+                }
+            }
+            Err(e) => self.problem(src.to_vec(), format!("cannot stat source: {}", describe(e))),
+        }
+    }
+
+    fn problem(&mut self, name: Vec<u8>, message: String) {
+        self.pending
+            .push_back(Event::Problem(Problem { name, message }));
+    }
+
+    /// Read a directory through an fd the walker holds, `lstat` every entry relative to it
+    /// and drop what the filter excludes; the caller sorts.
+    fn list_dir(
+        &mut self,
+        dir: &Arc<OwnedFd>,
+        prefix: &[u8],
+        source_dev: u64,
+    ) -> Result<Vec<Child>, Errno> {
+        let reader = rustix::fs::Dir::new(rustix::io::fcntl_dupfd_cloexec(&**dir, 0)?)?;
+        let mut children = Vec::new();
+        for item in reader {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    let name = if prefix.is_empty() {
+                        b".".to_vec()
+                    } else {
+                        prefix.to_vec()
+                    };
+                    self.problem(
+                        name,
+                        format!("error while reading directory: {}", describe(e)),
+                    );
+                    break;
+                }
+            };
+            let leaf = item.file_name();
+            if leaf == c"." || leaf == c".." {
+                continue;
+            }
+            let mut name = prefix.to_vec();
+            if !name.is_empty() {
+                name.push(b'/');
+            }
+            name.extend_from_slice(leaf.to_bytes());
+            let st = match rustix::fs::statat(&**dir, leaf, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                Err(Errno::NOENT) => {
+                    self.problem(name, "vanished during the scan".into());
+                    continue;
+                }
+                Err(e) => {
+                    self.problem(name, format!("cannot stat: {}", describe(e)));
+                    continue;
+                }
+            };
+            let kind = Kind::from_stat(&st);
+            let meta = Meta::from_stat(&st);
+            if self.options.filter.is_excluded(&name, kind == Kind::Dir)
+                || (kind == Kind::File && self.options.skip.contains(&(meta.dev, meta.ino)))
+            {
+                continue;
+            }
+            children.push(Child {
+                parent: Arc::clone(dir),
+                leaf: leaf.to_owned(),
+                name,
+                kind,
+                meta,
+                source_dev,
+                merged: Vec::new(),
+            });
+        }
+        Ok(children)
+    }
+
+    /// Turn a listed child into an entry; for a directory, also open and list it so that its
+    /// contents come next.
+    fn enter(&mut self, child: Child) -> Entry {
+        let mut record = Record {
+            name: child.name,
+            kind: child.kind,
+            meta: Some(child.meta),
+            link_target: None,
+            content: Content::None,
+        };
+        let mut file = None;
+        match child.kind {
+            Kind::File => {
+                file = Some(FileRef {
+                    dir: child.parent,
+                    leaf: child.leaf,
+                })
+            }
+            Kind::Symlink => {
+                match rustix::fs::readlinkat(&*child.parent, child.leaf.as_c_str(), Vec::new()) {
+                    Ok(target) => record.link_target = Some(target.into_bytes()),
+                    Err(e) => {
+                        let reason = describe(e);
+                        self.problem(
+                            record.name.clone(),
+                            format!("cannot read symlink: {reason}"),
+                        );
+                        record.content = Content::Unreadable(reason);
+                    }
+                }
+            }
+            Kind::Dir => {
+                let mut children = Vec::new();
+                let merged = child.merged.len();
+                let dirs =
+                    std::iter::once((&child.parent, &child.leaf, child.meta, child.source_dev))
+                        .chain(
+                            child
+                                .merged
+                                .iter()
+                                .map(|m| (&m.parent, &m.leaf, m.meta, m.source_dev)),
+                        );
+                for (parent, leaf, seen, source_dev) in dirs {
+                    match self.descend(parent, leaf, &record.name, &seen, source_dev) {
+                        Ok(listed) => children.extend(listed),
+                        Err(reason) => {
+                            self.problem(
+                                record.name.clone(),
+                                format!("cannot read directory: {reason}"),
+                            );
+                            record.content = Content::Unreadable(reason);
+                        }
+                    }
+                }
+                let children = if merged > 0 {
+                    merge_and_sort(children)
+                } else {
+                    sort(children)
+                };
+                self.stack.push(children.into_iter());
+            }
+            _ => {}
+        }
+        Entry { record, file }
+    }
+
+    /// Open one directory of a listed entry, check it is the one the listing saw, and list it.
+    fn descend(
+        &mut self,
+        parent: &OwnedFd,
+        leaf: &CString,
+        name: &[u8],
+        seen: &Meta,
+        source_dev: u64,
+    ) -> Result<Vec<Child>, String> {
+        if self.options.one_file_system && seen.dev != source_dev {
+            return Ok(Vec::new());
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd =
+            rustix::fs::openat(parent, leaf.as_c_str(), flags, Mode::empty()).map_err(describe)?;
+        let st = Meta::from_stat(&rustix::fs::fstat(&fd).map_err(describe)?);
+        if (st.dev, st.ino) != (seen.dev, seen.ino) {
+            return Err("replaced during the scan".into());
+        }
+        self.list_dir(&Arc::new(fd), name, source_dev)
+            .map_err(describe)
+    }
+}
+
+impl Iterator for Walker {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let child = match self.stack.last_mut()?.next() {
+                Some(child) => child,
+                None => {
+                    self.stack.pop();
+                    continue;
+                }
+            };
+            let entry = self.enter(child);
+            // Problems met while entering come right after the entry they belong to.
+            self.pending.push_front(Event::Entry(entry));
+        }
+    }
+}
+
+fn sort(mut children: Vec<Child>) -> Vec<Child> {
+    children
+        .sort_by(|a, b| cmp_entries(&a.name, a.kind == Kind::Dir, &b.name, b.kind == Kind::Dir));
+    children
+}
+
+/// Resolve entries of the same name coming from several sources the way rsync does (a
+/// directory beats a non-directory, directories merge, else the first wins), then sort.
+fn merge_and_sort(children: Vec<Child>) -> Vec<Child> {
+    let mut out: Vec<Child> = Vec::with_capacity(children.len());
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::new();
+    for child in children {
+        match index.get(&child.name) {
+            None => {
+                index.insert(child.name.clone(), out.len());
+                out.push(child);
+            }
+            Some(&i) => {
+                let kept = &mut out[i];
+                match (kept.kind == Kind::Dir, child.kind == Kind::Dir) {
+                    (true, true) => kept.merged.push(child),
+                    (false, true) => *kept = child,
+                    _ => {}
+                }
+            }
+        }
+    }
+    sort(out)
+}
+
+/// `src/`, `src//`, `.` and `src/.` send a directory's contents rather than the directory.
+fn is_contents_source(src: &[u8]) -> bool {
+    src.ends_with(b"/") || src == b"." || src.ends_with(b"/.")
+}
+
+fn c_path(bytes: &[u8]) -> Result<CString, Errno> {
+    CString::new(bytes).map_err(|_| Errno::INVAL)
+}

@@ -1,0 +1,109 @@
+//! Baselines as hostile input: every damaged file is refused with exit 65, never read as a
+//! shorter or different baseline; writing never leaves a partial file behind.
+
+use std::path::Path;
+
+use crate::util::{code, run_in, scratch, write};
+
+fn make_baseline(dir: &Path) -> Vec<u8> {
+    for i in 0..20 {
+        write(
+            &dir.join(format!("src/d{}/f{i}", i % 3)),
+            format!("content {i}").as_bytes(),
+        );
+    }
+    assert_eq!(code(&run_in(dir, ["scan", "-o", "base", "src/"])), 0);
+    std::fs::read(dir.join("base")).unwrap()
+}
+
+fn show_code(dir: &Path, bytes: &[u8]) -> (i32, String) {
+    std::fs::write(dir.join("bad"), bytes).unwrap();
+    let out = run_in(dir, ["show", "bad"]);
+    (
+        code(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn truncation_at_every_offset_is_refused() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    assert_eq!(show_code(tmp.path(), &good).0, 0);
+    for len in 0..good.len() {
+        let (c, err) = show_code(tmp.path(), &good[..len]);
+        assert_eq!(c, 65, "truncated to {len} bytes: {err}");
+        assert!(err.contains("bad"), "the error names the file: {err}");
+    }
+}
+
+#[test]
+fn every_flipped_bit_in_a_sample_is_refused() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    // Every byte, one bit each (rotating which bit), keeps the run short.
+    for i in 0..good.len() {
+        let mut bad = good.clone();
+        bad[i] ^= 1 << (i % 8);
+        let (c, err) = show_code(tmp.path(), &bad);
+        assert_eq!(c, 65, "bit flipped at byte {i}: {err}");
+    }
+}
+
+#[test]
+fn trailing_bytes_and_other_versions_are_refused() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    let mut longer = good.clone();
+    longer.push(0);
+    let (c, err) = show_code(tmp.path(), &longer);
+    assert_eq!(c, 65);
+    assert!(err.contains("trailing"), "{err}");
+    let mut newer = good.clone();
+    newer[8] = 2;
+    let (c, err) = show_code(tmp.path(), &newer);
+    assert_eq!(c, 65);
+    assert!(err.contains("version 2"), "{err}");
+    let (c, err) = show_code(tmp.path(), b"not a baseline at all");
+    assert_eq!(c, 65);
+    assert!(err.contains("not a fimsum baseline"), "{err}");
+}
+
+#[test]
+fn hostile_length_prefixes_fail_without_allocating() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    // A header frame that claims 4 GiB, and a record count of 2^63.
+    let mut huge_frame = good[..12].to_vec();
+    huge_frame.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(show_code(tmp.path(), &huge_frame).0, 65);
+    let header_len = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let count_at = 16 + header_len;
+    let mut many = good.clone();
+    many[count_at..count_at + 8].copy_from_slice(&(1u64 << 63).to_le_bytes());
+    assert_eq!(show_code(tmp.path(), &many).0, 65);
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_baseline_and_no_temp_file() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    // A filter rule fimsum refuses (rsync would drop it with a warning) stops the run
+    // before anything is written, and the old baseline stays as it was.
+    let long = "x".repeat(5000);
+    let out = run_in(
+        tmp.path(),
+        ["scan", "-o", "base", "--exclude", &long, "src/"],
+    );
+    assert_eq!(code(&out), 64, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(tmp.path().join("base")).unwrap(), good);
+    // The same for a write that fails: an output directory that does not exist.
+    let out = run_in(tmp.path(), ["scan", "-o", "missing/base", "src/"]);
+    assert_eq!(code(&out), 74, "{}", String::from_utf8_lossy(&out.stderr));
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

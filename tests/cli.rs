@@ -1,0 +1,265 @@
+//! The commands end to end: exit codes, check/diff/show/import round trips.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use crate::util::{code, fimsum, run_in, scratch, write};
+
+fn tree(root: &Path) {
+    write(
+        &root.join("etc/passwd"),
+        b"root:x:0:0:root:/root:/bin/bash\n",
+    );
+    write(&root.join("etc/hosts"), b"127.0.0.1 localhost\n");
+    write(&root.join("bin/tool"), b"\x7fELF binary");
+    write(&root.join("bin/empty"), b"");
+    std::os::unix::fs::symlink("tool", root.join("bin/alias")).expect("symlink");
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn check_of_an_unchanged_tree_is_silent_and_exits_zero() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    let base = tmp.path().join("base.fimsum");
+    let out = run_in(tmp.path(), ["scan", "-o", "base.fimsum", "src/"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "scan -o prints nothing on stdout");
+    // check rescans the absolute roots recorded in the baseline, from any directory.
+    let out = run_in(
+        Path::new("/"),
+        [std::ffi::OsStr::new("check"), base.as_os_str()],
+    );
+    assert_eq!(
+        code(&out),
+        0,
+        "{}{}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).starts_with("0 added, 0 removed, 0 changed, 0 unverified"));
+}
+
+#[test]
+fn check_reports_each_kind_of_change_with_its_exit_bit() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
+
+    // Adding a file also changes its directory's mtime, which is reported too.
+    write(&src.join("etc/new"), b"x");
+    let out = run_in(tmp.path(), ["check", "b"]);
+    let lines: Vec<String> = stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(" -> ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(code(&out), 1 | 4);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("changed    etc/: mtime "), "{lines:?}");
+    assert_eq!(lines[1], "added      etc/new");
+    std::fs::remove_file(src.join("etc/new")).unwrap();
+
+    std::fs::remove_file(src.join("bin/empty")).unwrap();
+    let out = run_in(tmp.path(), ["check", "b"]);
+    assert_eq!(code(&out), 2 | 4);
+    assert!(
+        stdout(&out).contains("removed    bin/empty"),
+        "{}",
+        stdout(&out)
+    );
+    write(&src.join("bin/empty"), b"");
+
+    // Same size, new content, old mtime put back: still caught by the checksum.
+    let mtime = std::fs::metadata(src.join("etc/passwd"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    write(
+        &src.join("etc/passwd"),
+        b"root:x:0:0:r00t:/root:/bin/bash\n",
+    );
+    std::fs::File::options()
+        .write(true)
+        .open(src.join("etc/passwd"))
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = run_in(tmp.path(), ["check", "b"]);
+    let text = stdout(&out);
+    assert_eq!(code(&out) & 4, 4, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("etc/passwd"))
+        .expect("passwd reported");
+    assert!(
+        line.starts_with("changed    etc/passwd: content "),
+        "{line}"
+    );
+    assert!(!line.contains("mtime"), "mtime was restored: {line}");
+}
+
+#[test]
+fn json_lines_parse_and_name_old_and_new_values() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
+    std::fs::remove_file(src.join("bin/alias")).unwrap();
+    std::os::unix::fs::symlink("elsewhere", src.join("bin/alias")).unwrap();
+    let out = run_in(tmp.path(), ["check", "--format", "json", "b"]);
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect();
+    let change = lines
+        .iter()
+        .find(|v| v["path"] == "bin/alias")
+        .expect("alias changed");
+    assert_eq!(change["type"], "change");
+    assert_eq!(change["change"], "modified");
+    assert!(change["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "target"));
+    assert_eq!(change["old"]["target"], "tool");
+    assert_eq!(change["new"]["target"], "elsewhere");
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["changed"].as_u64(), Some(lines.len() as u64 - 1));
+}
+
+#[test]
+fn show_and_import_round_trip_with_rsync_text() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    write(
+        &src.join(std::ffi::OsStr::from_bytes(b"odd/new\nline \\#123 \xff")),
+        b"hostile",
+    );
+    let scan = run_in(tmp.path(), ["scan", "src"]);
+    assert_eq!(code(&scan), 0);
+    std::fs::write(tmp.path().join("log"), &scan.stdout).unwrap();
+    assert_eq!(
+        code(&run_in(tmp.path(), ["import", "log", "-o", "imported"])),
+        0
+    );
+    let shown = run_in(tmp.path(), ["show", "imported"]);
+    assert_eq!(
+        shown.stdout, scan.stdout,
+        "import then show gives the log back byte for byte"
+    );
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "full", "src"])), 0);
+    assert_eq!(run_in(tmp.path(), ["show", "full"]).stdout, scan.stdout);
+    // A log and a baseline of the same tree agree.
+    let out = run_in(tmp.path(), ["diff", "log", "full"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+}
+
+#[test]
+fn diff_of_two_baselines_and_a_log() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "old", "src/"])), 0);
+    write(&src.join("etc/hosts"), b"10.0.0.1 evil\n");
+    std::fs::remove_file(src.join("bin/tool")).unwrap();
+    write(&src.join("bin/new"), b"n");
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "new", "src/"])), 0);
+    let out = run_in(tmp.path(), ["diff", "old", "new"]);
+    assert_eq!(code(&out), 1 | 2 | 4, "{}", stdout(&out));
+    let log = run_in(tmp.path(), ["scan", "src/"]);
+    std::fs::write(tmp.path().join("new.log"), &log.stdout).unwrap();
+    let out = run_in(tmp.path(), ["diff", "old", "new.log"]);
+    assert_eq!(code(&out), 1 | 2 | 4, "{}", stdout(&out));
+    assert!(stdout(&out).contains("only presence and checksums are compared"));
+    // Different algorithms: checksums are not compared, and the output says so.
+    assert_eq!(
+        code(&run_in(
+            tmp.path(),
+            ["scan", "--cc", "sha1", "-o", "sha", "src/"]
+        )),
+        0
+    );
+    let out = run_in(tmp.path(), ["diff", "new", "sha"]);
+    assert!(
+        stdout(&out).contains("checksums not compared: md5 against sha1"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn usage_errors_exit_64_and_missing_input_66() {
+    let tmp = scratch();
+    for args in [
+        vec!["bogus"],
+        vec!["scan"],
+        vec!["scan", "--cc", "md6", "."],
+        vec!["check"],
+    ] {
+        let out = run_in(tmp.path(), &args);
+        assert_eq!(code(&out), 64, "{args:?}");
+    }
+    assert_eq!(code(&run_in(tmp.path(), ["check", "nope.fimsum"])), 66);
+    assert_eq!(code(&run_in(tmp.path(), ["--help"])), 0);
+    assert_eq!(code(&run_in(tmp.path(), ["--version"])), 0);
+}
+
+#[test]
+fn missing_source_is_reported_and_the_scan_goes_on() {
+    let tmp = scratch();
+    tree(&tmp.path().join("src"));
+    let out = run_in(tmp.path(), ["scan", "nope", "src"]);
+    assert_eq!(code(&out), 8);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    assert!(stdout(&out).contains("src/etc/passwd "));
+}
+
+#[test]
+fn broken_pipe_ends_quietly() {
+    let tmp = scratch();
+    for i in 0..3000 {
+        write(&tmp.path().join(format!("d/f{i}")), b"x");
+    }
+    let mut child = fimsum()
+        .current_dir(tmp.path())
+        .args(["scan", "d/"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away at once
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_baseline_inside_the_scanned_tree_is_never_a_change() {
+    let tmp = scratch();
+    tree(tmp.path());
+    let out = run_in(tmp.path(), ["scan", "-o", "base.fimsum", "./"]);
+    assert_eq!(code(&out), 0);
+    let shown = stdout(&run_in(tmp.path(), ["show", "base.fimsum"]));
+    assert!(!shown.contains("base.fimsum"), "{shown}");
+    // Rewriting it in place keeps it out too.
+    assert_eq!(
+        code(&run_in(tmp.path(), ["scan", "-o", "base.fimsum", "./"])),
+        0
+    );
+    let out = run_in(tmp.path(), ["check", "base.fimsum"]);
+    let text = stdout(&out);
+    assert!(!text.contains("base.fimsum"), "{text}");
+}

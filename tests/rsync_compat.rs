@@ -1,0 +1,175 @@
+//! `fimsum scan` against real rsync output recorded in baselines/rsync by
+//! scripts/record-rsync.sh (CI re-records it with live rsync and fails on drift).
+
+use std::path::Path;
+
+use crate::util::{code, fimsum, fixtures, repo};
+
+struct Case {
+    name: String,
+    cwd: String,
+    args: Vec<String>,
+    algos: Vec<String>,
+    locales: Vec<String>,
+}
+
+fn cases(manifest: &str) -> Vec<Case> {
+    let text =
+        std::fs::read_to_string(repo().join("baselines/rsync").join(manifest)).expect("manifest");
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 5, "bad manifest line {l:?}");
+            Case {
+                name: f[0].into(),
+                cwd: f[1].into(),
+                args: f[2].split(' ').map(String::from).collect(),
+                algos: f[3].split(',').map(String::from).collect(),
+                locales: f[4].split(',').map(String::from).collect(),
+            }
+        })
+        .collect()
+}
+
+fn locale_tag(locale: &str) -> &'static str {
+    if locale == "C" {
+        "c"
+    } else {
+        "utf8"
+    }
+}
+
+/// How to run fimsum for a case.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    threads: Option<&'a str>,
+    /// Run as uid/gid 65534 (through setpriv), as the recorder ran rsync.
+    as_nobody: bool,
+}
+
+const PLAIN: Run = Run {
+    threads: None,
+    as_nobody: false,
+};
+
+/// Run one case; return a description of the mismatch, if any.
+fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> Option<String> {
+    let base = format!("{}.{algo}.{}", case.name, locale_tag(locale));
+    let dir = repo().join("baselines/rsync");
+    let expected = std::fs::read(dir.join(format!("{base}.out"))).expect("recorded output");
+    let rsync_rc: i32 = std::fs::read_to_string(dir.join(format!("{base}.rc")))
+        .map(|s| s.trim().parse().expect("rc file holds a number"))
+        .unwrap_or(0);
+    let root_str = root.to_str().expect("fixture path is UTF-8");
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| a.replace("@ROOT@", root_str))
+        .collect();
+    let mut cmd = if run.as_nobody {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_fimsum"),
+        ]);
+        c
+    } else {
+        fimsum()
+    };
+    cmd.current_dir(root.join(&case.cwd)).env("LC_ALL", locale);
+    cmd.arg("scan").arg("--cc").arg(algo);
+    if let Some(t) = run.threads {
+        cmd.arg("--threads").arg(t);
+    }
+    let out = cmd.args(&args).output().expect("fimsum runs");
+    let mut problems = Vec::new();
+    if out.stdout != expected {
+        problems.push(format!(
+            "stdout differs:\n--- rsync\n{}\n--- fimsum\n{}",
+            String::from_utf8_lossy(&expected),
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    // rsync exits 23 for a partial transfer; fimsum says "incomplete" with bit 8.
+    let want = if rsync_rc == 0 { 0 } else { 8 };
+    if code(&out) != want {
+        problems.push(format!(
+            "exit code {} (rsync {rsync_rc}, want {want})",
+            code(&out)
+        ));
+    }
+    (!problems.is_empty()).then(|| format!("{base} {args:?}: {}", problems.join("; ")))
+}
+
+#[test]
+fn scan_prints_what_rsync_printed_for_every_recorded_case() {
+    let root = fixtures();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in cases("cases.tsv") {
+        for algo in &case.algos {
+            for locale in &case.locales {
+                checked += 1;
+                failures.extend(check_case(root, &case, algo, locale, PLAIN));
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} cases recorded");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn output_is_identical_at_one_and_eight_threads() {
+    let root = fixtures();
+    let case = cases("cases.tsv")
+        .into_iter()
+        .find(|c| c.name == "tree-slash")
+        .expect("tree-slash case");
+    for threads in ["1", "8"] {
+        for algo in ["md5", "xxh128"] {
+            let run = Run {
+                threads: Some(threads),
+                as_nobody: false,
+            };
+            let failure = check_case(root, &case, algo, "C.UTF-8", run);
+            assert!(
+                failure.is_none(),
+                "--threads {threads}: {}",
+                failure.unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// As an unprivileged user: an unreadable file gets no line, an unreadable directory its own
+/// line and nothing below it, and the run is incomplete. Needs root to switch user; skipped
+/// (with a notice) otherwise.
+#[test]
+fn unreadable_entries_as_rsync_shows_them_to_an_unprivileged_user() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to run as uid 65534");
+        return;
+    }
+    let root = fixtures();
+    let run = Run {
+        threads: None,
+        as_nobody: true,
+    };
+    let mut failures = Vec::new();
+    for case in cases("cases-nobody.tsv") {
+        for algo in &case.algos {
+            for locale in &case.locales {
+                failures.extend(check_case(root, &case, algo, locale, run));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -1,0 +1,8 @@
+//! fimsum's integration tests, linked into one binary (as ripgrep does) so it builds once.
+
+mod util;
+
+mod baseline_files;
+mod cli;
+mod rsync_compat;
+mod rsync_incremental;
