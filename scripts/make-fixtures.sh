@@ -212,6 +212,18 @@ put perm/noexec/inside "inside noexec"$'\n'
 put perm/searchonly/inside "inside searchonly"$'\n'
 put perm/open/z.txt "open"$'\n'
 
+# An --exclude-from file for the filter cases: comments, blank lines, +/- prefixes.
+mkdir -p filters
+cat >filters/rules.txt <<'RULES'
+# comment lines and blank lines are skipped
+; so are these
+
++ keep.txt
+- *.txt
+names/
+/deep/d01/d02/d03
+RULES
+
 # ---------------------------------------------------------------- mtimes, modes
 # Fixed mtimes (symlinks too, -h). Children first does not matter: touching an
 # entry does not change its parent's mtime.
