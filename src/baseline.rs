@@ -69,7 +69,8 @@ pub struct Header {
     pub sources: Vec<Vec<u8>>,
     /// The same sources made absolute (with trailing slashes kept), for `check`.
     pub roots: Vec<Vec<u8>>,
-    pub one_file_system: bool,
+    /// How many times `-x` was given (see [`crate::walk::WalkOptions`]).
+    pub one_file_system: u8,
     pub filters: Vec<FilterArg>,
     pub host: String,
     pub created: Timestamp,
@@ -82,7 +83,7 @@ struct WireHeader {
     origin: u8,
     sources: Vec<Vec<u8>>,
     roots: Vec<Vec<u8>>,
-    one_file_system: bool,
+    one_file_system: u8,
     filters: Vec<(u8, Vec<u8>)>,
     host: String,
     created_sec: i64,

@@ -62,9 +62,10 @@ pub struct ScanArgs {
 /// Options that choose which entries a walk lists, as rsync's.
 #[derive(Args, Debug)]
 pub struct WalkArgs {
-    /// Don't cross filesystem boundaries (a mount point is listed, not entered).
-    #[arg(short = 'x', long)]
-    pub one_file_system: bool,
+    /// Don't cross filesystem boundaries: a mount point is listed, not entered; given twice
+    /// (-xx), mount points are left out too.
+    #[arg(short = 'x', long, action = clap::ArgAction::Count)]
+    pub one_file_system: u8,
     /// Exclude entries matching PATTERN (rsync pattern rules).
     #[arg(long, value_name = "PATTERN")]
     pub exclude: Vec<OsString>,

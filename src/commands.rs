@@ -375,7 +375,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         origin: Origin::RsyncLog,
         sources: vec![args.log.as_os_str().as_bytes().to_vec()],
         roots: Vec::new(),
-        one_file_system: false,
+        one_file_system: 0,
         filters: Vec::new(),
         host: host_name(),
         created: now(),

@@ -27,8 +27,9 @@ use crate::record::{Content, Kind, Meta, Record};
 /// What a walk is told besides its sources.
 #[derive(Clone, Debug, Default)]
 pub struct WalkOptions {
-    /// rsync's `-x`: a directory on another filesystem than its source is listed, not entered.
-    pub one_file_system: bool,
+    /// rsync's `-x`: 1, a directory on another filesystem than its source is listed but not
+    /// entered; 2 (`-xx`), it is left out.
+    pub one_file_system: u8,
     /// The filter options as given, kept so a baseline can record them and a check can
     /// apply them again.
     filters: Vec<FilterArg>,
@@ -39,10 +40,7 @@ pub struct WalkOptions {
 }
 
 impl WalkOptions {
-    pub fn new(
-        one_file_system: bool,
-        filters: Vec<FilterArg>,
-    ) -> Result<WalkOptions, PatternError> {
+    pub fn new(one_file_system: u8, filters: Vec<FilterArg>) -> Result<WalkOptions, PatternError> {
         let mut filter = Filter::new();
         for arg in &filters {
             match arg {
@@ -292,6 +290,7 @@ impl Walker {
             let meta = Meta::from_stat(&st);
             if self.options.filter.is_excluded(&name, kind == Kind::Dir)
                 || (kind == Kind::File && self.options.skip.contains(&(meta.dev, meta.ino)))
+                || (kind == Kind::Dir && self.options.one_file_system > 1 && meta.dev != source_dev)
             {
                 continue;
             }
@@ -383,7 +382,7 @@ impl Walker {
         seen: &Meta,
         source_dev: u64,
     ) -> Result<Vec<Child>, String> {
-        if self.options.one_file_system && seen.dev != source_dev {
+        if self.options.one_file_system > 0 && seen.dev != source_dev {
             return Ok(Vec::new());
         }
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;

@@ -173,3 +173,63 @@ fn unreadable_entries_as_rsync_shows_them_to_an_unprivileged_user() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `-x` lists a mount point without entering it, `-xx` leaves it out, as rsync does. Needs
+/// root to mount a tmpfs (skipped with a notice otherwise); compared with live rsync when it
+/// is installed, and with the behaviour recorded in docs/rsync-behaviour.md in any case.
+#[test]
+fn one_file_system_stops_at_mount_points() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to mount a tmpfs");
+        return;
+    }
+    let tmp = crate::util::scratch();
+    let src = tmp.path().join("src");
+    let mnt = src.join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    std::fs::write(src.join("g"), b"y\n").unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    std::fs::write(mnt.join("inside"), b"x\n").unwrap();
+    let run = |x: &str| crate::util::run_in(tmp.path(), ["scan", x, "src/"]).stdout;
+    let (one, two, none) = (run("-x"), run("-xx"), run("--threads=1"));
+    let rsync = |x: &str| {
+        let dest = tmp.path().join(format!("dest{x}"));
+        std::process::Command::new("rsync")
+            .args([
+                "-a",
+                x,
+                "--checksum",
+                "--checksum-choice=md5",
+                "--out-format=%n %C",
+                "src/",
+            ])
+            .arg(&dest)
+            .current_dir(tmp.path())
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .ok()
+            .map(|o| o.stdout)
+    };
+    let live = (rsync("-x"), rsync("-xx"));
+    let _ = std::process::Command::new("umount").arg(&mnt).status();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    assert!(
+        text(&one).contains("mnt/ ") && !text(&one).contains("mnt/inside"),
+        "{}",
+        text(&one)
+    );
+    assert!(!text(&two).contains("mnt/"), "{}", text(&two));
+    assert!(text(&none).contains("mnt/inside"), "{}", text(&none));
+    if let (Some(x), Some(xx)) = live {
+        assert_eq!(text(&one), text(&x), "-x differs from live rsync");
+        assert_eq!(text(&two), text(&xx), "-xx differs from live rsync");
+    }
+}
