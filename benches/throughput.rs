@@ -131,7 +131,7 @@ fn header() -> Header {
         origin: Origin::Scan,
         sources: vec![b"/bench/".to_vec()],
         roots: vec![b"/bench/".to_vec()],
-        one_file_system: false,
+        one_file_system: 0,
         filters: Vec::new(),
         host: "bench".into(),
         created: Timestamp::default(),
