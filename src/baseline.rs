@@ -28,6 +28,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -265,12 +266,21 @@ impl WireRecord {
 
 /// Writes a baseline record by record into a temporary file beside the target; only
 /// [`BaselineWriter::finish`] puts it in place (fsync, rename, fsync of the directory), so
-/// the previous baseline at that path is never damaged. Dropped unfinished, it removes the
-/// temporary file.
+/// the previous baseline at that path is never damaged.
+///
+/// The temporary file is created with `O_TMPFILE`: it has no name until it is complete, so
+/// a run killed at any point (SIGINT, `kill -9`, power loss) leaves nothing behind. Where the
+/// filesystem lacks `O_TMPFILE`, a named `.NAME.tmp.PID` is used and removed when the writer
+/// is dropped unfinished. A lock (`flock` on `.NAME.lock` beside the baseline, never
+/// removed) keeps two runs from writing the same baseline at once: the second fails at once
+/// with a clear message (exit 75) rather than queueing behind a long scan.
 pub struct BaselineWriter {
     out: BufWriter<File>,
-    tmp: PathBuf,
+    dir: File,
+    /// The name of the temporary file, when it has one (no `O_TMPFILE`).
+    named_tmp: Option<PathBuf>,
     target: PathBuf,
+    lock: File,
     algorithm: Algorithm,
     count: u64,
     count_offset: u64,
@@ -281,28 +291,26 @@ pub struct BaselineWriter {
 
 impl BaselineWriter {
     pub fn create(target: &Path, header: &Header) -> Result<BaselineWriter> {
-        let dir = match target.parent() {
+        let dir_path = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let file_name = target
             .file_name()
             .ok_or_else(|| Error::Usage(format!("{}: not a file name", target.display())))?;
+        let dir = File::open(&dir_path)
+            .map_err(|e| Error::io(format!("cannot open directory {}", dir_path.display()), e))?;
+        let lock = lock_beside(&lock_path(target), target)?;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(file_name);
         tmp_name.push(format!(".tmp.{}", std::process::id()));
-        let tmp = dir.join(tmp_name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .read(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
+        let (file, named_tmp) = create_temp(&dir, &dir_path.join(tmp_name))?;
         let mut writer = BaselineWriter {
             out: BufWriter::with_capacity(1 << 20, file),
-            tmp,
+            dir,
+            named_tmp,
             target: target.to_path_buf(),
+            lock,
             algorithm: header.algorithm,
             count: 0,
             count_offset: 0,
@@ -323,12 +331,16 @@ impl BaselineWriter {
         Ok(writer)
     }
 
-    /// Device and inode of the file being written (it keeps them when renamed into place),
-    /// so a scan can leave its own output out of the tree it lists.
-    pub fn identity(&self) -> io::Result<(u64, u64)> {
+    /// Device and inode of the files this writer owns (the file being written, which keeps
+    /// them when moved into place, and the lock file), so a scan can leave them out of the
+    /// tree it lists.
+    pub fn identities(&self) -> Vec<(u64, u64)> {
         use std::os::unix::fs::MetadataExt;
-        let m = self.out.get_ref().metadata()?;
-        Ok((m.dev(), m.ino()))
+        [self.out.get_ref(), &self.lock]
+            .iter()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| (m.dev(), m.ino()))
+            .collect()
     }
 
     /// Append one record; records must come in rsync order, as a scan yields them.
@@ -360,7 +372,8 @@ impl BaselineWriter {
 
     /// Patch the count in, append the end marker and digest, and move the file into place.
     pub fn finish(mut self) -> Result<u64> {
-        let ctx = |what: &str| format!("cannot {what} {}", self.tmp.display());
+        let target = self.target.clone();
+        let ctx = |what: &str| format!("cannot {what} the new baseline {}", target.display());
         self.out.flush().map_err(|e| Error::io(ctx("write"), e))?;
         let file = self.out.get_mut();
         (|| -> io::Result<()> {
@@ -378,37 +391,105 @@ impl BaselineWriter {
             file.sync_all()
         })()
         .map_err(|e| Error::io(ctx("finish"), e))?;
-        std::fs::rename(&self.tmp, &self.target).map_err(|e| {
-            Error::io(
-                format!(
-                    "cannot move {} to {}",
-                    self.tmp.display(),
-                    self.target.display()
-                ),
-                e,
-            )
-        })?;
+        let tmp = match &self.named_tmp {
+            Some(tmp) => tmp.clone(),
+            None => {
+                // Give the anonymous O_TMPFILE a name, then rename it over the target.
+                let mut tmp = target.clone().into_os_string();
+                tmp.push(format!(".tmp.{}", std::process::id()));
+                let tmp = PathBuf::from(tmp);
+                let fd_path = format!("/proc/self/fd/{}", self.out.get_ref().as_raw_fd());
+                rustix::fs::linkat(
+                    rustix::fs::CWD,
+                    fd_path.as_str(),
+                    rustix::fs::CWD,
+                    &tmp,
+                    rustix::fs::AtFlags::SYMLINK_FOLLOW,
+                )
+                .map_err(|e| Error::io(ctx("link"), e.into()))?;
+                self.named_tmp = Some(tmp.clone());
+                tmp
+            }
+        };
+        std::fs::rename(&tmp, &target).map_err(|e| Error::io(ctx("move into place"), e))?;
         self.finished = true;
-        if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io(format!("cannot sync directory {}", dir.display()), e))?;
-        }
+        self.dir
+            .sync_all()
+            .map_err(|e| Error::io(ctx("sync the directory of"), e))?;
         Ok(self.count)
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.out
-            .write_all(bytes)
-            .map_err(|e| Error::io(format!("cannot write {}", self.tmp.display()), e))
+        self.out.write_all(bytes).map_err(|e| {
+            Error::io(
+                format!("cannot write the new baseline {}", self.target.display()),
+                e,
+            )
+        })
     }
 }
 
 impl Drop for BaselineWriter {
     fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_file(&self.tmp);
+        if let (false, Some(tmp)) = (self.finished, &self.named_tmp) {
+            let _ = std::fs::remove_file(tmp);
         }
+    }
+}
+
+/// The lock file of a baseline: `.NAME.lock` beside it.
+pub fn lock_path(target: &Path) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(target.file_name().unwrap_or_default());
+    name.push(".lock");
+    target.with_file_name(name)
+}
+
+/// Take the writer's lock, or fail at once if another run holds it.
+fn lock_beside(path: &Path, target: &Path) -> Result<File> {
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot create lock file {}", path.display()), e))?;
+    match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(lock),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Locked {
+            path: target.to_path_buf(),
+        }),
+        Err(e) => Err(Error::io(
+            format!("cannot lock {}", path.display()),
+            e.into(),
+        )),
+    }
+}
+
+/// An unnamed temporary file in `dir` (`O_TMPFILE`), or a named one where the filesystem
+/// has no `O_TMPFILE`.
+fn create_temp(dir: &File, named: &Path) -> Result<(File, Option<PathBuf>)> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+    match rustix::fs::openat(dir, ".", flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => Ok((File::from(fd), None)),
+        Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::ISDIR | rustix::io::Errno::INVAL) => {
+            // A leftover of a run killed between naming and renaming: we hold the lock.
+            let _ = std::fs::remove_file(named);
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .read(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(named)
+                .map_err(|e| Error::io(format!("cannot create {}", named.display()), e))?;
+            Ok((file, Some(named.to_path_buf())))
+        }
+        Err(e) => Err(Error::io(
+            "cannot create the temporary baseline file",
+            e.into(),
+        )),
     }
 }
 

@@ -71,7 +71,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             };
             let mut writer = BaselineWriter::create(&path, &header)?;
             // Neither the new baseline nor the one it replaces is part of the tree it lists.
-            walk.skip.extend(writer.identity().ok());
+            walk.skip.extend(writer.identities());
             walk.skip.extend(file_identity(&path));
             let options = scan_options(args.checksum, &args.run, walk);
             let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
@@ -142,6 +142,8 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&args.baseline, format!("recorded filter: {e}")))?;
     walk.skip.extend(file_identity(&args.baseline));
+    walk.skip
+        .extend(file_identity(&baseline::lock_path(&args.baseline)));
     let options = scan_options(header.algorithm, &args.run, walk);
 
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {

@@ -30,6 +30,8 @@ pub mod exit {
     pub const DATA: i32 = 65;
     pub const NO_INPUT: i32 = 66;
     pub const IO: i32 = 74;
+    /// Another run holds the baseline's lock (EX_TEMPFAIL: try again later).
+    pub const LOCKED: i32 = 75;
 }
 
 /// A fatal error.
@@ -43,6 +45,8 @@ pub enum Error {
     NoInput { path: PathBuf, source: io::Error },
     /// Reading or writing failed midway.
     Io { context: String, source: io::Error },
+    /// Another run is writing this baseline.
+    Locked { path: PathBuf },
 }
 
 impl Error {
@@ -52,6 +56,7 @@ impl Error {
             Error::BadData { .. } => exit::DATA,
             Error::NoInput { .. } => exit::NO_INPUT,
             Error::Io { .. } => exit::IO,
+            Error::Locked { .. } => exit::LOCKED,
         }
     }
 
@@ -82,6 +87,11 @@ impl fmt::Display for Error {
             Error::BadData { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::NoInput { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Locked { path } => write!(
+                f,
+                "{}: another fimsum run is writing this baseline; try again when it is done",
+                path.display()
+            ),
         }
     }
 }

@@ -107,3 +107,58 @@ fn a_failed_write_leaves_the_old_baseline_and_no_temp_file() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    let lock =
+        std::fs::File::open(tmp.path().join(".base.lock")).expect("lock file beside the baseline");
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let out = run_in(tmp.path(), ["scan", "-o", "base", "src/"]);
+    assert_eq!(code(&out), 75);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another fimsum run is writing"));
+    assert_eq!(std::fs::read(tmp.path().join("base")).unwrap(), good);
+    drop(lock);
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "base", "src/"])), 0);
+}
+
+#[test]
+fn killed_mid_write_leaves_the_old_baseline_and_nothing_else() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    // A tree big enough that the scan is still running when it is killed.
+    for i in 0..3000 {
+        write(&tmp.path().join(format!("src/many/f{i}")), &[b'x'; 4096]);
+    }
+    for signal in ["-INT", "-KILL"] {
+        let mut child = crate::util::fimsum()
+            .current_dir(tmp.path())
+            .args(["scan", "--threads", "1", "-o", "base", "src/"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let _ = std::process::Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status();
+        let status = child.wait().unwrap();
+        let now = std::fs::read(tmp.path().join("base")).unwrap();
+        if status.success() {
+            // The scan won the race; the new baseline is then complete and valid.
+            assert_eq!(code(&run_in(tmp.path(), ["show", "base"])), 0);
+        } else {
+            assert_eq!(now, good, "{signal}: the old baseline must be untouched");
+        }
+        let names: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| ["base", ".base.lock", "src"].contains(&n.as_str())),
+            "{signal}: {names:?}"
+        );
+    }
+}
