@@ -544,56 +544,17 @@ impl Baseline {
             path: path.to_path_buf(),
             source,
         })?;
-        let bad = |reason: String| Error::bad_data(path, reason);
-        let mut input = Input::new(BufReader::with_capacity(1 << 20, file));
-        let (header, count) = read_prefix(&mut input).map_err(bad)?;
-        let records_offset = input.offset;
-        let mut last: Option<Record> = None;
-        for i in 0..count {
-            let record = read_record(&mut input, header.algorithm)
-                .map_err(|e| bad(format!("record {} of {count}: {e}", i + 1)))?;
-            if let Some(prev) = &last {
-                if cmp_entries(&prev.name, prev.is_dir(), &record.name, record.is_dir())
-                    != std::cmp::Ordering::Less
-                {
-                    return Err(bad(format!("record {} is out of order", i + 1)));
-                }
-            }
-            last = Some(record);
-        }
-        let digest = input.hasher.clone().finalize();
-        let mut end = [0u8; 8 + DIGEST_LEN];
+        let mut input = BufReader::with_capacity(1 << 20, file);
+        let verified = verify(&mut input).map_err(|reason| Error::bad_data(path, reason))?;
         input
-            .read_exact(&mut end)
-            .map_err(|_| bad("end marker missing: the baseline is truncated".into()))?;
-        if &end[..8] != END_MAGIC {
-            return Err(bad(
-                "end marker missing: wrong record count or trailing records".into(),
-            ));
-        }
-        if end[8..] != digest[..] {
-            return Err(bad(
-                "digest mismatch: the baseline was altered or damaged".into()
-            ));
-        }
-        let mut extra = [0u8; 1];
-        if input
-            .inner
-            .read(&mut extra)
-            .map_err(|e| bad(e.to_string()))?
-            != 0
-        {
-            return Err(bad("trailing bytes after the end marker".into()));
-        }
-        let mut file = input.inner;
-        file.seek(SeekFrom::Start(records_offset))
+            .seek(SeekFrom::Start(verified.records_offset))
             .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
         Ok(Baseline {
-            header,
-            count,
+            header: verified.header,
+            count: verified.count,
             path: path.to_path_buf(),
-            input: file,
-            records_offset,
+            input,
+            records_offset: verified.records_offset,
         })
     }
 
@@ -608,6 +569,55 @@ impl Baseline {
         }
         .skip_hashing(self.records_offset)
     }
+}
+
+/// What [`verify`] found in a sound baseline.
+pub struct Verified {
+    pub header: Header,
+    pub count: u64,
+    /// Where the first record starts.
+    pub records_offset: u64,
+}
+
+/// Check a whole baseline: magic and version, every frame against the limits and the bytes
+/// left, every record decoded exactly and in strict rsync order, then the end marker, the
+/// digest and the end of input. Nothing is kept but the header, so memory stays flat.
+pub fn verify(input: impl Read) -> std::result::Result<Verified, String> {
+    let mut input = Input::new(input);
+    let (header, count) = read_prefix(&mut input)?;
+    let records_offset = input.offset;
+    let mut last: Option<(Vec<u8>, bool)> = None;
+    for i in 0..count {
+        let record = read_record(&mut input, header.algorithm)
+            .map_err(|e| format!("record {} of {count}: {e}", i + 1))?;
+        if let Some((name, is_dir)) = &last {
+            if cmp_entries(name, *is_dir, &record.name, record.is_dir()) != std::cmp::Ordering::Less
+            {
+                return Err(format!("record {} is out of order", i + 1));
+            }
+        }
+        last = Some((record.name, record.kind == Kind::Dir));
+    }
+    let digest = input.hasher.clone().finalize();
+    let mut end = [0u8; 8 + DIGEST_LEN];
+    input
+        .read_exact(&mut end)
+        .map_err(|_| "end marker missing: the baseline is truncated".to_string())?;
+    if &end[..8] != END_MAGIC {
+        return Err("end marker missing: wrong record count or trailing records".into());
+    }
+    if end[8..] != digest[..] {
+        return Err("digest mismatch: the baseline was altered or damaged".into());
+    }
+    let mut extra = [0u8; 1];
+    if input.inner.read(&mut extra).map_err(|e| e.to_string())? != 0 {
+        return Err("trailing bytes after the end marker".into());
+    }
+    Ok(Verified {
+        header,
+        count,
+        records_offset,
+    })
 }
 
 /// Iterator over a verified baseline's records.
