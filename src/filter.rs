@@ -168,11 +168,19 @@ impl Filter {
     }
 
     /// `--exclude PATTERN`; a `"+ "` prefix turns it into an include.
+    ///
+    /// # Errors
+    /// A bare `"- "`/`"+ "` (rsync: "unexpected end of filter rule", exit
+    /// code 1), a NUL byte, or a pattern of 4096+ bytes. The filter is left
+    /// unchanged.
     pub fn exclude(&mut self, pattern: &[u8]) -> Result<(), PatternError> {
         self.add_option(pattern, RuleKind::Exclude)
     }
 
     /// `--include PATTERN`; a `"- "` prefix turns it into an exclude.
+    ///
+    /// # Errors
+    /// As for [`Filter::exclude`].
     pub fn include(&mut self, pattern: &[u8]) -> Result<(), PatternError> {
         self.add_option(pattern, RuleKind::Include)
     }
@@ -180,24 +188,37 @@ impl Filter {
     /// `--exclude-from`: file contents; blank lines and lines starting with
     /// ';' or '#' skipped, as rsync does. Lines end at LF, CR or CR LF; each
     /// line is then treated like an `--exclude` argument (so `"+ "` lines
-    /// include and a `"!"` line clears all rules so far). On error the rules
-    /// of the lines before the bad one have been added; rsync would stop.
+    /// include and a `"!"` line clears all rules so far).
+    ///
+    /// # Errors
+    /// A line that [`Filter::exclude`] would reject, or a line longer than
+    /// 5119 bytes. The rules of the lines before it have been applied, but
+    /// rsync would have stopped, so the filter should not be used.
     pub fn exclude_from(&mut self, contents: &[u8]) -> Result<(), PatternError> {
         self.add_file(contents, RuleKind::Exclude, Separator::Lines)
     }
 
     /// `--include-from`: like [`Filter::exclude_from`] with include as the
     /// default kind.
+    ///
+    /// # Errors
+    /// As for [`Filter::exclude_from`].
     pub fn include_from(&mut self, contents: &[u8]) -> Result<(), PatternError> {
         self.add_file(contents, RuleKind::Include, Separator::Lines)
     }
 
     /// `--exclude-from` combined with `--from0`: rules end at NUL bytes only.
+    ///
+    /// # Errors
+    /// As for [`Filter::exclude_from`].
     pub fn exclude_from0(&mut self, contents: &[u8]) -> Result<(), PatternError> {
         self.add_file(contents, RuleKind::Exclude, Separator::Nul)
     }
 
     /// `--include-from` combined with `--from0`.
+    ///
+    /// # Errors
+    /// As for [`Filter::exclude_from`].
     pub fn include_from0(&mut self, contents: &[u8]) -> Result<(), PatternError> {
         self.add_file(contents, RuleKind::Include, Separator::Nul)
     }

@@ -4,5 +4,6 @@ mod util;
 
 mod baseline_files;
 mod cli;
+mod filter_parity;
 mod rsync_compat;
 mod rsync_incremental;
