@@ -11,6 +11,7 @@ use fimsum::baseline::{Baseline, BaselineWriter, Header, Origin};
 use fimsum::diff::{diff, DiffOptions};
 use fimsum::escape::{escape_line, Charset};
 use fimsum::hash::Algorithm;
+use fimsum::hook::HookRef;
 use fimsum::read::{checksum, FileRef};
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
 
@@ -59,7 +60,7 @@ fn read_vs_mmap(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         for algo in [Algorithm::Md5, Algorithm::Xxh128] {
             group.bench_function(BenchmarkId::new(format!("read/{algo}"), size), |b| {
-                b.iter(|| checksum(&file, &meta, algo))
+                b.iter(|| checksum(&file, b"f", &meta, algo, &HookRef::default()))
             });
             group.bench_function(BenchmarkId::new(format!("mmap/{algo}"), size), |b| {
                 b.iter(|| {

@@ -15,6 +15,7 @@ pub mod error;
 pub mod escape;
 pub mod filter;
 pub mod hash;
+pub mod hook;
 mod locale;
 pub mod order;
 pub mod read;

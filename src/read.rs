@@ -20,6 +20,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::hash::{Algorithm, Digest};
+use crate::hook::HookRef;
 use crate::record::{Content, Kind, Meta};
 
 /// Size of the per-thread read buffer: 256 KiB reads are within a few percent of the best
@@ -34,8 +35,15 @@ pub struct FileRef {
 }
 
 /// The outcome of hashing one file: the metadata of the file that was read (from `fstat`,
-/// fresher than the walk's `lstat`) and what is known of its content.
-pub fn checksum(file: &FileRef, seen: &Meta, algorithm: Algorithm) -> (Meta, Content) {
+/// fresher than the walk's `lstat`) and what is known of its content. `name` is the entry's
+/// `%n` name, for the hooks.
+pub fn checksum(
+    file: &FileRef,
+    name: &[u8],
+    seen: &Meta,
+    algorithm: Algorithm,
+    hooks: &HookRef,
+) -> (Meta, Content) {
     let mut expected = *seen;
     let mut last_change = String::new();
     for attempt in 0..2 {
@@ -44,10 +52,16 @@ pub fn checksum(file: &FileRef, seen: &Meta, algorithm: Algorithm) -> (Meta, Con
             match rustix::fs::statat(&*file.dir, &file.leaf, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) if Kind::from_stat(&st) == Kind::File => expected = Meta::from_stat(&st),
                 Ok(_) => break,
+                Err(Errno::NOENT) => {
+                    return (
+                        expected,
+                        Content::Unreadable("vanished during the scan".into()),
+                    )
+                }
                 Err(e) => return (expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(&file.dir, &file.leaf, &expected, algorithm) {
+        match read_once(file, name, &expected, algorithm, hooks) {
             Ok((meta, digest)) => return (meta, Content::Digest(digest)),
             Err(Failure::Io(e)) => return (expected, Content::Unreadable(describe(e))),
             Err(Failure::Changed(why)) => last_change = why,
@@ -72,12 +86,14 @@ impl From<Errno> for Failure {
 }
 
 fn read_once(
-    dir: &OwnedFd,
-    leaf: &CStr,
+    file: &FileRef,
+    name: &[u8],
     expected: &Meta,
     algorithm: Algorithm,
+    hooks: &HookRef,
 ) -> Result<(Meta, Digest), Failure> {
-    let fd = open_regular(dir, leaf)?;
+    hooks.call(|h| h.before_open(name));
+    let fd = open_regular(&file.dir, &file.leaf)?;
     let before = rustix::fs::fstat(&fd)?;
     if Kind::from_stat(&before) != Kind::File {
         return Err(Failure::Changed("replaced by a non-regular file".into()));
@@ -86,6 +102,7 @@ fn read_once(
     if (before.dev, before.ino) != (expected.dev, expected.ino) {
         return Err(Failure::Changed("replaced by another file".into()));
     }
+    hooks.call(|h| h.after_open(name));
     let mut hasher = algorithm.hasher();
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
@@ -95,6 +112,9 @@ fn read_once(
                 Ok(0) => return Ok(total),
                 Ok(n) => {
                     hasher.update(&buf[..n]);
+                    if total == 0 && n == buf.len() {
+                        hooks.call(|h| h.after_first_read(name));
+                    }
                     total += n as u64;
                 }
                 Err(Errno::INTR) => continue,
@@ -111,6 +131,10 @@ fn read_once(
     }
     if (after.mtime, after.ctime, after.ino) != (before.mtime, before.ctime, before.ino) {
         return Err(Failure::Changed("modified while reading".into()));
+    }
+    if after.nlink == 0 {
+        // Unlinked or renamed over while we read it: this content has no name any more.
+        return Err(Failure::Changed("removed or replaced while reading".into()));
     }
     Ok((after, hasher.finish()))
 }

@@ -60,6 +60,7 @@ pub fn scan<E>(
         .build()
         .map_err(|e| ScanError::Setup(e.to_string()))?;
     let algorithm = options.algorithm;
+    let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(BATCHES_AHEAD);
@@ -88,7 +89,9 @@ pub fn scan<E>(
                 batch.par_iter_mut().for_each(|event| {
                     if let Event::Entry(entry) = event {
                         if let (Some(file), Some(seen)) = (&entry.file, entry.record.meta) {
-                            let (meta, content) = read::checksum(file, &seen, algorithm);
+                            let name = &entry.record.name;
+                            let (meta, content) =
+                                read::checksum(file, name, &seen, algorithm, hooks);
                             entry.record.meta = Some(meta);
                             entry.record.content = content;
                         }

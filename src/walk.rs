@@ -20,6 +20,7 @@ use rustix::io::Errno;
 
 use crate::error::Problem;
 use crate::filter::{Filter, PatternError};
+use crate::hook::HookRef;
 use crate::order::cmp_entries;
 use crate::read::{describe, FileRef};
 use crate::record::{Content, Kind, Meta, Record};
@@ -37,6 +38,8 @@ pub struct WalkOptions {
     /// Regular files to leave out, by (device, inode): fimsum's own baseline files, which
     /// must never show up as changes of the tree they describe.
     pub skip: Vec<(u64, u64)>,
+    /// Fault-injection points for tests (see [`crate::hook`]).
+    pub hooks: HookRef,
 }
 
 impl WalkOptions {
@@ -54,6 +57,7 @@ impl WalkOptions {
             filters,
             filter,
             skip: Vec::new(),
+            hooks: HookRef::default(),
         })
     }
 
@@ -385,6 +389,9 @@ impl Walker {
         if self.options.one_file_system > 0 && seen.dev != source_dev {
             return Ok(Vec::new());
         }
+        self.options.hooks.call(|h| h.before_descend(name));
+        // O_NOFOLLOW|O_DIRECTORY: a directory swapped for a symlink since it was listed fails
+        // here (ELOOP/ENOTDIR) instead of leading the walk elsewhere.
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd =
             rustix::fs::openat(parent, leaf.as_c_str(), flags, Mode::empty()).map_err(describe)?;

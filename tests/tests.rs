@@ -5,5 +5,6 @@ mod util;
 mod baseline_files;
 mod cli;
 mod filter_parity;
+mod reliability;
 mod rsync_compat;
 mod rsync_incremental;

@@ -1,0 +1,48 @@
+//! Fault-injection points: the moments at which a live system can change a tree under a
+//! scan. Tests (and anyone auditing fimsum) plug in [`Hooks`] to rename, truncate, grow,
+//! unlink or swap entries at exactly those moments, the way rsync's test suite does with an
+//! LD_PRELOAD shim. Without hooks (the normal case) each point costs one branch.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Called by the walker and the reader at the points where an entry can change under them.
+/// Names are `%n` names (raw bytes, no trailing slash).
+pub trait Hooks: Send + Sync {
+    /// A directory was listed by its parent and is about to be opened and read.
+    fn before_descend(&self, _name: &[u8]) {}
+    /// A regular file is about to be opened.
+    fn before_open(&self, _name: &[u8]) {}
+    /// A regular file was opened and checked, and is about to be read.
+    fn after_open(&self, _name: &[u8]) {}
+    /// The first chunk of a file's content was read (files larger than one chunk only).
+    fn after_first_read(&self, _name: &[u8]) {}
+}
+
+/// An optional set of [`Hooks`], cheap to clone into every part of a scan.
+#[derive(Clone, Default)]
+pub struct HookRef(Option<Arc<dyn Hooks>>);
+
+impl HookRef {
+    pub fn new(hooks: Arc<dyn Hooks>) -> HookRef {
+        HookRef(Some(hooks))
+    }
+
+    /// Run `f` on the hooks, if there are any.
+    #[inline]
+    pub fn call(&self, f: impl FnOnce(&dyn Hooks)) {
+        if let Some(h) = &self.0 {
+            f(h.as_ref())
+        }
+    }
+}
+
+impl fmt::Debug for HookRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "HookRef(set)"
+        } else {
+            "HookRef(none)"
+        })
+    }
+}

@@ -1,0 +1,414 @@
+//! Never crash, never lie: files that change, vanish or are swapped while a scan reads them.
+//! Each test changes the tree at an exact moment through `fimsum::hook::Hooks`, the way
+//! rsync's test suite uses an LD_PRELOAD shim, and checks that no checksum of mixed or
+//! foreign content is recorded and that the scan goes on.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use fimsum::hash::Algorithm;
+use fimsum::hook::{HookRef, Hooks};
+use fimsum::record::{Content, Kind, Record};
+use fimsum::scan::{scan, Item, ScanOptions};
+use fimsum::walk::WalkOptions;
+
+use crate::util::{scratch, write};
+
+/// Big enough to take several reads (the read buffer is 256 KiB).
+const BIG: usize = 1 << 20;
+
+fn content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// Scan `src/` under `root` with hooks; return the records and problems by name.
+fn scan_with(root: &Path, hooks: Arc<dyn Hooks>) -> (Vec<Record>, Vec<String>) {
+    let mut walk = WalkOptions::new(0, Vec::new()).unwrap();
+    walk.hooks = HookRef::new(hooks);
+    let options = ScanOptions {
+        algorithm: Algorithm::Md5,
+        threads: 2,
+        walk,
+    };
+    let src = root.join("src/");
+    let mut source = src.as_os_str().as_bytes().to_vec();
+    source.push(b'/');
+    let mut records = Vec::new();
+    let mut problems = Vec::new();
+    scan(&[source], &options, |item| -> Result<(), ()> {
+        match item {
+            Item::Record(r) => records.push(r),
+            Item::Problem(p) => problems.push(format!(
+                "{}: {}",
+                String::from_utf8_lossy(&p.name),
+                p.message
+            )),
+        }
+        Ok(())
+    })
+    .unwrap();
+    (records, problems)
+}
+
+fn find<'a>(records: &'a [Record], name: &str) -> &'a Record {
+    records
+        .iter()
+        .find(|r| r.name == name.as_bytes())
+        .unwrap_or_else(|| panic!("{name} not listed"))
+}
+
+/// Runs `action` on the file the first N times the chosen moment comes for it.
+struct At {
+    target: Vec<u8>,
+    moment: &'static str,
+    times: usize,
+    done: AtomicUsize,
+    action: Box<dyn Fn() + Send + Sync>,
+}
+
+impl At {
+    fn new(
+        target: &str,
+        moment: &'static str,
+        times: usize,
+        action: impl Fn() + Send + Sync + 'static,
+    ) -> Arc<At> {
+        Arc::new(At {
+            target: target.as_bytes().to_vec(),
+            moment,
+            times,
+            done: AtomicUsize::new(0),
+            action: Box::new(action),
+        })
+    }
+
+    fn fire(&self, moment: &str, name: &[u8]) {
+        if moment == self.moment
+            && name == self.target
+            && self.done.fetch_add(1, Ordering::SeqCst) < self.times
+        {
+            (self.action)();
+        }
+    }
+}
+
+impl Hooks for At {
+    fn before_descend(&self, name: &[u8]) {
+        self.fire("before_descend", name)
+    }
+    fn before_open(&self, name: &[u8]) {
+        self.fire("before_open", name)
+    }
+    fn after_open(&self, name: &[u8]) {
+        self.fire("after_open", name)
+    }
+    fn after_first_read(&self, name: &[u8]) {
+        self.fire("after_first_read", name)
+    }
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let tmp = scratch();
+    let f = tmp.path().join("src/f");
+    write(&f, &content(BIG, 1));
+    write(&tmp.path().join("src/other"), b"unchanged");
+    (tmp, f)
+}
+
+fn assert_changed_during_scan(records: &[Record], problems: &[String]) {
+    let f = find(records, "f");
+    assert!(
+        matches!(f.content, Content::ChangedDuringScan(_)),
+        "{:?}",
+        f.content
+    );
+    assert!(f.content.digest().is_none());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("f: changed during the scan")),
+        "{problems:?}"
+    );
+    // The scan went on.
+    assert_eq!(
+        find(records, "other").content.digest(),
+        Some(&Algorithm::Md5.digest(b"unchanged"))
+    );
+}
+
+#[test]
+fn a_file_truncated_while_read_gets_no_checksum() {
+    let (tmp, f) = setup();
+    let g = f.clone();
+    let hooks = At::new("f", "after_first_read", usize::MAX, move || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&g)
+            .unwrap()
+            .set_len(4096)
+            .unwrap();
+        // Grow it back so every attempt sees a change.
+        std::fs::write(&g, content(BIG, 2)).unwrap();
+    });
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    assert_changed_during_scan(&records, &problems);
+}
+
+#[test]
+fn a_file_growing_while_read_gets_no_checksum() {
+    let (tmp, f) = setup();
+    let g = f.clone();
+    let hooks = At::new("f", "after_first_read", usize::MAX, move || {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new().append(true).open(&g).unwrap();
+        file.write_all(b"appended log line\n").unwrap();
+    });
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    assert_changed_during_scan(&records, &problems);
+}
+
+#[test]
+fn a_same_size_rewrite_with_the_old_mtime_put_back_is_caught_by_ctime() {
+    let (tmp, f) = setup();
+    let g = f.clone();
+    let hooks = At::new("f", "after_first_read", usize::MAX, move || {
+        let mtime = std::fs::metadata(&g).unwrap().modified().unwrap();
+        std::fs::write(&g, content(BIG, 9)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&g)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    });
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    assert_changed_during_scan(&records, &problems);
+}
+
+#[test]
+fn a_change_that_settles_is_retried_once_and_hashed_whole() {
+    let (tmp, f) = setup();
+    let g = f.clone();
+    let hooks = At::new("f", "after_first_read", 1, move || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&g)
+            .unwrap()
+            .set_len(1000)
+            .unwrap();
+    });
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    let rec = find(&records, "f");
+    let now = std::fs::read(&f).unwrap();
+    assert_eq!(now.len(), 1000);
+    assert_eq!(rec.content.digest(), Some(&Algorithm::Md5.digest(&now)));
+    assert_eq!(rec.meta.unwrap().size, 1000);
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+#[test]
+fn a_file_renamed_over_while_read_is_not_recorded_with_the_old_content() {
+    let (tmp, f) = setup();
+    let (g, staged) = (f.clone(), tmp.path().join("staged"));
+    let hooks = At::new("f", "after_open", 1, move || {
+        // A package upgrade: write the new version beside it, rename it over.
+        std::fs::write(&staged, content(BIG, 7)).unwrap();
+        std::fs::rename(&staged, &g).unwrap();
+    });
+    let (records, _) = scan_with(tmp.path(), hooks);
+    // The retry hashes the file the name holds now.
+    assert_eq!(
+        find(&records, "f").content.digest(),
+        Some(&Algorithm::Md5.digest(&content(BIG, 7)))
+    );
+}
+
+#[test]
+fn a_file_unlinked_while_read_is_reported_not_hashed() {
+    let (tmp, f) = setup();
+    let g = f.clone();
+    let hooks = At::new("f", "after_open", 1, move || {
+        std::fs::remove_file(&g).unwrap()
+    });
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    let rec = find(&records, "f");
+    assert!(rec.content.digest().is_none(), "{:?}", rec.content);
+    assert!(
+        problems.iter().any(|p| p.starts_with("f: ")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_fifo_swapped_in_for_a_file_does_not_hang_the_scan() {
+    let (tmp, f) = setup();
+    let g = f.clone();
+    let hooks = At::new("f", "before_open", usize::MAX, move || {
+        if std::fs::symlink_metadata(&g)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            std::fs::remove_file(&g).unwrap();
+            rustix::fs::mkfifoat(rustix::fs::CWD, &g, rustix::fs::Mode::from_raw_mode(0o644))
+                .unwrap();
+        }
+    });
+    let started = std::time::Instant::now();
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_changed_during_scan(&records, &problems);
+}
+
+#[test]
+fn a_file_swapped_for_a_symlink_is_never_followed() {
+    let (tmp, f) = setup();
+    write(&tmp.path().join("secret"), b"outside the tree");
+    let (g, secret) = (f.clone(), tmp.path().join("secret"));
+    let hooks = At::new("f", "before_open", usize::MAX, move || {
+        if std::fs::symlink_metadata(&g)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            std::fs::remove_file(&g).unwrap();
+            std::os::unix::fs::symlink(&secret, &g).unwrap();
+        }
+    });
+    let (records, _) = scan_with(tmp.path(), hooks);
+    let rec = find(&records, "f");
+    assert_ne!(
+        rec.content.digest(),
+        Some(&Algorithm::Md5.digest(b"outside the tree"))
+    );
+    assert!(rec.content.digest().is_none());
+}
+
+/// rsync's CVE-2026-53797: a directory swapped for a symlink after it was listed must not
+/// lead the scan outside the tree.
+#[test]
+fn a_directory_swapped_for_a_symlink_leads_nowhere() {
+    let tmp = scratch();
+    write(&tmp.path().join("src/d/inside"), b"in");
+    write(&tmp.path().join("outside/shadow"), b"root-only secret");
+    let (d, moved, outside) = (
+        tmp.path().join("src/d"),
+        tmp.path().join("src/d.moved"),
+        tmp.path().join("outside"),
+    );
+    let hooks = At::new("d", "before_descend", 1, move || {
+        std::fs::rename(&d, &moved).unwrap();
+        std::os::unix::fs::symlink(&outside, &d).unwrap();
+    });
+    let (records, problems) = scan_with(tmp.path(), hooks);
+    let names: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.name).into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains("shadow")), "{names:?}");
+    let d = find(&records, "d");
+    assert_eq!(d.kind, Kind::Dir);
+    assert!(
+        matches!(d.content, Content::Unreadable(_)),
+        "{:?}",
+        d.content
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("d: cannot read directory")),
+        "{problems:?}"
+    );
+}
+
+/// Devices and FIFOs are listed and never opened (opening /dev/watchdog reboots a machine).
+#[test]
+fn special_files_are_listed_and_never_opened() {
+    let tmp = scratch();
+    write(&tmp.path().join("src/file"), b"x");
+    let dir = tmp.path().join("src");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &dir.join("fifo"),
+        rustix::fs::Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
+    let is_root = rustix::process::geteuid().is_root();
+    if is_root {
+        let null = rustix::fs::makedev(1, 3);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &dir.join("null"),
+            rustix::fs::FileType::CharacterDevice,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            null,
+        )
+        .unwrap();
+    }
+    struct Opens(Mutex<Vec<Vec<u8>>>);
+    impl Hooks for Opens {
+        fn before_open(&self, name: &[u8]) {
+            self.0.lock().unwrap().push(name.to_vec());
+        }
+    }
+    let opens = Arc::new(Opens(Mutex::new(Vec::new())));
+    let (records, problems) = scan_with(tmp.path(), opens.clone());
+    assert_eq!(*opens.0.lock().unwrap(), vec![b"file".to_vec()]);
+    assert_eq!(find(&records, "fifo").kind, Kind::Fifo);
+    if is_root {
+        let null = find(&records, "null");
+        assert_eq!(null.kind, Kind::CharDevice);
+        assert_eq!(null.content, Content::None);
+    }
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
+/// Another thread truncates large files while they are hashed, at moments no test chooses:
+/// the scan finishes and every checksum it records is of content the file really held.
+#[test]
+fn concurrent_truncation_never_yields_a_checksum_of_mixed_content() {
+    let tmp = scratch();
+    let n = 8;
+    for i in 0..n {
+        write(
+            &tmp.path().join(format!("src/big{i}")),
+            &content(8 << 20, i as u8),
+        );
+    }
+    let root = tmp.path().to_path_buf();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let truncator = {
+        let (root, stop) = (root.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for i in (0..n).step_by(2) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                let _ = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(root.join(format!("src/big{i}")))
+                    .and_then(|f| f.set_len(12 << 10));
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+            }
+        })
+    };
+    let (records, _) = scan_with(&root, At::new("", "none", 0, || {}));
+    stop.store(true, Ordering::SeqCst);
+    truncator.join().unwrap();
+    for i in 0..n {
+        let rec = find(&records, &format!("big{i}"));
+        if let Some(d) = rec.content.digest() {
+            let full = content(8 << 20, i as u8);
+            let possible = [
+                Algorithm::Md5.digest(&full),
+                Algorithm::Md5.digest(&full[..12 << 10]),
+            ];
+            assert!(
+                possible.contains(d),
+                "big{i}: checksum of content the file never held"
+            );
+        }
+    }
+}
