@@ -331,7 +331,7 @@ fn special_files_are_listed_and_never_opened() {
     let dir = tmp.path().join("src");
     rustix::fs::mkfifoat(
         rustix::fs::CWD,
-        &dir.join("fifo"),
+        dir.join("fifo"),
         rustix::fs::Mode::from_raw_mode(0o644),
     )
     .unwrap();
@@ -340,7 +340,7 @@ fn special_files_are_listed_and_never_opened() {
         let null = rustix::fs::makedev(1, 3);
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &dir.join("null"),
+            dir.join("null"),
             rustix::fs::FileType::CharacterDevice,
             rustix::fs::Mode::from_raw_mode(0o666),
             null,
