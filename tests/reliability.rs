@@ -412,3 +412,45 @@ fn concurrent_truncation_never_yields_a_checksum_of_mixed_content() {
         }
     }
 }
+
+/// Names of 255 bytes and paths longer than PATH_MAX: the walker works relative to the
+/// directories it holds, so depth does not matter. (rsync skips such paths with
+/// "filename overflows max-path len"; fimsum lists them.)
+#[test]
+fn paths_longer_than_path_max_and_255_byte_names_are_listed() {
+    use rustix::fs::{openat, Mode, OFlags};
+    let tmp = scratch();
+    std::fs::create_dir(tmp.path().join("src")).unwrap();
+    let long = "n".repeat(255);
+    let mut dir = rustix::fs::open(
+        tmp.path().join("src"),
+        OFlags::DIRECTORY | OFlags::RDONLY,
+        Mode::empty(),
+    )
+    .unwrap();
+    let depth = 20; // 20 x 256 bytes: well past PATH_MAX (4096)
+    for _ in 0..depth {
+        rustix::fs::mkdirat(&dir, long.as_str(), Mode::from_raw_mode(0o755)).unwrap();
+        dir = openat(
+            &dir,
+            long.as_str(),
+            OFlags::DIRECTORY | OFlags::RDONLY,
+            Mode::empty(),
+        )
+        .unwrap();
+    }
+    let file = openat(
+        &dir,
+        "leaf",
+        OFlags::CREATE | OFlags::WRONLY,
+        Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
+    rustix::io::write(&file, b"deep").unwrap();
+    let (records, problems) = scan_with(tmp.path(), At::new("", "none", 0, || {}));
+    assert!(problems.is_empty(), "{problems:?}");
+    let leaf = records.last().unwrap();
+    assert!(leaf.name.len() > 4096 && leaf.name.ends_with(b"/leaf"));
+    assert_eq!(leaf.content.digest(), Some(&Algorithm::Md5.digest(b"deep")));
+    assert_eq!(records.len(), 1 + depth + 1);
+}
