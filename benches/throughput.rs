@@ -136,6 +136,7 @@ fn header() -> Header {
         filters: Vec::new(),
         host: "bench".into(),
         created: Timestamp::default(),
+        generation: 1,
         fimsum_version: "bench".into(),
     }
 }

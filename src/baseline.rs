@@ -4,23 +4,37 @@
 //!
 //! ```text
 //! magic      8 bytes  "FIMSUMBL"
-//! version    u32      FORMAT_VERSION
-//! header     u32 length + bincode(WireHeader)          (at most 1 MiB)
+//! version    u32      FORMAT_VERSION (2; version 1 is still read, as generation 0)
+//! header     u32 length + bincode(WireHeaderV2)        (at most 1 MiB)
 //! count      u64      number of records
 //! records    count x (u32 length + bincode(WireRecord)) (each at most 1 MiB), in rsync order
 //! end        8 bytes  "FIMSUMEN" + SHA-256 of every byte before "FIMSUMEN"
+//! signature  optional: "FIMSUMSG" + key id (32 bytes) + Ed25519 signature (64 bytes)
 //! ```
 //!
 //! Records are written one at a time, so a million entries never sit in memory; the count
 //! is patched in when the scan ends and the digest is taken over the finished file.
 //!
+//! The header's generation numbers the baselines written to one path: `scan -o` and
+//! `import` ([`BaselineWriter::create_next`]) make it one more than the generation of the
+//! baseline they replace (1 if there is none), so a verifier can refuse an older, validly
+//! signed baseline played back (`--min-generation`).
+//!
+//! A signed baseline ends with the fixed-size block of [`crate::sign`], which covers the
+//! bytes from the magic through the record count and the end marker's digest. With a verify
+//! key, [`Baseline::open_with`] checks it first ([`check_signature`]): it finds the block
+//! and the end marker at fixed offsets from the end of the file, hashes the bytes before
+//! them and verifies the signature without decoding anything, not even the header; only
+//! then are the header checked against the policy and the records decoded. Without a
+//! verify key the block is accepted but not checked (there is nothing to check it with).
+//!
 //! A baseline is treated as hostile input. bincode 2.0.1 allocates whatever a length prefix
 //! claims unless a decode has a limit (a 13-byte file can ask for terabytes), so every frame
 //! is length-checked against the limit and the bytes left, decoded with a limit, and must be
-//! consumed exactly; records must be in strict rsync order; the end marker, the digest and
-//! the end of file must all be where they belong. [`Baseline::open`] checks all of that in
-//! a first pass before a single record is handed out, so a truncated or altered file is an
-//! error (exit 65) and never a shorter baseline.
+//! consumed exactly; records must be in strict rsync order; the end marker, the digest, the
+//! signature block (if any) and the end of file must all be where they belong.
+//! [`Baseline::open`] checks all of that in a first pass before a single record is handed
+//! out, so a truncated or altered file is an error (exit 65) and never a shorter baseline.
 //!
 //! The wire structs below mirror the public types on purpose: the file format changes only
 //! when this module says so, never by a refactor elsewhere, and decoding validates on the
@@ -39,14 +53,18 @@ use crate::error::{Error, Result};
 use crate::hash::{Algorithm, Digest};
 use crate::order::cmp_entries;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::sign::{self, KeyId, Policy, SecretKey, SignatureBlock, BLOCK_LEN};
 use crate::walk::FilterArg;
 
 const MAGIC: &[u8; 8] = b"FIMSUMBL";
 const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
-/// Version 1: the layout above.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: the layout above. Version 1 had no generation in the header and was never
+/// signed; it is still read.
+pub const FORMAT_VERSION: u32 = 2;
 const FRAME_LIMIT: usize = 1 << 20;
 const DIGEST_LEN: usize = 32;
+/// The end marker and its digest.
+const END_LEN: usize = 8 + DIGEST_LEN;
 
 fn config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<FRAME_LIMIT>()
@@ -75,9 +93,13 @@ pub struct Header {
     pub filters: Vec<FilterArg>,
     pub host: String,
     pub created: Timestamp,
+    /// Numbers the baselines written to one path (0 for a version-1 baseline); see
+    /// [`BaselineWriter::create_next`].
+    pub generation: u64,
     pub fimsum_version: String,
 }
 
+/// Version 1's header, and the first part of version 2's.
 #[derive(Encode, Decode)]
 struct WireHeader {
     algorithm: u8,
@@ -90,6 +112,13 @@ struct WireHeader {
     created_sec: i64,
     created_nsec: u32,
     fimsum_version: String,
+}
+
+/// Version 2's header: version 1's, then the generation.
+#[derive(Encode, Decode)]
+struct WireHeaderV2 {
+    v1: WireHeader,
+    generation: u64,
 }
 
 #[derive(Encode, Decode)]
@@ -157,7 +186,7 @@ impl WireHeader {
         }
     }
 
-    fn into_header(self) -> std::result::Result<Header, String> {
+    fn into_header(self, generation: u64) -> std::result::Result<Header, String> {
         let filters = self
             .filters
             .into_iter()
@@ -180,6 +209,7 @@ impl WireHeader {
                 sec: self.created_sec,
                 nsec: self.created_nsec,
             },
+            generation,
             fimsum_version: self.fimsum_version,
         })
     }
@@ -282,15 +312,31 @@ pub struct BaselineWriter {
     target: PathBuf,
     lock: File,
     algorithm: Algorithm,
+    generation: u64,
+    /// The bytes from the magic through the record count (patched in by `finish`): what a
+    /// signature covers besides the digest.
+    prefix: Vec<u8>,
+    signer: Option<SecretKey>,
     count: u64,
-    count_offset: u64,
     frame: Vec<u8>,
     last: Option<(Vec<u8>, bool)>,
     finished: bool,
 }
 
 impl BaselineWriter {
+    /// Start a baseline at `target` with exactly this header.
     pub fn create(target: &Path, header: &Header) -> Result<BaselineWriter> {
+        BaselineWriter::start(target, header, false)
+    }
+
+    /// [`BaselineWriter::create`], numbering the baseline: its generation is one more than
+    /// that of the baseline it replaces at `target` (read from its header under the lock),
+    /// or 1 if there is none or it cannot be read as one; `header.generation` is ignored.
+    pub fn create_next(target: &Path, header: &Header) -> Result<BaselineWriter> {
+        BaselineWriter::start(target, header, true)
+    }
+
+    fn start(target: &Path, header: &Header, number: bool) -> Result<BaselineWriter> {
         let dir_path = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -301,6 +347,11 @@ impl BaselineWriter {
         let dir = File::open(&dir_path)
             .map_err(|e| Error::io(format!("cannot open directory {}", dir_path.display()), e))?;
         let lock = lock_beside(&lock_path(target), target)?;
+        let mut header = header.clone();
+        if number {
+            header.generation = next_generation(target);
+        }
+        let prefix = signed_prefix(&header, 0)?;
         let mut tmp_name = std::ffi::OsString::from(".");
         tmp_name.push(file_name);
         tmp_name.push(format!(".tmp.{}", std::process::id()));
@@ -312,23 +363,27 @@ impl BaselineWriter {
             target: target.to_path_buf(),
             lock,
             algorithm: header.algorithm,
+            generation: header.generation,
+            prefix: Vec::new(),
+            signer: None,
             count: 0,
-            count_offset: 0,
             frame: Vec::new(),
             last: None,
             finished: false,
         };
-        let head = bincode::encode_to_vec(WireHeader::from_header(header), config())
-            .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
-        let mut prefix = Vec::with_capacity(16 + head.len());
-        prefix.extend_from_slice(MAGIC);
-        prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        prefix.extend_from_slice(&frame_len(&head)?.to_le_bytes());
-        prefix.extend_from_slice(&head);
-        writer.count_offset = prefix.len() as u64;
-        prefix.extend_from_slice(&0u64.to_le_bytes());
         writer.write(&prefix)?;
+        writer.prefix = prefix;
         Ok(writer)
+    }
+
+    /// The generation this baseline gets.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Sign the baseline with `key` when it is finished (README "Signed baselines").
+    pub fn sign_with(&mut self, key: SecretKey) {
+        self.signer = Some(key);
     }
 
     /// Device and inode of the files this writer owns (the file being written, which keeps
@@ -375,9 +430,11 @@ impl BaselineWriter {
         let target = self.target.clone();
         let ctx = |what: &str| format!("cannot {what} the new baseline {}", target.display());
         self.out.flush().map_err(|e| Error::io(ctx("write"), e))?;
+        let count_offset = self.prefix.len() - 8;
+        self.prefix[count_offset..].copy_from_slice(&self.count.to_le_bytes());
         let file = self.out.get_mut();
         (|| -> io::Result<()> {
-            file.seek(SeekFrom::Start(self.count_offset))?;
+            file.seek(SeekFrom::Start(count_offset as u64))?;
             file.write_all(&self.count.to_le_bytes())?;
             file.seek(SeekFrom::Start(0))?;
             let mut hasher = Sha256::new();
@@ -385,9 +442,14 @@ impl BaselineWriter {
                 &mut BufReader::with_capacity(1 << 20, &mut *file),
                 &mut HashWriter(&mut hasher),
             )?;
+            let digest: [u8; DIGEST_LEN] = hasher.finalize().into();
             file.seek(SeekFrom::End(0))?;
             file.write_all(END_MAGIC)?;
-            file.write_all(&hasher.finalize())?;
+            file.write_all(&digest)?;
+            if let Some(key) = &self.signer {
+                let block = key.sign(&sign::message(&self.prefix, &digest));
+                file.write_all(&block.to_bytes())?;
+            }
             file.sync_all()
         })()
         .map_err(|e| Error::io(ctx("finish"), e))?;
@@ -435,6 +497,45 @@ impl Drop for BaselineWriter {
             let _ = std::fs::remove_file(tmp);
         }
     }
+}
+
+/// A baseline's first bytes for this header and record count: magic, version, header frame,
+/// count. Besides the payload digest, they are what a signature covers ([`sign::message`]).
+pub fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
+    let wire = WireHeaderV2 {
+        v1: WireHeader::from_header(header),
+        generation: header.generation,
+    };
+    let head = bincode::encode_to_vec(wire, config())
+        .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
+    let mut prefix = Vec::with_capacity(24 + head.len());
+    prefix.extend_from_slice(MAGIC);
+    prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    prefix.extend_from_slice(&frame_len(&head)?.to_le_bytes());
+    prefix.extend_from_slice(&head);
+    prefix.extend_from_slice(&count.to_le_bytes());
+    Ok(prefix)
+}
+
+/// One more than the generation of the baseline at `path`, going by its header alone; 1 if
+/// there is none or it is not a baseline. Only a counter: the trust is in the signature of
+/// the baseline that carries it. Only a regular file is opened, never through a symlink and
+/// without blocking, so a FIFO or device put at the output path cannot hang the run.
+fn next_generation(path: &Path) -> u64 {
+    let regular = |m: &std::fs::Metadata| m.is_file();
+    let previous = || -> Option<Header> {
+        std::fs::symlink_metadata(path).ok().filter(regular)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .ok()?;
+        file.metadata().ok().filter(regular)?;
+        read_prefix(&mut Input::new(BufReader::new(file)))
+            .ok()
+            .map(|(header, _)| header)
+    };
+    previous().map_or(1, |h| h.generation.saturating_add(1))
 }
 
 /// The lock file of a baseline: `.NAME.lock` beside it.
@@ -528,10 +629,21 @@ pub fn is_baseline(path: &Path) -> Result<bool> {
     Ok(n == magic.len() && &magic == MAGIC)
 }
 
+/// Whether a baseline is signed, and whether the signature was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureStatus {
+    Unsigned,
+    /// Signed by this key; not checked, as no verify key was given.
+    Unchecked(KeyId),
+    /// Signed by this key, and the signature verified.
+    Verified(KeyId),
+}
+
 /// A verified baseline, ready to hand out its records in order.
 pub struct Baseline {
     pub header: Header,
     pub count: u64,
+    pub signature: SignatureStatus,
     path: PathBuf,
     input: BufReader<File>,
     records_offset: u64,
@@ -539,19 +651,44 @@ pub struct Baseline {
 
 impl Baseline {
     /// Open and fully verify a baseline; the records are then read with [`Baseline::records`].
+    /// A signature block is accepted but not checked.
     pub fn open(path: &Path) -> Result<Baseline> {
+        Baseline::open_with(path, None)
+    }
+
+    /// [`Baseline::open`], but with a policy, first require a valid signature by its key
+    /// and check its host and generation ([`check_signature`]), all before any record is
+    /// decoded.
+    pub fn open_with(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
         let file = File::open(path).map_err(|source| Error::NoInput {
             path: path.to_path_buf(),
             source,
         })?;
         let mut input = BufReader::with_capacity(1 << 20, file);
-        let verified = verify(&mut input).map_err(|reason| Error::bad_data(path, reason))?;
+        let bad = |reason| Error::bad_data(path, reason);
+        let signed = match policy {
+            Some(policy) => Some(check_signature(&mut input, policy).map_err(bad)?),
+            None => None,
+        };
+        let read_error = |e| Error::io(format!("cannot read {}", path.display()), e);
+        input.seek(SeekFrom::Start(0)).map_err(read_error)?;
+        let verified = verify(&mut input).map_err(bad)?;
+        let signature = match (signed, verified.signature) {
+            (None, None) => SignatureStatus::Unsigned,
+            (None, Some(block)) => SignatureStatus::Unchecked(block.key_id),
+            // The same bytes both passes saw (the digest covers all but the block).
+            (Some(s), Some(block)) if s.block == block && s.digest == verified.digest => {
+                SignatureStatus::Verified(block.key_id)
+            }
+            (Some(_), _) => return Err(bad("changed while it was being verified".into())),
+        };
         input
             .seek(SeekFrom::Start(verified.records_offset))
-            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+            .map_err(read_error)?;
         Ok(Baseline {
             header: verified.header,
             count: verified.count,
+            signature,
             path: path.to_path_buf(),
             input,
             records_offset: verified.records_offset,
@@ -577,6 +714,10 @@ pub struct Verified {
     pub count: u64,
     /// Where the first record starts.
     pub records_offset: u64,
+    /// The SHA-256 of every byte before the end marker.
+    pub digest: [u8; DIGEST_LEN],
+    /// The signature block after the end marker, if there is one (not checked here).
+    pub signature: Option<SignatureBlock>,
 }
 
 /// Check a whole baseline: magic and version, every frame against the limits and the bytes
@@ -598,8 +739,8 @@ pub fn verify(input: impl Read) -> std::result::Result<Verified, String> {
         }
         last = Some((record.name, record.kind == Kind::Dir));
     }
-    let digest = input.hasher.clone().finalize();
-    let mut end = [0u8; 8 + DIGEST_LEN];
+    let digest: [u8; DIGEST_LEN] = input.hasher.clone().finalize().into();
+    let mut end = [0u8; END_LEN];
     input
         .read_exact(&mut end)
         .map_err(|_| "end marker missing: the baseline is truncated".to_string())?;
@@ -607,16 +748,90 @@ pub fn verify(input: impl Read) -> std::result::Result<Verified, String> {
         return Err("end marker missing: wrong record count or trailing records".into());
     }
     if end[8..] != digest[..] {
-        return Err("digest mismatch: the baseline was altered or damaged".into());
+        return Err(DIGEST_MISMATCH.into());
     }
-    let mut extra = [0u8; 1];
-    if input.inner.read(&mut extra).map_err(|e| e.to_string())? != 0 {
-        return Err("trailing bytes after the end marker".into());
-    }
+    // After the end marker: nothing, or exactly one signature block.
+    let mut rest = Vec::with_capacity(BLOCK_LEN + 1);
+    (&mut input.inner)
+        .take(BLOCK_LEN as u64 + 1)
+        .read_to_end(&mut rest)
+        .map_err(|e| e.to_string())?;
+    let signature = if rest.is_empty() {
+        None
+    } else {
+        Some(
+            SignatureBlock::from_bytes(&rest)
+                .ok_or("trailing bytes after the end marker (not a signature block)")?,
+        )
+    };
     Ok(Verified {
         header,
         count,
         records_offset,
+        digest,
+        signature,
+    })
+}
+
+const DIGEST_MISMATCH: &str = "digest mismatch: the baseline was altered or damaged";
+const NOT_SIGNED: &str = "not signed, and a signature is required (--verify-key)";
+
+/// What [`check_signature`] vouches for.
+pub struct Signed {
+    pub header: Header,
+    pub digest: [u8; DIGEST_LEN],
+    pub block: SignatureBlock,
+}
+
+/// The signature pass, before anything is decoded: read the magic, the version and the
+/// header frame as bytes (only fixed-size fields are looked at), find the signature block
+/// and the end marker at their fixed offsets from the end, hash everything before the end
+/// marker, and verify the signature over [`sign::message`]. Only then is the header
+/// decoded and checked against the policy's host and generation. Records are never decoded
+/// here; [`verify`] does that afterwards.
+pub fn check_signature<R: Read + Seek>(
+    mut input: R,
+    policy: &Policy,
+) -> std::result::Result<Signed, String> {
+    let io_error = |e: io::Error| e.to_string();
+    let len = input.seek(SeekFrom::End(0)).map_err(io_error)?;
+    input.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let mut head = Input::new(&mut input);
+    let prefix = read_raw_prefix(&mut head)?;
+    let (prefix_end, mut hasher) = (head.offset, head.hasher);
+    let payload_end = len
+        .checked_sub((END_LEN + BLOCK_LEN) as u64)
+        .filter(|&end| end >= prefix_end)
+        .ok_or(NOT_SIGNED)?;
+    let mut tail = [0u8; END_LEN + BLOCK_LEN];
+    input
+        .seek(SeekFrom::Start(payload_end))
+        .and_then(|_| input.read_exact(&mut tail))
+        .map_err(io_error)?;
+    let block = SignatureBlock::from_bytes(&tail[END_LEN..]).ok_or(NOT_SIGNED)?;
+    if &tail[..8] != END_MAGIC {
+        return Err("end marker missing before the signature block".into());
+    }
+    input.seek(SeekFrom::Start(prefix_end)).map_err(io_error)?;
+    let want = payload_end - prefix_end;
+    let hashed =
+        io::copy(&mut (&mut input).take(want), &mut HashWriter(&mut hasher)).map_err(io_error)?;
+    if hashed != want {
+        return Err("changed while it was being verified".into());
+    }
+    let digest: [u8; DIGEST_LEN] = hasher.finalize().into();
+    if tail[8..END_LEN] != digest {
+        return Err(DIGEST_MISMATCH.into());
+    }
+    policy
+        .key
+        .verify(&sign::message(&prefix.to_bytes(), &digest), &block)?;
+    let header = decode_header(prefix.version, &prefix.header)?;
+    policy.check(&header)?;
+    Ok(Signed {
+        header,
+        digest,
+        block,
     })
 }
 
@@ -713,7 +928,27 @@ fn decode_exact<T: Decode<()>>(frame: &[u8]) -> std::result::Result<T, String> {
     Ok(value)
 }
 
-fn read_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<(Header, u64), String> {
+/// A baseline's first fields as read: the header frame not yet decoded.
+struct RawPrefix {
+    version: u32,
+    header: Vec<u8>,
+    count: u64,
+}
+
+impl RawPrefix {
+    /// The bytes they were read from.
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(24 + self.header.len());
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&self.version.to_le_bytes());
+        b.extend_from_slice(&(self.header.len() as u32).to_le_bytes());
+        b.extend_from_slice(&self.header);
+        b.extend_from_slice(&self.count.to_le_bytes());
+        b
+    }
+}
+
+fn read_raw_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<RawPrefix, String> {
     let mut magic = [0u8; 8];
     input
         .read_exact(&mut magic)
@@ -722,16 +957,34 @@ fn read_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<(Header, u6
         return Err("not a fimsum baseline (wrong magic)".into());
     }
     let version = input.u32()?;
-    if version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "baseline format version {version} is not supported (this fimsum reads version {FORMAT_VERSION})"
+            "baseline format version {version} is not supported (this fimsum reads versions 1 to {FORMAT_VERSION})"
         ));
     }
-    let header = decode_exact::<WireHeader>(&input.frame()?)
-        .and_then(WireHeader::into_header)
-        .map_err(|e| format!("bad header: {e}"))?;
+    let header = input.frame()?;
     let count = input.u64()?;
-    Ok((header, count))
+    Ok(RawPrefix {
+        version,
+        header,
+        count,
+    })
+}
+
+fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<Header, String> {
+    let decoded = if version == 1 {
+        decode_exact::<WireHeader>(frame).map(|w| (w, 0))
+    } else {
+        decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation))
+    };
+    decoded
+        .and_then(|(wire, generation)| wire.into_header(generation))
+        .map_err(|e| format!("bad header: {e}"))
+}
+
+fn read_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<(Header, u64), String> {
+    let raw = read_raw_prefix(input)?;
+    Ok((decode_header(raw.version, &raw.header)?, raw.count))
 }
 
 fn read_record<R: Read>(
@@ -740,4 +993,64 @@ fn read_record<R: Read>(
 ) -> std::result::Result<Record, String> {
     let frame = input.frame()?;
     decode_exact::<WireRecord>(&frame)?.into_record(algorithm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-1 baseline (no generation, never signed) is still read, as generation 0,
+    /// and the baseline that replaces it is generation 1.
+    #[test]
+    fn version_1_baselines_are_read_as_generation_0() {
+        let v1 = WireHeader {
+            algorithm: Algorithm::Md5.code(),
+            origin: 0,
+            sources: vec![b"src/".to_vec()],
+            roots: vec![b"/src/".to_vec()],
+            one_file_system: 0,
+            filters: Vec::new(),
+            host: "old".into(),
+            created_sec: 1,
+            created_nsec: 0,
+            fimsum_version: "0.1.0".into(),
+        };
+        let head = bincode::encode_to_vec(v1, config()).unwrap();
+        let mut file = MAGIC.to_vec();
+        file.extend_from_slice(&1u32.to_le_bytes());
+        file.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        file.extend_from_slice(&head);
+        file.extend_from_slice(&0u64.to_le_bytes());
+        let digest = Sha256::digest(&file);
+        file.extend_from_slice(END_MAGIC);
+        file.extend_from_slice(&digest);
+        let verified = verify(&file[..]).unwrap();
+        assert_eq!(verified.header.host, "old");
+        assert_eq!(verified.header.generation, 0);
+        assert!(verified.signature.is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b");
+        std::fs::write(&path, &file).unwrap();
+        let mut header = verified.header;
+        header.generation = 7; // ignored by create_next
+        let writer = BaselineWriter::create_next(&path, &header).unwrap();
+        assert_eq!(writer.generation(), 1);
+        writer.finish().unwrap();
+        let again = BaselineWriter::create_next(&path, &header).unwrap();
+        assert_eq!(again.generation(), 2);
+        drop(again);
+        // create writes the header as given.
+        assert_eq!(
+            BaselineWriter::create(&path, &header).unwrap().generation(),
+            7
+        );
+        let fresh = dir.path().join("new");
+        assert_eq!(
+            BaselineWriter::create_next(&fresh, &header)
+                .unwrap()
+                .generation(),
+            1
+        );
+    }
 }

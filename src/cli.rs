@@ -16,7 +16,9 @@ use fimsum::hash::Algorithm;
                   writes compact baselines of a tree and tells what was added, removed and \
                   changed since.\n\nExit codes: 0 nothing changed; otherwise a bitmask of 1 added, \
                   2 removed, 4 changed, 8 incomplete (something could not be read). 64 usage \
-                  error, 65 bad baseline or log data, 66 missing input, 74 I/O error."
+                  error, 65 bad baseline or log data (including a baseline whose signature \
+                  does not verify), 66 missing input, 74 I/O error, 75 the baseline is being \
+                  written by another run, 78 bad key file (malformed or unsafe permissions)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,6 +37,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Turn an rsync `%n %C` log into a baseline.
     Import(ImportArgs),
+    /// Manage the Ed25519 keys that sign baselines.
+    Key(KeyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -53,6 +57,9 @@ pub struct ScanArgs {
     /// Write a baseline to FILE instead of printing lines.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
+    #[arg(long, value_name = "FILE", requires = "output")]
+    pub sign_key: Option<PathBuf>,
     #[command(flatten)]
     pub walk: WalkArgs,
     #[command(flatten)]
@@ -94,6 +101,8 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     #[command(flatten)]
+    pub verify: VerifyArgs,
+    #[command(flatten)]
     pub run: RunArgs,
 }
 
@@ -108,11 +117,31 @@ pub struct DiffArgs {
     /// The algorithm of rsync logs (their checksum width only narrows it down).
     #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
     pub checksum: Option<Algorithm>,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
     pub baseline: PathBuf,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// Signature checks on the baselines a command reads (README "Signed baselines").
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Require a valid signature by this public key (NAME.pub), checked before any entry is
+    /// read; a missing or bad signature, or one by another key, is an error (exit 65).
+    #[arg(long, value_name = "FILE")]
+    pub verify_key: Option<PathBuf>,
+    /// With --verify-key: the baseline must have been made on host NAME.
+    #[arg(long, value_name = "NAME", requires = "verify_key")]
+    pub expect_host: Option<String>,
+    /// With --verify-key: the baseline's generation must be at least N (refuses an older
+    /// baseline played back).
+    #[arg(long, value_name = "N", requires = "verify_key")]
+    pub min_generation: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -125,6 +154,26 @@ pub struct ImportArgs {
     /// The log's algorithm (default: md5 for 32 hex digits, sha1 for 40, xxh3 for 16).
     #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
     pub checksum: Option<Algorithm>,
+    /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct KeyArgs {
+    #[command(subcommand)]
+    pub command: KeyCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never
+    /// overwrites either file.
+    Generate {
+        /// The key files' path without extension, e.g. `/media/usb/web1`.
+        #[arg(value_name = "NAME")]
+        name: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

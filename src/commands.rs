@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin};
+use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use fimsum::diff::{self, Diff, DiffOptions};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
@@ -20,9 +20,13 @@ use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
 use fimsum::rsync_report::write_rsync;
 use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
+use fimsum::sign::{self, Policy, PublicKey, SecretKey};
 use fimsum::walk::{FilterArg, WalkOptions};
 
-use crate::cli::{CheckArgs, Command, DiffArgs, Format, ImportArgs, RunArgs, ScanArgs, ShowArgs};
+use crate::cli::{
+    CheckArgs, Command, DiffArgs, Format, ImportArgs, KeyArgs, KeyCommand, RunArgs, ScanArgs,
+    ShowArgs, VerifyArgs,
+};
 
 pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
     let charset = Charset::from_environment();
@@ -32,6 +36,7 @@ pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
         Command::Diff(args) => diff(args, charset),
         Command::Show(args) => show(args, charset),
         Command::Import(args) => import(args),
+        Command::Key(args) => key(args),
     }
 }
 
@@ -39,6 +44,8 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
     let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
     let mut walk = WalkOptions::new(args.walk.one_file_system, filters)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    // Before the scan, not after an hour of it.
+    let signer = load_secret_key(args.sign_key.as_deref())?;
     let stats = match args.output {
         None => {
             let options = scan_options(args.checksum, &args.run, walk);
@@ -67,9 +74,13 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
                 filters: walk.filters().to_vec(),
                 host: host_name(),
                 created: now(),
+                generation: 0,
                 fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
             };
-            let mut writer = BaselineWriter::create(&path, &header)?;
+            let mut writer = BaselineWriter::create_next(&path, &header)?;
+            if let Some(key) = signer {
+                writer.sign_with(key);
+            }
             // Neither the new baseline nor the one it replaces is part of the tree it lists.
             walk.skip.extend(writer.identities());
             walk.skip.extend(file_identity(&path));
@@ -126,8 +137,10 @@ fn warn(problem: &Problem, charset: Charset) {
 }
 
 fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
-    let base = Baseline::open(&args.baseline)?;
+    let policy = load_policy(args.verify)?;
+    let base = Baseline::open_with(&args.baseline, policy.as_ref())?;
     let header = base.header.clone();
+    let signature_note = signature_note(&args.baseline, &base);
     let sources: Vec<Vec<u8>> = if args.paths.is_empty() {
         header.roots.clone()
     } else {
@@ -167,7 +180,7 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
             .map_err(|_| Error::io("scan", io::Error::other("scan thread panicked")))?;
         Ok((diff?, stats?))
     })?;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = signature_note.into_iter().collect();
     if header.origin == Origin::RsyncLog {
         notes.push(
             "the baseline was imported from an rsync log: only presence and checksums are compared"
@@ -227,9 +240,15 @@ enum Side {
 }
 
 impl Side {
-    fn open(path: &Path, algorithm: Option<Algorithm>) -> Result<Side> {
+    fn open(path: &Path, algorithm: Option<Algorithm>, policy: Option<&Policy>) -> Result<Side> {
         if baseline::is_baseline(path)? {
-            return Ok(Side::Baseline(Baseline::open(path)?));
+            return Ok(Side::Baseline(Baseline::open_with(path, policy)?));
+        }
+        if policy.is_some() {
+            return Err(Error::bad_data(
+                path,
+                "an rsync log, which cannot be signed: --verify-key needs baselines",
+            ));
         }
         let file = File::open(path).map_err(|source| Error::NoInput {
             path: path.to_path_buf(),
@@ -277,9 +296,15 @@ fn log_error(path: &Path, e: fimsum::rsync_log::LogError) -> Error {
 }
 
 fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
-    let mut old = Side::open(&args.old, args.checksum)?;
-    let mut new = Side::open(&args.new, args.checksum)?;
+    let policy = load_policy(args.verify)?;
+    let mut old = Side::open(&args.old, args.checksum, policy.as_ref())?;
+    let mut new = Side::open(&args.new, args.checksum, policy.as_ref())?;
     let mut notes = Vec::new();
+    for (path, side) in [(&args.old, &old), (&args.new, &new)] {
+        if let Side::Baseline(base) = side {
+            notes.extend(signature_note(path, base));
+        }
+    }
     let logs = [&old, &new]
         .iter()
         .filter(|s| matches!(s, Side::Log(..)))
@@ -333,7 +358,12 @@ fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
 }
 
 fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
-    let base = Baseline::open(&args.baseline)?;
+    let policy = load_policy(args.verify)?;
+    let base = Baseline::open_with(&args.baseline, policy.as_ref())?;
+    // stdout carries nothing but the lines.
+    if let Some(note) = signature_note(&args.baseline, &base) {
+        eprintln!("fimsum: note: {note}");
+    }
     let algorithm = base.header.algorithm;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -351,6 +381,7 @@ fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
 }
 
 fn import(args: ImportArgs) -> Result<i32> {
+    let signer = load_secret_key(args.sign_key.as_deref())?;
     let file = File::open(&args.log).map_err(|source| Error::NoInput {
         path: args.log.clone(),
         source,
@@ -381,15 +412,72 @@ fn import(args: ImportArgs) -> Result<i32> {
         filters: Vec::new(),
         host: host_name(),
         created: now(),
+        generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let mut writer = BaselineWriter::create(&args.output, &header)?;
+    let mut writer = BaselineWriter::create_next(&args.output, &header)?;
+    if let Some(key) = signer {
+        writer.sign_with(key);
+    }
     let records = reader.map(|r| r.map_err(|e| log_error(&args.log, e)));
     for record in ensure_ordered(records, &args.log) {
         writer.append(&record?)?;
     }
     writer.finish()?;
     Ok(0)
+}
+
+fn key(args: KeyArgs) -> Result<i32> {
+    match args.command {
+        KeyCommand::Generate { name } => {
+            let generated = sign::generate(&name)?;
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "{}: secret key: keep it off the scanned host\n{}: public key, id {}",
+                generated.secret.display(),
+                generated.public.display(),
+                generated.id
+            )
+            .map_err(|e| Error::io("cannot write to standard output", e))?;
+            Ok(0)
+        }
+    }
+}
+
+fn load_secret_key(path: Option<&Path>) -> Result<Option<SecretKey>> {
+    path.map(SecretKey::load).transpose()
+}
+
+fn load_policy(args: VerifyArgs) -> Result<Option<Policy>> {
+    let Some(path) = args.verify_key else {
+        return Ok(None);
+    };
+    Ok(Some(Policy {
+        key: PublicKey::load(&path)?,
+        expect_host: args.expect_host,
+        min_generation: args.min_generation,
+    }))
+}
+
+/// What a report says about a baseline's signature: verified (and what it vouches for), or
+/// present but unchecked. Nothing for an unsigned baseline read without a verify key.
+fn signature_note(path: &Path, base: &Baseline) -> Option<String> {
+    let h = &base.header;
+    match base.signature {
+        SignatureStatus::Unsigned => None,
+        SignatureStatus::Unchecked(id) => Some(format!(
+            "{}: signed by key {id}, but the signature was not checked (give --verify-key)",
+            path.display()
+        )),
+        SignatureStatus::Verified(id) => Some(format!(
+            "{}: signature verified: key {id}, host {:?}, generation {}, created {}",
+            path.display(),
+            h.host,
+            h.generation,
+            report::rfc3339(h.created)
+        )),
+    }
 }
 
 /// A source made absolute against the working directory, its trailing slash kept (rsync's

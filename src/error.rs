@@ -3,9 +3,10 @@
 //! Policy: a failure about one path (unreadable file, vanished entry, unreadable directory)
 //! is a [`Problem`]: it is reported on stderr with the path and the reason, counted, and the
 //! scan goes on; the run then exits with bit 8 ("incomplete"). Anything that makes the whole
-//! answer untrustworthy (bad arguments, a missing, unreadable or corrupt baseline, failing to
-//! write the output) is an [`Error`], which ends the run with a code of 64 or more (sysexits),
-//! never one of the bitmask codes 1-31. The layer that knows the path adds it.
+//! answer untrustworthy (bad arguments, a missing, unreadable or corrupt baseline, a baseline
+//! whose signature does not verify, a bad key file, failing to write the output) is an
+//! [`Error`], which ends the run with a code of 64 or more (sysexits), never one of the
+//! bitmask codes 1-31. The layer that knows the path adds it.
 
 use std::fmt;
 use std::io;
@@ -32,6 +33,8 @@ pub mod exit {
     pub const IO: i32 = 74;
     /// Another run holds the baseline's lock (EX_TEMPFAIL: try again later).
     pub const LOCKED: i32 = 75;
+    /// A key file is malformed or has unsafe permissions (EX_CONFIG).
+    pub const KEY: i32 = 78;
 }
 
 /// A fatal error.
@@ -47,6 +50,10 @@ pub enum Error {
     Io { context: String, source: io::Error },
     /// Another run is writing this baseline.
     Locked { path: PathBuf },
+    /// A signing or verify key file is malformed or has unsafe permissions. Kept apart from
+    /// [`Error::BadData`] so that exit 65 from `check --verify-key` always means "this
+    /// baseline cannot be trusted", never "your key file is wrong".
+    Key { path: PathBuf, reason: String },
 }
 
 impl Error {
@@ -57,6 +64,7 @@ impl Error {
             Error::NoInput { .. } => exit::NO_INPUT,
             Error::Io { .. } => exit::IO,
             Error::Locked { .. } => exit::LOCKED,
+            Error::Key { .. } => exit::KEY,
         }
     }
 
@@ -84,7 +92,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Usage(msg) => f.write_str(msg),
-            Error::BadData { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Error::BadData { path, reason } | Error::Key { path, reason } => {
+                write!(f, "{}: {reason}", path.display())
+            }
             Error::NoInput { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Locked { path } => write!(

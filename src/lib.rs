@@ -24,4 +24,5 @@ pub mod report;
 pub mod rsync_log;
 pub mod rsync_report;
 pub mod scan;
+pub mod sign;
 pub mod walk;

@@ -60,10 +60,11 @@ fn trailing_bytes_and_other_versions_are_refused() {
     assert_eq!(c, 65);
     assert!(err.contains("trailing"), "{err}");
     let mut newer = good.clone();
-    newer[8] = 2;
+    let next = fimsum::baseline::FORMAT_VERSION + 1;
+    newer[8..12].copy_from_slice(&next.to_le_bytes());
     let (c, err) = show_code(tmp.path(), &newer);
     assert_eq!(c, 65);
-    assert!(err.contains("version 2"), "{err}");
+    assert!(err.contains(&format!("version {next}")), "{err}");
     let (c, err) = show_code(tmp.path(), b"not a baseline at all");
     assert_eq!(c, 65);
     assert!(err.contains("not a fimsum baseline"), "{err}");

@@ -8,3 +8,4 @@ mod filter_parity;
 mod reliability;
 mod rsync_compat;
 mod rsync_incremental;
+mod signing;
