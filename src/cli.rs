@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use fimsum::hash::Algorithm;
+use fimsum::hash::{Algorithm, Kernel};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// Hashing threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel
+    /// the CPU lacks is an error). The digests are the same with every kernel.
+    #[arg(long, value_name = "KERNEL", default_value = "auto")]
+    pub kernel: Kernel,
 }
 
 #[derive(Args, Debug)]

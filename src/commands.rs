@@ -48,7 +48,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
     let signer = load_secret_key(args.sign_key.as_deref())?;
     let stats = match args.output {
         None => {
-            let options = scan_options(args.checksum, &args.run, walk);
+            let options = scan_options(args.checksum, &args.run, walk)?;
             let stdout = io::stdout();
             let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
             let mut line = Vec::with_capacity(256);
@@ -84,7 +84,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             // Neither the new baseline nor the one it replaces is part of the tree it lists.
             walk.skip.extend(writer.identities());
             walk.skip.extend(file_identity(&path));
-            let options = scan_options(args.checksum, &args.run, walk);
+            let options = scan_options(args.checksum, &args.run, walk)?;
             let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
             writer.finish()?;
             stats
@@ -97,12 +97,20 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
     })
 }
 
-fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> ScanOptions {
-    ScanOptions {
+fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Result<ScanOptions> {
+    if !run.kernel.is_supported() {
+        return Err(Error::Usage(format!(
+            "--kernel {}: this CPU does not support it (the best it has is {})",
+            run.kernel,
+            fimsum::hash::Kernel::detect()
+        )));
+    }
+    Ok(ScanOptions {
         algorithm,
         threads: run.threads.unwrap_or(0),
         walk,
-    }
+        kernel: run.kernel,
+    })
 }
 
 /// Run a scan, reporting problems on stderr as they come and handing records to `sink`.
@@ -157,7 +165,7 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     walk.skip.extend(file_identity(&args.baseline));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&args.baseline)));
-    let options = scan_options(header.algorithm, &args.run, walk);
+    let options = scan_options(header.algorithm, &args.run, walk)?;
 
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);

@@ -1,13 +1,15 @@
 //! The checksum algorithms rsync offers for `--checksum-choice`, and how rsync writes them.
 //!
 //! This is the only module that names a hash crate. Everything else sees an [`Algorithm`],
-//! a streaming [`Hasher`] and a fixed-size [`Digest`], so a multi-buffer MD5 kernel can
-//! later slot in behind the same three types.
+//! a streaming [`Hasher`], [`digest_many`] for whole batches (where multi-buffer MD5 from
+//! [`crate::md5_mb`] comes in) and a fixed-size [`Digest`].
 
 use std::fmt;
 use std::str::FromStr;
 
 use md4::Digest as _;
+
+pub use crate::md5_mb::Kernel;
 
 /// A checksum algorithm of rsync's `--checksum-choice` (see rsync `checksum.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,7 +145,7 @@ impl Digest {
 
     /// Parse lowercase or uppercase hex of 8, 16 or 20 bytes.
     pub fn from_hex(hex: &[u8]) -> Option<Digest> {
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return None;
         }
         let mut raw = [0u8; 20];
@@ -170,6 +172,18 @@ impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
     }
+}
+
+/// The digests of many whole messages, in order. MD5 goes through the multi-buffer kernel
+/// (several files side by side in SIMD lanes) unless `kernel` is scalar; the other
+/// algorithms are fast enough one message at a time.
+pub fn digest_many(algorithm: Algorithm, kernel: Kernel, messages: &[&[u8]]) -> Vec<Digest> {
+    if algorithm == Algorithm::Md5 {
+        let mut out = vec![[0u8; 16]; messages.len()];
+        crate::md5_mb::md5_many(kernel, messages, &mut out);
+        return out.iter().filter_map(|d| Digest::from_bytes(d)).collect();
+    }
+    messages.iter().map(|m| algorithm.digest(m)).collect()
 }
 
 /// A streaming hash of one file's content.

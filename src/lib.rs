@@ -2,7 +2,8 @@
 //!
 //! The modules, in the order data flows through them:
 //! - [`walk`]: lists sources in rsync order ([`order`]), honouring [`filter`] rules;
-//! - [`read`] and [`hash`]: read each regular file safely and checksum it;
+//! - [`read`] and [`hash`]: read (or [`mapped`]: map) each regular file safely and checksum
+//!   it, MD5 through the multi-buffer kernels of [`md5_mb`];
 //! - [`scan`]: the ordered parallel pipeline that joins the two;
 //! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
 //! - [`baseline`]: the baseline file codec;
@@ -17,6 +18,8 @@ pub mod filter;
 pub mod hash;
 pub mod hook;
 mod locale;
+pub mod mapped;
+pub mod md5_mb;
 pub mod order;
 pub mod read;
 pub mod record;

@@ -11,10 +11,11 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 
 use crate::error::Problem;
-use crate::hash::Algorithm;
+use crate::hash::{Algorithm, Kernel};
+use crate::hook::HookRef;
 use crate::read;
 use crate::record::{Content, Record};
-use crate::walk::{Event, WalkOptions, Walker};
+use crate::walk::{Entry, Event, WalkOptions, Walker};
 
 /// A batch closes at this many entries...
 const BATCH_ENTRIES: usize = 1024;
@@ -29,6 +30,8 @@ pub struct ScanOptions {
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
     pub walk: WalkOptions,
+    /// The MD5 kernel ([`Kernel::detect`] for the best this CPU has).
+    pub kernel: Kernel,
 }
 
 /// What a scan hands to its sink, in rsync order.
@@ -54,6 +57,9 @@ pub fn scan<E>(
     options: &ScanOptions,
     mut sink: impl FnMut(Item) -> Result<(), E>,
 ) -> Result<Stats, ScanError<E>> {
+    // Before any mapping: a file truncated under one must raise a flag, not kill us.
+    let _ = crate::mapped::GuardedMap::install_handler();
+    raise_open_file_limit();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .thread_name(|i| format!("fimsum-hash-{i}"))
@@ -85,18 +91,18 @@ pub fn scan<E>(
             let _ = tx.send(batch);
         });
         for mut batch in rx {
-            pool.install(|| {
-                batch.par_iter_mut().for_each(|event| {
-                    if let Event::Entry(entry) = event {
-                        if let (Some(file), Some(seen)) = (&entry.file, entry.record.meta) {
-                            let name = &entry.record.name;
-                            let (meta, content) =
-                                read::checksum(file, name, &seen, algorithm, hooks);
-                            entry.record.meta = Some(meta);
-                            entry.record.content = content;
-                        }
-                    }
+            let mut files: Vec<&mut Entry> = batch
+                .iter_mut()
+                .filter_map(|event| match event {
+                    Event::Entry(entry) if entry.file.is_some() => Some(entry),
+                    _ => None,
                 })
+                .collect();
+            let chunks = split_into_chunks(&mut files);
+            pool.install(|| {
+                chunks
+                    .into_par_iter()
+                    .for_each(|chunk| hash_chunk(chunk, algorithm, options.kernel, hooks))
             });
             for event in batch {
                 let item = match event {
@@ -130,6 +136,64 @@ pub fn scan<E>(
     Ok(stats)
 }
 
+/// A chunk (the unit of parallel work) closes at this many files...
+const CHUNK_FILES: usize = 256;
+/// ...or this many bytes of small files (read into the thread's arena)...
+const CHUNK_READ_BYTES: u64 = 8 << 20;
+/// ...or this many bytes of large files (held mapped until the chunk is hashed: mapped
+/// pages count in the resident set, so this bounds it), or this many large files.
+const CHUNK_MAPPED_BYTES: u64 = 64 << 20;
+const CHUNK_MAPPED: usize = 16;
+
+/// Cut a batch's files into chunks in walk order. Each chunk is hashed in one call, so it
+/// must hold enough files to fill the multi-buffer lanes, yet stay small enough to spread
+/// over the threads.
+fn split_into_chunks<'a, 'b>(mut files: &'a mut [&'b mut Entry]) -> Vec<&'a mut [&'b mut Entry]> {
+    let mut chunks = Vec::new();
+    while !files.is_empty() {
+        let (mut n, mut read_bytes, mut mapped_bytes, mut mapped) = (0, 0u64, 0u64, 0);
+        while n < files.len()
+            && n < CHUNK_FILES
+            && read_bytes < CHUNK_READ_BYTES
+            && mapped_bytes < CHUNK_MAPPED_BYTES
+            && mapped < CHUNK_MAPPED
+        {
+            let size = files[n].record.meta.map_or(0, |m| m.size);
+            if size >= read::MAP_MIN {
+                mapped += 1;
+                mapped_bytes += size;
+            } else {
+                read_bytes += size;
+            }
+            n += 1;
+        }
+        let (chunk, rest) = std::mem::take(&mut files).split_at_mut(n);
+        chunks.push(chunk);
+        files = rest;
+    }
+    chunks
+}
+
+fn hash_chunk(chunk: &mut [&mut Entry], algorithm: Algorithm, kernel: Kernel, hooks: &HookRef) {
+    let outcomes = {
+        let jobs: Vec<read::Job> = chunk
+            .iter()
+            .filter_map(|entry| {
+                Some(read::Job {
+                    file: entry.file.as_ref()?,
+                    name: &entry.record.name,
+                    seen: entry.record.meta?,
+                })
+            })
+            .collect();
+        read::checksum_many(&jobs, algorithm, kernel, hooks)
+    };
+    for (entry, (meta, content)) in chunk.iter_mut().zip(outcomes) {
+        entry.record.meta = Some(meta);
+        entry.record.content = content;
+    }
+}
+
 /// A file whose content could not be hashed is reported; directories and symlinks whose
 /// problem the walker already reported are not reported twice.
 fn content_problem(record: &Record) -> Option<String> {
@@ -152,4 +216,15 @@ pub enum ScanError<E> {
     Setup(String),
     /// The sink returned an error.
     Sink(E),
+}
+
+/// The walker holds a directory fd per level and a chunk holds its large files open: lift
+/// the soft limit on open files to the hard one (1024 is a common soft default).
+fn raise_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
 }

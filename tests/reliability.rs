@@ -16,8 +16,10 @@ use fimsum::walk::WalkOptions;
 
 use crate::util::{scratch, write};
 
-/// Big enough to take several reads (the read buffer is 256 KiB).
+/// Big enough to take several reads (the read buffer is 256 KiB), and mapped in the batch path.
 const BIG: usize = 1 << 20;
+/// Sizes that take each way in: read into the batch arena, mapped, mapped over many pages.
+const SIZES: [usize; 3] = [64 << 10, 1 << 20, 5 << 20];
 
 fn content(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -33,6 +35,7 @@ fn scan_with(root: &Path, hooks: Arc<dyn Hooks>) -> (Vec<Record>, Vec<String>) {
         algorithm: Algorithm::Md5,
         threads: 2,
         walk,
+        kernel: fimsum::hash::Kernel::detect(),
     };
     let src = root.join("src/");
     let mut source = src.as_os_str().as_bytes().to_vec();
@@ -111,10 +114,10 @@ impl Hooks for At {
     }
 }
 
-fn setup() -> (tempfile::TempDir, PathBuf) {
+fn setup(size: usize) -> (tempfile::TempDir, PathBuf) {
     let tmp = scratch();
     let f = tmp.path().join("src/f");
-    write(&f, &content(BIG, 1));
+    write(&f, &content(size, 1));
     write(&tmp.path().join("src/other"), b"unchanged");
     (tmp, f)
 }
@@ -142,77 +145,85 @@ fn assert_changed_during_scan(records: &[Record], problems: &[String]) {
 
 #[test]
 fn a_file_truncated_while_read_gets_no_checksum() {
-    let (tmp, f) = setup();
-    let g = f.clone();
-    let hooks = At::new("f", "after_first_read", usize::MAX, move || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&g)
-            .unwrap()
-            .set_len(4096)
-            .unwrap();
-        // Grow it back so every attempt sees a change.
-        std::fs::write(&g, content(BIG, 2)).unwrap();
-    });
-    let (records, problems) = scan_with(tmp.path(), hooks);
-    assert_changed_during_scan(&records, &problems);
+    for size in SIZES {
+        let (tmp, f) = setup(size);
+        let g = f.clone();
+        let hooks = At::new("f", "after_first_read", usize::MAX, move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&g)
+                .unwrap()
+                .set_len(4096)
+                .unwrap();
+            // Grow it back so every attempt sees a change.
+            std::fs::write(&g, content(size, 2)).unwrap();
+        });
+        let (records, problems) = scan_with(tmp.path(), hooks);
+        assert_changed_during_scan(&records, &problems);
+    }
 }
 
 #[test]
 fn a_file_growing_while_read_gets_no_checksum() {
-    let (tmp, f) = setup();
-    let g = f.clone();
-    let hooks = At::new("f", "after_first_read", usize::MAX, move || {
-        use std::io::Write;
-        let mut file = std::fs::OpenOptions::new().append(true).open(&g).unwrap();
-        file.write_all(b"appended log line\n").unwrap();
-    });
-    let (records, problems) = scan_with(tmp.path(), hooks);
-    assert_changed_during_scan(&records, &problems);
+    for size in SIZES {
+        let (tmp, f) = setup(size);
+        let g = f.clone();
+        let hooks = At::new("f", "after_first_read", usize::MAX, move || {
+            use std::io::Write;
+            let mut file = std::fs::OpenOptions::new().append(true).open(&g).unwrap();
+            file.write_all(b"appended log line\n").unwrap();
+        });
+        let (records, problems) = scan_with(tmp.path(), hooks);
+        assert_changed_during_scan(&records, &problems);
+    }
 }
 
 #[test]
 fn a_same_size_rewrite_with_the_old_mtime_put_back_is_caught_by_ctime() {
-    let (tmp, f) = setup();
-    let g = f.clone();
-    let hooks = At::new("f", "after_first_read", usize::MAX, move || {
-        let mtime = std::fs::metadata(&g).unwrap().modified().unwrap();
-        std::fs::write(&g, content(BIG, 9)).unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&g)
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
-    });
-    let (records, problems) = scan_with(tmp.path(), hooks);
-    assert_changed_during_scan(&records, &problems);
+    for size in SIZES {
+        let (tmp, f) = setup(size);
+        let g = f.clone();
+        let hooks = At::new("f", "after_first_read", usize::MAX, move || {
+            let mtime = std::fs::metadata(&g).unwrap().modified().unwrap();
+            std::fs::write(&g, content(size, 9)).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&g)
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+        });
+        let (records, problems) = scan_with(tmp.path(), hooks);
+        assert_changed_during_scan(&records, &problems);
+    }
 }
 
 #[test]
 fn a_change_that_settles_is_retried_once_and_hashed_whole() {
-    let (tmp, f) = setup();
-    let g = f.clone();
-    let hooks = At::new("f", "after_first_read", 1, move || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&g)
-            .unwrap()
-            .set_len(1000)
-            .unwrap();
-    });
-    let (records, problems) = scan_with(tmp.path(), hooks);
-    let rec = find(&records, "f");
-    let now = std::fs::read(&f).unwrap();
-    assert_eq!(now.len(), 1000);
-    assert_eq!(rec.content.digest(), Some(&Algorithm::Md5.digest(&now)));
-    assert_eq!(rec.meta.unwrap().size, 1000);
-    assert!(problems.is_empty(), "{problems:?}");
+    for size in SIZES {
+        let (tmp, f) = setup(size);
+        let g = f.clone();
+        let hooks = At::new("f", "after_first_read", 1, move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&g)
+                .unwrap()
+                .set_len(1000)
+                .unwrap();
+        });
+        let (records, problems) = scan_with(tmp.path(), hooks);
+        let rec = find(&records, "f");
+        let now = std::fs::read(&f).unwrap();
+        assert_eq!(now.len(), 1000);
+        assert_eq!(rec.content.digest(), Some(&Algorithm::Md5.digest(&now)));
+        assert_eq!(rec.meta.unwrap().size, 1000);
+        assert!(problems.is_empty(), "{problems:?}");
+    }
 }
 
 #[test]
 fn a_file_renamed_over_while_read_is_not_recorded_with_the_old_content() {
-    let (tmp, f) = setup();
+    let (tmp, f) = setup(BIG);
     let (g, staged) = (f.clone(), tmp.path().join("staged"));
     let hooks = At::new("f", "after_open", 1, move || {
         // A package upgrade: write the new version beside it, rename it over.
@@ -229,7 +240,7 @@ fn a_file_renamed_over_while_read_is_not_recorded_with_the_old_content() {
 
 #[test]
 fn a_file_unlinked_while_read_is_reported_not_hashed() {
-    let (tmp, f) = setup();
+    let (tmp, f) = setup(BIG);
     let g = f.clone();
     let hooks = At::new("f", "after_open", 1, move || {
         std::fs::remove_file(&g).unwrap()
@@ -245,7 +256,7 @@ fn a_file_unlinked_while_read_is_reported_not_hashed() {
 
 #[test]
 fn a_fifo_swapped_in_for_a_file_does_not_hang_the_scan() {
-    let (tmp, f) = setup();
+    let (tmp, f) = setup(BIG);
     let g = f.clone();
     let hooks = At::new("f", "before_open", usize::MAX, move || {
         if std::fs::symlink_metadata(&g)
@@ -265,7 +276,7 @@ fn a_fifo_swapped_in_for_a_file_does_not_hang_the_scan() {
 
 #[test]
 fn a_file_swapped_for_a_symlink_is_never_followed() {
-    let (tmp, f) = setup();
+    let (tmp, f) = setup(BIG);
     write(&tmp.path().join("secret"), b"outside the tree");
     let (g, secret) = (f.clone(), tmp.path().join("secret"));
     let hooks = At::new("f", "before_open", usize::MAX, move || {
