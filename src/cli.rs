@@ -108,6 +108,25 @@ pub struct CheckArgs {
     pub verify: VerifyArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// Take a file's checksum from the baseline, without reading the file, when its device,
+    /// inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user).
+    #[arg(long)]
+    pub quick: bool,
+    /// With --quick, still rehash about this percentage of the trusted files, at random.
+    #[arg(long, value_name = "PERCENT", requires = "quick", value_parser = percent)]
+    pub quick_sample: Option<f64>,
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("{text:?} is not a percentage"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{text} is not between 0 and 100"))
+    }
 }
 
 #[derive(Args, Debug)]

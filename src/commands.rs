@@ -7,7 +7,8 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use fimsum::diff::{self, Diff, DiffOptions};
@@ -15,6 +16,7 @@ use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
 use fimsum::hash::Algorithm;
 use fimsum::order::ensure_ordered;
+use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::record::{Record, Timestamp};
 use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
@@ -118,9 +120,19 @@ fn run_scan(
     sources: &[Vec<u8>],
     options: &ScanOptions,
     charset: Charset,
+    sink: impl FnMut(Record) -> Result<()>,
+) -> Result<Stats> {
+    run_scan_reusing(sources, options, None, charset, sink)
+}
+
+fn run_scan_reusing(
+    sources: &[Vec<u8>],
+    options: &ScanOptions,
+    reuse: Option<Box<dyn Reuse + '_>>,
+    charset: Charset,
     mut sink: impl FnMut(Record) -> Result<()>,
 ) -> Result<Stats> {
-    let result = scan::scan(sources, options, |item| match item {
+    let result = scan::scan_reusing(sources, options, reuse, |item| match item {
         Item::Record(record) => sink(record),
         Item::Problem(problem) => {
             warn(&problem, charset);
@@ -166,11 +178,26 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     walk.skip
         .extend(file_identity(&baseline::lock_path(&args.baseline)));
     let options = scan_options(header.algorithm, &args.run, walk)?;
+    // --quick reads the baseline a second time, in step with the scan.
+    let trusted = Arc::new(AtomicU64::new(0));
+    let reuse: Option<Box<dyn Reuse>> = if args.quick {
+        let again = Baseline::open_with(&args.baseline, policy.as_ref())?;
+        let seed = now().nsec as u64 ^ u64::from(std::process::id());
+        let sample = args.quick_sample.unwrap_or(0.0);
+        Some(Box::new(QuickCheck::new(
+            again.records(),
+            sample,
+            seed,
+            Arc::clone(&trusted),
+        )))
+    } else {
+        None
+    };
 
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
         let scanner = scope.spawn(move || {
-            run_scan(&sources, &options, charset, |record| {
+            run_scan_reusing(&sources, &options, reuse, charset, |record| {
                 // The receiver is gone only if the diff failed; its error is reported.
                 tx.send(record)
                     .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
@@ -189,6 +216,13 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
         Ok((diff?, stats?))
     })?;
     let mut notes: Vec<String> = signature_note.into_iter().collect();
+    if args.quick {
+        notes.push(format!(
+            "--quick: {} of {} files trusted from unchanged metadata, not read",
+            trusted.load(Ordering::Relaxed),
+            stats.files
+        ));
+    }
     if header.origin == Origin::RsyncLog {
         notes.push(
             "the baseline was imported from an rsync log: only presence and checksums are compared"

@@ -21,6 +21,7 @@ mod locale;
 pub mod mapped;
 pub mod md5_mb;
 pub mod order;
+pub mod quick;
 pub mod read;
 pub mod record;
 pub mod report;

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::error::Problem;
 use crate::hash::{Algorithm, Kernel};
 use crate::hook::HookRef;
+use crate::quick::Reuse;
 use crate::read;
 use crate::record::{Content, Record};
 use crate::walk::{Entry, Event, WalkOptions, Walker};
@@ -55,6 +56,17 @@ pub struct Stats {
 pub fn scan<E>(
     sources: &[Vec<u8>],
     options: &ScanOptions,
+    sink: impl FnMut(Item) -> Result<(), E>,
+) -> Result<Stats, ScanError<E>> {
+    scan_reusing(sources, options, None, sink)
+}
+
+/// [`scan`], taking the checksums `reuse` knows instead of reading those files
+/// (`check --quick`).
+pub fn scan_reusing<E>(
+    sources: &[Vec<u8>],
+    options: &ScanOptions,
+    mut reuse: Option<Box<dyn Reuse + '_>>,
     mut sink: impl FnMut(Item) -> Result<(), E>,
 ) -> Result<Stats, ScanError<E>> {
     // Before any mapping: a file truncated under one must raise a flag, not kill us.
@@ -74,10 +86,14 @@ pub fn scan<E>(
         scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH_ENTRIES);
             let mut bytes = 0u64;
-            for event in Walker::new(sources, walk_options) {
-                if let Event::Entry(entry) = &event {
+            for mut event in Walker::new(sources, walk_options) {
+                if let Event::Entry(entry) = &mut event {
                     if entry.file.is_some() {
-                        bytes += entry.record.meta.map_or(0, |m| m.size);
+                        let known = reuse.as_mut().and_then(|r| r.known(&entry.record));
+                        match known {
+                            Some(digest) => entry.record.content = Content::Digest(digest),
+                            None => bytes += entry.record.meta.map_or(0, |m| m.size),
+                        }
                     }
                 }
                 batch.push(event);
@@ -94,7 +110,12 @@ pub fn scan<E>(
             let mut files: Vec<&mut Entry> = batch
                 .iter_mut()
                 .filter_map(|event| match event {
-                    Event::Entry(entry) if entry.file.is_some() => Some(entry),
+                    // Files whose checksum was taken from the baseline are not read.
+                    Event::Entry(entry)
+                        if entry.file.is_some() && entry.record.content == Content::None =>
+                    {
+                        Some(entry)
+                    }
                     _ => None,
                 })
                 .collect();

@@ -263,3 +263,54 @@ fn the_baseline_inside_the_scanned_tree_is_never_a_change() {
     let text = stdout(&out);
     assert!(!text.contains("base.fimsum"), "{text}");
 }
+
+#[test]
+fn quick_check_trusts_only_unchanged_metadata_and_catches_a_restored_mtime() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
+    let out = run_in(tmp.path(), ["check", "--quick", "b"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("--quick: 4 of 4 files trusted"),
+        "{}",
+        stdout(&out)
+    );
+    // Same size, new content, mtime put back: ctime changed, so the file is read.
+    let passwd = src.join("etc/passwd");
+    let mtime = std::fs::metadata(&passwd).unwrap().modified().unwrap();
+    write(&passwd, b"root:x:0:0:r00t:/root:/bin/bash\n");
+    std::fs::File::options()
+        .write(true)
+        .open(&passwd)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = run_in(tmp.path(), ["check", "--quick", "b"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("changed    etc/passwd: content "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("--quick: 3 of 4 files trusted"),
+        "{}",
+        stdout(&out)
+    );
+    // A full sample rehashes everything.
+    let out = run_in(
+        tmp.path(),
+        ["check", "--quick", "--quick-sample", "100", "b"],
+    );
+    assert!(
+        stdout(&out).contains("--quick: 0 of 4 files trusted"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        code(&run_in(tmp.path(), ["check", "--quick-sample", "5", "b"])),
+        64
+    );
+}

@@ -1,0 +1,88 @@
+//! `check --quick`: take a file's checksum from the baseline instead of reading the file,
+//! when its identity and times show it has not changed.
+//!
+//! A file is trusted when device, inode, size, mtime and ctime (both to the nanosecond) are
+//! all what the baseline recorded. mtime alone is not enough: anyone who can write a file
+//! can set its mtime back (`touch -d`), but not its ctime, which the kernel sets on every
+//! change of content or metadata and which cannot be set from user space short of changing
+//! the clock. `--quick-sample N` still rehashes about N% of the trusted files, chosen at
+//! random, as a spot check of the assumption.
+//!
+//! The baseline and the scan come in the same rsync order, so the lookup is a cursor that
+//! only moves forward: no map of the tree is built.
+
+use std::cmp::Ordering;
+use std::iter::Peekable;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::hash::Digest;
+use crate::order::cmp_entries;
+use crate::record::{Kind, Record};
+
+/// Where a scan may get checksums without reading files.
+pub trait Reuse: Send {
+    /// The known checksum of this regular file, if it can be trusted unchanged.
+    fn known(&mut self, record: &Record) -> Option<Digest>;
+}
+
+/// The baseline side of `check --quick`.
+pub struct QuickCheck<I: Iterator<Item = Result<Record>>> {
+    old: Peekable<I>,
+    /// Rehash this many of every 2^32 trusted files anyway.
+    sample: u64,
+    rng: u64,
+    trusted: Arc<AtomicU64>,
+}
+
+impl<I: Iterator<Item = Result<Record>>> QuickCheck<I> {
+    /// `sample_percent` (0 to 100) of the trusted files are rehashed anyway; `trusted`
+    /// counts the files taken on trust.
+    pub fn new(old: I, sample_percent: f64, seed: u64, trusted: Arc<AtomicU64>) -> QuickCheck<I> {
+        let fraction = (sample_percent / 100.0).clamp(0.0, 1.0);
+        QuickCheck {
+            old: old.peekable(),
+            sample: (fraction * f64::from(u32::MAX)) as u64,
+            rng: seed | 1,
+            trusted,
+        }
+    }
+
+    /// xorshift64*: enough to spread a spot check, no more.
+    fn next_random(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32
+    }
+}
+
+impl<I: Iterator<Item = Result<Record>> + Send> Reuse for QuickCheck<I> {
+    fn known(&mut self, new: &Record) -> Option<Digest> {
+        loop {
+            let old = match self.old.peek() {
+                Some(Ok(old)) => old,
+                _ => return None,
+            };
+            match cmp_entries(&old.name, old.is_dir(), &new.name, new.is_dir()) {
+                Ordering::Less => {
+                    self.old.next();
+                }
+                Ordering::Greater => return None,
+                Ordering::Equal => break,
+            }
+        }
+        let old = self.old.next()?.ok()?;
+        let (o, n) = (old.meta?, new.meta?);
+        let same = old.kind == Kind::File
+            && new.kind == Kind::File
+            && (o.dev, o.ino, o.size, o.mtime, o.ctime) == (n.dev, n.ino, n.size, n.mtime, n.ctime);
+        let digest = *old.content.digest()?;
+        if !same || self.next_random() < self.sample {
+            return None;
+        }
+        self.trusted.fetch_add(1, AtomicOrdering::Relaxed);
+        Some(digest)
+    }
+}
