@@ -163,3 +163,41 @@ fn killed_mid_write_leaves_the_old_baseline_and_nothing_else() {
         );
     }
 }
+
+/// The bincode 2.0.1 bomb (a 13-byte length prefix that asks for terabytes) must be an error,
+/// not an abort, even when the address space is capped (`ulimit -v`).
+#[test]
+fn hostile_prefixes_fail_cleanly_under_an_address_space_limit() {
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    let header_len = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let first_record = 16 + header_len + 8;
+    let mut bombs: Vec<Vec<u8>> = Vec::new();
+    // A record frame that claims 4 GiB.
+    let mut b = good[..first_record].to_vec();
+    b.extend_from_slice(&u32::MAX.to_le_bytes());
+    bombs.push(b);
+    // A record whose name claims 2^40 bytes inside a small frame.
+    let mut b = good[..first_record].to_vec();
+    let inner = [0xfd, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&(inner.len() as u32).to_le_bytes());
+    b.extend_from_slice(&inner);
+    bombs.push(b);
+    for (i, bomb) in bombs.iter().enumerate() {
+        let path = tmp.path().join(format!("bomb{i}"));
+        std::fs::write(&path, bomb).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg("ulimit -v 1048576 && exec \"$0\" show \"$1\"")
+            .arg(env!("CARGO_BIN_EXE_fimsum"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            code(&out),
+            65,
+            "bomb {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
