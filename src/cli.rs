@@ -39,6 +39,17 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage the Ed25519 keys that sign baselines.
     Key(KeyArgs),
+    /// Print the man page (roff), generated from these very options: fimsum(1), or
+    /// fimsum-COMMAND(1) for one command.
+    Man {
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]

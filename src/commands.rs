@@ -25,8 +25,10 @@ use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
 use fimsum::sign::{self, Policy, PublicKey, SecretKey};
 use fimsum::walk::{FilterArg, WalkOptions};
 
+use clap::CommandFactory;
+
 use crate::cli::{
-    CheckArgs, Command, DiffArgs, Format, ImportArgs, KeyArgs, KeyCommand, RunArgs, ScanArgs,
+    CheckArgs, Cli, Command, DiffArgs, Format, ImportArgs, KeyArgs, KeyCommand, RunArgs, ScanArgs,
     ShowArgs, VerifyArgs,
 };
 
@@ -39,7 +41,36 @@ pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
         Command::Show(args) => show(args, charset),
         Command::Import(args) => import(args),
         Command::Key(args) => key(args),
+        Command::Man { command } => man(command.as_deref()),
+        Command::Completions { shell } => print_generated(|out| {
+            clap_complete::generate(shell, &mut Cli::command(), "fimsum", out);
+            Ok(())
+        }),
     }
+}
+
+fn man(command: Option<&str>) -> Result<i32> {
+    let top = Cli::command();
+    let page = match command {
+        None => top,
+        Some(name) => {
+            let sub = top
+                .find_subcommand(name)
+                .ok_or_else(|| Error::Usage(format!("man: no command {name:?}")))?;
+            sub.clone().name(format!("fimsum-{name}"))
+        }
+    };
+    print_generated(|out| clap_mangen::Man::new(page).render(out))
+}
+
+/// Write generated documentation (man page, completions) to stdout.
+fn print_generated(render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<i32> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    render(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("cannot write to standard output", e))?;
+    Ok(0)
 }
 
 fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32> {

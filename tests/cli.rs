@@ -314,3 +314,41 @@ fn quick_check_trusts_only_unchanged_metadata_and_catches_a_restored_mtime() {
         64
     );
 }
+
+/// The man pages and completions in dist/ are what the current binary generates
+/// (scripts/gen-dist.sh regenerates them).
+#[test]
+fn man_pages_and_completions_in_dist_are_current() {
+    let dist = crate::util::repo().join("dist");
+    let mut pages = vec![(vec!["man".to_string()], "man/fimsum.1".to_string())];
+    for c in ["scan", "check", "diff", "show", "import", "key"] {
+        pages.push((vec!["man".into(), c.into()], format!("man/fimsum-{c}.1")));
+    }
+    for s in ["bash", "zsh", "fish"] {
+        pages.push((
+            vec!["completions".into(), s.into()],
+            format!("completions/fimsum.{s}"),
+        ));
+    }
+    for (args, file) in pages {
+        let out = run_in(&dist, &args);
+        assert_eq!(code(&out), 0, "{args:?}");
+        assert!(out.stdout.len() > 500, "{args:?}: too short to be real");
+        let committed = std::fs::read(dist.join(&file)).unwrap_or_default();
+        assert!(
+            committed == out.stdout,
+            "dist/{file} is out of date: run scripts/gen-dist.sh"
+        );
+    }
+    let page = String::from_utf8(run_in(&dist, ["man", "scan"]).stdout).unwrap();
+    for option in [
+        "checksum\\-choice",
+        "exclude\\-from",
+        "one\\-file\\-system",
+        "threads",
+        "kernel",
+    ] {
+        assert!(page.contains(option), "fimsum-scan(1) lacks --{option}");
+    }
+    assert_eq!(code(&run_in(&dist, ["man", "nope"])), 64);
+}

@@ -1,0 +1,92 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_fimsum_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_fimsum_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_fimsum_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_fimsum_using_subcommand
+    set -l cmd (__fish_fimsum_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c fimsum -n "__fish_fimsum_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fimsum -n "__fish_fimsum_needs_command" -s V -l version -d 'Print version'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "show" -d 'Print a baseline as `%n %C` lines'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l checksum-choice -l cc -d 'Checksum algorithm, as rsync\'s --checksum-choice' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s o -l output -d 'Write a baseline to FILE instead of printing lines' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change'
+rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
+json\t'One JSON object per line (README "JSON output")'"
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change'
+rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
+json\t'One JSON object per line (README "JSON output")'"
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs (their checksum width only narrows it down)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand show" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s o -l output -d 'The baseline to write' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l checksum-choice -l cc -d 'The log\'s algorithm (default: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'
+complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'
+complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand man" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "show" -d 'Print a baseline as `%n %C` lines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'

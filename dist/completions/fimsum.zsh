@@ -1,0 +1,395 @@
+#compdef fimsum
+
+autoload -U is-at-least
+
+_fimsum() {
+    typeset -A opt_args
+    typeset -a _arguments_options
+    local ret=1
+
+    if is-at-least 5.2; then
+        _arguments_options=(-s -S -C)
+    else
+        _arguments_options=(-s -C)
+    fi
+
+    local context curcontext="$curcontext" state line
+    _arguments "${_arguments_options[@]}" : \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'-V[Print version]' \
+'--version[Print version]' \
+":: :_fimsum_commands" \
+"*::: :->fimsum" \
+&& ret=0
+    case $state in
+    (fimsum)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:fimsum-command-$line[1]:"
+        case $line[1] in
+            (scan)
+_arguments "${_arguments_options[@]}" : \
+'--checksum-choice=[Checksum algorithm, as rsync'\''s --checksum-choice]:ALGO:_default' \
+'--cc=[Checksum algorithm, as rsync'\''s --checksum-choice]:ALGO:_default' \
+'-o+[Write a baseline to FILE instead of printing lines]:FILE:_files' \
+'--output=[Write a baseline to FILE instead of printing lines]:FILE:_files' \
+'--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
+'*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
+'*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
+'*--exclude-from=[Read exclude patterns from FILE]:FILE:_files' \
+'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
+'*-x[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
+'*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
+'-h[Print help]' \
+'--help[Print help]' \
+'*::paths -- Sources, as rsync takes them\: `dir/` lists the contents of dir, `dir` lists dir itself:_default' \
+&& ret=0
+;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+'--format=[]:FORMAT:((human\:"A summary, then one line per change"
+rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
+json\:"One JSON object per line (README "JSON output")"))' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
+'--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
+'--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':baseline -- The baseline to check against:_files' \
+'*::paths -- Scan these sources instead of the ones recorded in the baseline:_default' \
+&& ret=0
+;;
+(diff)
+_arguments "${_arguments_options[@]}" : \
+'--format=[]:FORMAT:((human\:"A summary, then one line per change"
+rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
+json\:"One JSON object per line (README "JSON output")"))' \
+'--checksum-choice=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
+'--cc=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+':old -- The older baseline or rsync log:_files' \
+':new -- The newer baseline or rsync log:_files' \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'-h[Print help]' \
+'--help[Print help]' \
+':baseline:_files' \
+&& ret=0
+;;
+(import)
+_arguments "${_arguments_options[@]}" : \
+'-o+[The baseline to write]:FILE:_files' \
+'--output=[The baseline to write]:FILE:_files' \
+'--checksum-choice=[The log'\''s algorithm (default\: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)]:ALGO:_default' \
+'--cc=[The log'\''s algorithm (default\: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)]:ALGO:_default' \
+'--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
+'-h[Print help]' \
+'--help[Print help]' \
+':log -- An rsync `--out-format="%n %C"` log:_files' \
+&& ret=0
+;;
+(key)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+":: :_fimsum__subcmd__key_commands" \
+"*::: :->key" \
+&& ret=0
+
+    case $state in
+    (key)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:fimsum-key-command-$line[1]:"
+        case $line[1] in
+            (generate)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+':name -- The key files'\'' path without extension, e.g. `/media/usb/web1`:_files' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_fimsum__subcmd__key__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:fimsum-key-help-command-$line[1]:"
+        case $line[1] in
+            (generate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+'::command:_default' \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+'-h[Print help]' \
+'--help[Print help]' \
+':shell:(bash elvish fish powershell zsh)' \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+":: :_fimsum__subcmd__help_commands" \
+"*::: :->help" \
+&& ret=0
+
+    case $state in
+    (help)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:fimsum-help-command-$line[1]:"
+        case $line[1] in
+            (scan)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(check)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(diff)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(show)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(import)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(key)
+_arguments "${_arguments_options[@]}" : \
+":: :_fimsum__subcmd__help__subcmd__key_commands" \
+"*::: :->key" \
+&& ret=0
+
+    case $state in
+    (key)
+        words=($line[1] "${words[@]}")
+        (( CURRENT += 1 ))
+        curcontext="${curcontext%:*:*}:fimsum-help-key-command-$line[1]:"
+        case $line[1] in
+            (generate)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+(man)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(completions)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(help)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+        esac
+    ;;
+esac
+;;
+        esac
+    ;;
+esac
+}
+
+(( $+functions[_fimsum_commands] )) ||
+_fimsum_commands() {
+    local commands; commands=(
+'scan:Print \`%n %C\` lines for the sources, byte for byte as rsync does, or write a baseline' \
+'check:Rescan a baseline'\''s sources (or PATHs) and report what changed since' \
+'diff:Compare two baselines; either may be an rsync \`%n %C\` log instead' \
+'show:Print a baseline as \`%n %C\` lines' \
+'import:Turn an rsync \`%n %C\` log into a baseline' \
+'key:Manage the Ed25519 keys that sign baselines' \
+'man:Print the man page (roff), generated from these very options\: fimsum(1), or fimsum-COMMAND(1) for one command' \
+'completions:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'fimsum commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__check_commands] )) ||
+_fimsum__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum check commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__completions_commands] )) ||
+_fimsum__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum completions commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__diff_commands] )) ||
+_fimsum__subcmd__diff_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum diff commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help_commands] )) ||
+_fimsum__subcmd__help_commands() {
+    local commands; commands=(
+'scan:Print \`%n %C\` lines for the sources, byte for byte as rsync does, or write a baseline' \
+'check:Rescan a baseline'\''s sources (or PATHs) and report what changed since' \
+'diff:Compare two baselines; either may be an rsync \`%n %C\` log instead' \
+'show:Print a baseline as \`%n %C\` lines' \
+'import:Turn an rsync \`%n %C\` log into a baseline' \
+'key:Manage the Ed25519 keys that sign baselines' \
+'man:Print the man page (roff), generated from these very options\: fimsum(1), or fimsum-COMMAND(1) for one command' \
+'completions:Print a shell completion script' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'fimsum help commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__check_commands] )) ||
+_fimsum__subcmd__help__subcmd__check_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help check commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__completions_commands] )) ||
+_fimsum__subcmd__help__subcmd__completions_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help completions commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__diff_commands] )) ||
+_fimsum__subcmd__help__subcmd__diff_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help diff commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__help_commands] )) ||
+_fimsum__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help help commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__import_commands] )) ||
+_fimsum__subcmd__help__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help import commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__key_commands] )) ||
+_fimsum__subcmd__help__subcmd__key_commands() {
+    local commands; commands=(
+'generate:Write a new key pair\: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file' \
+    )
+    _describe -t commands 'fimsum help key commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__key__subcmd__generate_commands] )) ||
+_fimsum__subcmd__help__subcmd__key__subcmd__generate_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help key generate commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__man_commands] )) ||
+_fimsum__subcmd__help__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help man commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__scan_commands] )) ||
+_fimsum__subcmd__help__subcmd__scan_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help scan commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__show_commands] )) ||
+_fimsum__subcmd__help__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help show commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__import_commands] )) ||
+_fimsum__subcmd__import_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum import commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__key_commands] )) ||
+_fimsum__subcmd__key_commands() {
+    local commands; commands=(
+'generate:Write a new key pair\: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'fimsum key commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__key__subcmd__generate_commands] )) ||
+_fimsum__subcmd__key__subcmd__generate_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum key generate commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__key__subcmd__help_commands] )) ||
+_fimsum__subcmd__key__subcmd__help_commands() {
+    local commands; commands=(
+'generate:Write a new key pair\: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file' \
+'help:Print this message or the help of the given subcommand(s)' \
+    )
+    _describe -t commands 'fimsum key help commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__key__subcmd__help__subcmd__generate_commands] )) ||
+_fimsum__subcmd__key__subcmd__help__subcmd__generate_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum key help generate commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__key__subcmd__help__subcmd__help_commands] )) ||
+_fimsum__subcmd__key__subcmd__help__subcmd__help_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum key help help commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__man_commands] )) ||
+_fimsum__subcmd__man_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum man commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__scan_commands] )) ||
+_fimsum__subcmd__scan_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum scan commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__show_commands] )) ||
+_fimsum__subcmd__show_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum show commands' commands "$@"
+}
+
+if [ "$funcstack[1]" = "_fimsum" ]; then
+    _fimsum "$@"
+else
+    compdef _fimsum fimsum
+fi
