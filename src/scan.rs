@@ -19,9 +19,12 @@ use crate::record::{Content, Record};
 use crate::walk::{Entry, Event, WalkOptions, Walker};
 
 /// A batch closes at this many entries...
-const BATCH_ENTRIES: usize = 1024;
-/// ...or this many bytes of regular-file content, whichever comes first.
-const BATCH_BYTES: u64 = 128 << 20;
+const BATCH_ENTRIES: usize = 4096;
+/// ...or this many bytes of regular-file content...
+const BATCH_BYTES: u64 = 512 << 20;
+/// ...or this many large (mapped) files: they are all mapped at once while the batch is
+/// hashed, and the SIGBUS guard has room for 256 mappings.
+const BATCH_LARGE: usize = 240;
 /// Batches walked ahead of the hashing.
 const BATCHES_AHEAD: usize = 2;
 
@@ -85,29 +88,33 @@ pub fn scan_reusing<E>(
         let walk_options = options.walk.clone();
         scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH_ENTRIES);
-            let mut bytes = 0u64;
+            let (mut bytes, mut large) = (0u64, 0usize);
             for mut event in Walker::new(sources, walk_options) {
                 if let Event::Entry(entry) = &mut event {
                     if entry.file.is_some() {
                         let known = reuse.as_mut().and_then(|r| r.known(&entry.record));
                         match known {
                             Some(digest) => entry.record.content = Content::Digest(digest),
-                            None => bytes += entry.record.meta.map_or(0, |m| m.size),
+                            None => {
+                                let size = entry.record.meta.map_or(0, |m| m.size);
+                                bytes += size;
+                                large += usize::from(size >= read::MAP_MIN);
+                            }
                         }
                     }
                 }
                 batch.push(event);
-                if batch.len() >= BATCH_ENTRIES || bytes >= BATCH_BYTES {
+                if batch.len() >= BATCH_ENTRIES || bytes >= BATCH_BYTES || large >= BATCH_LARGE {
                     if tx.send(std::mem::take(&mut batch)).is_err() {
                         return; // the sink failed; stop walking
                     }
-                    bytes = 0;
+                    (bytes, large) = (0, 0);
                 }
             }
             let _ = tx.send(batch);
         });
         for mut batch in rx {
-            let mut files: Vec<&mut Entry> = batch
+            let files: Vec<&mut Entry> = batch
                 .iter_mut()
                 .filter_map(|event| match event {
                     // Files whose checksum was taken from the baseline are not read.
@@ -119,11 +126,11 @@ pub fn scan_reusing<E>(
                     _ => None,
                 })
                 .collect();
-            let chunks = split_into_chunks(&mut files);
+            let chunks = plan_chunks(files, pool.current_num_threads());
             pool.install(|| {
                 chunks
                     .into_par_iter()
-                    .for_each(|chunk| hash_chunk(chunk, algorithm, options.kernel, hooks))
+                    .for_each(|mut chunk| hash_chunk(&mut chunk, algorithm, options.kernel, hooks))
             });
             for event in batch {
                 let item = match event {
@@ -157,41 +164,43 @@ pub fn scan_reusing<E>(
     Ok(stats)
 }
 
-/// A chunk (the unit of parallel work) closes at this many files...
-const CHUNK_FILES: usize = 256;
-/// ...or this many bytes of small files (read into the thread's arena)...
-const CHUNK_READ_BYTES: u64 = 8 << 20;
-/// ...or this many bytes of large files (held mapped until the chunk is hashed: mapped
-/// pages count in the resident set, so this bounds it), or this many large files.
-const CHUNK_MAPPED_BYTES: u64 = 64 << 20;
-const CHUNK_MAPPED: usize = 16;
+/// A chunk of small files (the unit of parallel work) closes at this many files...
+const CHUNK_FILES: usize = 512;
+/// ...or this many bytes (read into the thread's arena).
+const CHUNK_READ_BYTES: u64 = 16 << 20;
 
-/// Cut a batch's files into chunks in walk order. Each chunk is hashed in one call, so it
-/// must hold enough files to fill the multi-buffer lanes, yet stay small enough to spread
-/// over the threads.
-fn split_into_chunks<'a, 'b>(mut files: &'a mut [&'b mut Entry]) -> Vec<&'a mut [&'b mut Entry]> {
+/// Plan the parallel work of a batch. Small files go in chunks of consecutive files; large
+/// files (mapped) are dealt out to one chunk per thread, balanced by size. Each chunk is one
+/// multi-buffer call, whose lanes are kept busy only when it holds many files and none of
+/// them dwarfs the rest: so large files are hashed together, biggest first, where the lane
+/// scheduler can balance them.
+fn plan_chunks(files: Vec<&mut Entry>, threads: usize) -> Vec<Vec<&mut Entry>> {
+    let size = |e: &Entry| e.record.meta.map_or(0, |m| m.size);
+    let (mut large, small): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|e| size(e) >= read::MAP_MIN);
     let mut chunks = Vec::new();
-    while !files.is_empty() {
-        let (mut n, mut read_bytes, mut mapped_bytes, mut mapped) = (0, 0u64, 0u64, 0);
-        while n < files.len()
-            && n < CHUNK_FILES
-            && read_bytes < CHUNK_READ_BYTES
-            && mapped_bytes < CHUNK_MAPPED_BYTES
-            && mapped < CHUNK_MAPPED
-        {
-            let size = files[n].record.meta.map_or(0, |m| m.size);
-            if size >= read::MAP_MIN {
-                mapped += 1;
-                mapped_bytes += size;
-            } else {
-                read_bytes += size;
-            }
-            n += 1;
+    let (mut current, mut bytes) = (Vec::new(), 0u64);
+    for entry in small {
+        bytes += size(entry);
+        current.push(entry);
+        if current.len() >= CHUNK_FILES || bytes >= CHUNK_READ_BYTES {
+            chunks.push(std::mem::take(&mut current));
+            bytes = 0;
         }
-        let (chunk, rest) = std::mem::take(&mut files).split_at_mut(n);
-        chunks.push(chunk);
-        files = rest;
     }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    large.sort_by_key(|e| std::cmp::Reverse(size(e)));
+    let mut groups: Vec<(u64, Vec<&mut Entry>)> =
+        (0..threads.max(1)).map(|_| (0, Vec::new())).collect();
+    for entry in large {
+        if let Some(group) = groups.iter_mut().min_by_key(|g| g.0) {
+            group.0 += size(entry);
+            group.1.push(entry);
+        }
+    }
+    chunks.extend(groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()));
     chunks
 }
 
