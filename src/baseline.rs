@@ -152,19 +152,8 @@ struct WireRecord {
     content: WireContent,
 }
 
-const KINDS: [Kind; 8] = [
-    Kind::File,
-    Kind::Dir,
-    Kind::Symlink,
-    Kind::Fifo,
-    Kind::Socket,
-    Kind::CharDevice,
-    Kind::BlockDevice,
-    Kind::Special,
-];
-
 fn kind_code(kind: Kind) -> u8 {
-    KINDS.iter().position(|&k| k == kind).unwrap_or(7) as u8
+    Kind::ALL.iter().position(|&k| k == kind).unwrap_or(7) as u8
 }
 
 impl WireHeader {
@@ -243,7 +232,7 @@ impl WireRecord {
     }
 
     fn into_record(self, algorithm: Algorithm) -> std::result::Result<Record, String> {
-        let kind = *KINDS
+        let kind = *Kind::ALL
             .get(self.kind as usize)
             .ok_or_else(|| format!("unknown kind code {}", self.kind))?;
         if self.name.is_empty()

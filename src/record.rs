@@ -18,6 +18,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order of their codes in baseline files.
+    pub const ALL: [Kind; 8] = [
+        Kind::File,
+        Kind::Dir,
+        Kind::Symlink,
+        Kind::Fifo,
+        Kind::Socket,
+        Kind::CharDevice,
+        Kind::BlockDevice,
+        Kind::Special,
+    ];
+
     pub fn from_mode(mode: u32) -> Kind {
         match mode & libc::S_IFMT {
             libc::S_IFREG => Kind::File,

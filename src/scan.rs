@@ -113,25 +113,36 @@ pub fn scan_reusing<E>(
             }
             let _ = tx.send(batch);
         });
-        for mut batch in rx {
-            let files: Vec<&mut Entry> = batch
-                .iter_mut()
-                .filter_map(|event| match event {
-                    // Files whose checksum was taken from the baseline are not read.
-                    Event::Entry(entry)
-                        if entry.file.is_some() && entry.record.content == Content::None =>
-                    {
-                        Some(entry)
-                    }
-                    _ => None,
-                })
-                .collect();
-            let chunks = plan_chunks(files, pool.current_num_threads());
-            pool.install(|| {
-                chunks
-                    .into_par_iter()
-                    .for_each(|mut chunk| hash_chunk(&mut chunk, algorithm, options.kernel, hooks))
-            });
+        // Hashing runs on its own thread, so the sink works on one batch while the pool
+        // hashes the next.
+        let (hashed_tx, hashed_rx) = mpsc::sync_channel::<Vec<Event>>(1);
+        let (pool, kernel) = (&pool, options.kernel);
+        scope.spawn(move || {
+            for mut batch in rx {
+                let files: Vec<&mut Entry> = batch
+                    .iter_mut()
+                    .filter_map(|event| match event {
+                        // Files whose checksum was taken from the baseline are not read.
+                        Event::Entry(entry)
+                            if entry.file.is_some() && entry.record.content == Content::None =>
+                        {
+                            Some(entry)
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let chunks = plan_chunks(files, pool.current_num_threads());
+                pool.install(|| {
+                    chunks
+                        .into_par_iter()
+                        .for_each(|mut chunk| hash_chunk(&mut chunk, algorithm, kernel, hooks))
+                });
+                if hashed_tx.send(batch).is_err() {
+                    return; // the sink failed; stop hashing
+                }
+            }
+        });
+        for batch in hashed_rx {
             for event in batch {
                 let item = match event {
                     Event::Problem(p) => Item::Problem(p),

@@ -22,17 +22,6 @@ use proptest::prelude::*;
 
 const CHARSETS: [Charset; 3] = [Charset::Utf8, Charset::Ascii, Charset::EightBit];
 
-const KINDS: [Kind; 8] = [
-    Kind::File,
-    Kind::Dir,
-    Kind::Symlink,
-    Kind::Fifo,
-    Kind::Socket,
-    Kind::CharDevice,
-    Kind::BlockDevice,
-    Kind::Special,
-];
-
 /// A piece of a name, biased towards what the escaper and the parsers treat specially:
 /// `\#ddd` and its near misses, spaces and hex digits (the `%C` column), control bytes,
 /// valid UTF-8 characters and stray UTF-8 lead and continuation bytes.
@@ -108,7 +97,7 @@ fn meta() -> impl Strategy<Value = Meta> {
 fn record(algorithm: Algorithm) -> impl Strategy<Value = Record> {
     (
         entry_name(),
-        prop::sample::select(&KINDS[..]),
+        prop::sample::select(&Kind::ALL[..]),
         prop::option::of(meta()),
         prop::option::of(any_name_bytes()),
         0..4u8,
