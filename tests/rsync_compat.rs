@@ -44,12 +44,15 @@ fn locale_tag(locale: &str) -> &'static str {
 #[derive(Clone, Copy)]
 struct Run<'a> {
     threads: Option<&'a str>,
+    /// `--kernel` to force.
+    kernel: Option<&'a str>,
     /// Run as uid/gid 65534 (through setpriv), as the recorder ran rsync.
     as_nobody: bool,
 }
 
 const PLAIN: Run = Run {
     threads: None,
+    kernel: None,
     as_nobody: false,
 };
 
@@ -81,6 +84,9 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
     };
     cmd.current_dir(root.join(&case.cwd)).env("LC_ALL", locale);
     cmd.arg("scan").arg("--cc").arg(algo);
+    if let Some(k) = run.kernel {
+        cmd.arg("--kernel").arg(k);
+    }
     if let Some(t) = run.threads {
         cmd.arg("--threads").arg(t);
     }
@@ -137,6 +143,7 @@ fn output_is_identical_at_one_and_eight_threads() {
         for algo in ["md5", "xxh128"] {
             let run = Run {
                 threads: Some(threads),
+                kernel: None,
                 as_nobody: false,
             };
             let failure = check_case(root, &case, algo, "C.UTF-8", run);
@@ -161,6 +168,7 @@ fn unreadable_entries_as_rsync_shows_them_to_an_unprivileged_user() {
     let root = fixtures();
     let run = Run {
         threads: None,
+        kernel: None,
         as_nobody: true,
     };
     let mut failures = Vec::new();
@@ -231,5 +239,35 @@ fn one_file_system_stops_at_mount_points() {
     if let (Some(x), Some(xx)) = live {
         assert_eq!(text(&one), text(&x), "-x differs from live rsync");
         assert_eq!(text(&two), text(&xx), "-xx differs from live rsync");
+    }
+}
+
+/// Every MD5 kernel this CPU has (`--kernel scalar|avx2|avx512`) prints rsync's bytes; a
+/// kernel the CPU lacks is a usage error.
+#[test]
+fn every_md5_kernel_prints_what_rsync_printed() {
+    use fimsum::hash::Kernel;
+    let root = fixtures();
+    let case = cases("cases.tsv")
+        .into_iter()
+        .find(|c| c.name == "tree-slash")
+        .expect("tree-slash case");
+    for kernel in Kernel::ALL {
+        let run = Run {
+            threads: None,
+            kernel: Some(kernel.name()),
+            as_nobody: false,
+        };
+        if kernel.is_supported() {
+            let failure = check_case(root, &case, "md5", "C.UTF-8", run);
+            assert!(
+                failure.is_none(),
+                "--kernel {kernel}: {}",
+                failure.unwrap_or_default()
+            );
+        } else {
+            let out = crate::util::run_in(root, ["scan", "--kernel", kernel.name(), "tree/"]);
+            assert_eq!(code(&out), 64, "--kernel {kernel} on a CPU without it");
+        }
     }
 }
