@@ -11,6 +11,7 @@
 //! - [`report`] and [`rsync_report`]: how changes are written (human, json; rsync).
 
 pub mod baseline;
+mod cache;
 pub mod diff;
 pub mod error;
 pub mod escape;

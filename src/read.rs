@@ -25,6 +25,7 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::cache;
 use crate::hash::{digest_many, Algorithm, Digest, Kernel};
 use crate::hook::HookRef;
 use crate::mapped::GuardedMap;
@@ -92,13 +93,14 @@ impl From<Errno> for Failure {
     }
 }
 
-/// Open a file the walk listed and check it is still that regular file.
+/// Open a file the walk listed and check it is still that regular file. Also says whether
+/// none of it was in the page cache (see [`crate::cache`]).
 fn open_checked(
     file: &FileRef,
     name: &[u8],
     expected: &Meta,
     hooks: &HookRef,
-) -> Result<(OwnedFd, Meta), Failure> {
+) -> Result<(OwnedFd, Meta, bool), Failure> {
     hooks.call(|h| h.before_open(name));
     let fd = open_regular(&file.dir, &file.leaf)?;
     let before = rustix::fs::fstat(&fd)?;
@@ -110,7 +112,8 @@ fn open_checked(
         return Err(Failure::Changed("replaced by another file".into()));
     }
     hooks.call(|h| h.after_open(name));
-    Ok((fd, before))
+    let uncached = cache::uncached(&fd);
+    Ok((fd, before, uncached))
 }
 
 /// After the content was read (`read` bytes of it): the file must not have changed since
@@ -140,7 +143,7 @@ fn read_once(
     algorithm: Algorithm,
     hooks: &HookRef,
 ) -> Result<(Meta, Digest), Failure> {
-    let (fd, before) = open_checked(file, name, expected, hooks)?;
+    let (fd, before, uncached) = open_checked(file, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
@@ -160,6 +163,9 @@ fn read_once(
             }
         }
     })?;
+    if uncached {
+        cache::release(&fd);
+    }
     Ok((confirm(&fd, &before, read)?, hasher.finish()))
 }
 
@@ -179,8 +185,9 @@ pub struct Job<'a> {
 enum Loaded {
     /// Read whole into the arena, already confirmed unchanged: the range and the metadata.
     Read(std::ops::Range<usize>, Meta),
-    /// Mapped; to be confirmed after hashing, since the hash is what reads it.
-    Mapped(GuardedMap, OwnedFd, Meta),
+    /// Mapped; to be confirmed after hashing, since the hash is what reads it. The flag:
+    /// nothing of it was cached before (drop it from the cache when done).
+    Mapped(GuardedMap, OwnedFd, Meta, bool),
     /// Not loaded here: hash it the streaming way, which retries and reports.
     Stream,
 }
@@ -205,7 +212,7 @@ pub fn checksum_many(
                 .iter()
                 .filter_map(|l| match l {
                     Loaded::Read(range, _) => Some(&arena[range.clone()]),
-                    Loaded::Mapped(map, _, _) => Some(map.bytes()),
+                    Loaded::Mapped(map, _, _, _) => Some(map.bytes()),
                     Loaded::Stream => None,
                 })
                 .collect();
@@ -217,13 +224,16 @@ pub fn checksum_many(
             .map(|(job, loaded)| {
                 let done = match loaded {
                     Loaded::Read(_, meta) => digests.next().map(|d| (meta, d)),
-                    Loaded::Mapped(map, fd, before) => {
+                    Loaded::Mapped(map, fd, before, uncached) => {
                         let digest = digests.next();
                         // A fault zero-filled what lay past the new end; fstat catches a
                         // truncation within the last page, and any other change.
-                        let meta = confirm(&fd, &before, before.size)
-                            .ok()
-                            .filter(|_| !map.faulted());
+                        let faulted = map.faulted();
+                        let meta = confirm(&fd, &before, before.size).ok().filter(|_| !faulted);
+                        drop(map);
+                        if uncached {
+                            cache::release(&fd);
+                        }
                         meta.zip(digest)
                     }
                     Loaded::Stream => None,
@@ -241,7 +251,7 @@ pub fn checksum_many(
 /// into the arena after `used` (and confirmed unchanged). Anything unusual is left to the
 /// streaming path, which retries and reports.
 fn load(job: &Job, arena: &mut Vec<u8>, used: &mut usize, hooks: &HookRef) -> Loaded {
-    let Ok((fd, before)) = open_checked(job.file, job.name, &job.seen, hooks) else {
+    let Ok((fd, before, uncached)) = open_checked(job.file, job.name, &job.seen, hooks) else {
         return Loaded::Stream;
     };
     if before.size >= MAP_MIN {
@@ -251,7 +261,7 @@ fn load(job: &Job, arena: &mut Vec<u8>, used: &mut usize, hooks: &HookRef) -> Lo
         return match mapped {
             Some(map) => {
                 hooks.call(|h| h.after_first_read(job.name));
-                Loaded::Mapped(map, fd, before)
+                Loaded::Mapped(map, fd, before, uncached)
             }
             None => Loaded::Stream,
         };
@@ -277,6 +287,9 @@ fn load(job: &Job, arena: &mut Vec<u8>, used: &mut usize, hooks: &HookRef) -> Lo
             Err(Errno::INTR) => continue,
             Err(_) => return Loaded::Stream,
         }
+    }
+    if uncached {
+        cache::release(&fd);
     }
     match confirm(&fd, &before, n as u64) {
         Ok(meta) => {

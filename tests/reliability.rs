@@ -465,3 +465,67 @@ fn paths_longer_than_path_max_and_255_byte_names_are_listed() {
     assert_eq!(leaf.content.digest(), Some(&Algorithm::Md5.digest(b"deep")));
     assert_eq!(records.len(), 1 + depth + 1);
 }
+
+/// Page-cache courtesy: a file that was not cached is dropped from the cache after it is
+/// hashed; a file that was cached stays cached. Measured with util-linux `fincore` (skipped
+/// with a notice where it or `cachestat(2)` is missing).
+#[test]
+fn scanning_leaves_the_page_cache_as_it_found_it() {
+    let tmp = scratch();
+    write(&tmp.path().join("src/cold"), &content(4 << 20, 3));
+    write(&tmp.path().join("src/warm"), &content(4 << 20, 4));
+    write(&tmp.path().join("src/small-cold"), &content(64 << 10, 5));
+    let resident = |name: &str| -> Option<u64> {
+        let out = std::process::Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--output", "RES"])
+            .arg(tmp.path().join("src").join(name))
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    let evict = |name: &str| {
+        let f = std::fs::File::open(tmp.path().join("src").join(name)).unwrap();
+        f.sync_all().unwrap();
+        rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+    };
+    evict("cold");
+    evict("small-cold");
+    std::fs::read(tmp.path().join("src/warm")).unwrap();
+    let (Some(0), Some(warm_before)) = (resident("cold"), resident("warm")) else {
+        eprintln!("skipped: fincore cannot tell page-cache residency here");
+        return;
+    };
+    let (records, problems) = scan_with(tmp.path(), At::new("", "none", 0, || {}));
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        find(&records, "cold").content.digest(),
+        Some(&Algorithm::Md5.digest(&content(4 << 20, 3)))
+    );
+    if resident("cold") != Some(0) && !kernel_has_cachestat() {
+        eprintln!("skipped: this kernel has no cachestat(2)");
+        return;
+    }
+    assert_eq!(
+        resident("cold"),
+        Some(0),
+        "a file fimsum brought into the cache stays there"
+    );
+    assert_eq!(resident("small-cold"), Some(0));
+    assert_eq!(
+        resident("warm"),
+        Some(warm_before),
+        "a cached file was evicted"
+    );
+}
+
+/// cachestat(2) arrived in Linux 6.5.
+fn kernel_has_cachestat() -> bool {
+    let release = rustix::system::uname()
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    matches!((parts.next(), parts.next()), (Some(major), Some(minor)) if (major, minor) >= (6, 5))
+}
