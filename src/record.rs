@@ -138,12 +138,6 @@ impl Content {
             _ => None,
         }
     }
-
-    /// A regular file without a checksum, or a directory whose contents were not listed:
-    /// the scan is incomplete here.
-    pub fn is_incomplete(&self) -> bool {
-        matches!(self, Content::Unreadable(_) | Content::ChangedDuringScan(_))
-    }
 }
 
 /// One entry of a scan, a baseline or an rsync log.
