@@ -95,14 +95,34 @@ impl<R: BufRead> LogReader<R> {
         Ok(Some((self.line_no, line)))
     }
 
+    /// Read ahead until a line shows the width. A checksum shows it for sure; a directory's
+    /// blank `%C` only nearly (an entry whose name is all spaces, inside a directory, looks
+    /// like a directory line of another width), so after one, look a little further for a
+    /// checksum before settling for it.
     fn fill_until_width(&mut self) -> Result<(), LogError> {
+        let mut from_directory: Option<(usize, usize)> = None; // (width, lines held then)
         while self.width.is_none() {
             match self.read_line()? {
                 Some((no, line)) => {
-                    self.width = width_shown_by(&line);
+                    let shown = width_shown_by(&line);
                     self.held.push_back((no, line));
+                    match shown {
+                        Some(Shown::Checksum(w)) => self.width = Some(w),
+                        Some(Shown::Directory(w)) if from_directory.is_none() => {
+                            from_directory = Some((w, self.held.len()))
+                        }
+                        _ => {}
+                    }
+                    if let Some((w, at)) = from_directory {
+                        if self.held.len() >= at + LOOKAHEAD {
+                            self.width = Some(w);
+                        }
+                    }
                 }
-                None => break,
+                None => {
+                    self.width = from_directory.map(|(w, _)| w);
+                    break;
+                }
             }
         }
         Ok(())
@@ -169,14 +189,25 @@ impl<R: BufRead> Iterator for LogReader<R> {
 
 /// The `%C` width a single line proves: a trailing run of 16, 32 or 40 hex digits after a
 /// space, or the blank `%C` after a directory name (which ends in `/`).
-fn width_shown_by(line: &[u8]) -> Option<usize> {
+/// How far past a directory line to look for a checksum line that settles the width.
+const LOOKAHEAD: usize = 256;
+
+/// What a line says of the `%C` width.
+enum Shown {
+    /// A checksum of this width: certain.
+    Checksum(usize),
+    /// A directory's blank `%C`: almost certain.
+    Directory(usize),
+}
+
+fn width_shown_by(line: &[u8]) -> Option<Shown> {
     let hex = line
         .iter()
         .rev()
         .take_while(|c| c.is_ascii_hexdigit())
         .count();
     if [16, 32, 40].contains(&hex) && line.len() > hex && line[line.len() - hex - 1] == b' ' {
-        return Some(hex);
+        return Some(Shown::Checksum(hex));
     }
     let spaces = line.iter().rev().take_while(|&&c| c == b' ').count();
     if spaces > 1
@@ -184,7 +215,7 @@ fn width_shown_by(line: &[u8]) -> Option<usize> {
         && line[line.len() - spaces - 1] == b'/'
         && [17, 33, 41].contains(&spaces)
     {
-        return Some(spaces - 1);
+        return Some(Shown::Directory(spaces - 1));
     }
     None
 }
@@ -233,6 +264,21 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(back[0].name, b"lnk ");
+        assert_eq!(back[0].kind, Kind::Special);
+        assert_eq!(back[1].kind, Kind::File);
+    }
+
+    /// A symlink named eight spaces inside `a/`, in an md5 log, ends in `/` and 41 spaces like
+    /// a sha1 directory line: the checksum line after it settles the width.
+    #[test]
+    fn an_all_space_name_does_not_fool_the_width() {
+        let mut text = b"a/        ".to_vec();
+        text.extend_from_slice(&[b' '; 33]);
+        text.extend_from_slice(b"\na/f 900150983cd24fb0d6963f7d28e17f72\n");
+        let back: Vec<Record> = LogReader::new(&text[..], None)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back[0].name, b"a/        ");
         assert_eq!(back[0].kind, Kind::Special);
         assert_eq!(back[1].kind, Kind::File);
     }
