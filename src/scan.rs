@@ -1,10 +1,12 @@
 //! The scan pipeline: walk in rsync order, hash regular files in parallel, hand the records
 //! on in the walk's order.
 //!
-//! The walker runs on its own thread and cuts its events into batches; each batch is hashed
-//! by a rayon pool with an order-preserving parallel map and then handed to the sink in
-//! order. Order is a property of the walk, never of the thread pool, so the output is the
-//! same at any `--threads`. Walking the next batch overlaps hashing the current one.
+//! Three stages, each on its own thread, joined by bounded channels: the walker cuts its
+//! events into batches; the hasher splits each batch's files into chunks (one multi-buffer
+//! call each, see [`plan_chunks`]) for the rayon pool, which writes each result into its own
+//! entry; the caller's thread hands the batch's records to the sink in walk order. Order is
+//! a property of the walk, never of the thread pool, so the output is the same at any
+//! `--threads`; walking, hashing and output of consecutive batches overlap.
 
 use std::sync::mpsc;
 
