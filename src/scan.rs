@@ -3,7 +3,7 @@
 //!
 //! Three stages, each on its own thread, joined by bounded channels: the walker cuts its
 //! events into batches; the hasher splits each batch's files into chunks (one multi-buffer
-//! call each, see [`plan_chunks`]) for the rayon pool, which writes each result into its own
+//! call each, see `plan_chunks`) for the rayon pool, which writes each result into its own
 //! entry; the caller's thread hands the batch's records to the sink in walk order. Order is
 //! a property of the walk, never of the thread pool, so the output is the same at any
 //! `--threads`; walking, hashing and output of consecutive batches overlap.
