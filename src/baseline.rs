@@ -684,6 +684,24 @@ impl Baseline {
         })
     }
 
+    /// A second, independent reader of the same records (for `check --quick`, which reads
+    /// them in step with the scan while the diff reads them too). It reads the very file
+    /// that was verified (reopened through this process's fd, so a file swapped in under
+    /// the same name since is not read), without verifying it again.
+    pub fn records_again(&self) -> Result<Records> {
+        let fd_path = format!("/proc/self/fd/{}", self.input.get_ref().as_raw_fd());
+        let file = File::open(&fd_path)
+            .and_then(|mut f| f.seek(SeekFrom::Start(self.records_offset)).map(|_| f))
+            .map_err(|e| Error::io(format!("cannot read {} again", self.path.display()), e))?;
+        Ok(Records {
+            input: Input::new(BufReader::with_capacity(1 << 20, file)),
+            algorithm: self.header.algorithm,
+            left: self.count,
+            path: self.path.clone(),
+        }
+        .skip_hashing(self.records_offset))
+    }
+
     /// The records in order. The file was verified by [`Baseline::open`]; an error here
     /// means it changed since.
     pub fn records(self) -> Records {

@@ -212,11 +212,11 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
-        let again = Baseline::open_with(&args.baseline, policy.as_ref())?;
+        let again = base.records_again()?;
         let seed = now().nsec as u64 ^ u64::from(std::process::id());
         let sample = args.quick_sample.unwrap_or(0.0);
         Some(Box::new(QuickCheck::new(
-            again.records(),
+            again,
             sample,
             seed,
             Arc::clone(&trusted),
