@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::record::Record;
 
 /// Compare two entries by rsync order. Names are `%n` without a trailing slash.
+///
+/// This runs for every pair the walker sorts and every step of a diff, so it works on the
+/// bytes directly: only the component where the names first differ decides.
 pub fn cmp_entries(a: &[u8], a_is_dir: bool, b: &[u8], b_is_dir: bool) -> Ordering {
     match (a == b".", b == b".") {
         (true, true) => return a_is_dir.cmp(&b_is_dir).reverse(),
@@ -19,29 +22,51 @@ pub fn cmp_entries(a: &[u8], a_is_dir: bool, b: &[u8], b_is_dir: bool) -> Orderi
         (false, true) => return Ordering::Greater,
         (false, false) => {}
     }
-    let mut ai = a.split(|&c| c == b'/').peekable();
-    let mut bi = b.split(|&c| c == b'/').peekable();
-    loop {
-        match (ai.next(), bi.next()) {
-            (None, None) => return Ordering::Equal,
-            // A directory comes right before its contents.
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(ca), Some(cb)) => {
-                let a_dir = a_is_dir || ai.peek().is_some();
-                let b_dir = b_is_dir || bi.peek().is_some();
-                let ord = match (a_dir, b_dir) {
-                    (false, true) => Ordering::Less,
-                    (true, false) => Ordering::Greater,
-                    (false, false) => ca.cmp(cb),
-                    (true, true) => cmp_with_slash(ca, cb),
-                };
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-        }
+    let common = common_prefix(a, b);
+    // The component in which the names first differ starts after the last common '/'.
+    let start = a[..common]
+        .iter()
+        .rposition(|&c| c == b'/')
+        .map_or(0, |i| i + 1);
+    let end = |s: &[u8]| {
+        s[start..]
+            .iter()
+            .position(|&c| c == b'/')
+            .map_or(s.len(), |i| start + i)
+    };
+    let (a_end, b_end) = (end(a), end(b));
+    let (ca, cb) = (&a[start..a_end], &b[start..b_end]);
+    // A component is a directory if more components follow, or if it is a directory entry.
+    let a_dir = a_is_dir || a_end < a.len();
+    let b_dir = b_is_dir || b_end < b.len();
+    let ord = match (a_dir, b_dir) {
+        (false, true) => Ordering::Less,
+        (true, false) => Ordering::Greater,
+        (false, false) => ca.cmp(cb),
+        (true, true) => cmp_with_slash(ca, cb),
+    };
+    if ord != Ordering::Equal {
+        return ord;
     }
+    // Same component: one name is a directory holding the other, which comes first; or the
+    // names are the same.
+    (a.len() - a_end).cmp(&(b.len() - b_end))
+}
+
+/// The length of the longest common prefix, eight bytes at a time: names in one directory
+/// share long prefixes, and the sort and the merge compare them millions of times.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().unwrap_or_default());
+        let y = u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        if x != y {
+            return i + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + a[i..n].iter().zip(&b[i..n]).take_while(|(x, y)| x == y).count()
 }
 
 /// Pass records through, failing on the first one that is not strictly after the one before:
@@ -88,6 +113,83 @@ fn cmp_with_slash(a: &[u8], b: &[u8]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first, plainly component-by-component version, kept as the reference the fast one
+    /// is checked against.
+    fn reference(a: &[u8], a_is_dir: bool, b: &[u8], b_is_dir: bool) -> Ordering {
+        match (a == b".", b == b".") {
+            (true, true) => return a_is_dir.cmp(&b_is_dir).reverse(),
+            (true, false) => return Ordering::Less,
+            (false, true) => return Ordering::Greater,
+            (false, false) => {}
+        }
+        let mut ai = a.split(|&c| c == b'/').peekable();
+        let mut bi = b.split(|&c| c == b'/').peekable();
+        loop {
+            match (ai.next(), bi.next()) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(ca), Some(cb)) => {
+                    let a_dir = a_is_dir || ai.peek().is_some();
+                    let b_dir = b_is_dir || bi.peek().is_some();
+                    let ord = match (a_dir, b_dir) {
+                        (false, true) => Ordering::Less,
+                        (true, false) => Ordering::Greater,
+                        (false, false) => ca.cmp(cb),
+                        (true, true) => cmp_with_slash(ca, cb),
+                    };
+                    if ord != Ordering::Equal {
+                        return ord;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_comparison_agrees_with_the_reference() {
+        // Every pair of names built from a small alphabet that hits the edge cases: '/',
+        // bytes below and above '/', prefixes of each other.
+        // Long shared prefixes, so that differences fall inside and across the eight-byte
+        // words the fast path compares.
+        let parts: [&[u8]; 11] = [
+            b"a",
+            b"a.d",
+            b"a/b",
+            b"ab",
+            b"a-",
+            b"a/b/c",
+            b"b",
+            b"0123456789abcdef",
+            b"0123456789abcdeg",
+            b"0123456789abcdef/x",
+            b"0123456.89abcdef",
+        ];
+        let mut names: Vec<Vec<u8>> = vec![b".".to_vec()];
+        for p in parts {
+            for q in parts {
+                names.push(p.to_vec());
+                let mut n = p.to_vec();
+                n.push(b'/');
+                n.extend_from_slice(q);
+                names.push(n);
+            }
+        }
+        for a in &names {
+            for b in &names {
+                for (ad, bd) in [(false, false), (false, true), (true, false), (true, true)] {
+                    assert_eq!(
+                        cmp_entries(a, ad, b, bd),
+                        reference(a, ad, b, bd),
+                        "{:?} {ad} vs {:?} {bd}",
+                        String::from_utf8_lossy(a),
+                        String::from_utf8_lossy(b)
+                    );
+                }
+            }
+        }
+    }
 
     fn sorted(mut v: Vec<(&'static str, bool)>) -> Vec<String> {
         v.sort_by(|a, b| cmp_entries(a.0.as_bytes(), a.1, b.0.as_bytes(), b.1));
