@@ -356,8 +356,8 @@ impl Side {
         match self {
             Side::Baseline(b) => Box::new(b.records()),
             Side::Log(path, reader) => {
-                let path: &'a Path = Box::leak(path.into_boxed_path());
-                let records = reader.map(move |r| r.map_err(|e| log_error(path, e)));
+                let for_errors = path.clone();
+                let records = reader.map(move |r| r.map_err(|e| log_error(&for_errors, e)));
                 Box::new(ensure_ordered(records, path))
             }
         }
@@ -493,7 +493,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         writer.sign_with(key);
     }
     let records = reader.map(|r| r.map_err(|e| log_error(&args.log, e)));
-    for record in ensure_ordered(records, &args.log) {
+    for record in ensure_ordered(records, args.log.clone()) {
         writer.append(&record?)?;
     }
     writer.finish()?;

@@ -6,7 +6,7 @@
 //! directory comes right before its own contents. The transfer root `.` comes first.
 
 use std::cmp::Ordering;
-use std::path::Path;
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::record::Record;
@@ -78,7 +78,7 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 /// order (a concatenated log, an incremental run's log) is refused instead.
 pub fn ensure_ordered<'a>(
     records: impl Iterator<Item = Result<Record>> + 'a,
-    source: &'a Path,
+    source: PathBuf,
 ) -> impl Iterator<Item = Result<Record>> + 'a {
     let mut last: Option<(Vec<u8>, bool)> = None;
     let mut index = 0u64;
@@ -88,7 +88,7 @@ pub fn ensure_ordered<'a>(
         if let Some((name, is_dir)) = &last {
             if cmp_entries(name, *is_dir, &r.name, r.is_dir()) != Ordering::Less {
                 return Err(Error::bad_data(
-                    source,
+                    &source,
                     format!(
                         "entry {index} ({}) is not in rsync order after {}",
                         String::from_utf8_lossy(&r.name),
