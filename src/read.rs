@@ -162,11 +162,12 @@ fn read_once(
                 Err(e) => return Err(e),
             }
         }
-    })?;
+    });
+    // Whether or not the read went through, leave the cache as it was.
     if uncached {
         cache::release(&fd);
     }
-    Ok((confirm(&fd, &before, read)?, hasher.finish()))
+    Ok((confirm(&fd, &before, read?)?, hasher.finish()))
 }
 
 /// Files of this size and up are mapped rather than read in the batch path: below it the
