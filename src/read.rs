@@ -275,7 +275,7 @@ fn load(job: &Job, arena: &mut Vec<u8>, used: &mut usize, hooks: &HookRef) -> Lo
         arena.resize(*used + want, 0);
     }
     let start = *used;
-    let mut n = 0;
+    let (mut n, mut failed) = (0, false);
     while n < want {
         match rustix::io::read(&fd, &mut arena[start + n..start + want]) {
             Ok(0) => break,
@@ -286,11 +286,18 @@ fn load(job: &Job, arena: &mut Vec<u8>, used: &mut usize, hooks: &HookRef) -> Lo
                 n += k;
             }
             Err(Errno::INTR) => continue,
-            Err(_) => return Loaded::Stream,
+            Err(_) => {
+                failed = true;
+                break;
+            }
         }
     }
+    // Whether or not the read went through, leave the cache as it was.
     if uncached {
         cache::release(&fd);
+    }
+    if failed {
+        return Loaded::Stream;
     }
     match confirm(&fd, &before, n as u64) {
         Ok(meta) => {
