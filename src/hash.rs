@@ -1,8 +1,8 @@
 //! The checksum algorithms rsync offers for `--checksum-choice`, and how rsync writes them.
 //!
 //! This is the only module that names a hash crate. Everything else sees an [`Algorithm`],
-//! a streaming [`Hasher`], [`digest_many`] for whole batches (where multi-buffer MD5 from
-//! [`crate::md5_mb`] comes in) and a fixed-size [`Digest`].
+//! a streaming [`Hasher`], [`digest_stream`] for a stream of files (where multi-buffer MD5
+//! from [`crate::md5_mb`] comes in) and a fixed-size [`Digest`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -128,6 +128,13 @@ impl Digest {
         })
     }
 
+    /// A 16-byte digest (MD4, MD5, XXH128).
+    pub fn from_array(raw: [u8; 16]) -> Digest {
+        let mut bytes = [0u8; 20];
+        bytes[..16].copy_from_slice(&raw);
+        Digest { len: 16, bytes }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
@@ -174,16 +181,57 @@ impl fmt::Display for Digest {
     }
 }
 
-/// The digests of many whole messages, in order. MD5 goes through the multi-buffer kernel
-/// (several files side by side in SIMD lanes) unless `kernel` is scalar; the other
+pub use crate::md5_mb::{Message, Next};
+
+/// A source of messages and the sink of their digests, for [`digest_stream`].
+pub trait Feed {
+    type Msg: Message;
+    /// The next message. With `wait` the feed may block until it has one or knows there are
+    /// none left; without, it must answer at once ([`Next::Later`] when it has nothing).
+    fn next(&mut self, wait: bool) -> Next<Self::Msg>;
+    /// The digest of a message handed out by [`Feed::next`].
+    fn done(&mut self, msg: Self::Msg, digest: Digest);
+}
+
+/// Hash every message `feed` hands out. MD5 goes through the multi-buffer kernel (many files
+/// side by side in SIMD lanes, see [`crate::md5_mb`]) unless `kernel` is scalar; the other
 /// algorithms are fast enough one message at a time.
-pub fn digest_many(algorithm: Algorithm, kernel: Kernel, messages: &[&[u8]]) -> Vec<Digest> {
+pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F) {
     if algorithm == Algorithm::Md5 {
-        let mut out = vec![[0u8; 16]; messages.len()];
-        crate::md5_mb::md5_many(kernel, messages, &mut out);
-        return out.iter().filter_map(|d| Digest::from_bytes(d)).collect();
+        crate::md5_mb::md5_stream(kernel, &mut Md5Feed(feed));
+        return;
     }
-    messages.iter().map(|m| algorithm.digest(m)).collect()
+    loop {
+        match feed.next(true) {
+            Next::Msg(mut msg) => {
+                let mut hasher = algorithm.hasher();
+                loop {
+                    hasher.update(msg.piece());
+                    if !msg.next_piece() {
+                        break;
+                    }
+                }
+                feed.done(msg, hasher.finish());
+            }
+            Next::Later => continue,
+            Next::End => return,
+        }
+    }
+}
+
+/// A [`Feed`] as the MD5 scheduler sees it.
+struct Md5Feed<'a, F>(&'a mut F);
+
+impl<F: Feed> crate::md5_mb::Feed for Md5Feed<'_, F> {
+    type Msg = F::Msg;
+
+    fn next(&mut self, wait: bool) -> Next<F::Msg> {
+        self.0.next(wait)
+    }
+
+    fn done(&mut self, msg: F::Msg, digest: [u8; 16]) {
+        self.0.done(msg, Digest::from_array(digest));
+    }
 }
 
 /// A streaming hash of one file's content.

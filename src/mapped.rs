@@ -98,6 +98,14 @@ impl GuardedMap {
         self.inner.bytes()
     }
 
+    /// Drop the pages of `range` (bytes of the mapping) from this process's page tables; the
+    /// page cache keeps them. A big file read front to back would otherwise count in full in
+    /// our resident memory until it is unmapped. Reading the range again is still correct (the
+    /// pages fault back in), only slower; whole pages inside the range are dropped.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        self.inner.release(range)
+    }
+
     /// True if any page of this mapping faulted (file shrank under us): the content read is NOT the file's; the caller must discard its digest.
     ///
     /// Check it after the last read of [`bytes`](Self::bytes): the flag is
@@ -145,7 +153,7 @@ mod imp {
     use std::sync::OnceLock;
 
     use libc::{c_int, c_void, siginfo_t};
-    use memmap2::{Advice, Mmap, MmapOptions};
+    use memmap2::{Advice, Mmap, MmapOptions, UncheckedAdvice};
 
     use super::SLOT_COUNT;
 
@@ -274,6 +282,24 @@ mod imp {
 
         pub(super) fn bytes(&self) -> &[u8] {
             &self.mmap
+        }
+
+        pub(super) fn release(&self, range: std::ops::Range<usize>) {
+            let page = PAGE_SIZE.load(Ordering::Relaxed).max(1);
+            let start = range.start.next_multiple_of(page);
+            let end = range.end.min(self.mmap.len()) / page * page;
+            if start >= end {
+                return;
+            }
+            // SAFETY: MADV_DONTNEED on this shared, read-only file mapping only drops page
+            // table entries: a later read faults the pages back in from the file (or, where
+            // the fault handler put anonymous zero pages, reads zeros again), so no memory
+            // that Rust code may read changes meaning. The range lies within the mapping.
+            // Only a hint: failure changes memory use, not correctness.
+            let _ = unsafe {
+                self.mmap
+                    .unchecked_advise_range(UncheckedAdvice::DontNeed, start, end - start)
+            };
         }
 
         pub(super) fn faulted(&self) -> bool {
@@ -549,6 +575,10 @@ mod imp {
         }
 
         pub(super) fn bytes(&self) -> &[u8] {
+            match *self {}
+        }
+
+        pub(super) fn release(&self, _range: std::ops::Range<usize>) {
             match *self {}
         }
 

@@ -138,17 +138,82 @@ impl FromStr for Kernel {
     }
 }
 
-/// MD5 of each message, in input order: `out[i]` is the digest of `messages[i]`.
+/// A message in a lane, handed over in pieces so that a big file needs neither one huge buffer
+/// nor one huge resident mapping.
+pub trait Message {
+    /// The current piece. Every piece but the last must be a whole number of 64-byte blocks.
+    fn piece(&self) -> &[u8];
+    /// Moves on to the next piece; `false` when the current piece is the last (it must then be
+    /// left as it is: its partial last block goes into the padding).
+    fn next_piece(&mut self) -> bool;
+}
+
+impl Message for &[u8] {
+    fn piece(&self) -> &[u8] {
+        self
+    }
+
+    fn next_piece(&mut self) -> bool {
+        false
+    }
+}
+
+/// What a [`Feed`] has for a free lane.
+pub enum Next<M> {
+    Msg(M),
+    /// Nothing now; ask again later.
+    Later,
+    /// Nothing, ever again.
+    End,
+}
+
+/// A source of messages, and the sink of their digests: [`md5_stream`] hashes everything a
+/// feed hands out, many messages at once, and gives each message back with its digest.
+pub trait Feed {
+    type Msg: Message;
+    /// The next message. With `wait` (every lane is idle) the feed may block until it has one
+    /// or knows there are none left; without, it must answer at once ([`Next::Later`]), because
+    /// messages already in lanes must not wait for new ones.
+    fn next(&mut self, wait: bool) -> Next<Self::Msg>;
+    /// The digest of a message handed out by [`Feed::next`].
+    fn done(&mut self, msg: Self::Msg, digest: [u8; 16]);
+}
+
+/// Hash every message of `feed` with `kernel`.
 ///
-/// Messages are independent, so SIMD kernels hash many of them at once; see the module docs for
-/// how lanes are scheduled. For good lane occupancy pass many messages per call: hundreds at
-/// least, and enough that the biggest message is a small share of the call's bytes (no more than
-/// about `total / lanes`), because one message runs in one lane, at about a third of scalar
-/// speed while the other lanes are busy. Nothing is copied except each message's last partial
-/// block, into a per-lane buffer.
+/// Lanes refill one by one as their messages end, so a stream of mixed sizes keeps them busy;
+/// a lane holding a big message runs at about a third of scalar speed, but every other lane
+/// keeps going (see the module docs).
 ///
 /// The caller must check [`Kernel::is_supported`] first. An unsupported kernel is a bug: it
 /// panics in debug builds and silently runs [`Kernel::Scalar`] in release builds.
+pub fn md5_stream<F: Feed>(kernel: Kernel, feed: &mut F) {
+    debug_assert!(
+        kernel.is_supported(),
+        "md5_stream: kernel {kernel} is not supported by this CPU"
+    );
+    match kernel {
+        Kernel::Avx2 if kernel.is_supported() => x86::stream_avx2(feed),
+        Kernel::Avx512 if kernel.is_supported() => x86::stream_avx512(feed),
+        _ => loop {
+            match feed.next(true) {
+                Next::Msg(mut msg) => {
+                    let digest = md5_pieces(&mut msg);
+                    feed.done(msg, digest);
+                }
+                Next::Later => continue,
+                Next::End => return,
+            }
+        },
+    }
+}
+
+/// MD5 of each message, in input order: `out[i]` is the digest of `messages[i]`.
+///
+/// A convenience over [`md5_stream`] for messages already in memory. They are taken biggest
+/// first (longest-processing-time-first), so that at the end only small messages are left to
+/// even out the lanes. For good lane occupancy pass many messages: hundreds at least, and
+/// enough that the biggest is a small share of the call's bytes.
 ///
 /// # Panics
 ///
@@ -159,31 +224,74 @@ pub fn md5_many(kernel: Kernel, messages: &[&[u8]], out: &mut [[u8; 16]]) {
         out.len(),
         "md5_many: one output slot is needed per message"
     );
-    debug_assert!(
-        kernel.is_supported(),
-        "md5_many: kernel {kernel} is not supported by this CPU"
-    );
-    match kernel {
-        Kernel::Avx2 if kernel.is_supported() => x86::md5_many_avx2(messages, out),
-        Kernel::Avx512 if kernel.is_supported() => x86::md5_many_avx512(messages, out),
-        _ => {
-            for (message, digest) in messages.iter().zip(out.iter_mut()) {
-                *digest = md5_one(message);
-            }
+    let mut order: Vec<usize> = (0..messages.len()).collect();
+    order.sort_unstable_by_key(|&i| std::cmp::Reverse(messages[i].len()));
+    let mut feed = SliceFeed {
+        messages,
+        order: order.into_iter(),
+        out,
+    };
+    md5_stream(kernel, &mut feed);
+}
+
+/// [`md5_many`]'s feed: messages already in memory, each tagged with its index.
+struct SliceFeed<'a, 'o> {
+    messages: &'a [&'a [u8]],
+    order: std::vec::IntoIter<usize>,
+    out: &'o mut [[u8; 16]],
+}
+
+/// A message of a [`SliceFeed`] and its index.
+struct Indexed<'a>(usize, &'a [u8]);
+
+impl Message for Indexed<'_> {
+    fn piece(&self) -> &[u8] {
+        self.1
+    }
+
+    fn next_piece(&mut self) -> bool {
+        false
+    }
+}
+
+impl<'a> Feed for SliceFeed<'a, '_> {
+    type Msg = Indexed<'a>;
+
+    fn next(&mut self, _wait: bool) -> Next<Indexed<'a>> {
+        match self.order.next() {
+            Some(i) => Next::Msg(Indexed(i, self.messages[i])),
+            None => Next::End,
         }
+    }
+
+    fn done(&mut self, msg: Indexed<'a>, digest: [u8; 16]) {
+        self.out[msg.0] = digest;
+    }
+}
+
+/// MD5 of a message in pieces, with the scalar kernel.
+fn md5_pieces(msg: &mut impl Message) -> [u8; 16] {
+    let mut state = IV;
+    let mut before = 0u64;
+    loop {
+        let piece = msg.piece();
+        let (len, full) = (piece.len(), piece.len() - piece.len() % BLOCK);
+        scalar::compress(&mut state, &piece[..full]);
+        if len == full && msg.next_piece() {
+            before += len as u64;
+            continue;
+        }
+        let mut pad = [0; PAD_BYTES];
+        let blocks = write_padding(&mut pad, &msg.piece()[full..], before + len as u64);
+        scalar::compress(&mut state, &pad[..blocks * BLOCK]);
+        return digest(state);
     }
 }
 
 /// MD5 of one message with the scalar kernel (the fallback, and the right choice for a lone big
 /// file: one message cannot use more than one SIMD lane).
-pub fn md5_one(message: &[u8]) -> [u8; 16] {
-    let full = message.len() - message.len() % BLOCK;
-    let mut state = IV;
-    scalar::compress(&mut state, &message[..full]);
-    let mut pad = [0; PAD_BYTES];
-    let blocks = write_padding(&mut pad, &message[full..], message.len());
-    scalar::compress(&mut state, &pad[..blocks * BLOCK]);
-    digest(state)
+pub fn md5_one(mut message: &[u8]) -> [u8; 16] {
+    md5_pieces(&mut message)
 }
 
 /// Lanes of the AVX2 kernel: two interleaved chains of 8 (more chains spill registers).
@@ -205,7 +313,7 @@ const IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 /// Writes the MD5 padding of a message of `message_len` bytes whose last, partial block is
 /// `tail` into `pad`, and returns how many blocks of `pad` it fills (1 or 2).
-fn write_padding(pad: &mut [u8; PAD_BYTES], tail: &[u8], message_len: usize) -> usize {
+fn write_padding(pad: &mut [u8; PAD_BYTES], tail: &[u8], message_len: u64) -> usize {
     debug_assert!(tail.len() < BLOCK);
     let blocks = if tail.len() < BLOCK - 8 { 1 } else { 2 };
     let end = blocks * BLOCK;
@@ -213,7 +321,7 @@ fn write_padding(pad: &mut [u8; PAD_BYTES], tail: &[u8], message_len: usize) -> 
     pad[..tail.len()].copy_from_slice(tail);
     pad[tail.len()] = 0x80;
     // MD5 appends the length in bits, modulo 2^64.
-    let bits = (message_len as u64).wrapping_mul(8);
+    let bits = message_len.wrapping_mul(8);
     pad[end - 8..end].copy_from_slice(&bits.to_le_bytes());
     blocks
 }
@@ -368,34 +476,35 @@ struct Kernels<const L: usize> {
 enum Phase {
     /// No message: the lane hashes a dummy and its state is garbage.
     Idle,
-    /// The message's full blocks, read in place.
+    /// The current piece's full blocks, read in place.
     Body,
     /// The lane's own padding buffer (the message's partial last block plus padding).
     Padding,
 }
 
 /// One lane's message and position.
-#[derive(Clone, Copy, Debug)]
-struct Lane<'m> {
-    /// Index of the message in the caller's `messages` and `out`.
-    msg: usize,
-    /// The message.
-    data: &'m [u8],
+struct Lane<M> {
+    /// The message; `None` exactly when the lane is idle.
+    msg: Option<M>,
     phase: Phase,
     /// Blocks of the current phase already hashed.
     pos: usize,
     /// Blocks in the current phase.
     len: usize,
+    /// Bytes of the message's earlier pieces (the padding needs the total length).
+    before: u64,
 }
 
-impl Lane<'_> {
-    const IDLE: Lane<'static> = Lane {
-        msg: 0,
-        data: &[],
-        phase: Phase::Idle,
-        pos: 0,
-        len: 0,
-    };
+impl<M> Lane<M> {
+    fn idle() -> Lane<M> {
+        Lane {
+            msg: None,
+            phase: Phase::Idle,
+            pos: 0,
+            len: 0,
+            before: 0,
+        }
+    }
 
     fn is_busy(&self) -> bool {
         self.phase != Phase::Idle
@@ -406,58 +515,61 @@ impl Lane<'_> {
     }
 }
 
-/// Feeds messages to the `L` lanes of a SIMD kernel; see the module docs.
+/// Feeds messages from a [`Feed`] to the `L` lanes of a SIMD kernel; see the module docs.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-struct Scheduler<'m, const L: usize> {
-    messages: &'m [&'m [u8]],
-    /// Indices of the messages not yet given to a lane, biggest first.
-    queue: std::vec::IntoIter<usize>,
-    lanes: [Lane<'m>; L],
+struct Scheduler<'f, F: Feed, const L: usize> {
+    feed: &'f mut F,
+    /// The feed said [`Next::End`]: nothing more will come.
+    ended: bool,
+    /// The feed had nothing the last time a lane asked.
+    starved: bool,
+    lanes: [Lane<F::Msg>; L],
     /// Per-lane padding blocks; a lane in [`Phase::Padding`] reads from its own buffer.
     pads: [[u8; PAD_BYTES]; L],
     state: LaneState<L>,
 }
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-impl<'m, const L: usize> Scheduler<'m, L> {
-    fn new(messages: &'m [&'m [u8]]) -> Self {
-        let mut order: Vec<usize> = (0..messages.len()).collect();
-        order.sort_unstable_by_key(|&i| std::cmp::Reverse(messages[i].len()));
+impl<'f, F: Feed, const L: usize> Scheduler<'f, F, L> {
+    fn new(feed: &'f mut F) -> Self {
         Scheduler {
-            messages,
-            queue: order.into_iter(),
-            lanes: [Lane::IDLE; L],
+            feed,
+            ended: false,
+            starved: false,
+            lanes: std::array::from_fn(|_| Lane::idle()),
             pads: [[0; PAD_BYTES]; L],
             state: [[0; L]; 4],
         }
     }
 
-    /// Hashes every message into `out` (indexed like `messages`).
+    /// Hashes every message of the feed, handing each digest back to it.
     ///
-    /// While messages are queued every lane refills and the full kernel runs. Once the queue is
-    /// empty the lanes drain, and two cheaper ways to finish take over: at most `L / 2` busy lanes
-    /// are moved into the lower half and run by the half-width kernel, whose lanes are faster;
-    /// at most `scalar_tail` busy lanes are finished by the scalar code, which is faster still
-    /// for one message.
+    /// While the feed has messages every lane refills and the full kernel runs. When it has
+    /// none at the moment (or none left) the lanes drain, and two cheaper ways to finish take
+    /// over: at most `L / 2` busy lanes are moved into the lower half and run by the
+    /// half-width kernel, whose lanes are faster; at most `scalar_tail` busy lanes are finished
+    /// by the scalar code, which is faster still for one message. The feed is asked to wait for
+    /// a message only when every lane is idle, so a message in a lane never waits for the feed.
     ///
     /// # Safety
     ///
     /// The CPU must support both kernels: this function calls them whenever the rest of their
     /// contract (pointer validity) holds.
-    unsafe fn run(mut self, kernels: Kernels<L>, out: &mut [[u8; 16]]) {
-        debug_assert_eq!(self.messages.len(), out.len());
-        for l in 0..L {
-            self.take_next(l);
-        }
+    unsafe fn run(mut self, kernels: Kernels<L>) {
         loop {
+            self.refill();
             let busy = self.lanes.iter().filter(|lane| lane.is_busy()).count();
             if busy == 0 {
-                return;
+                if self.ended {
+                    return;
+                }
+                self.wait_for_message();
+                continue;
             }
-            let draining = self.queue.len() == 0;
+            let draining = self.ended || self.starved;
             if draining && busy <= kernels.scalar_tail {
-                self.finish_scalar(out);
-                return;
+                self.finish_scalar();
+                continue;
             }
             let (kernel, width) = if draining && busy <= L / 2 {
                 self.compact(L / 2);
@@ -474,9 +586,35 @@ impl<'m, const L: usize> Scheduler<'m, L> {
             unsafe { kernel(&mut self.state, &ptrs, blocks) };
             for l in 0..width {
                 if self.lanes[l].is_busy() {
-                    self.advance(l, blocks, out);
+                    self.advance(l, blocks);
                 }
             }
+        }
+    }
+
+    /// Gives idle lanes whatever messages the feed has right now.
+    fn refill(&mut self) {
+        self.starved = false;
+        for l in 0..L {
+            if self.ended || self.starved {
+                return;
+            }
+            if !self.lanes[l].is_busy() {
+                match self.feed.next(false) {
+                    Next::Msg(msg) => self.start(l, msg),
+                    Next::Later => self.starved = true,
+                    Next::End => self.ended = true,
+                }
+            }
+        }
+    }
+
+    /// Every lane is idle: wait for the feed's next message.
+    fn wait_for_message(&mut self) {
+        match self.feed.next(true) {
+            Next::Msg(msg) => self.start(0, msg),
+            Next::Later => {}
+            Next::End => self.ended = true,
         }
     }
 
@@ -514,10 +652,10 @@ impl<'m, const L: usize> Scheduler<'m, L> {
     fn segment(&self, l: usize) -> &[u8] {
         let lane = &self.lanes[l];
         let range = lane.pos * BLOCK..lane.len * BLOCK;
-        match lane.phase {
-            Phase::Idle => &[],
-            Phase::Body => &lane.data[range],
-            Phase::Padding => &self.pads[l][range],
+        match (lane.phase, &lane.msg) {
+            (Phase::Body, Some(msg)) => &msg.piece()[range],
+            (Phase::Padding, _) => &self.pads[l][range],
+            _ => &[],
         }
     }
 
@@ -544,66 +682,88 @@ impl<'m, const L: usize> Scheduler<'m, L> {
     }
 
     /// Records that lane `l` hashed `blocks` more blocks, and moves it on when its phase ends.
-    fn advance(&mut self, l: usize, blocks: usize, out: &mut [[u8; 16]]) {
+    fn advance(&mut self, l: usize, blocks: usize) {
         let lane = &mut self.lanes[l];
         lane.pos += blocks;
         if lane.pos < lane.len {
             return;
         }
         match lane.phase {
-            Phase::Body => self.start_padding(l),
+            Phase::Body => self.end_of_piece(l),
             Phase::Padding => {
-                out[self.lanes[l].msg] = digest(self.lane_state(l));
-                self.take_next(l);
+                let digest = digest(self.lane_state(l));
+                let lane = std::mem::replace(&mut self.lanes[l], Lane::idle());
+                if let Some(msg) = lane.msg {
+                    self.feed.done(msg, digest);
+                }
             }
             Phase::Idle => unreachable!("idle lanes do not advance"),
         }
     }
 
-    /// Gives lane `l` the next message from the queue, or makes it idle.
-    fn take_next(&mut self, l: usize) {
-        let Some(msg) = self.queue.next() else {
-            self.lanes[l] = Lane::IDLE;
-            return;
-        };
-        let data = self.messages[msg];
+    /// Gives lane `l` a new message.
+    fn start(&mut self, l: usize, msg: F::Msg) {
         self.set_lane_state(l, IV);
         self.lanes[l] = Lane {
-            msg,
-            data,
+            msg: Some(msg),
             phase: Phase::Body,
             pos: 0,
-            len: data.len() / BLOCK,
+            len: 0,
+            before: 0,
         };
-        if data.len() < BLOCK {
-            self.start_padding(l);
+        self.start_piece(l);
+    }
+
+    /// Lane `l` starts reading its message's current piece.
+    fn start_piece(&mut self, l: usize) {
+        let lane = &mut self.lanes[l];
+        let piece_len = lane.msg.as_ref().map_or(0, |m| m.piece().len());
+        lane.phase = Phase::Body;
+        lane.pos = 0;
+        lane.len = piece_len / BLOCK;
+        if lane.len == 0 {
+            self.end_of_piece(l);
         }
     }
 
-    /// Switches lane `l` from its message body to its padding blocks.
-    fn start_padding(&mut self, l: usize) {
+    /// Lane `l` has hashed the full blocks of its piece: go on to the next piece, or to the
+    /// padding after the last one. Only the last piece may end in a partial block.
+    fn end_of_piece(&mut self, l: usize) {
         let lane = &mut self.lanes[l];
-        let full = lane.data.len() - lane.data.len() % BLOCK;
-        let blocks = write_padding(&mut self.pads[l], &lane.data[full..], lane.data.len());
+        let Some(msg) = lane.msg.as_mut() else {
+            return;
+        };
+        let piece_len = msg.piece().len();
+        if piece_len % BLOCK == 0 && msg.next_piece() {
+            lane.before += piece_len as u64;
+            self.start_piece(l);
+            return;
+        }
+        let piece = msg.piece();
+        let full = piece_len - piece_len % BLOCK;
+        let total = lane.before + piece_len as u64;
+        let blocks = write_padding(&mut self.pads[l], &piece[full..], total);
         lane.phase = Phase::Padding;
         lane.pos = 0;
         lane.len = blocks;
     }
 
     /// Finishes every busy lane with the scalar kernel.
-    fn finish_scalar(&mut self, out: &mut [[u8; 16]]) {
+    fn finish_scalar(&mut self) {
         for l in 0..L {
             if !self.lanes[l].is_busy() {
                 continue;
             }
             let mut state = self.lane_state(l);
-            if self.lanes[l].phase == Phase::Body {
+            while self.lanes[l].phase == Phase::Body {
                 scalar::compress(&mut state, self.segment(l));
-                self.start_padding(l);
+                self.end_of_piece(l);
             }
             scalar::compress(&mut state, self.segment(l));
-            out[self.lanes[l].msg] = digest(state);
-            self.lanes[l] = Lane::IDLE;
+            let lane = std::mem::replace(&mut self.lanes[l], Lane::idle());
+            if let Some(msg) = lane.msg {
+                self.feed.done(msg, digest(state));
+            }
         }
     }
 
@@ -630,11 +790,11 @@ mod x86 {
         false
     }
 
-    pub(super) fn md5_many_avx2(_: &[&[u8]], _: &mut [[u8; 16]]) {
+    pub(super) fn stream_avx2<F: super::Feed>(_: &mut F) {
         unreachable!("AVX2 is never reported as supported off x86-64")
     }
 
-    pub(super) fn md5_many_avx512(_: &[&[u8]], _: &mut [[u8; 16]]) {
+    pub(super) fn stream_avx512<F: super::Feed>(_: &mut F) {
         unreachable!("AVX-512 is never reported as supported off x86-64")
     }
 }
@@ -642,7 +802,7 @@ mod x86 {
 /// Runtime detection and the SIMD kernels.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Kernels, Scheduler, AVX2_LANES, AVX512_LANES};
+    use super::{Feed, Kernels, Scheduler, AVX2_LANES, AVX512_LANES};
 
     /// Busy lanes at or below which the last messages are finished by the scalar code (see
     /// [`Scheduler::run`]). Scalar MD5 runs about 0.55–0.8 GB/s; a half-width kernel lane runs
@@ -657,7 +817,7 @@ mod x86 {
         is_x86_feature_detected!("avx512f")
     }
 
-    pub(super) fn md5_many_avx2(messages: &[&[u8]], out: &mut [[u8; 16]]) {
+    pub(super) fn stream_avx2<F: Feed>(feed: &mut F) {
         assert!(has_avx2());
         let kernels = Kernels {
             full: avx2::compress::<{ avx2::CHAINS }>,
@@ -665,10 +825,10 @@ mod x86 {
             scalar_tail: SCALAR_TAIL,
         };
         // SAFETY: AVX2 is present (checked above), which is all `avx2::compress` needs.
-        unsafe { Scheduler::<AVX2_LANES>::new(messages).run(kernels, out) }
+        unsafe { Scheduler::<F, AVX2_LANES>::new(feed).run(kernels) }
     }
 
-    pub(super) fn md5_many_avx512(messages: &[&[u8]], out: &mut [[u8; 16]]) {
+    pub(super) fn stream_avx512<F: Feed>(feed: &mut F) {
         assert!(has_avx512());
         let kernels = Kernels {
             full: avx512::compress::<{ avx512::CHAINS }>,
@@ -676,7 +836,7 @@ mod x86 {
             scalar_tail: SCALAR_TAIL,
         };
         // SAFETY: AVX-512F is present (checked above), which is all `avx512::compress` needs.
-        unsafe { Scheduler::<AVX512_LANES>::new(messages).run(kernels, out) }
+        unsafe { Scheduler::<F, AVX512_LANES>::new(feed).run(kernels) }
     }
 
     /// AVX2 kernel: chains of 8 lanes (one 32-bit word of 8 messages per `ymm` register), two
@@ -1310,8 +1470,15 @@ mod tests {
             half: emulated::<L, HALF>,
             scalar_tail,
         };
+        let mut order: Vec<usize> = (0..msgs.len()).collect();
+        order.sort_unstable_by_key(|&i| std::cmp::Reverse(msgs[i].len()));
+        let mut feed = SliceFeed {
+            messages: &msgs,
+            order: order.into_iter(),
+            out: &mut out,
+        };
         // SAFETY: `emulated` needs no CPU feature.
-        unsafe { Scheduler::<L>::new(&msgs).run(kernels, &mut out) };
+        unsafe { Scheduler::<_, L>::new(&mut feed).run(kernels) };
         for (i, (got, msg)) in out.iter().zip(&msgs).enumerate() {
             assert_eq!(
                 *got,
@@ -1336,6 +1503,143 @@ mod tests {
             check_scheduler::<32, 16>(&sizes, scalar_tail);
             check_scheduler::<3, 1>(&sizes[..2], scalar_tail);
             check_scheduler::<3, 1>(&[], scalar_tail);
+        }
+    }
+
+    /// A message cut into pieces of random whole-block sizes (some empty), as a file read or
+    /// mapped window by window is.
+    struct Pieces<'a> {
+        id: usize,
+        data: &'a [u8],
+        start: usize,
+        end: usize,
+        rng: Rng,
+    }
+
+    impl<'a> Pieces<'a> {
+        fn new(id: usize, data: &'a [u8], seed: u64) -> Self {
+            let mut p = Pieces {
+                id,
+                data,
+                start: 0,
+                end: 0,
+                rng: Rng(seed),
+            };
+            p.end = p.cut(0);
+            p
+        }
+
+        fn cut(&mut self, start: usize) -> usize {
+            let blocks = self.rng.below(6);
+            (start + blocks * BLOCK).min(self.data.len())
+        }
+    }
+
+    impl Message for Pieces<'_> {
+        fn piece(&self) -> &[u8] {
+            &self.data[self.start..self.end]
+        }
+
+        fn next_piece(&mut self) -> bool {
+            if self.end == self.data.len() {
+                return false;
+            }
+            self.start = self.end;
+            self.end = self.cut(self.start);
+            true
+        }
+    }
+
+    /// A feed that hands out messages in pieces and, at random, has nothing for a while.
+    struct StutteringFeed<'a> {
+        messages: Vec<&'a [u8]>,
+        next: usize,
+        rng: Rng,
+        out: Vec<Option<[u8; 16]>>,
+        laters: usize,
+    }
+
+    impl<'a> Feed for StutteringFeed<'a> {
+        type Msg = Pieces<'a>;
+
+        fn next(&mut self, wait: bool) -> Next<Pieces<'a>> {
+            if !wait && self.rng.below(4) == 0 {
+                self.laters += 1;
+                return Next::Later;
+            }
+            if self.next == self.messages.len() {
+                return Next::End;
+            }
+            let id = self.next;
+            self.next += 1;
+            Next::Msg(Pieces::new(id, self.messages[id], id as u64 + 1))
+        }
+
+        fn done(&mut self, msg: Pieces<'a>, digest: [u8; 16]) {
+            assert!(
+                self.out[msg.id].is_none(),
+                "message {} finished twice",
+                msg.id
+            );
+            self.out[msg.id] = Some(digest);
+        }
+    }
+
+    #[test]
+    fn stream_of_pieces_with_a_stuttering_feed() {
+        let mut rng = Rng(21);
+        let buf = rng.bytes(40_000);
+        let mut sizes: Vec<usize> = (0..400).map(|_| rng.below(3000)).collect();
+        sizes.extend([0, 64, 65, 119, 120, 128, 35_000]);
+        let msgs = messages(&buf, &sizes, &mut rng);
+        for kernel in supported_kernels() {
+            let mut feed = StutteringFeed {
+                messages: msgs.clone(),
+                next: 0,
+                rng: Rng(kernel.lanes() as u64),
+                out: vec![None; msgs.len()],
+                laters: 0,
+            };
+            md5_stream(kernel, &mut feed);
+            for (i, (got, msg)) in feed.out.iter().zip(&msgs).enumerate() {
+                assert_eq!(*got, Some(reference(msg)), "{kernel}: message {i}");
+            }
+            let simd = kernel != Kernel::Scalar;
+            assert!(
+                !simd || feed.laters > 0,
+                "{kernel}: the feed never stuttered"
+            );
+        }
+    }
+
+    #[test]
+    fn emulated_scheduler_with_pieces_and_a_stuttering_feed() {
+        let mut rng = Rng(22);
+        let buf = rng.bytes(20_000);
+        let sizes: Vec<usize> = (0..200).map(|_| rng.below(1500)).chain([9_000]).collect();
+        let msgs = messages(&buf, &sizes, &mut rng);
+        for scalar_tail in [0, 1, 3] {
+            let mut feed = StutteringFeed {
+                messages: msgs.clone(),
+                next: 0,
+                rng: Rng(scalar_tail as u64 + 5),
+                out: vec![None; msgs.len()],
+                laters: 0,
+            };
+            let kernels = Kernels {
+                full: emulated::<8, 8>,
+                half: emulated::<8, 4>,
+                scalar_tail,
+            };
+            // SAFETY: `emulated` needs no CPU feature.
+            unsafe { Scheduler::<_, 8>::new(&mut feed).run(kernels) };
+            for (i, (got, msg)) in feed.out.iter().zip(&msgs).enumerate() {
+                assert_eq!(
+                    *got,
+                    Some(reference(msg)),
+                    "tail {scalar_tail}: message {i}"
+                );
+            }
         }
     }
 

@@ -8,14 +8,15 @@
 //! stood still: never a checksum of mixed, truncated or zero-filled content.
 //!
 //! Two ways in, one set of checks:
-//! - [`checksum_many`], the scan's path, loads a batch of files and hashes them together
-//!   (multi-buffer MD5 needs many files at once): files under [`MAP_MIN`] are read whole into
-//!   a reused per-thread arena, larger ones are mapped through [`GuardedMap`], whose SIGBUS
-//!   handler turns a truncation under the mapping into a flag instead of a dead process
-//!   (rsync and AIDE dropped mmap for that crash). Mapping pays for large files: copying out
-//!   of the page cache runs at only 6-8 GB/s here, below multi-buffer MD5 and XXH3.
+//! - [`checksum_stream`], the scan's path, hashes a stream of files many at a time
+//!   (multi-buffer MD5 keeps one file in each SIMD lane, refilling lanes as files end): files
+//!   under [`MAP_MIN`] are read in pieces of up to 256 KiB into reused buffers, larger ones are
+//!   mapped through [`GuardedMap`], whose SIGBUS handler turns a truncation under the mapping
+//!   into a flag instead of a dead process (rsync and AIDE dropped mmap for that crash).
+//!   Mapping pays for large files: copying out of the page cache runs at only 6-8 GB/s here,
+//!   below multi-buffer MD5 and XXH3. A file's checks run when its digest is done.
 //! - [`checksum`] streams one file through a 256 KiB buffer; it is the retry path for any file
-//!   that changed, could not be mapped, or failed in the batch.
+//!   that changed, could not be opened, or failed in the stream.
 
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -26,7 +27,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::cache;
-use crate::hash::{digest_many, Algorithm, Digest, Kernel};
+use crate::hash::{digest_stream, Algorithm, Digest, Feed, Kernel, Message, Next};
 use crate::hook::HookRef;
 use crate::mapped::GuardedMap;
 use crate::record::{Content, Kind, Meta};
@@ -170,148 +171,258 @@ fn read_once(
     Ok((confirm(&fd, &before, read?)?, hasher.finish()))
 }
 
-/// Files of this size and up are mapped rather than read in the batch path: below it the
-/// cost of mapping and unmapping outweighs the copy it saves (measured: even at 1 MiB, 1.2-3x
-/// faster above it for XXH3 and multi-buffer MD5).
+/// Files of this size and up are mapped rather than read: below it the cost of mapping and
+/// unmapping outweighs the copy it saves (measured: even at 1 MiB, 1.2-3x faster above it for
+/// XXH3 and multi-buffer MD5).
 pub const MAP_MIN: u64 = 1 << 20;
 
-/// One file of a batch: where it is, its `%n` name (for hooks) and what the walk saw.
-pub struct Job<'a> {
-    pub file: &'a FileRef,
-    pub name: &'a [u8],
+/// Smaller files are read in pieces of this size into a lane's buffer, so a lane never holds
+/// more than this (a multiple of the 64-byte MD5 block, as every piece but the last must be).
+const PIECE: usize = 256 * 1024;
+
+/// A mapped file is hashed this much at a time; the pages of a window are dropped from our
+/// page tables once it is hashed, so a big file does not count in full in our resident memory.
+const WINDOW: usize = 8 << 20;
+
+/// One file to hash: where it is, its `%n` name (for hooks), what the walk saw, and a token
+/// of the caller's that comes back with the outcome.
+pub struct Job<T> {
+    pub file: FileRef,
+    pub name: Vec<u8>,
     pub seen: Meta,
+    pub token: T,
 }
 
-/// A file's content as loaded for hashing.
-enum Loaded {
-    /// Read whole into the arena, already confirmed unchanged: the range and the metadata.
-    Read(std::ops::Range<usize>, Meta),
-    /// Mapped; to be confirmed after hashing, since the hash is what reads it. The flag:
-    /// nothing of it was cached before (drop it from the cache when done).
-    Mapped(GuardedMap, OwnedFd, Meta, bool),
-    /// Not loaded here: hash it the streaming way, which retries and reports.
-    Stream,
-}
-
-/// Checksum a batch of files, in the order given. Same guarantees as [`checksum`]; the
-/// content of every file is hashed in one call, so multi-buffer MD5 fills its lanes.
-pub fn checksum_many(
-    jobs: &[Job],
+/// Checksum every job `next` hands out (see [`crate::hash::Feed::next`] for what `wait`
+/// means), many files at once for multi-buffer MD5, and give each token with its outcome to
+/// `done`, in the order the files finish. Same guarantees as [`checksum`]: a file that fails
+/// any check here is hashed again the streaming way, which retries and reports.
+pub fn checksum_stream<T>(
     algorithm: Algorithm,
     kernel: Kernel,
     hooks: &HookRef,
-) -> Vec<(Meta, Content)> {
-    ARENA.with(|arena| {
-        let mut arena = arena.borrow_mut();
-        let mut used = 0;
-        let loaded: Vec<Loaded> = jobs
-            .iter()
-            .map(|job| load(job, &mut arena, &mut used, hooks))
-            .collect();
-        let digests = {
-            let slices: Vec<&[u8]> = loaded
-                .iter()
-                .filter_map(|l| match l {
-                    Loaded::Read(range, _) => Some(&arena[range.clone()]),
-                    Loaded::Mapped(map, _, _, _) => Some(map.bytes()),
-                    Loaded::Stream => None,
-                })
-                .collect();
-            digest_many(algorithm, kernel, &slices)
-        };
-        let mut digests = digests.into_iter();
-        jobs.iter()
-            .zip(loaded)
-            .map(|(job, loaded)| {
-                let done = match loaded {
-                    Loaded::Read(_, meta) => digests.next().map(|d| (meta, d)),
-                    Loaded::Mapped(map, fd, before, uncached) => {
-                        let digest = digests.next();
-                        // A fault zero-filled what lay past the new end; fstat catches a
-                        // truncation within the last page, and any other change.
-                        let faulted = map.faulted();
-                        let meta = confirm(&fd, &before, before.size).ok().filter(|_| !faulted);
-                        drop(map);
-                        if uncached {
-                            cache::release(&fd);
-                        }
-                        meta.zip(digest)
-                    }
-                    Loaded::Stream => None,
-                };
-                match done {
-                    Some((meta, digest)) => (meta, Content::Digest(digest)),
-                    None => checksum(job.file, job.name, &job.seen, algorithm, hooks),
-                }
-            })
-            .collect()
-    })
-}
-
-/// Open one file of a batch and make its content available: mapped if large, else read whole
-/// into the arena after `used` (and confirmed unchanged). Anything unusual is left to the
-/// streaming path, which retries and reports.
-fn load(job: &Job, arena: &mut Vec<u8>, used: &mut usize, hooks: &HookRef) -> Loaded {
-    let Ok((fd, before, uncached)) = open_checked(job.file, job.name, &job.seen, hooks) else {
-        return Loaded::Stream;
+    next: impl FnMut(bool) -> Next<Job<T>>,
+    done: impl FnMut(T, Meta, Content),
+) {
+    let mut feed = FileFeed {
+        algorithm,
+        hooks,
+        next,
+        done,
+        buffers: Vec::new(),
     };
-    if before.size >= MAP_MIN {
-        let mapped = usize::try_from(before.size)
-            .ok()
-            .and_then(|len| GuardedMap::map(fd.as_fd(), len).ok());
-        return match mapped {
-            Some(map) => {
-                hooks.call(|h| h.after_first_read(job.name));
-                Loaded::Mapped(map, fd, before, uncached)
-            }
-            None => Loaded::Stream,
-        };
+    digest_stream(algorithm, kernel, &mut feed);
+}
+
+/// Opens and loads the jobs for [`digest_stream`], and checks each file once it is hashed.
+struct FileFeed<'h, N, D> {
+    algorithm: Algorithm,
+    hooks: &'h HookRef,
+    next: N,
+    done: D,
+    /// Read buffers of finished files, for the next ones (each [`PIECE`] bytes long, so each
+    /// is zeroed once).
+    buffers: Vec<Vec<u8>>,
+}
+
+/// A file being hashed.
+struct Loaded<T> {
+    job: Job<T>,
+    fd: OwnedFd,
+    /// `fstat` at open.
+    before: Meta,
+    /// None of it was in the page cache (drop it from the cache when done).
+    uncached: bool,
+    body: Body,
+    /// A read failed: the digest is not the file's.
+    failed: bool,
+}
+
+/// How a file's content reaches the hash.
+enum Body {
+    /// Read piece by piece into a buffer: the current piece is `buf[..len]`, `total` bytes have
+    /// been read so far, and `more` says the last read filled the whole piece.
+    Read {
+        buf: Vec<u8>,
+        len: usize,
+        total: u64,
+        more: bool,
+    },
+    /// Mapped; the current window is `map[start..end]`.
+    Mapped {
+        map: GuardedMap,
+        start: usize,
+        end: usize,
+    },
+}
+
+impl<T> Message for Loaded<T> {
+    fn piece(&self) -> &[u8] {
+        match &self.body {
+            Body::Read { buf, len, .. } => &buf[..*len],
+            Body::Mapped { map, start, end } => &map.bytes()[*start..*end],
+        }
     }
-    // Ask for one byte more than the size, to see a file that grew.
-    let want = before.size as usize + 1;
-    if arena.len() < *used + want {
-        // Grow only: the arena keeps its high-water length, so bytes are zeroed once per
-        // thread, not once per file.
-        arena.resize(*used + want, 0);
-    }
-    let start = *used;
-    let (mut n, mut failed) = (0, false);
-    while n < want {
-        match rustix::io::read(&fd, &mut arena[start + n..start + want]) {
-            Ok(0) => break,
-            Ok(k) => {
-                if n == 0 {
-                    hooks.call(|h| h.after_first_read(job.name));
+
+    fn next_piece(&mut self) -> bool {
+        match &mut self.body {
+            Body::Read { more: false, .. } => false,
+            Body::Read { .. } => match self.read_piece() {
+                Ok(()) => true,
+                Err(_) => {
+                    self.failed = true;
+                    false
                 }
-                n += k;
-            }
-            Err(Errno::INTR) => continue,
-            Err(_) => {
-                failed = true;
-                break;
+            },
+            Body::Mapped { map, start, end } => {
+                let len = map.bytes().len();
+                if *end == len {
+                    return false;
+                }
+                map.release(*start..*end);
+                *start = *end;
+                *end = len.min(*end + WINDOW);
+                true
             }
         }
-    }
-    // Whether or not the read went through, leave the cache as it was.
-    if uncached {
-        cache::release(&fd);
-    }
-    if failed {
-        return Loaded::Stream;
-    }
-    match confirm(&fd, &before, n as u64) {
-        Ok(meta) => {
-            *used += n;
-            Loaded::Read(start..start + n, meta)
-        }
-        Err(_) => Loaded::Stream,
     }
 }
 
-thread_local! {
-    /// Per-thread arena for the small files of a batch.
-    static ARENA: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+impl<T> Loaded<T> {
+    /// Read the next piece into the buffer; it is shorter than [`PIECE`] only at the end of
+    /// the file. One byte more than the size is asked for, to see a file that grew.
+    fn read_piece(&mut self) -> Result<(), Errno> {
+        let Body::Read {
+            buf,
+            len,
+            total,
+            more,
+        } = &mut self.body
+        else {
+            return Ok(());
+        };
+        let left = self.before.size.saturating_sub(*total).saturating_add(1);
+        let want = usize::try_from(left).map_or(PIECE, |left| left.min(PIECE));
+        let mut n = 0;
+        while n < want {
+            match rustix::io::read(&self.fd, &mut buf[n..want]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        *len = n;
+        *total += n as u64;
+        *more = n == PIECE;
+        Ok(())
+    }
 }
+
+impl<T, N, D> FileFeed<'_, N, D>
+where
+    N: FnMut(bool) -> Next<Job<T>>,
+    D: FnMut(T, Meta, Content),
+{
+    /// Open a job's file and load its first piece or map it; a file that fails the checks
+    /// at open goes the streaming way at once (`None`).
+    fn load(&mut self, job: Job<T>) -> Option<Loaded<T>> {
+        let Ok((fd, before, uncached)) = open_checked(&job.file, &job.name, &job.seen, self.hooks)
+        else {
+            self.fall_back(job);
+            return None;
+        };
+        let mapped = (before.size >= MAP_MIN)
+            .then(|| usize::try_from(before.size).ok())
+            .flatten()
+            .and_then(|len| GuardedMap::map(fd.as_fd(), len).ok());
+        let body = match mapped {
+            Some(map) => {
+                let end = map.bytes().len().min(WINDOW);
+                Body::Mapped { map, start: 0, end }
+            }
+            None => Body::Read {
+                buf: self.buffers.pop().unwrap_or_else(|| vec![0; PIECE]),
+                len: 0,
+                total: 0,
+                more: false,
+            },
+        };
+        let mut loaded = Loaded {
+            job,
+            fd,
+            before,
+            uncached,
+            body,
+            failed: false,
+        };
+        if loaded.read_piece().is_err() {
+            loaded.failed = true;
+        }
+        if !loaded.piece().is_empty() {
+            self.hooks.call(|h| h.after_first_read(&loaded.job.name));
+        }
+        Some(loaded)
+    }
+
+    /// The streaming path for a job the fast path could not finish.
+    fn fall_back(&mut self, job: Job<T>) {
+        let (meta, content) = checksum(&job.file, &job.name, &job.seen, self.algorithm, self.hooks);
+        (self.done)(job.token, meta, content);
+    }
+}
+
+impl<T, N, D> Feed for FileFeed<'_, N, D>
+where
+    N: FnMut(bool) -> Next<Job<T>>,
+    D: FnMut(T, Meta, Content),
+{
+    type Msg = Loaded<T>;
+
+    fn next(&mut self, wait: bool) -> Next<Loaded<T>> {
+        loop {
+            match (self.next)(wait) {
+                Next::Msg(job) => {
+                    if let Some(loaded) = self.load(job) {
+                        return Next::Msg(loaded);
+                    }
+                }
+                Next::Later => return Next::Later,
+                Next::End => return Next::End,
+            }
+        }
+    }
+
+    fn done(&mut self, loaded: Loaded<T>, digest: Digest) {
+        let Loaded {
+            job,
+            fd,
+            before,
+            uncached,
+            body,
+            failed,
+        } = loaded;
+        // A fault zero-filled what lay past the new end; fstat catches a truncation within
+        // the last page, and any other change.
+        let (read, trusted) = match body {
+            Body::Read { buf, total, .. } => {
+                self.buffers.push(buf);
+                (total, !failed)
+            }
+            Body::Mapped { map, .. } => (before.size, !map.faulted()),
+        };
+        let meta = confirm(&fd, &before, read).ok().filter(|_| trusted);
+        // Whether or not the read went through, leave the cache as it was.
+        if uncached {
+            cache::release(&fd);
+        }
+        match meta {
+            Some(meta) => (self.done)(job.token, meta, Content::Digest(digest)),
+            None => self.fall_back(job),
+        }
+    }
+}
+
 thread_local! {
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; BUF_SIZE]);
 }
@@ -331,4 +442,78 @@ fn open_regular(dir: &OwnedFd, leaf: &CStr) -> Result<OwnedFd, Errno> {
 /// An errno as people read it, e.g. "Permission denied (os error 13)".
 pub fn describe(e: Errno) -> String {
     std::io::Error::from(e).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hook::HookRef;
+
+    /// Files at every boundary of the piece and window logic hash as the one-shot digest of
+    /// their content, with every algorithm and kernel.
+    #[test]
+    fn stream_digests_equal_one_shot_digests_at_every_boundary() {
+        let dir = std::env::temp_dir().join(format!("fimsum-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sizes = [
+            0,
+            1,
+            63,
+            64,
+            PIECE - 1,
+            PIECE,
+            PIECE + 1,
+            3 * PIECE + 64,
+            MAP_MIN as usize - 1,
+            MAP_MIN as usize,
+            WINDOW + 65,
+        ];
+        let mut contents = Vec::new();
+        for (i, &size) in sizes.iter().enumerate() {
+            let data: Vec<u8> = (0..size).map(|b| (b * 7 + i + b / 251) as u8).collect();
+            std::fs::write(dir.join(i.to_string()), &data).unwrap();
+            contents.push(data);
+        }
+        let dir_fd = Arc::new(
+            rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap(),
+        );
+        let hooks = HookRef::default();
+        for algorithm in Algorithm::ALL {
+            // The kernel matters for MD5 only.
+            let kernels = Kernel::ALL.into_iter().filter(|k| k.is_supported());
+            for kernel in kernels.take(if algorithm == Algorithm::Md5 { 3 } else { 1 }) {
+                let mut jobs = (0..sizes.len()).map(|i| {
+                    let leaf = std::ffi::CString::new(i.to_string()).unwrap();
+                    let st = rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()).unwrap();
+                    Job {
+                        file: FileRef {
+                            dir: Arc::clone(&dir_fd),
+                            leaf,
+                        },
+                        name: i.to_string().into_bytes(),
+                        seen: Meta::from_stat(&st),
+                        token: i,
+                    }
+                });
+                let mut got = vec![None; sizes.len()];
+                checksum_stream(
+                    algorithm,
+                    kernel,
+                    &hooks,
+                    |_| jobs.next().map_or(Next::End, Next::Msg),
+                    |i, meta, content| got[i] = Some((meta.size, content)),
+                );
+                for (i, data) in contents.iter().enumerate() {
+                    let want = (data.len() as u64, Content::Digest(algorithm.digest(data)));
+                    assert_eq!(
+                        got[i],
+                        Some(want),
+                        "{algorithm} {kernel}: {} bytes",
+                        data.len()
+                    );
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,34 +1,37 @@
 //! The scan pipeline: walk in rsync order, hash regular files in parallel, hand the records
 //! on in the walk's order.
 //!
-//! Three stages, each on its own thread, joined by bounded channels: the walker cuts its
-//! events into batches; the hasher splits each batch's files into chunks (one multi-buffer
-//! call each, see `plan_chunks`) for the rayon pool, which writes each result into its own
-//! entry; the caller's thread hands the batch's records to the sink in walk order. Order is
-//! a property of the walk, never of the thread pool, so the output is the same at any
-//! `--threads`; walking, hashing and output of consecutive batches overlap.
+//! The walker thread cuts its events into batches for the output and sends each file that
+//! needs hashing to a shared queue as a job. Each hashing thread runs one lane scheduler
+//! ([`read::checksum_stream`]) that takes jobs from the queue whenever a lane is free, so
+//! the lanes stay full across batches and a big file holds up one lane, not the scan. The
+//! hashed outcome goes back to its batch's [`Outcomes`]; the caller's thread waits for each
+//! batch to be complete, in order, and hands its records to the sink. Order is a property of
+//! the walk, never of the threads, so the output is the same at any `--threads`.
+//!
+//! Why not rayon: a lane scheduler is a long-lived loop that must never block on other work
+//! while it holds files in its lanes; a work-stealing pool of short tasks does not fit that,
+//! and plain scoped threads joined by bounded channels do.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
-use rayon::prelude::*;
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::error::Problem;
-use crate::hash::{Algorithm, Kernel};
-use crate::hook::HookRef;
+use crate::hash::{Algorithm, Kernel, Next};
 use crate::quick::Reuse;
-use crate::read;
-use crate::record::{Content, Record};
-use crate::walk::{Entry, Event, WalkOptions, Walker};
+use crate::read::{self, Job};
+use crate::record::{Content, Kind, Meta, Record};
+use crate::walk::{Event, WalkOptions, Walker};
 
-/// A batch closes at this many entries...
+/// Entries of a batch: the unit in which the walk reaches the output.
 const BATCH_ENTRIES: usize = 4096;
-/// ...or this many bytes of regular-file content...
-const BATCH_BYTES: u64 = 512 << 20;
-/// ...or this many large (mapped) files: they are all mapped at once while the batch is
-/// hashed, and the SIGBUS guard has room for 256 mappings.
-const BATCH_LARGE: usize = 240;
-/// Batches walked ahead of the hashing.
-const BATCHES_AHEAD: usize = 2;
+/// Batches walked ahead of the output. Within this window files are hashed in whatever order
+/// the lanes take them; a batch with a big file waits for it while later ones are hashed.
+const BATCHES_AHEAD: usize = 8;
+/// Jobs queued for the hashing threads.
+const JOBS_AHEAD: usize = 1024;
 
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -77,81 +80,89 @@ pub fn scan_reusing<E>(
     // Before any mapping: a file truncated under one must raise a flag, not kill us.
     let _ = crate::mapped::GuardedMap::install_handler();
     raise_open_file_limit();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .thread_name(|i| format!("fimsum-hash-{i}"))
-        .build()
-        .map_err(|e| ScanError::Setup(e.to_string()))?;
-    let algorithm = options.algorithm;
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let (algorithm, kernel) = (options.algorithm, options.kernel);
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
+    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Token>>(JOBS_AHEAD);
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(BATCHES_AHEAD);
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
         let walk_options = options.walk.clone();
         scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH_ENTRIES);
-            let (mut bytes, mut large) = (0u64, 0usize);
+            let mut batch = Batch::new();
             for mut event in Walker::new(sources, walk_options) {
                 if let Event::Entry(entry) = &mut event {
-                    if entry.file.is_some() {
-                        let known = reuse.as_mut().and_then(|r| r.known(&entry.record));
-                        match known {
-                            Some(digest) => entry.record.content = Content::Digest(digest),
-                            None => {
-                                let size = entry.record.meta.map_or(0, |m| m.size);
-                                bytes += size;
-                                large += usize::from(size >= read::MAP_MIN);
-                            }
-                        }
-                    }
-                }
-                batch.push(event);
-                if batch.len() >= BATCH_ENTRIES || bytes >= BATCH_BYTES || large >= BATCH_LARGE {
-                    if tx.send(std::mem::take(&mut batch)).is_err() {
-                        return; // the sink failed; stop walking
-                    }
-                    (bytes, large) = (0, 0);
-                }
-            }
-            let _ = tx.send(batch);
-        });
-        // Hashing runs on its own thread, so the sink works on one batch while the pool
-        // hashes the next.
-        let (hashed_tx, hashed_rx) = mpsc::sync_channel::<Vec<Event>>(1);
-        let (pool, kernel) = (&pool, options.kernel);
-        scope.spawn(move || {
-            for mut batch in rx {
-                let files: Vec<&mut Entry> = batch
-                    .iter_mut()
-                    .filter_map(|event| match event {
-                        // Files whose checksum was taken from the baseline are not read.
-                        Event::Entry(entry)
-                            if entry.file.is_some() && entry.record.content == Content::None =>
-                        {
-                            Some(entry)
-                        }
+                    let known = match (&entry.file, reuse.as_mut()) {
+                        (Some(_), Some(reuse)) => reuse.known(&entry.record),
                         _ => None,
-                    })
-                    .collect();
-                let chunks = plan_chunks(files, pool.current_num_threads());
-                pool.install(|| {
-                    chunks
-                        .into_par_iter()
-                        .for_each(|mut chunk| hash_chunk(&mut chunk, algorithm, kernel, hooks))
-                });
-                if hashed_tx.send(batch).is_err() {
-                    return; // the sink failed; stop hashing
+                    };
+                    if let Some(digest) = known {
+                        // Trusted from the baseline: not read.
+                        entry.record.content = Content::Digest(digest);
+                        entry.file = None;
+                    } else if let (Some(file), Some(seen)) = (entry.file.take(), entry.record.meta)
+                    {
+                        let token = (Arc::clone(&batch.outcomes), batch.events.len());
+                        let name = entry.record.name.clone();
+                        if job_tx
+                            .send(Job {
+                                file,
+                                name,
+                                seen,
+                                token,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                        batch.jobs += 1;
+                    }
+                }
+                batch.events.push(event);
+                if batch.events.len() >= BATCH_ENTRIES
+                    && batch_tx
+                        .send(std::mem::replace(&mut batch, Batch::new()).close())
+                        .is_err()
+                {
+                    return; // the sink failed; stop walking
                 }
             }
+            let _ = batch_tx.send(batch.close());
         });
-        for batch in hashed_rx {
-            for event in batch {
+        for i in 0..threads {
+            let jobs = &jobs;
+            std::thread::Builder::new()
+                .name(format!("fimsum-hash-{i}"))
+                .spawn_scoped(scope, move || {
+                    let mut patient = true;
+                    read::checksum_stream(
+                        algorithm,
+                        kernel,
+                        hooks,
+                        |wait| next_job(jobs, wait, &mut patient),
+                        |(outcomes, index), meta, content| outcomes.deliver(index, meta, content),
+                    )
+                })
+                .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;
+        }
+        for batch in batch_rx {
+            let mut events = batch.events;
+            for (index, meta, content) in batch.outcomes.wait() {
+                if let Some(Event::Entry(entry)) = events.get_mut(index) {
+                    entry.record.meta = Some(meta);
+                    entry.record.content = content;
+                }
+            }
+            for event in events {
                 let item = match event {
                     Event::Problem(p) => Item::Problem(p),
                     Event::Entry(entry) => {
                         let record = entry.record;
                         stats.entries += 1;
-                        if entry.file.is_some() {
+                        if record.kind == Kind::File {
                             stats.files += 1;
                             stats.bytes += record.meta.map_or(0, |m| m.size);
                         }
@@ -177,63 +188,111 @@ pub fn scan_reusing<E>(
     Ok(stats)
 }
 
-/// A chunk of small files (the unit of parallel work) closes at this many files...
-const CHUNK_FILES: usize = 512;
-/// ...or this many bytes (read into the thread's arena).
-const CHUNK_READ_BYTES: u64 = 16 << 20;
+/// What a job carries back: its batch's outcomes and its index in the batch.
+type Token = (Arc<Outcomes>, usize);
 
-/// Plan the parallel work of a batch. Small files go in chunks of consecutive files; large
-/// files (mapped) are dealt out to one chunk per thread, balanced by size. Each chunk is one
-/// multi-buffer call, whose lanes are kept busy only when it holds many files and none of
-/// them dwarfs the rest: so large files are hashed together, biggest first, where the lane
-/// scheduler can balance them.
-fn plan_chunks(files: Vec<&mut Entry>, threads: usize) -> Vec<Vec<&mut Entry>> {
-    let size = |e: &Entry| e.record.meta.map_or(0, |m| m.size);
-    let (mut large, small): (Vec<_>, Vec<_>) =
-        files.into_iter().partition(|e| size(e) >= read::MAP_MIN);
-    let mut chunks = Vec::new();
-    let (mut current, mut bytes) = (Vec::new(), 0u64);
-    for entry in small {
-        bytes += size(entry);
-        current.push(entry);
-        if current.len() >= CHUNK_FILES || bytes >= CHUNK_READ_BYTES {
-            chunks.push(std::mem::take(&mut current));
-            bytes = 0;
-        }
-    }
-    if !current.is_empty() {
-        chunks.push(current);
-    }
-    large.sort_by_key(|e| std::cmp::Reverse(size(e)));
-    let mut groups: Vec<(u64, Vec<&mut Entry>)> =
-        (0..threads.max(1)).map(|_| (0, Vec::new())).collect();
-    for entry in large {
-        if let Some(group) = groups.iter_mut().min_by_key(|g| g.0) {
-            group.0 += size(entry);
-            group.1.push(entry);
-        }
-    }
-    chunks.extend(groups.into_iter().map(|g| g.1).filter(|g| !g.is_empty()));
-    chunks
+/// Events of the walk on their way to the output, and the outcomes of their files.
+struct Batch {
+    events: Vec<Event>,
+    outcomes: Arc<Outcomes>,
+    /// Jobs sent for this batch so far.
+    jobs: usize,
 }
 
-fn hash_chunk(chunk: &mut [&mut Entry], algorithm: Algorithm, kernel: Kernel, hooks: &HookRef) {
-    let outcomes = {
-        let jobs: Vec<read::Job> = chunk
-            .iter()
-            .filter_map(|entry| {
-                Some(read::Job {
-                    file: entry.file.as_ref()?,
-                    name: &entry.record.name,
-                    seen: entry.record.meta?,
-                })
-            })
-            .collect();
-        read::checksum_many(&jobs, algorithm, kernel, hooks)
-    };
-    for (entry, (meta, content)) in chunk.iter_mut().zip(outcomes) {
-        entry.record.meta = Some(meta);
-        entry.record.content = content;
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            events: Vec::with_capacity(BATCH_ENTRIES),
+            outcomes: Arc::new(Outcomes::default()),
+            jobs: 0,
+        }
+    }
+
+    /// No more jobs will be sent for this batch.
+    fn close(self) -> Batch {
+        self.outcomes.expect(self.jobs);
+        self
+    }
+}
+
+/// The hashed files of one batch, delivered by the hashing threads in any order.
+#[derive(Default)]
+struct Outcomes {
+    state: Mutex<Pending>,
+    complete: Condvar,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Jobs announced minus outcomes delivered: below zero while the batch is still open and
+    /// its first files are already done; zero once it is closed and complete.
+    missing: isize,
+    outcomes: Vec<(usize, Meta, Content)>,
+}
+
+impl Outcomes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn expect(&self, jobs: usize) {
+        self.lock().missing += jobs as isize;
+    }
+
+    fn deliver(&self, index: usize, meta: Meta, content: Content) {
+        let mut pending = self.lock();
+        pending.outcomes.push((index, meta, content));
+        pending.missing -= 1;
+        if pending.missing == 0 {
+            self.complete.notify_all();
+        }
+    }
+
+    /// Wait for every job of a closed batch, and take their outcomes.
+    fn wait(&self) -> Vec<(usize, Meta, Content)> {
+        let mut pending = self.lock();
+        while pending.missing != 0 {
+            pending = self
+                .complete
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        std::mem::take(&mut pending.outcomes)
+    }
+}
+
+/// How long a hashing thread whose lanes are busy waits for the walker before it drains its
+/// lanes with the slower narrow kernels.
+const PATIENCE: Duration = Duration::from_millis(1);
+
+/// The next job for a hashing thread. With `wait` (all its lanes are idle) it blocks. Without,
+/// it waits [`PATIENCE`] at most, and then not again until a job came at once (`patient`):
+/// when the walker is only a little behind, waiting costs less than draining the lanes; when
+/// the output waits for a file in these very lanes, the walker is stopped, and the lanes must
+/// drain without further delay.
+fn next_job<T>(jobs: &Receiver<T>, wait: bool, patient: &mut bool) -> Next<T> {
+    if wait {
+        return match jobs.recv() {
+            Ok(job) => Next::Msg(job),
+            Err(_) => Next::End,
+        };
+    }
+    match jobs.try_recv() {
+        Ok(job) => {
+            *patient = true;
+            return Next::Msg(job);
+        }
+        Err(TryRecvError::Disconnected) => return Next::End,
+        Err(TryRecvError::Empty) if !*patient => return Next::Later,
+        Err(TryRecvError::Empty) => {}
+    }
+    match jobs.recv_timeout(PATIENCE) {
+        Ok(job) => Next::Msg(job),
+        Err(RecvTimeoutError::Timeout) => {
+            *patient = false;
+            Next::Later
+        }
+        Err(RecvTimeoutError::Disconnected) => Next::End,
     }
 }
 
