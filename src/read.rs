@@ -181,8 +181,10 @@ pub const MAP_MIN: u64 = 1 << 20;
 const PIECE: usize = 256 * 1024;
 
 /// A mapped file is hashed this much at a time; the pages of a window are dropped from our
-/// page tables once it is hashed, so a big file does not count in full in our resident memory.
-const WINDOW: usize = 8 << 20;
+/// page tables once it is hashed, so a big file does not count in full in our resident memory
+/// (measured on /usr: peak RSS 313 MB with 8 MiB windows, 122 MB with 1 MiB, 110 MB with
+/// 256 KiB, at the same speed).
+const WINDOW: usize = 256 << 10;
 
 /// One file to hash: where it is, its `%n` name (for hooks), what the walk saw, and a token
 /// of the caller's that comes back with the outcome.

@@ -19,8 +19,8 @@ use crate::util::{scratch, write};
 /// Big enough to take several reads (the read buffer is 256 KiB), and mapped in the scan.
 const BIG: usize = 1 << 20;
 /// Sizes that take each way in: read in one piece, read in several pieces of 256 KiB, mapped,
-/// mapped in several windows of 8 MiB.
-const SIZES: [usize; 4] = [64 << 10, 600 << 10, 1 << 20, 9 << 20];
+/// mapped in many windows of 256 KiB.
+const SIZES: [usize; 4] = [64 << 10, 600 << 10, 1 << 20, 5 << 20];
 
 fn content(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
