@@ -13,7 +13,9 @@
 //! while it holds files in its lanes; a work-stealing pool of short tasks does not fit that,
 //! and plain scoped threads joined by bounded channels do.
 
-use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
@@ -88,6 +90,7 @@ pub fn scan_reusing<E>(
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
     let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Token>>(JOBS_AHEAD);
+    let stalled = &AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
         let walk_options = options.walk.clone();
@@ -122,27 +125,25 @@ pub fn scan_reusing<E>(
                     }
                 }
                 batch.events.push(event);
-                if batch.events.len() >= BATCH_ENTRIES
-                    && batch_tx
-                        .send(std::mem::replace(&mut batch, Batch::new()).close())
-                        .is_err()
-                {
-                    return; // the sink failed; stop walking
+                if batch.events.len() >= BATCH_ENTRIES {
+                    let full = std::mem::replace(&mut batch, Batch::new());
+                    if send_batch(&batch_tx, full, stalled).is_err() {
+                        return; // the sink failed; stop walking
+                    }
                 }
             }
-            let _ = batch_tx.send(batch.close());
+            let _ = send_batch(&batch_tx, batch, stalled);
         });
         for i in 0..threads {
             let jobs = &jobs;
             std::thread::Builder::new()
                 .name(format!("fimsum-hash-{i}"))
                 .spawn_scoped(scope, move || {
-                    let mut patient = true;
                     read::checksum_stream(
                         algorithm,
                         kernel,
                         hooks,
-                        |wait| next_job(jobs, wait, &mut patient),
+                        |wait| next_job(jobs, wait, stalled),
                         |(outcomes, index), meta, content| outcomes.deliver(index, meta, content),
                     )
                 })
@@ -186,6 +187,21 @@ pub fn scan_reusing<E>(
         Ok(())
     })?;
     Ok(stats)
+}
+
+/// Close a batch and send it to the output; `stalled` is raised while the output is too far
+/// behind to take it (see [`next_job`]).
+fn send_batch(tx: &SyncSender<Batch>, batch: Batch, stalled: &AtomicBool) -> Result<(), ()> {
+    match tx.try_send(batch.close()) {
+        Ok(()) => Ok(()),
+        Err(TrySendError::Disconnected(_)) => Err(()),
+        Err(TrySendError::Full(batch)) => {
+            stalled.store(true, Ordering::Release);
+            let sent = tx.send(batch).map_err(|_| ());
+            stalled.store(false, Ordering::Release);
+            sent
+        }
+    }
 }
 
 /// What a job carries back: its batch's outcomes and its index in the batch.
@@ -261,38 +277,34 @@ impl Outcomes {
     }
 }
 
-/// How long a hashing thread whose lanes are busy waits for the walker before it drains its
-/// lanes with the slower narrow kernels.
-const PATIENCE: Duration = Duration::from_millis(1);
+/// How often a hashing thread that waits for a job with files in its lanes looks whether the
+/// output has stalled.
+const RECHECK: Duration = Duration::from_millis(1);
 
 /// The next job for a hashing thread. With `wait` (all its lanes are idle) it blocks. Without,
-/// it waits [`PATIENCE`] at most, and then not again until a job came at once (`patient`):
-/// when the walker is only a little behind, waiting costs less than draining the lanes; when
-/// the output waits for a file in these very lanes, the walker is stopped, and the lanes must
-/// drain without further delay.
-fn next_job<T>(jobs: &Receiver<T>, wait: bool, patient: &mut bool) -> Next<T> {
+/// it waits too, as long as the walker is merely behind: running the lanes half empty would
+/// take CPU time from the walker on a machine with few cores. It returns [`Next::Later`],
+/// so that the lanes drain, only when the walker is `stalled`: then the output waits for a
+/// file that may be in these very lanes, and the walker waits for the output.
+fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> {
     if wait {
         return match jobs.recv() {
             Ok(job) => Next::Msg(job),
             Err(_) => Next::End,
         };
     }
-    match jobs.try_recv() {
-        Ok(job) => {
-            *patient = true;
-            return Next::Msg(job);
+    loop {
+        match jobs.try_recv() {
+            Ok(job) => return Next::Msg(job),
+            Err(TryRecvError::Disconnected) => return Next::End,
+            Err(TryRecvError::Empty) if stalled.load(Ordering::Acquire) => return Next::Later,
+            Err(TryRecvError::Empty) => {}
         }
-        Err(TryRecvError::Disconnected) => return Next::End,
-        Err(TryRecvError::Empty) if !*patient => return Next::Later,
-        Err(TryRecvError::Empty) => {}
-    }
-    match jobs.recv_timeout(PATIENCE) {
-        Ok(job) => Next::Msg(job),
-        Err(RecvTimeoutError::Timeout) => {
-            *patient = false;
-            Next::Later
+        match jobs.recv_timeout(RECHECK) {
+            Ok(job) => return Next::Msg(job),
+            Err(RecvTimeoutError::Disconnected) => return Next::End,
+            Err(RecvTimeoutError::Timeout) => {}
         }
-        Err(RecvTimeoutError::Disconnected) => Next::End,
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use fimsum::hash::Algorithm;
+use fimsum::hash::{Algorithm, Kernel};
 use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::{Content, Kind, Record};
 use fimsum::scan::{scan, Item, ScanOptions};
@@ -30,13 +30,32 @@ fn content(len: usize, seed: u8) -> Vec<u8> {
 
 /// Scan `src/` under `root` with hooks; return the records and problems by name.
 fn scan_with(root: &Path, hooks: Arc<dyn Hooks>) -> (Vec<Record>, Vec<String>) {
+    scan_with_hooks(root, hooks, 2, Kernel::detect())
+}
+
+/// Scan `src/` under `root` without hooks; the records.
+fn scan_with_options(root: &Path, threads: usize, kernel: Kernel) -> Vec<Record> {
+    let (records, problems) = scan_with_hooks(root, Arc::new(NoHooks), threads, kernel);
+    assert!(problems.is_empty(), "{problems:?}");
+    records
+}
+
+struct NoHooks;
+impl Hooks for NoHooks {}
+
+fn scan_with_hooks(
+    root: &Path,
+    hooks: Arc<dyn Hooks>,
+    threads: usize,
+    kernel: Kernel,
+) -> (Vec<Record>, Vec<String>) {
     let mut walk = WalkOptions::new(0, Vec::new()).unwrap();
     walk.hooks = HookRef::new(hooks);
     let options = ScanOptions {
         algorithm: Algorithm::Md5,
-        threads: 2,
+        threads,
         walk,
-        kernel: fimsum::hash::Kernel::detect(),
+        kernel,
     };
     let src = root.join("src/");
     let mut source = src.as_os_str().as_bytes().to_vec();
@@ -529,4 +548,47 @@ fn kernel_has_cachestat() -> bool {
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|p| p.parse::<u32>().ok());
     matches!((parts.next(), parts.next()), (Some(major), Some(minor)) if (major, minor) >= (6, 5))
+}
+
+/// Big files early in the walk, then more small files than the output window holds: the
+/// output waits for a big file in a lane while the walker waits for the output, so the
+/// lanes must drain instead of waiting for more jobs (this once hung). Every thread count
+/// and MD5 kernel, each within a time limit.
+#[test]
+fn big_files_before_a_long_tail_of_small_ones_do_not_hang_the_scan() {
+    let tmp = scratch();
+    let big: Vec<Vec<u8>> = (0..3u8).map(|i| content(24 << 20, i)).collect();
+    for (i, data) in big.iter().enumerate() {
+        write(&tmp.path().join(format!("src/a{i}")), data);
+    }
+    let small = tmp.path().join("src/z");
+    std::fs::create_dir_all(&small).unwrap();
+    for i in 0..40_000 {
+        std::fs::write(small.join(i.to_string()), i.to_string()).unwrap();
+    }
+    for (threads, kernel) in [
+        (1, Kernel::detect()),
+        (2, Kernel::detect()),
+        (2, Kernel::Scalar),
+    ] {
+        let root = tmp.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(scan_with_options(&root, threads, kernel));
+        });
+        let records = rx
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .unwrap_or_else(|_| panic!("the scan hung ({threads} threads, {kernel})"));
+        for (i, data) in big.iter().enumerate() {
+            assert_eq!(
+                find(&records, &format!("a{i}")).content.digest(),
+                Some(&Algorithm::Md5.digest(data))
+            );
+        }
+        assert_eq!(records.len(), 3 + 1 + 40_000 + 1);
+        assert_eq!(
+            find(&records, "z/39999").content.digest(),
+            Some(&Algorithm::Md5.digest(b"39999"))
+        );
+    }
 }
