@@ -216,6 +216,8 @@ pub enum Format {
     Human,
     /// The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints.
     Rsync,
+    /// The same with `--out-format="%i %n %C"`: also attribute-only changes.
+    Itemize,
     /// One JSON object per line (README "JSON output").
     Json,
 }

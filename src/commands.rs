@@ -15,6 +15,7 @@ use fimsum::diff::{self, Diff, DiffOptions};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
 use fimsum::hash::Algorithm;
+use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
 use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::record::{Record, Timestamp};
@@ -294,12 +295,16 @@ fn write_report(
     match format {
         Format::Human => report::write_human(&mut out, diff, &ctx),
         Format::Json => report::write_json(&mut out, diff, &ctx),
-        Format::Rsync => {
+        Format::Rsync | Format::Itemize => {
             // rsync prints nothing but its lines: the notes go to stderr.
             for note in notes {
                 eprintln!("fimsum: note: {note}");
             }
-            write_rsync(&mut out, diff, charset, algorithm)
+            if format == Format::Rsync {
+                write_rsync(&mut out, diff, charset, algorithm)
+            } else {
+                write_itemize(&mut out, diff, charset, algorithm)
+            }
         }
     }
     .and_then(|()| out.flush())

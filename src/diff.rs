@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::order::cmp_entries;
-use crate::record::{Content, Kind, Record};
+use crate::record::{Content, Kind, Meta, Record};
 
 /// One attribute that can differ between the two sides of a pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -252,20 +252,7 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
         }
     }
     if let (Some(a), Some(b)) = (&o.meta, &n.meta) {
-        let mut check = |differs: bool, field: Field| {
-            if differs {
-                fields.push(field)
-            }
-        };
-        check(a.mode != b.mode, Field::Mode);
-        check(a.uid != b.uid, Field::Uid);
-        check(a.gid != b.gid, Field::Gid);
-        check(o.kind == Kind::File && a.size != b.size, Field::Size);
-        check(a.mtime != b.mtime, Field::Mtime);
-        check(
-            matches!(o.kind, Kind::CharDevice | Kind::BlockDevice) && a.rdev != b.rdev,
-            Field::Device,
-        );
+        meta_fields(o.kind, a, b, &mut fields);
     }
     if o.kind == Kind::Symlink
         && o.link_target.is_some()
@@ -275,6 +262,27 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
         fields.push(Field::LinkTarget);
     }
     (!fields.is_empty()).then_some(ChangeKind::Modified(fields))
+}
+
+/// Push the metadata fields that differ between two entries of kind `kind`: size only
+/// counts for regular files and the device number only for devices. Also used by
+/// [`crate::itemize`] for entries rsync updates in place although their exact type changed
+/// (a FIFO become a socket, a character device become a block device).
+pub fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Field>) {
+    let mut check = |differs: bool, field: Field| {
+        if differs {
+            fields.push(field)
+        }
+    };
+    check(a.mode != b.mode, Field::Mode);
+    check(a.uid != b.uid, Field::Uid);
+    check(a.gid != b.gid, Field::Gid);
+    check(kind == Kind::File && a.size != b.size, Field::Size);
+    check(a.mtime != b.mtime, Field::Mtime);
+    check(
+        matches!(kind, Kind::CharDevice | Kind::BlockDevice) && a.rdev != b.rdev,
+        Field::Device,
+    );
 }
 
 /// A file replaced by a directory (or the reverse) sorts at two places in rsync order and so
@@ -328,7 +336,6 @@ fn pair_type_changes(changes: &mut Vec<Change>) {
 mod tests {
     use super::*;
     use crate::hash::Algorithm;
-    use crate::record::Meta;
 
     fn file(name: &str, data: &[u8]) -> Record {
         Record {

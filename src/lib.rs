@@ -8,7 +8,8 @@
 //! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
 //! - [`baseline`]: the baseline file codec;
 //! - [`diff`]: the merge of two ordered record streams into changes;
-//! - [`report`] and [`rsync_report`]: how changes are written (human, json; rsync).
+//! - [`report`], [`rsync_report`] and [`itemize`]: how changes are written (human, json;
+//!   rsync's `%n %C` and `%i %n %C`).
 
 pub mod baseline;
 mod cache;
@@ -18,6 +19,7 @@ pub mod escape;
 pub mod filter;
 pub mod hash;
 pub mod hook;
+pub mod itemize;
 mod locale;
 pub mod mapped;
 pub mod md5_mb;

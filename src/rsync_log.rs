@@ -16,16 +16,38 @@ pub fn format_line(
     charset: Charset,
     out: &mut Vec<u8>,
 ) -> bool {
-    let mut line = record.display_name();
-    line.push(b' ');
-    match (&record.content, record.kind) {
-        (Content::Digest(d), _) => line.extend_from_slice(d.to_hex().as_bytes()),
-        (_, Kind::File) => return false,
-        _ => line.resize(line.len() + algorithm.hex_width(), b' '),
+    let mut line = Vec::with_capacity(record.name.len() + 42);
+    if !push_name_and_checksum(record, algorithm, &mut line) {
+        return false;
     }
     escape_line(&line, charset, out);
     out.push(b'\n');
     true
+}
+
+/// Append `%n %C` of `record` unescaped (rsync escapes whole lines, so a format with more
+/// in front, such as `%i %n %C`, escapes after adding it). Returns false, having appended
+/// nothing, for a regular file without a checksum.
+pub fn push_name_and_checksum(record: &Record, algorithm: Algorithm, line: &mut Vec<u8>) -> bool {
+    let digest = record.content.digest();
+    if digest.is_none() && record.kind == Kind::File {
+        return false;
+    }
+    line.extend_from_slice(&record.display_name());
+    match digest {
+        Some(d) => {
+            line.push(b' ');
+            line.extend_from_slice(d.to_hex().as_bytes());
+        }
+        None => push_blank_checksum(algorithm, line),
+    }
+    true
+}
+
+/// Append ` ` and the blank `%C` rsync prints where there is no checksum to show.
+pub fn push_blank_checksum(algorithm: Algorithm, line: &mut Vec<u8>) {
+    line.push(b' ');
+    line.resize(line.len() + algorithm.hex_width(), b' ');
 }
 
 /// An error in a log, with its 1-based line number.

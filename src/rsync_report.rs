@@ -5,7 +5,9 @@
 //! - a line is printed for what is created, for a file whose checksum differs, for a
 //!   re-pointed symlink or a changed device, and for a directory any of whose attributes
 //!   (mode, owner, group, mtime) differ; attribute-only changes of other entries print
-//!   nothing; the lines come in transfer order (rsync's file-list order of the new tree);
+//!   nothing; the lines come in transfer order (rsync's file-list order of the new tree).
+//!   Which entries these are follows from the flags rsync's generator gives each entry,
+//!   computed once for both rsync formats in [`crate::itemize`];
 //! - `deleting NAME` lines: directories in transfer order, inside each the extraneous entries
 //!   in reverse sorted order, a removed directory emptied children first; then the contents
 //!   of entries of that directory that went from directory to non-directory (the entry
@@ -21,11 +23,12 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use crate::diff::{ChangeKind, Diff, Field};
+use crate::diff::{ChangeKind, Diff};
 use crate::escape::{escape_line, Charset};
 use crate::hash::Algorithm;
+use crate::itemize::items;
 use crate::order::cmp_entries;
-use crate::record::{Kind, Record};
+use crate::record::Record;
 use crate::rsync_log::format_line;
 
 pub fn write_rsync(
@@ -43,44 +46,18 @@ pub fn write_rsync(
         line.push(b'\n');
         out.write_all(&line)?;
     }
-    for record in transfers(diff) {
+    for (record, item) in items(diff) {
         line.clear();
-        if format_line(record, algorithm, charset, &mut line) {
+        if item.printed_without_i() && format_line(record, algorithm, charset, &mut line) {
             out.write_all(&line)?;
         }
     }
     Ok(())
 }
 
-/// The entries rsync prints a `%n %C` line for, in the new tree's order.
-fn transfers(diff: &Diff) -> Vec<&Record> {
-    let mut lines: Vec<&Record> = diff
-        .changes
-        .iter()
-        .filter(|c| match &c.kind {
-            ChangeKind::Added | ChangeKind::TypeChanged => true,
-            ChangeKind::Modified(fields) => {
-                let kind = c.new.as_ref().map_or(Kind::Special, |r| r.kind);
-                fields.iter().any(|f| match kind {
-                    Kind::Dir => matches!(f, Field::Mode | Field::Uid | Field::Gid | Field::Mtime),
-                    Kind::File => *f == Field::Content,
-                    Kind::Symlink => *f == Field::LinkTarget,
-                    Kind::CharDevice | Kind::BlockDevice => *f == Field::Device,
-                    _ => false,
-                })
-            }
-            ChangeKind::Removed | ChangeKind::Unverified(_) => false,
-        })
-        .filter_map(|c| c.new.as_ref())
-        .collect();
-    // A file that became a directory is paired at the file's place; rsync lists it where
-    // the directory sorts.
-    lines.sort_by(|a, b| cmp_entries(&a.name, a.is_dir(), &b.name, b.is_dir()));
-    lines
-}
-
-/// The removed entries in the order rsync's `--delete` reports them.
-fn deletions(diff: &Diff) -> Vec<&Record> {
+/// The removed entries in the order rsync's `--delete` reports them (both rsync formats
+/// print their deletions in this order).
+pub fn deletions(diff: &Diff) -> Vec<&Record> {
     // Removed entries, grouped by their parent directory.
     let mut children: HashMap<&[u8], Vec<&Record>> = HashMap::new();
     for c in &diff.changes {

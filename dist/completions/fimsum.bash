@@ -113,7 +113,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
                     return 0
                     ;;
                 --verify-key)
@@ -169,7 +169,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
                     return 0
                     ;;
                 --checksum-choice)

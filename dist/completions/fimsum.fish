@@ -47,6 +47,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-sys
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
+itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
@@ -58,6 +59,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick -d 'Take a
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
+itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs (their checksum width only narrows it down)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F

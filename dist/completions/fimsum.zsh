@@ -51,6 +51,7 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
+itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (README "JSON output")"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
@@ -69,6 +70,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
+itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (README "JSON output")"))' \
 '--checksum-choice=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
 '--cc=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
