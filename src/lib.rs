@@ -8,22 +8,27 @@
 //! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
 //! - [`baseline`]: the baseline file codec;
 //! - [`diff`]: the merge of two ordered record streams into changes;
+//! - [`config`] and [`policy`]: the config file, its rules and what each change is worth;
+//!   [`ioc`]: known-bad hash lists;
 //! - [`report`], [`rsync_report`] and [`itemize`]: how changes are written (human, json;
 //!   rsync's `%n %C` and `%i %n %C`).
 
 pub mod baseline;
 mod cache;
+pub mod config;
 pub mod diff;
 pub mod error;
 pub mod escape;
 pub mod filter;
 pub mod hash;
 pub mod hook;
+pub mod ioc;
 pub mod itemize;
 mod locale;
 pub mod mapped;
 pub mod md5_mb;
 pub mod order;
+pub mod policy;
 pub mod quick;
 pub mod read;
 pub mod record;
