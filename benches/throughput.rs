@@ -176,6 +176,7 @@ fn diff_merge(c: &mut Criterion) {
                 new.iter().cloned().map(Ok),
                 DiffOptions {
                     compare_content: true,
+                    ..DiffOptions::default()
                 },
             )
             .expect("diff")

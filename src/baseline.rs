@@ -283,6 +283,29 @@ impl WireRecord {
     }
 }
 
+/// Shift `target.1` .. `target.{keep-1}` up by one and link `target` as `target.1`, leaving
+/// `target` itself in place, so that a reader never finds no baseline at all. Under the lock.
+fn rotate(target: &Path, keep: usize) -> io::Result<()> {
+    if keep == 0 || !target.exists() {
+        return Ok(());
+    }
+    let numbered = |n: usize| {
+        let mut p = target.as_os_str().to_owned();
+        p.push(format!(".{n}"));
+        PathBuf::from(p)
+    };
+    for n in (1..keep).rev() {
+        match std::fs::rename(numbered(n), numbered(n + 1)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    let staged = numbered(0);
+    let _ = std::fs::remove_file(&staged);
+    std::fs::hard_link(target, &staged)?;
+    std::fs::rename(&staged, numbered(1))
+}
+
 /// Writes a baseline record by record into a temporary file beside the target; only
 /// [`BaselineWriter::finish`] puts it in place (fsync, rename, fsync of the directory), so
 /// the previous baseline at that path is never damaged.
@@ -310,6 +333,8 @@ pub struct BaselineWriter {
     frame: Vec<u8>,
     last: Option<(Vec<u8>, bool)>,
     finished: bool,
+    /// Earlier baselines to keep beside the new one (`NAME.1` the newest).
+    keep: usize,
 }
 
 impl BaselineWriter {
@@ -359,6 +384,7 @@ impl BaselineWriter {
             frame: Vec::new(),
             last: None,
             finished: false,
+            keep: 0,
         };
         writer.write(&prefix)?;
         writer.prefix = prefix;
@@ -368,6 +394,12 @@ impl BaselineWriter {
     /// The generation this baseline gets.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Keep the baseline this one replaces as `NAME.1`, the one before as `NAME.2`, and so
+    /// on up to `generations` (`update`); older ones are removed.
+    pub fn keep_previous(&mut self, generations: usize) {
+        self.keep = generations;
     }
 
     /// Sign the baseline with `key` when it is finished (README "Signed baselines").
@@ -462,6 +494,8 @@ impl BaselineWriter {
                 tmp
             }
         };
+        rotate(&target, self.keep)
+            .map_err(|e| Error::io(ctx("keep the baseline replaced by"), e))?;
         std::fs::rename(&tmp, &target).map_err(|e| Error::io(ctx("move into place"), e))?;
         self.finished = true;
         self.dir

@@ -15,10 +15,11 @@ use fimsum::hash::{Algorithm, Kernel};
     long_about = "fimsum prints exactly what `rsync -a --checksum --out-format=\"%n %C\"` prints, \
                   writes compact baselines of a tree and tells what was added, removed and \
                   changed since.\n\nExit codes: 0 nothing changed; otherwise a bitmask of 1 added, \
-                  2 removed, 4 changed, 8 incomplete (something could not be read). 64 usage \
-                  error, 65 bad baseline or log data (including a baseline whose signature \
-                  does not verify), 66 missing input, 74 I/O error, 75 the baseline is being \
-                  written by another run, 78 bad key file (malformed or unsafe permissions)."
+                  2 removed, 4 changed, 8 incomplete (something could not be read), 16 a file \
+                  is on an IOC list. 64 usage error, 65 bad baseline or log data (including a \
+                  baseline whose signature does not verify), 66 missing input, 74 I/O error, 75 \
+                  the baseline is being written by another run, 78 bad key or config file \
+                  (malformed or unsafe permissions)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,8 +30,15 @@ pub struct Cli {
 pub enum Command {
     /// Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline.
     Scan(ScanArgs),
-    /// Rescan a baseline's sources (or PATHs) and report what changed since.
+    /// Scan the roots of the config file and write its baseline (the first run on a host).
+    Init(InitArgs),
+    /// Rescan a baseline's sources (or PATHs) and report what changed since, by severity;
+    /// without BASELINE, the config file's.
     Check(CheckArgs),
+    /// `check`, then make the new scan the baseline (keeping the previous ones).
+    Update(CheckArgs),
+    /// Print the built-in default config, or check a config file.
+    Config(ConfigArgs),
     /// Compare two baselines; either may be an rsync `%n %C` log instead.
     Diff(DiffArgs),
     /// Print a baseline as `%n %C` lines.
@@ -72,6 +80,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", requires = "output")]
     pub sign_key: Option<PathBuf>,
     #[command(flatten)]
+    pub ioc: IocArgs,
+    #[command(flatten)]
     pub walk: WalkArgs,
     #[command(flatten)]
     pub run: RunArgs,
@@ -106,10 +116,39 @@ pub struct RunArgs {
     pub kernel: Kernel,
 }
 
+/// Where the config comes from.
+#[derive(Args, Debug)]
+pub struct ConfigFile {
+    /// The config file (default /etc/fimsum.toml if it exists, else the built-in policy:
+    /// `fimsum config --default` prints it).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub config: ConfigFile,
+    /// Replace an existing baseline (`update` is the way to accept changes after a check).
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// Print the built-in default config (a commented TOML file to start from).
+    #[arg(long)]
+    pub default: bool,
+    #[command(flatten)]
+    pub config: ConfigFile,
+}
+
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The baseline to check against.
-    pub baseline: PathBuf,
+    /// The baseline to check against (default: the config file's `baseline`).
+    pub baseline: Option<PathBuf>,
     /// Scan these sources instead of the ones recorded in the baseline.
     #[arg(value_name = "PATH")]
     pub paths: Vec<OsString>,
@@ -126,6 +165,19 @@ pub struct CheckArgs {
     /// With --quick, still rehash about this percentage of the trusted files, at random.
     #[arg(long, value_name = "PERCENT", requires = "quick", value_parser = percent)]
     pub quick_sample: Option<f64>,
+    #[command(flatten)]
+    pub config: ConfigFile,
+    #[command(flatten)]
+    pub ioc: IocArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct IocArgs {
+    /// A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with
+    /// md5/sha1/sha256 columns such as MalwareBazaar's); a file on it is critical and sets
+    /// exit bit 16. Repeatable; added to the config file's `ioc` lists.
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Vec<PathBuf>,
 }
 
 fn percent(text: &str) -> Result<f64, String> {
@@ -148,6 +200,8 @@ pub struct DiffArgs {
     pub new: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// The algorithm of rsync logs (their checksum width only narrows it down).
     #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
     pub checksum: Option<Algorithm>,
@@ -212,7 +266,7 @@ pub enum KeyCommand {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// A summary, then one line per change.
+    /// A summary, then one line per change, most severe first (colour on a terminal).
     Human,
     /// The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints.
     Rsync,

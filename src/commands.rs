@@ -3,41 +3,48 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
+use fimsum::assess::{self, Assessment, Inputs, IocHit};
 use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
+use fimsum::config::Config;
 use fimsum::diff::{self, Diff, DiffOptions};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
 use fimsum::hash::Algorithm;
+use fimsum::ioc::{HashKind, IocSet};
 use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
+use fimsum::policy::{self, Policy};
 use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::record::{Record, Timestamp};
 use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
 use fimsum::rsync_report::write_rsync;
 use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
-use fimsum::sign::{self, Policy, PublicKey, SecretKey};
+use fimsum::sign::{self, PublicKey, SecretKey};
 use fimsum::walk::{FilterArg, WalkOptions};
 
 use clap::CommandFactory;
 
 use crate::cli::{
-    CheckArgs, Cli, Command, DiffArgs, Format, ImportArgs, KeyArgs, KeyCommand, RunArgs, ScanArgs,
-    ShowArgs, VerifyArgs,
+    CheckArgs, Cli, Command, ConfigArgs, DiffArgs, Format, ImportArgs, InitArgs, KeyArgs,
+    KeyCommand, RunArgs, ScanArgs, ShowArgs, VerifyArgs,
 };
 
 pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
     let charset = Charset::from_environment();
     match command {
         Command::Scan(args) => scan(args, filters, charset),
-        Command::Check(args) => check(args, charset),
+        Command::Init(args) => init(args, charset),
+        Command::Check(args) => check(args, charset, false),
+        Command::Update(args) => check(args, charset, true),
+        Command::Config(args) => config(args),
         Command::Diff(args) => diff(args, charset),
         Command::Show(args) => show(args, charset),
         Command::Import(args) => import(args),
@@ -76,10 +83,12 @@ fn print_generated(render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Res
 
 fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32> {
     let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
-    let mut walk = WalkOptions::new(args.walk.one_file_system, filters)
+    let walk = WalkOptions::new(args.walk.one_file_system, filters)
         .map_err(|e| Error::Usage(e.to_string()))?;
     // Before the scan, not after an hour of it.
     let signer = load_secret_key(args.sign_key.as_deref())?;
+    let iocs = load_iocs(&args.ioc.ioc, args.checksum)?;
+    let mut listed = Listed::new(&iocs, args.checksum, charset);
     let stats = match args.output {
         None => {
             let options = scan_options(args.checksum, &args.run, walk)?;
@@ -87,6 +96,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
             let mut line = Vec::with_capacity(256);
             let stats = run_scan(&sources, &options, charset, |record| {
+                listed.check(&record);
                 line.clear();
                 if format_line(&record, options.algorithm, charset, &mut line) {
                     out.write_all(&line)
@@ -99,36 +109,212 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             stats
         }
         Some(path) => {
-            let header = Header {
-                algorithm: args.checksum,
-                origin: Origin::Scan,
-                roots: sources.iter().map(|s| absolute(s)).collect::<Result<_>>()?,
-                sources: sources.clone(),
-                one_file_system: walk.one_file_system,
-                filters: walk.filters().to_vec(),
-                host: host_name(),
-                created: now(),
-                generation: 0,
-                fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
-            };
+            let header = new_header(args.checksum, &sources, &walk)?;
             let mut writer = BaselineWriter::create_next(&path, &header)?;
             if let Some(key) = signer {
                 writer.sign_with(key);
             }
-            // Neither the new baseline nor the one it replaces is part of the tree it lists.
-            walk.skip.extend(writer.identities());
-            walk.skip.extend(file_identity(&path));
-            let options = scan_options(args.checksum, &args.run, walk)?;
-            let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
+            let options = scan_options(args.checksum, &args.run, skip_own(walk, &writer, &path))?;
+            let stats = run_scan(&sources, &options, charset, |record| {
+                listed.check(&record);
+                writer.append(&record)
+            })?;
             writer.finish()?;
             stats
         }
     };
-    Ok(if stats.problems > 0 {
+    Ok(incomplete_bit(&stats) | listed.exit_bit())
+}
+
+/// `init`: scan the config's roots into its baseline.
+fn init(args: InitArgs, charset: Charset) -> Result<i32> {
+    let config = load_config(args.config.config.as_deref())?;
+    Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
+    let path = &config.baseline;
+    if path.exists() && !args.force {
+        return Err(Error::Usage(format!(
+            "{}: a baseline exists already: `fimsum update` accepts the changes since it was \
+             made, `fimsum init --force` starts over",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    let sources = config_sources(&config);
+    let walk = config_walk(&config)?;
+    let header = new_header(config.checksum, &sources, &walk)?;
+    let mut writer = BaselineWriter::create_next(path, &header)?;
+    let options = scan_options(config.checksum, &args.run, skip_own(walk, &writer, path))?;
+    let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
+    writer.finish()?;
+    eprintln!(
+        "fimsum: {}: baseline of {} entries ({} files, {} bytes)",
+        path.display(),
+        stats.entries,
+        stats.files,
+        stats.bytes
+    );
+    Ok(incomplete_bit(&stats))
+}
+
+/// `config`: print the built-in config, or check one.
+fn config(args: ConfigArgs) -> Result<i32> {
+    if args.default {
+        print_generated(|out| out.write_all(Config::default_text().as_bytes()))?;
+        return Ok(0);
+    }
+    let config = load_config(args.config.config.as_deref())?;
+    Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
+    let from = match &args.config.config {
+        Some(path) => path.display().to_string(),
+        None if Path::new(fimsum::config::DEFAULT_PATH).exists() => {
+            fimsum::config::DEFAULT_PATH.to_string()
+        }
+        None => "the built-in default (no /etc/fimsum.toml)".to_string(),
+    };
+    println!(
+        "{from}: valid: {} roots, {} rules, checksum {}, baseline {}",
+        config.roots.len(),
+        config.rules.len(),
+        config.checksum,
+        config.baseline.display()
+    );
+    Ok(0)
+}
+
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    Config::load_or_default(path).map_err(|e| Error::Config(e.to_string()))
+}
+
+fn config_sources(config: &Config) -> Vec<Vec<u8>> {
+    config.roots.iter().map(|r| r.as_bytes().to_vec()).collect()
+}
+
+/// The walk a config asks for: its excludes, `-x`, and the filesystem types it skips.
+fn config_walk(config: &Config) -> Result<WalkOptions> {
+    let filters = config
+        .exclude
+        .iter()
+        .map(|p| FilterArg::Exclude(p.as_bytes().to_vec()))
+        .collect();
+    let mut walk = WalkOptions::new(u8::from(config.one_file_system), filters)
+        .map_err(|e| Error::Config(format!("exclude: {e}")))?;
+    for name in &config.skip_fs {
+        let magics =
+            policy::fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
+        walk.skip_fs.extend(magics.into_iter().map(i64::from));
+    }
+    Ok(walk)
+}
+
+/// The header of a new baseline of `sources`.
+fn new_header(algorithm: Algorithm, sources: &[Vec<u8>], walk: &WalkOptions) -> Result<Header> {
+    Ok(Header {
+        algorithm,
+        origin: Origin::Scan,
+        roots: sources.iter().map(|s| absolute(s)).collect::<Result<_>>()?,
+        sources: sources.to_vec(),
+        one_file_system: walk.one_file_system,
+        filters: walk.filters().to_vec(),
+        host: host_name(),
+        created: now(),
+        generation: 0,
+        fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+/// Neither the new baseline nor the one it replaces (nor their lock) is part of the tree it
+/// lists.
+fn skip_own(mut walk: WalkOptions, writer: &BaselineWriter, path: &Path) -> WalkOptions {
+    walk.skip.extend(writer.identities());
+    walk.skip.extend(file_identity(path));
+    walk
+}
+
+fn incomplete_bit(stats: &Stats) -> i32 {
+    if stats.problems > 0 {
         exit::INCOMPLETE
     } else {
         0
-    })
+    }
+}
+
+/// The IOC lists of the command line and the config, checked against the digests a scan
+/// with `algorithm` records.
+fn load_iocs(paths: &[PathBuf], algorithm: Algorithm) -> Result<IocSet> {
+    let mut iocs = IocSet::new();
+    for path in paths {
+        iocs.load(path).map_err(|e| Error::Usage(e.to_string()))?;
+    }
+    let available: Vec<HashKind> = ioc_kind(algorithm).into_iter().collect();
+    if !iocs.is_empty() {
+        iocs.require(&available)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+    }
+    Ok(iocs)
+}
+
+/// The IOC hash kind of a checksum algorithm, if lists carry it.
+fn ioc_kind(algorithm: Algorithm) -> Option<HashKind> {
+    match algorithm {
+        Algorithm::Md5 => Some(HashKind::Md5),
+        Algorithm::Sha1 => Some(HashKind::Sha1),
+        _ => None,
+    }
+}
+
+/// The records of a scan that are on an IOC list, reported on stderr as they come (stdout
+/// may carry rsync's lines) and kept by name for the report.
+struct Listed<'a> {
+    iocs: &'a IocSet,
+    kind: Option<HashKind>,
+    charset: Charset,
+    hits: std::collections::HashMap<Vec<u8>, Vec<IocHit>>,
+}
+
+impl<'a> Listed<'a> {
+    fn new(iocs: &'a IocSet, algorithm: Algorithm, charset: Charset) -> Listed<'a> {
+        Listed {
+            iocs,
+            kind: ioc_kind(algorithm),
+            charset,
+            hits: Default::default(),
+        }
+    }
+
+    fn check(&mut self, record: &Record) {
+        if self.iocs.is_empty() {
+            return;
+        }
+        let hits = assess::ioc_hits(self.iocs, record, self.kind);
+        if hits.is_empty() {
+            return;
+        }
+        for hit in &hits {
+            eprintln!(
+                "fimsum: {}: on an IOC list: {} hash at {}:{}",
+                escape_name(&record.name, self.charset),
+                hit.kind,
+                hit.list.display(),
+                hit.line
+            );
+        }
+        self.hits.insert(record.name.clone(), hits);
+    }
+
+    fn exit_bit(&self) -> i32 {
+        if self.hits.is_empty() {
+            0
+        } else {
+            exit::IOC
+        }
+    }
 }
 
 fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Result<ScanOptions> {
@@ -188,11 +374,18 @@ fn warn(problem: &Problem, charset: Charset) {
     );
 }
 
-fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
-    let policy = load_policy(args.verify)?;
-    let base = Baseline::open_with(&args.baseline, policy.as_ref())?;
+/// `check`, and `update` (`update` = true): rescan, report, and for `update` write the scan
+/// as the new baseline, keeping the config's number of earlier ones.
+fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
+    let config = load_config(args.config.config.as_deref())?;
+    let policy = Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
+    // Without a BASELINE this is the config's baseline, walked as `init` walked it.
+    let from_config = args.baseline.is_none();
+    let baseline_path = args.baseline.unwrap_or_else(|| config.baseline.clone());
+    let verify = load_policy(args.verify)?;
+    let base = Baseline::open_with(&baseline_path, verify.as_ref())?;
     let header = base.header.clone();
-    let signature_note = signature_note(&args.baseline, &base);
+    let signature_note = signature_note(&baseline_path, &base);
     let sources: Vec<Vec<u8>> = if args.paths.is_empty() {
         header.roots.clone()
     } else {
@@ -201,14 +394,31 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     if sources.is_empty() {
         return Err(Error::Usage(format!(
             "{}: the baseline records no sources (it was imported from a log): name the PATHs to scan",
-            args.baseline.display()
+            baseline_path.display()
         )));
     }
+    let mut ioc_paths = config.ioc.clone();
+    ioc_paths.extend(args.ioc.ioc.iter().cloned());
+    let iocs = load_iocs(&ioc_paths, header.algorithm)?;
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
-        .map_err(|e| Error::bad_data(&args.baseline, format!("recorded filter: {e}")))?;
-    walk.skip.extend(file_identity(&args.baseline));
+        .map_err(|e| Error::bad_data(&baseline_path, format!("recorded filter: {e}")))?;
+    if from_config {
+        walk.skip_fs = config_walk(&config)?.skip_fs;
+    }
+    walk.skip.extend(file_identity(&baseline_path));
     walk.skip
-        .extend(file_identity(&baseline::lock_path(&args.baseline)));
+        .extend(file_identity(&baseline::lock_path(&baseline_path)));
+    let mut writer = if update {
+        let mut next = header.clone();
+        next.host = host_name();
+        next.created = now();
+        let mut writer = BaselineWriter::create_next(&baseline_path, &next)?;
+        writer.keep_previous(config.keep);
+        walk.skip.extend(writer.identities());
+        Some(writer)
+    } else {
+        None
+    };
     let options = scan_options(header.algorithm, &args.run, walk)?;
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
@@ -225,11 +435,19 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     } else {
         None
     };
+    // The rsync formats show what rsync would do, so they compare only what rsync compares.
+    let identity = matches!(args.format, Format::Human | Format::Json);
+    let mut listed = Listed::new(&iocs, header.algorithm, charset);
 
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
+        let (listed, writer) = (&mut listed, &mut writer);
         let scanner = scope.spawn(move || {
             run_scan_reusing(&sources, &options, reuse, charset, |record| {
+                listed.check(&record);
+                if let Some(writer) = writer.as_mut() {
+                    writer.append(&record)?;
+                }
                 // The receiver is gone only if the diff failed; its error is reported.
                 tx.send(record)
                     .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
@@ -240,6 +458,7 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
             rx.into_iter().map(Ok),
             DiffOptions {
                 compare_content: true,
+                identity,
             },
         );
         let stats = scanner
@@ -261,54 +480,99 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
                 .into(),
         );
     }
-    write_report(
-        args.format,
-        &diff,
-        header.algorithm,
-        charset,
-        stats.problems,
-        &notes,
-    )?;
-    let incomplete = if stats.problems > 0 {
-        exit::INCOMPLETE
-    } else {
-        0
+    let algorithm = header.algorithm;
+    let prefix_digest = |path: &[u8], len: u64| {
+        fimsum::read::prefix_checksum(Path::new(std::ffi::OsStr::from_bytes(path)), len, algorithm)
     };
-    Ok(diff.exit_bits() | incomplete)
+    let assessment = assess::assess(
+        &diff,
+        &Inputs {
+            policy: &policy,
+            roots: &header.roots,
+            ioc_hits: &listed.hits,
+            prefix_digest: &prefix_digest,
+        },
+    );
+    let report = Report {
+        format: args.format,
+        diff: &diff,
+        assessment: &assessment,
+        algorithm,
+        charset,
+        problems: stats.problems,
+        notes: &notes,
+        host: host_name(),
+        time: now(),
+        config: &config,
+    };
+    report.write()?;
+    if let Some(writer) = writer {
+        let generation = writer.generation();
+        writer.finish()?;
+        eprintln!(
+            "fimsum: {}: updated to generation {generation} (the previous one kept as {}.1)",
+            baseline_path.display(),
+            baseline_path.display()
+        );
+    }
+    Ok(report.exit_bits() | incomplete_bit(&stats))
 }
 
-fn write_report(
+/// Everything a report is written from.
+struct Report<'a> {
     format: Format,
-    diff: &Diff,
+    diff: &'a Diff,
+    assessment: &'a Assessment,
     algorithm: Algorithm,
     charset: Charset,
     problems: u64,
-    notes: &[String],
-) -> Result<()> {
-    let ctx = Context {
-        charset,
-        problems,
-        notes,
-    };
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match format {
-        Format::Human => report::write_human(&mut out, diff, &ctx),
-        Format::Json => report::write_json(&mut out, diff, &ctx),
-        Format::Rsync | Format::Itemize => {
-            // rsync prints nothing but its lines: the notes go to stderr.
-            for note in notes {
-                eprintln!("fimsum: note: {note}");
-            }
-            if format == Format::Rsync {
-                write_rsync(&mut out, diff, charset, algorithm)
-            } else {
-                write_itemize(&mut out, diff, charset, algorithm)
+    notes: &'a [String],
+    host: String,
+    time: Timestamp,
+    config: &'a Config,
+}
+
+impl Report<'_> {
+    fn write(&self) -> Result<()> {
+        let ctx = Context {
+            charset: self.charset,
+            problems: self.problems,
+            notes: self.notes,
+            host: &self.host,
+            time: self.time,
+            rules: &self.config.rules,
+            colour: std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal(),
+        };
+        let stdout = io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        match self.format {
+            Format::Human => report::write_human(&mut out, self.diff, self.assessment, &ctx),
+            Format::Json => report::write_json(&mut out, self.diff, self.assessment, &ctx),
+            Format::Rsync | Format::Itemize => {
+                // rsync prints nothing but its lines: the notes go to stderr.
+                for note in self.notes {
+                    eprintln!("fimsum: note: {note}");
+                }
+                if self.format == Format::Rsync {
+                    write_rsync(&mut out, self.diff, self.charset, self.algorithm)
+                } else {
+                    write_itemize(&mut out, self.diff, self.charset, self.algorithm)
+                }
             }
         }
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("cannot write the report", e))
     }
-    .and_then(|()| out.flush())
-    .map_err(|e| Error::io("cannot write the report", e))
+
+    /// The rsync formats show every change, so their exit code is the whole diff's; the
+    /// others show what the policy counts.
+    fn exit_bits(&self) -> i32 {
+        let ioc = self.assessment.exit_bits() & exit::IOC;
+        match self.format {
+            Format::Rsync | Format::Itemize => self.diff.exit_bits() | ioc,
+            Format::Human | Format::Json => self.assessment.exit_bits(),
+        }
+    }
 }
 
 /// One side of a `diff`: a baseline or an rsync log.
@@ -318,7 +582,11 @@ enum Side {
 }
 
 impl Side {
-    fn open(path: &Path, algorithm: Option<Algorithm>, policy: Option<&Policy>) -> Result<Side> {
+    fn open(
+        path: &Path,
+        algorithm: Option<Algorithm>,
+        policy: Option<&sign::Policy>,
+    ) -> Result<Side> {
         if baseline::is_baseline(path)? {
             return Ok(Side::Baseline(Baseline::open_with(path, policy)?));
         }
@@ -374,6 +642,8 @@ fn log_error(path: &Path, e: fimsum::rsync_log::LogError) -> Error {
 }
 
 fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
+    let config = load_config(args.config.config.as_deref())?;
+    let rules = Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
     let policy = load_policy(args.verify)?;
     let mut old = Side::open(&args.old, args.checksum, policy.as_ref())?;
     let mut new = Side::open(&args.new, args.checksum, policy.as_ref())?;
@@ -426,13 +696,47 @@ fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
         .or(old.algorithm())
         .or(args.checksum)
         .unwrap_or(Algorithm::Md5);
+    // Names are judged as absolute paths under the newer side's sources (none for a log).
+    let (roots, host, time) = match (&new, &old) {
+        (Side::Baseline(b), _) | (_, Side::Baseline(b)) => (
+            b.header.roots.clone(),
+            b.header.host.clone(),
+            b.header.created,
+        ),
+        _ => (Vec::new(), host_name(), now()),
+    };
     let diff = diff::diff(
         old.records(),
         new.records(),
-        DiffOptions { compare_content },
+        DiffOptions {
+            compare_content,
+            identity: matches!(args.format, Format::Human | Format::Json),
+        },
     )?;
-    write_report(args.format, &diff, algorithm, charset, 0, &notes)?;
-    Ok(diff.exit_bits())
+    // Two baselines: nothing is on disk to read a growing file's prefix from.
+    let assessment = assess::assess(
+        &diff,
+        &Inputs {
+            policy: &rules,
+            roots: &roots,
+            ioc_hits: &Default::default(),
+            prefix_digest: &|_, _| None,
+        },
+    );
+    let report = Report {
+        format: args.format,
+        diff: &diff,
+        assessment: &assessment,
+        algorithm,
+        charset,
+        problems: 0,
+        notes: &notes,
+        host,
+        time,
+        config: &config,
+    };
+    report.write()?;
+    Ok(report.exit_bits())
 }
 
 fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
@@ -527,11 +831,11 @@ fn load_secret_key(path: Option<&Path>) -> Result<Option<SecretKey>> {
     path.map(SecretKey::load).transpose()
 }
 
-fn load_policy(args: VerifyArgs) -> Result<Option<Policy>> {
+fn load_policy(args: VerifyArgs) -> Result<Option<sign::Policy>> {
     let Some(path) = args.verify_key else {
         return Ok(None);
     };
-    Ok(Some(Policy {
+    Ok(Some(sign::Policy {
         key: PublicKey::load(&path)?,
         expect_host: args.expect_host,
         min_generation: args.min_generation,

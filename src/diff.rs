@@ -26,6 +26,13 @@ pub enum Field {
     Mtime,
     LinkTarget,
     Device,
+    /// The status-change time: no user can set it back, so it betrays a reset mtime.
+    /// Compared only with [`DiffOptions::identity`], like the two below.
+    Ctime,
+    /// Another inode under the same name: the file was replaced, not edited.
+    Inode,
+    /// The hard-link count.
+    Nlink,
 }
 
 impl Field {
@@ -39,6 +46,9 @@ impl Field {
             Field::Mtime => "mtime",
             Field::LinkTarget => "target",
             Field::Device => "device",
+            Field::Ctime => "ctime",
+            Field::Inode => "inode",
+            Field::Nlink => "nlink",
         }
     }
 }
@@ -82,10 +92,14 @@ impl Change {
 }
 
 /// How to compare.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct DiffOptions {
     /// Compare checksums: false when the two sides used different algorithms.
     pub compare_content: bool,
+    /// Also compare what rsync does not (ctime, inode, link count), and index the old
+    /// side's hard links ([`Diff::old_links`]): what a policy can ask for. Off for the rsync
+    /// formats, which show what rsync would do.
+    pub identity: bool,
 }
 
 /// The result of a comparison.
@@ -95,6 +109,10 @@ pub struct Diff {
     pub changes: Vec<Change>,
     /// Entries present on both sides and compared.
     pub compared: u64,
+    /// With [`DiffOptions::identity`]: the old side's regular files with more than one link,
+    /// by (device, inode), each with its first name; to tell a new hard link to an existing
+    /// file.
+    pub old_links: HashMap<(u64, u64), Vec<u8>>,
 }
 
 /// Counts by kind of change.
@@ -170,6 +188,15 @@ pub fn diff(
             Ordering::Greater => (None, next_ok(&mut new)),
             Ordering::Equal => (next_ok(&mut old), next_ok(&mut new)),
         };
+        if let Some(o) = o.as_ref().filter(|_| options.identity) {
+            if let (Kind::File, Some(m)) = (o.kind, o.meta) {
+                if m.nlink > 1 {
+                    out.old_links
+                        .entry((m.dev, m.ino))
+                        .or_insert_with(|| o.name.clone());
+                }
+            }
+        }
         let name = o
             .as_ref()
             .or(n.as_ref())
@@ -253,6 +280,9 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
     }
     if let (Some(a), Some(b)) = (&o.meta, &n.meta) {
         meta_fields(o.kind, a, b, &mut fields);
+        if options.identity {
+            identity_fields(o.kind, a, b, &mut fields);
+        }
     }
     if o.kind == Kind::Symlink
         && o.link_target.is_some()
@@ -283,6 +313,20 @@ pub fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Field>) {
         matches!(kind, Kind::CharDevice | Kind::BlockDevice) && a.rdev != b.rdev,
         Field::Device,
     );
+}
+
+/// Push the fields beyond rsync's that differ (see [`DiffOptions::identity`]). A directory's
+/// link count follows its subdirectories, which the diff reports anyway.
+fn identity_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Field>) {
+    if a.ctime != b.ctime {
+        fields.push(Field::Ctime);
+    }
+    if (a.dev, a.ino) != (b.dev, b.ino) {
+        fields.push(Field::Inode);
+    }
+    if kind != Kind::Dir && a.nlink != b.nlink {
+        fields.push(Field::Nlink);
+    }
 }
 
 /// A file replaced by a directory (or the reverse) sorts at two places in rsync order and so
@@ -370,6 +414,7 @@ mod tests {
             new.into_iter().map(Ok),
             DiffOptions {
                 compare_content: true,
+                ..DiffOptions::default()
             },
         )
         .unwrap();

@@ -26,6 +26,8 @@ pub mod exit {
     pub const REMOVED: i32 = 2;
     pub const CHANGED: i32 = 4;
     pub const INCOMPLETE: i32 = 8;
+    /// A file's digest is on a known-bad (IOC) list.
+    pub const IOC: i32 = 16;
     /// sysexits.h codes for fatal errors.
     pub const USAGE: i32 = 64;
     pub const DATA: i32 = 65;
@@ -33,7 +35,7 @@ pub mod exit {
     pub const IO: i32 = 74;
     /// Another run holds the baseline's lock (EX_TEMPFAIL: try again later).
     pub const LOCKED: i32 = 75;
-    /// A key file is malformed or has unsafe permissions (EX_CONFIG).
+    /// A key file or the config file is malformed or has unsafe permissions (EX_CONFIG).
     pub const KEY: i32 = 78;
 }
 
@@ -54,6 +56,8 @@ pub enum Error {
     /// [`Error::BadData`] so that exit 65 from `check --verify-key` always means "this
     /// baseline cannot be trusted", never "your key file is wrong".
     Key { path: PathBuf, reason: String },
+    /// The config file is unreadable, malformed or unsafe (the message names file and line).
+    Config(String),
 }
 
 impl Error {
@@ -64,7 +68,7 @@ impl Error {
             Error::NoInput { .. } => exit::NO_INPUT,
             Error::Io { .. } => exit::IO,
             Error::Locked { .. } => exit::LOCKED,
-            Error::Key { .. } => exit::KEY,
+            Error::Key { .. } | Error::Config(_) => exit::KEY,
         }
     }
 
@@ -91,7 +95,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(msg) => f.write_str(msg),
+            Error::Usage(msg) | Error::Config(msg) => f.write_str(msg),
             Error::BadData { path, reason } | Error::Key { path, reason } => {
                 write!(f, "{}: {reason}", path.display())
             }

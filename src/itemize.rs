@@ -426,6 +426,7 @@ mod tests {
                     }
                     let options = DiffOptions {
                         compare_content: true,
+                        ..DiffOptions::default()
                     };
                     let d = diff([Ok(old)].into_iter(), [Ok(new)].into_iter(), options)
                         .expect("diff of records");

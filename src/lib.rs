@@ -8,11 +8,12 @@
 //! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
 //! - [`baseline`]: the baseline file codec;
 //! - [`diff`]: the merge of two ordered record streams into changes;
-//! - [`config`] and [`policy`]: the config file, its rules and what each change is worth;
-//!   [`ioc`]: known-bad hash lists;
+//! - [`config`] and [`policy`]: the config file and its rules; [`ioc`]: known-bad hash
+//!   lists; [`assess`]: what each change is worth under them;
 //! - [`report`], [`rsync_report`] and [`itemize`]: how changes are written (human, json;
 //!   rsync's `%n %C` and `%i %n %C`).
 
+pub mod assess;
 pub mod baseline;
 mod cache;
 pub mod config;

@@ -429,6 +429,38 @@ thread_local! {
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; BUF_SIZE]);
 }
 
+/// The checksum of the first `len` bytes of the regular file at `path` (the last component
+/// not followed), for a growing log's "is the old part unchanged" check; `None` when it
+/// cannot be read, is not a regular file, or is shorter than `len`.
+pub fn prefix_checksum(path: &std::path::Path, len: u64, algorithm: Algorithm) -> Option<Digest> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut hasher = algorithm.hasher();
+    let mut reader = file.take(len);
+    let mut buf = vec![0u8; BUF_SIZE];
+    let mut total = 0u64;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    (total == len).then(|| hasher.finish())
+}
+
 /// Open a file for reading without following a symlink, blocking on a FIFO or acquiring a
 /// controlling terminal; without updating its atime where the kernel allows that.
 fn open_regular(dir: &OwnedFd, leaf: &CStr) -> Result<OwnedFd, Errno> {

@@ -9,12 +9,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use crate::assess::{Assessment, Detector, Event, Finding};
+use crate::config::RuleConfig;
 use crate::diff::{Change, ChangeKind, Diff, Field};
 use crate::escape::{escape_name, Charset};
+use crate::policy::Severity;
 use crate::record::{Content, Kind, Record, Timestamp};
 
 /// Version of the JSON lines schema (README "JSON output").
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// What a report says besides the changes.
 pub struct Context<'a> {
@@ -23,18 +26,38 @@ pub struct Context<'a> {
     pub problems: u64,
     /// Notes to print with the summary (e.g. "checksums not compared").
     pub notes: &'a [String],
+    /// The host the new side describes, and when it was taken: every JSON event carries them,
+    /// so that events from many hosts can be told apart in a SIEM.
+    pub host: &'a str,
+    pub time: Timestamp,
+    /// The config's rules, to name the rule behind a severity.
+    pub rules: &'a [RuleConfig],
+    /// Colour the severities (a terminal that has not asked for `NO_COLOR`).
+    pub colour: bool,
 }
 
-/// One line per change, after a summary.
-pub fn write_human(out: &mut dyn Write, diff: &Diff, ctx: &Context) -> io::Result<()> {
-    let s = diff.summary();
+/// The summary, then one line per finding, most severe first.
+pub fn write_human(
+    out: &mut dyn Write,
+    diff: &Diff,
+    assessment: &Assessment,
+    ctx: &Context,
+) -> io::Result<()> {
+    let n = |event: Event| {
+        assessment
+            .findings
+            .iter()
+            .filter(|f| f.event == event)
+            .count()
+    };
     writeln!(
         out,
-        "{} added, {} removed, {} changed, {} unverified ({} entries compared{})",
-        s.added,
-        s.removed,
-        s.changed,
-        s.unverified,
+        "{} added, {} removed, {} changed, {} moved, {} unverified ({} entries compared{})",
+        n(Event::Added),
+        n(Event::Removed),
+        n(Event::Modified) + n(Event::TypeChanged),
+        n(Event::Moved),
+        n(Event::Unverified),
         diff.compared,
         if ctx.problems > 0 {
             format!(", {} could not be read", ctx.problems)
@@ -42,81 +65,199 @@ pub fn write_human(out: &mut dyn Write, diff: &Diff, ctx: &Context) -> io::Resul
             String::new()
         }
     )?;
+    let counts = assessment.counts();
+    if !counts.is_empty() {
+        let by: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        writeln!(out, "by severity: {}", by.join(", "))?;
+    }
+    if assessment.not_counted > 0 || assessment.grew > 0 {
+        writeln!(
+            out,
+            "not shown: {} changes the policy does not count, {} growing files that only grew",
+            assessment.not_counted, assessment.grew
+        )?;
+    }
     for note in ctx.notes {
         writeln!(out, "note: {note}")?;
     }
-    for change in &diff.changes {
-        let name = escape_name(&display_name(change), ctx.charset);
-        match &change.kind {
-            ChangeKind::Added => writeln!(out, "added      {name}")?,
-            ChangeKind::Removed => writeln!(out, "removed    {name}")?,
-            ChangeKind::TypeChanged => writeln!(
-                out,
-                "type       {name}: {} -> {}",
-                kind_of(&change.old),
-                kind_of(&change.new)
-            )?,
-            ChangeKind::Modified(fields) => {
-                let (o, n) = (change.old.as_ref(), change.new.as_ref());
-                let details: Vec<String> = fields
+    for finding in &assessment.findings {
+        let change = finding.change.map(|i| &diff.changes[i]);
+        let name = escape_name(&finding_name(finding, change), ctx.charset);
+        let severity = paint(finding.severity, ctx.colour);
+        let text = match (finding.event, change) {
+            (Event::Modified, Some(change)) => {
+                let details: Vec<String> = finding
+                    .fields
                     .iter()
                     .map(|&f| {
-                        let (a, b) = (
-                            o.map(|r| field_text(r, f, ctx.charset)),
-                            n.map(|r| field_text(r, f, ctx.charset)),
-                        );
+                        let value = |r: &Option<Record>| {
+                            r.as_ref()
+                                .map(|r| field_text(r, f, ctx.charset))
+                                .unwrap_or_default()
+                        };
                         format!(
                             "{} {} -> {}",
                             f.name(),
-                            a.unwrap_or_default(),
-                            b.unwrap_or_default()
+                            value(&change.old),
+                            value(&change.new)
                         )
                     })
                     .collect();
-                writeln!(out, "changed    {name}: {}", details.join("; "))?
+                format!("changed    {name}: {}", details.join("; "))
             }
-            ChangeKind::Unverified(why) => writeln!(out, "unverified {name}: {why}")?,
+            (Event::TypeChanged, Some(change)) => format!(
+                "type       {name}: {} -> {}",
+                kind_of(&change.old),
+                kind_of(&change.new)
+            ),
+            (Event::Unverified, Some(change)) => match &change.kind {
+                ChangeKind::Unverified(why) => format!("unverified {name}: {why}"),
+                _ => format!("unverified {name}"),
+            },
+            (Event::Moved, _) => {
+                let from = finding.moved_from.as_ref().map(|(_, n)| n.as_slice());
+                format!(
+                    "moved      {name} <- {}",
+                    escape_name(from.unwrap_or_default(), ctx.charset)
+                )
+            }
+            (event, _) => format!("{:<10} {name}", event.name()),
+        };
+        let mut tags: Vec<String> = finding
+            .detectors
+            .iter()
+            .map(|&d| match (d, &finding.link_to) {
+                (Detector::NewHardLink, Some(to)) => {
+                    format!("{} to {}", d.name(), escape_name(to, ctx.charset))
+                }
+                _ => d.name().to_string(),
+            })
+            .collect();
+        for hit in &finding.ioc {
+            tags.push(format!(
+                "IOC {} hash on {}:{}",
+                hit.kind,
+                hit.list.display(),
+                hit.line
+            ));
         }
+        let tags = if tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", tags.join("; "))
+        };
+        writeln!(out, "{severity} {text}{tags}")?;
     }
     Ok(())
 }
 
-/// One JSON object per change, then one summary object.
-pub fn write_json(out: &mut dyn Write, diff: &Diff, ctx: &Context) -> io::Result<()> {
-    for change in &diff.changes {
-        let (kind, fields, reason) = match &change.kind {
-            ChangeKind::Added => ("added", vec![], None),
-            ChangeKind::Removed => ("removed", vec![], None),
-            ChangeKind::TypeChanged => ("type_changed", vec![], None),
-            ChangeKind::Modified(f) => ("modified", f.iter().map(|f| f.name()).collect(), None),
-            ChangeKind::Unverified(why) => ("unverified", vec![], Some(why.as_str())),
-        };
+/// The severity, padded to one width, in colour on a terminal.
+fn paint(severity: Severity, colour: bool) -> String {
+    let text = format!("{:<8}", severity.name());
+    if !colour {
+        return text;
+    }
+    let code = match severity {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low | Severity::Ignore => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// One JSON object per finding, then one summary object (README "JSON output").
+pub fn write_json(
+    out: &mut dyn Write,
+    diff: &Diff,
+    assessment: &Assessment,
+    ctx: &Context,
+) -> io::Result<()> {
+    let time = rfc3339(ctx.time);
+    for finding in &assessment.findings {
+        let change = finding.change.map(|i| &diff.changes[i]);
         let mut obj = json!({
             "type": "change",
-            "path": escape_name(&display_name(change), ctx.charset),
-            "change": kind,
-            "fields": fields,
-            "old": change.old.as_ref().map(|r| record_json(r, ctx.charset)),
-            "new": change.new.as_ref().map(|r| record_json(r, ctx.charset)),
+            "schema": JSON_SCHEMA_VERSION,
+            "host": ctx.host,
+            "time": time,
+            "path": escape_name(&finding_name(finding, change), ctx.charset),
+            "abs_path": escape_name(&finding.path, ctx.charset),
+            "change": finding.event.name(),
+            "severity": finding.severity.name(),
+            "fields": finding.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            "old": change.and_then(|c| c.old.as_ref()).map(|r| record_json(r, ctx.charset)),
+            "new": change.and_then(|c| c.new.as_ref()).map(|r| record_json(r, ctx.charset)),
         });
-        if let Some(reason) = reason {
-            obj["reason"] = Value::from(reason);
+        if let Some(i) = finding.rule {
+            let rule = ctx.rules.get(i);
+            obj["rule"] = json!({
+                "index": i,
+                "line": rule.and_then(|r| r.line),
+                "patterns": rule.map(|r| r.patterns.clone()),
+            });
+        }
+        if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
+            obj["reason"] = Value::from(why.as_str());
+        }
+        if let Some((i, from)) = &finding.moved_from {
+            obj["moved_from"] = Value::from(escape_name(from, ctx.charset));
+            if let Some(old) = diff.changes[*i].old.as_ref() {
+                obj["old"] = record_json(old, ctx.charset);
+            }
+        }
+        if let Some(to) = &finding.link_to {
+            obj["link_to"] = Value::from(escape_name(to, ctx.charset));
+        }
+        if !finding.ioc.is_empty() {
+            obj["ioc"] = finding
+                .ioc
+                .iter()
+                .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
+                .collect();
         }
         writeln!(out, "{obj}")?;
     }
-    let s = diff.summary();
+    let n = |event: Event| {
+        assessment
+            .findings
+            .iter()
+            .filter(|f| f.event == event)
+            .count()
+    };
+    let by_severity: serde_json::Map<String, Value> = assessment
+        .counts()
+        .into_iter()
+        .map(|(s, n)| (s.name().to_string(), Value::from(n)))
+        .collect();
     let summary = json!({
         "type": "summary",
         "schema": JSON_SCHEMA_VERSION,
-        "added": s.added,
-        "removed": s.removed,
-        "changed": s.changed,
-        "unverified": s.unverified,
+        "host": ctx.host,
+        "time": time,
+        "added": n(Event::Added),
+        "removed": n(Event::Removed),
+        "changed": n(Event::Modified) + n(Event::TypeChanged),
+        "moved": n(Event::Moved),
+        "unverified": n(Event::Unverified),
+        "listed": n(Event::Listed),
+        "by_severity": by_severity,
+        "not_counted": assessment.not_counted,
+        "grew": assessment.grew,
         "compared": diff.compared,
         "unreadable": ctx.problems,
         "notes": ctx.notes,
     });
     writeln!(out, "{summary}")
+}
+
+/// The name a finding is shown under: the change's `%n` name (with a directory's slash).
+fn finding_name(finding: &Finding, change: Option<&Change>) -> Vec<u8> {
+    match change {
+        Some(change) => display_name(change),
+        None => finding.name.clone(),
+    }
 }
 
 fn display_name(change: &Change) -> Vec<u8> {
@@ -150,6 +291,9 @@ fn field_text(r: &Record, field: Field, charset: Charset) -> String {
             .as_deref()
             .map_or("-".into(), |t| escape_name(t, charset)),
         Field::Device => format!("{}:{}", major(meta.rdev), minor(meta.rdev)),
+        Field::Ctime => rfc3339(meta.ctime),
+        Field::Inode => meta.ino.to_string(),
+        Field::Nlink => meta.nlink.to_string(),
     }
 }
 

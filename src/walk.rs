@@ -38,6 +38,10 @@ pub struct WalkOptions {
     /// Regular files to leave out, by (device, inode): fimsum's own baseline files, which
     /// must never show up as changes of the tree they describe.
     pub skip: Vec<(u64, u64)>,
+    /// Filesystem types (`statfs` `f_type`) whose mount points are listed but not entered:
+    /// the config's `skip_fs`, so that /proc, /sys and other kernel-made trees are left
+    /// out wherever they are mounted, not only where a path rule expects them.
+    pub skip_fs: Vec<i64>,
     /// Fault-injection points for tests (see [`crate::hook`]).
     pub hooks: HookRef,
 }
@@ -57,6 +61,7 @@ impl WalkOptions {
             filters,
             filter,
             skip: Vec::new(),
+            skip_fs: Vec::new(),
             hooks: HookRef::default(),
         })
     }
@@ -399,8 +404,21 @@ impl Walker {
         if (st.dev, st.ino) != (seen.dev, seen.ino) {
             return Err("replaced during the scan".into());
         }
+        if st.dev != source_dev && self.skips_fs(&fd) {
+            return Ok(Vec::new());
+        }
         self.list_dir(&Arc::new(fd), name, source_dev)
             .map_err(describe)
+    }
+}
+
+impl Walker {
+    /// Is the filesystem of this directory one that [`WalkOptions::skip_fs`] leaves out?
+    #[allow(clippy::unnecessary_cast)] // f_type's type differs between architectures
+    fn skips_fs(&self, dir: &OwnedFd) -> bool {
+        !self.options.skip_fs.is_empty()
+            && rustix::fs::fstatfs(dir)
+                .is_ok_and(|st| self.options.skip_fs.contains(&(st.f_type as i64)))
     }
 }
 

@@ -22,6 +22,9 @@ _fimsum() {
             fimsum,completions)
                 cmd="fimsum__subcmd__completions"
                 ;;
+            fimsum,config)
+                cmd="fimsum__subcmd__config"
+                ;;
             fimsum,diff)
                 cmd="fimsum__subcmd__diff"
                 ;;
@@ -30,6 +33,9 @@ _fimsum() {
                 ;;
             fimsum,import)
                 cmd="fimsum__subcmd__import"
+                ;;
+            fimsum,init)
+                cmd="fimsum__subcmd__init"
                 ;;
             fimsum,key)
                 cmd="fimsum__subcmd__key"
@@ -43,11 +49,17 @@ _fimsum() {
             fimsum,show)
                 cmd="fimsum__subcmd__show"
                 ;;
+            fimsum,update)
+                cmd="fimsum__subcmd__update"
+                ;;
             fimsum__subcmd__help,check)
                 cmd="fimsum__subcmd__help__subcmd__check"
                 ;;
             fimsum__subcmd__help,completions)
                 cmd="fimsum__subcmd__help__subcmd__completions"
+                ;;
+            fimsum__subcmd__help,config)
+                cmd="fimsum__subcmd__help__subcmd__config"
                 ;;
             fimsum__subcmd__help,diff)
                 cmd="fimsum__subcmd__help__subcmd__diff"
@@ -57,6 +69,9 @@ _fimsum() {
                 ;;
             fimsum__subcmd__help,import)
                 cmd="fimsum__subcmd__help__subcmd__import"
+                ;;
+            fimsum__subcmd__help,init)
+                cmd="fimsum__subcmd__help__subcmd__init"
                 ;;
             fimsum__subcmd__help,key)
                 cmd="fimsum__subcmd__help__subcmd__key"
@@ -69,6 +84,9 @@ _fimsum() {
                 ;;
             fimsum__subcmd__help,show)
                 cmd="fimsum__subcmd__help__subcmd__show"
+                ;;
+            fimsum__subcmd__help,update)
+                cmd="fimsum__subcmd__help__subcmd__update"
                 ;;
             fimsum__subcmd__help__subcmd__key,generate)
                 cmd="fimsum__subcmd__help__subcmd__key__subcmd__generate"
@@ -92,7 +110,7 @@ _fimsum() {
 
     case "${cmd}" in
         fimsum)
-            opts="-h -V --help --version scan check diff show import key man completions help"
+            opts="-h -V --help --version scan init check update config diff show import key man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -106,7 +124,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__check)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --help"
+            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -140,6 +158,14 @@ _fimsum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ioc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -161,8 +187,26 @@ _fimsum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fimsum__subcmd__config)
+            opts="-h --default --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fimsum__subcmd__diff)
-            opts="-h --format --cc --checksum-choice --verify-key --expect-host --min-generation --help"
+            opts="-h --format --config --cc --checksum-choice --verify-key --expect-host --min-generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,6 +214,10 @@ _fimsum() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --checksum-choice)
@@ -200,7 +248,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help)
-            opts="scan check diff show import key man completions help"
+            opts="scan init check update config diff show import key man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +276,20 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -270,6 +332,20 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -353,6 +429,20 @@ _fimsum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fimsum__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fimsum__subcmd__import)
             opts="-o -h --output --cc --checksum-choice --sign-key --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -377,6 +467,32 @@ _fimsum() {
                     return 0
                     ;;
                 --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__init)
+            opts="-h --config --force --threads --kernel --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kernel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -472,7 +588,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -h --cc --checksum-choice --output --sign-key --one-file-system --exclude --include --exclude-from --threads --kernel --help"
+            opts="-o -x -h --cc --checksum-choice --output --sign-key --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +611,10 @@ _fimsum() {
                     return 0
                     ;;
                 --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ioc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -541,6 +661,56 @@ _fimsum() {
                     return 0
                     ;;
                 --min-generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__update)
+            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kernel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quick-sample)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ioc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

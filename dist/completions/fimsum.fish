@@ -27,7 +27,10 @@ end
 complete -c fimsum -n "__fish_fimsum_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_needs_command" -s V -l version -d 'Print version'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
-complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "init" -d 'Scan the roots of the config file and write its baseline (the first run on a host)'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since, by severity; without BASELINE, the config file\'s'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "update" -d '`check`, then make the new scan the baseline (keeping the previous ones)'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "config" -d 'Print the built-in default config, or check a config file'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "show" -d 'Print a baseline as `%n %C` lines'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
@@ -38,6 +41,7 @@ complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "help" -d 'Print this 
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l checksum-choice -l cc -d 'Checksum algorithm, as rsync\'s --checksum-choice' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s o -l output -d 'Write a baseline to FILE instead of printing lines' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
@@ -45,7 +49,12 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashi
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Print help'
-complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change'
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l force -d 'Replace an existing baseline (`update` is the way to accept changes after a check)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
@@ -55,12 +64,32 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l threads -d 'Hashing threads (default: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change'
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fimsum -n "__fish_fimsum_using_subcommand config" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand config" -l default -d 'Print the built-in default config (a commented TOML file to start from)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand config" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
+rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
+itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
+json\t'One JSON object per line (README "JSON output")'"
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs (their checksum width only narrows it down)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
@@ -82,13 +111,16 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subco
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand man" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "show" -d 'Print a baseline as `%n %C` lines'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan check diff show import key man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "init" -d 'Scan the roots of the config file and write its baseline (the first run on a host)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since, by severity; without BASELINE, the config file\'s'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "update" -d '`check`, then make the new scan the baseline (keeping the previous ones)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "config" -d 'Print the built-in default config, or check a config file'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "show" -d 'Print a baseline as `%n %C` lines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'

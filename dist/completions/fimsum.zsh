@@ -35,6 +35,7 @@ _arguments "${_arguments_options[@]}" : \
 '-o+[Write a baseline to FILE instead of printing lines]:FILE:_files' \
 '--output=[Write a baseline to FILE instead of printing lines]:FILE:_files' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
+'*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
 '*--exclude-from=[Read exclude patterns from FILE]:FILE:_files' \
@@ -47,9 +48,19 @@ _arguments "${_arguments_options[@]}" : \
 '*::paths -- Sources, as rsync takes them\: `dir/` lists the contents of dir, `dir` lists dir itself:_default' \
 && ret=0
 ;;
+(init)
+_arguments "${_arguments_options[@]}" : \
+'--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
+'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
+'--force[Replace an existing baseline (\`update\` is the way to accept changes after a check)]' \
+'-h[Print help]' \
+'--help[Print help]' \
+&& ret=0
+;;
 (check)
 _arguments "${_arguments_options[@]}" : \
-'--format=[]:FORMAT:((human\:"A summary, then one line per change"
+'--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (README "JSON output")"))' \
@@ -59,19 +70,51 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--threads=[Hashing threads (default\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
+'--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
+'*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
-':baseline -- The baseline to check against:_files' \
+'::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
 '*::paths -- Scan these sources instead of the ones recorded in the baseline:_default' \
+&& ret=0
+;;
+(update)
+_arguments "${_arguments_options[@]}" : \
+'--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
+rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
+itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
+json\:"One JSON object per line (README "JSON output")"))' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
+'--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
+'--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
+'*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
+'--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
+'*::paths -- Scan these sources instead of the ones recorded in the baseline:_default' \
+&& ret=0
+;;
+(config)
+_arguments "${_arguments_options[@]}" : \
+'--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
+'--default[Print the built-in default config (a commented TOML file to start from)]' \
+'-h[Print help]' \
+'--help[Print help]' \
 && ret=0
 ;;
 (diff)
 _arguments "${_arguments_options[@]}" : \
-'--format=[]:FORMAT:((human\:"A summary, then one line per change"
+'--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (README "JSON output")"))' \
+'--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '--checksum-choice=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
 '--cc=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
@@ -184,7 +227,19 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
+(init)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (check)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(update)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(config)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
 ;;
@@ -245,7 +300,10 @@ esac
 _fimsum_commands() {
     local commands; commands=(
 'scan:Print \`%n %C\` lines for the sources, byte for byte as rsync does, or write a baseline' \
-'check:Rescan a baseline'\''s sources (or PATHs) and report what changed since' \
+'init:Scan the roots of the config file and write its baseline (the first run on a host)' \
+'check:Rescan a baseline'\''s sources (or PATHs) and report what changed since, by severity; without BASELINE, the config file'\''s' \
+'update:\`check\`, then make the new scan the baseline (keeping the previous ones)' \
+'config:Print the built-in default config, or check a config file' \
 'diff:Compare two baselines; either may be an rsync \`%n %C\` log instead' \
 'show:Print a baseline as \`%n %C\` lines' \
 'import:Turn an rsync \`%n %C\` log into a baseline' \
@@ -266,6 +324,11 @@ _fimsum__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum completions commands' commands "$@"
 }
+(( $+functions[_fimsum__subcmd__config_commands] )) ||
+_fimsum__subcmd__config_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum config commands' commands "$@"
+}
 (( $+functions[_fimsum__subcmd__diff_commands] )) ||
 _fimsum__subcmd__diff_commands() {
     local commands; commands=()
@@ -275,7 +338,10 @@ _fimsum__subcmd__diff_commands() {
 _fimsum__subcmd__help_commands() {
     local commands; commands=(
 'scan:Print \`%n %C\` lines for the sources, byte for byte as rsync does, or write a baseline' \
-'check:Rescan a baseline'\''s sources (or PATHs) and report what changed since' \
+'init:Scan the roots of the config file and write its baseline (the first run on a host)' \
+'check:Rescan a baseline'\''s sources (or PATHs) and report what changed since, by severity; without BASELINE, the config file'\''s' \
+'update:\`check\`, then make the new scan the baseline (keeping the previous ones)' \
+'config:Print the built-in default config, or check a config file' \
 'diff:Compare two baselines; either may be an rsync \`%n %C\` log instead' \
 'show:Print a baseline as \`%n %C\` lines' \
 'import:Turn an rsync \`%n %C\` log into a baseline' \
@@ -296,6 +362,11 @@ _fimsum__subcmd__help__subcmd__completions_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help completions commands' commands "$@"
 }
+(( $+functions[_fimsum__subcmd__help__subcmd__config_commands] )) ||
+_fimsum__subcmd__help__subcmd__config_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help config commands' commands "$@"
+}
 (( $+functions[_fimsum__subcmd__help__subcmd__diff_commands] )) ||
 _fimsum__subcmd__help__subcmd__diff_commands() {
     local commands; commands=()
@@ -310,6 +381,11 @@ _fimsum__subcmd__help__subcmd__help_commands() {
 _fimsum__subcmd__help__subcmd__import_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help import commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__init_commands] )) ||
+_fimsum__subcmd__help__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help init commands' commands "$@"
 }
 (( $+functions[_fimsum__subcmd__help__subcmd__key_commands] )) ||
 _fimsum__subcmd__help__subcmd__key_commands() {
@@ -338,10 +414,20 @@ _fimsum__subcmd__help__subcmd__show_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help show commands' commands "$@"
 }
+(( $+functions[_fimsum__subcmd__help__subcmd__update_commands] )) ||
+_fimsum__subcmd__help__subcmd__update_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help update commands' commands "$@"
+}
 (( $+functions[_fimsum__subcmd__import_commands] )) ||
 _fimsum__subcmd__import_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum import commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__init_commands] )) ||
+_fimsum__subcmd__init_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum init commands' commands "$@"
 }
 (( $+functions[_fimsum__subcmd__key_commands] )) ||
 _fimsum__subcmd__key_commands() {
@@ -388,6 +474,11 @@ _fimsum__subcmd__scan_commands() {
 _fimsum__subcmd__show_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum show commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__update_commands] )) ||
+_fimsum__subcmd__update_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum update commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_fimsum" ]; then

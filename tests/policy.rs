@@ -1,0 +1,287 @@
+//! The config file, `init` / `check` / `update`, severities, detectors, moves, hard links,
+//! growing logs and IOC lists, through the command line.
+
+use std::path::Path;
+
+use crate::util::{code, run_in, scratch, write};
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A config for `dir/src/` with its baseline at `dir/state/b.fimsum`, and these rules.
+fn config(dir: &Path, rules: &str) -> std::path::PathBuf {
+    let root = dir.join("src");
+    let text = format!(
+        "roots = [\"{}/\"]\nbaseline = \"{}\"\nexclude = []\nkeep = 2\n{rules}",
+        root.display(),
+        dir.join("state/b.fimsum").display()
+    );
+    let path = dir.join("fimsum.toml");
+    write(&path, text.as_bytes());
+    path
+}
+
+/// The path of a tree entry as rules see it.
+fn abs(dir: &Path, rel: &str) -> String {
+    format!("{}/src/{rel}", dir.display())
+}
+
+fn tree(dir: &Path) {
+    write(&dir.join("src/etc/passwd"), b"root:x:0:0::/root:/bin/sh\n");
+    write(&dir.join("src/log/app.log"), b"line 1\nline 2\n");
+    write(&dir.join("src/cache/tmp"), b"scratch");
+    write(&dir.join("src/data/report.pdf"), b"%PDF-1.7 a report");
+    write(&dir.join("src/data/empty"), b"");
+}
+
+/// The finding lines of a human report (after the summary lines).
+fn findings(out: &std::process::Output) -> Vec<String> {
+    stdout(out)
+        .lines()
+        .filter(|l| {
+            ["critical", "high", "medium", "low"]
+                .iter()
+                .any(|s| l.starts_with(s))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn init_check_update_keep_generations_and_rules_set_severities() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    let rules = format!(
+        "[[rule]]\npattern = \"{}/***\"\nseverity = \"critical\"\n\
+         [[rule]]\npattern = \"{}/***\"\nseverity = \"ignore\"\n\
+         [[rule]]\npattern = \"{}\"\nseverity = \"low\"\ngrowing = true\n",
+        abs(dir, "etc"),
+        abs(dir, "cache"),
+        abs(dir, "log/*.log"),
+    );
+    let cfg = config(dir, &rules);
+    let cfg = cfg.to_str().unwrap();
+    let out = run_in(dir, ["init", "--config", cfg]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(dir.join("state/b.fimsum").exists());
+    // A second init would throw the baseline away: refused.
+    assert_eq!(code(&run_in(dir, ["init", "--config", cfg])), 64);
+
+    let out = run_in(dir, ["check", "--config", cfg]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(findings(&out).is_empty(), "{}", stdout(&out));
+
+    // A change under the critical rule; one under ignore; a log that only grew.
+    write(
+        &dir.join("src/etc/passwd"),
+        b"root:x:0:0::/root:/bin/bash\n",
+    );
+    write(&dir.join("src/cache/tmp"), b"other scratch");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("src/log/app.log"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"line 3\n"))
+        .unwrap();
+    let out = run_in(dir, ["check", "--config", cfg]);
+    let lines = findings(&out);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert_eq!(lines.len(), 1, "{}", stdout(&out));
+    assert!(
+        lines[0].starts_with("critical changed    etc/passwd: content "),
+        "{lines:?}"
+    );
+    assert!(
+        stdout(&out).contains("growing files that only grew"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A log whose old part changed is reported, under its rule's severity.
+    write(
+        &dir.join("src/log/app.log"),
+        b"LINE 1\nline 2\nline 3\nline 4\n",
+    );
+    let out = run_in(dir, ["check", "--config", cfg]);
+    assert!(
+        findings(&out)
+            .iter()
+            .any(|l| l.starts_with("low      changed    log/app.log: content ")),
+        "{}",
+        stdout(&out)
+    );
+
+    // update: reports, then the scan is the baseline; the old one is kept as .1.
+    let out = run_in(dir, ["update", "--config", cfg]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(dir.join("state/b.fimsum.1").exists());
+    let out = run_in(dir, ["check", "--config", cfg]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // Generations: the next update keeps two.
+    write(&dir.join("src/data/new"), b"new");
+    assert_eq!(code(&run_in(dir, ["update", "--config", cfg])), 1 | 4);
+    assert!(dir.join("state/b.fimsum.2").exists());
+    let show = |p: &str| stdout(&run_in(dir, ["show", p]));
+    assert!(show("state/b.fimsum").contains("data/new "));
+    assert!(!show("state/b.fimsum.1").contains("data/new "));
+}
+
+#[test]
+fn config_errors_name_the_line_and_exit_78() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    let cfg = config(
+        dir,
+        "[[rule]]\npattern = \"/etc/***\"\nseverity = \"high\"\ncolour = 1\n",
+    );
+    let out = run_in(dir, ["check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code(&out), 78);
+    let err = stderr(&out);
+    assert!(err.contains("fimsum.toml:8:"), "{err}");
+    assert!(err.contains("colour"), "{err}");
+    let cfg = config(
+        dir,
+        "[[rule]]\npattern = \"/etc/***\"\nseverity = \"urgent\"\n",
+    );
+    let out = run_in(dir, ["config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code(&out), 78, "{}", stderr(&out));
+    assert!(stderr(&out).contains("urgent"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_default_config_prints_and_parses_back() {
+    let tmp = scratch();
+    let out = run_in(tmp.path(), ["config", "--default"]);
+    assert_eq!(code(&out), 0);
+    let path = tmp.path().join("default.toml");
+    std::fs::write(&path, &out.stdout).unwrap();
+    let out = run_in(tmp.path(), ["config", "--config", path.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("valid"), "{}", stdout(&out));
+}
+
+#[test]
+fn moves_hard_links_and_setid_are_reported_as_such() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    write(&dir.join("src/bin/tool"), b"#!/bin/sh\necho tool\n");
+    let cfg = config(dir, "");
+    let cfg = cfg.to_str().unwrap();
+    assert_eq!(code(&run_in(dir, ["init", "--config", cfg])), 0);
+    // A renamed file is one move; a renamed empty file is not (its content says nothing).
+    std::fs::rename(
+        dir.join("src/data/report.pdf"),
+        dir.join("src/data/old.pdf"),
+    )
+    .unwrap();
+    std::fs::rename(dir.join("src/data/empty"), dir.join("src/data/empty2")).unwrap();
+    // A new hard link to an existing file, and a setuid bit.
+    std::fs::hard_link(dir.join("src/bin/tool"), dir.join("src/bin/copy")).unwrap();
+    let out = run_in(dir, ["check", "--config", cfg]);
+    let text = stdout(&out);
+    let lines = findings(&out);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("moved      data/old.pdf <- data/report.pdf")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("added      data/empty2")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("removed    data/empty")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("high     added      bin/copy")
+                && l.contains("new_hard_link to bin/tool")),
+        "{text}"
+    );
+    assert_eq!(code(&out), 1 | 2 | 4, "{text}");
+
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("src/bin/tool"), PermissionsExt::from_mode(0o4755)).unwrap();
+    let out = run_in(dir, ["check", "--config", cfg, "--format", "json"]);
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let tool = events
+        .iter()
+        .find(|e| e["path"] == "bin/tool")
+        .expect("tool reported");
+    assert_eq!(tool["severity"], "critical");
+    assert_eq!(tool["detectors"][0], "setid_added");
+    // SIEM fields on every event, the summary last.
+    for e in &events {
+        assert_eq!(e["schema"], 2);
+        assert!(e["host"].as_str().is_some_and(|h| !h.is_empty()));
+        let time = e["time"].as_str().expect("time");
+        assert!(humantime::parse_rfc3339(time).is_ok(), "{time}");
+    }
+    let summary = events.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["moved"], 1);
+    assert!(summary["by_severity"]["critical"].as_u64() >= Some(1));
+}
+
+#[test]
+fn ioc_hits_are_critical_with_exit_bit_16_on_changed_and_unchanged_files() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    let cfg = config(dir, "");
+    let cfg = cfg.to_str().unwrap();
+    assert_eq!(code(&run_in(dir, ["init", "--config", cfg])), 0);
+    write(&dir.join("src/data/dropper"), b"malware body");
+    // md5 of "malware body" and of the unchanged passwd, as lists give them.
+    let md5 = |data: &[u8]| fimsum::hash::Algorithm::Md5.digest(data).to_hex();
+    let list = format!(
+        "# feed\n{}  dropper.exe\n{}\n",
+        md5(b"malware body"),
+        md5(b"root:x:0:0::/root:/bin/sh\n")
+    );
+    write(&dir.join("bad.txt"), list.as_bytes());
+    let out = run_in(dir, ["check", "--config", cfg, "--ioc", "bad.txt"]);
+    assert_eq!(code(&out) & 16, 16, "{}", stdout(&out));
+    let lines = findings(&out);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("critical added      data/dropper") && l.contains("bad.txt:2")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("critical listed     etc/passwd") && l.contains("bad.txt:3")),
+        "{lines:?}"
+    );
+    // scan --ioc: stdout stays rsync's, the hit goes to stderr and the exit code.
+    let out = run_in(dir, ["scan", "--ioc", "bad.txt", "src/"]);
+    assert_eq!(code(&out), 16);
+    assert!(
+        stderr(&out).contains("data/dropper: on an IOC list"),
+        "{}",
+        stderr(&out)
+    );
+    // A sha256 list against md5 checksums cannot match anything: a usage error.
+    write(
+        &dir.join("sha.txt"),
+        format!("{}\n", "ab".repeat(32)).as_bytes(),
+    );
+    let out = run_in(dir, ["scan", "--ioc", "sha.txt", "src/"]);
+    assert_eq!(code(&out), 64);
+    assert!(stderr(&out).contains("--digest sha256"), "{}", stderr(&out));
+}
