@@ -8,7 +8,8 @@
 //! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
 //! - [`baseline`]: the baseline file codec;
 //! - [`diff`]: the merge of two ordered record streams into changes;
-//! - [`report`] and [`rsync_report`]: how changes are written (human, json; rsync).
+//! - [`report`] and [`rsync_report`]: how changes are written (human, json; rsync);
+//! - [`packages`]: the dpkg database as known-good digests, and `verify-packages`.
 
 pub mod baseline;
 mod cache;
@@ -22,6 +23,7 @@ mod locale;
 pub mod mapped;
 pub mod md5_mb;
 pub mod order;
+pub mod packages;
 pub mod quick;
 pub mod read;
 pub mod record;
