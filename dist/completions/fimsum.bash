@@ -43,6 +43,9 @@ _fimsum() {
             fimsum,show)
                 cmd="fimsum__subcmd__show"
                 ;;
+            fimsum,verify-packages)
+                cmd="fimsum__subcmd__verify__subcmd__packages"
+                ;;
             fimsum__subcmd__help,check)
                 cmd="fimsum__subcmd__help__subcmd__check"
                 ;;
@@ -70,6 +73,9 @@ _fimsum() {
             fimsum__subcmd__help,show)
                 cmd="fimsum__subcmd__help__subcmd__show"
                 ;;
+            fimsum__subcmd__help,verify-packages)
+                cmd="fimsum__subcmd__help__subcmd__verify__subcmd__packages"
+                ;;
             fimsum__subcmd__help__subcmd__key,generate)
                 cmd="fimsum__subcmd__help__subcmd__key__subcmd__generate"
                 ;;
@@ -92,7 +98,7 @@ _fimsum() {
 
     case "${cmd}" in
         fimsum)
-            opts="-h -V --help --version scan check diff show import key man completions help"
+            opts="-h -V --help --version scan check diff show import key verify-packages man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,7 +206,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help)
-            opts="scan check diff show import key man completions help"
+            opts="scan check diff show import key verify-packages man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +346,20 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__help__subcmd__verify__subcmd__packages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -541,6 +561,32 @@ _fimsum() {
                     return 0
                     ;;
                 --min-generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__verify__subcmd__packages)
+            opts="-h --root --format --threads --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
