@@ -505,13 +505,10 @@ where
         let (mut findings, mut excluded) = (Vec::new(), 0);
         loop {
             let start = next.fetch_add(BATCH, Ordering::Relaxed);
-            let Some(batch) = paths.get(start..paths.len().min(start + BATCH)) else {
+            let Some(rest) = paths.get(start..).filter(|rest| !rest.is_empty()) else {
                 break;
             };
-            if batch.is_empty() {
-                break;
-            }
-            for claims in batch {
+            for claims in rest.iter().take(BATCH) {
                 let (found, skipped) = check_path(db, claims, &root, &mut dir, &md5);
                 findings.extend(found);
                 excluded += usize::from(skipped);
@@ -567,8 +564,9 @@ impl Root {
         };
         if let Err(e) = root.open_dir(b"/") {
             let why = match e {
-                Errno::NOSYS => {
-                    "cannot confine lookups to it: this kernel lacks openat2 (Linux 5.6 or later)"
+                // ENOSYS: before Linux 5.6; EPERM: a seccomp filter that predates openat2.
+                Errno::NOSYS | Errno::PERM => {
+                    "cannot confine lookups to it: openat2 is not available (Linux 5.6 or later)"
                         .to_string()
                 }
                 e => describe(e),
@@ -753,7 +751,7 @@ pub fn write_human(out: &mut dyn Write, v: &Verification, charset: Charset) -> i
 /// The summary: `checked N files of M packages: ...`.
 pub fn summary_line(db: &PackageDb, v: &Verification) -> String {
     let mut line = format!(
-        "checked {} files of {} packages: {} changed, {} missing, {} not regular files, \
+        "checked {} files of {} packages: {} changed, {} missing, {} of the wrong type, \
          {} with a wrong mode or owner, {} unreadable; {} set-id files to review",
         v.checked,
         db.package_count(),

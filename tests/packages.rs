@@ -148,10 +148,10 @@ fn verify_packages_reports_each_problem_with_its_exit_bit() {
     );
     assert_eq!(code(&out), bits(4 | 2));
     let summary = if rustix::process::geteuid().is_root() {
-        "checked 9 files of 2 packages: 2 changed, 1 missing, 1 not regular files, \
+        "checked 9 files of 2 packages: 2 changed, 1 missing, 1 of the wrong type, \
          1 with a wrong mode or owner, 0 unreadable; 0 set-id files to review"
     } else {
-        "checked 9 files of 2 packages: 2 changed, 1 missing, 1 not regular files, "
+        "checked 9 files of 2 packages: 2 changed, 1 missing, 1 of the wrong type, "
     };
     assert!(stderr(&out).contains(summary), "{}", stderr(&out));
 
