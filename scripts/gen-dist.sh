@@ -8,6 +8,6 @@ bin=target/debug/fimsum
 rm -rf dist/man dist/completions
 mkdir -p dist/man dist/completions
 "$bin" man >dist/man/fimsum.1
-for c in scan check diff show import key; do "$bin" man "$c" >"dist/man/fimsum-$c.1"; done
+for c in scan check diff show import key verify-packages; do "$bin" man "$c" >"dist/man/fimsum-$c.1"; done
 for s in bash zsh fish; do "$bin" completions "$s" >"dist/completions/fimsum.$s"; done
 echo "dist/ regenerated"

@@ -47,6 +47,17 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage the Ed25519 keys that sign baselines.
     Key(KeyArgs),
+    /// Check every package file offline like debsums, plus what debsums misses (type, mode,
+    /// owner).
+    ///
+    /// Reads dpkg's database (md5sums, conffiles in status, diversions, statoverride,
+    /// path-exclude); runs no dpkg. Besides content, reports a symlink or other non-file in
+    /// place of a package file (debsums follows the link), world-writable files, files not
+    /// owned by root, and owners and modes that differ from dpkg-statoverride. One line per
+    /// finding, sorted by path; the summary goes to stderr. Exit bits: 4 changed (content,
+    /// type, mode or owner), 2 missing, 8 unreadable; set-id files are listed for review but
+    /// set no bit.
+    VerifyPackages(VerifyPackagesArgs),
     /// Print the man page (roff), generated from these very options: fimsum(1), or
     /// fimsum-COMMAND(1) for one command.
     Man {
@@ -262,6 +273,28 @@ pub enum KeyCommand {
         #[arg(value_name = "NAME")]
         name: PathBuf,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyPackagesArgs {
+    /// Check the Debian-like system mounted at DIR: its dpkg database and its files, with
+    /// every path resolved inside DIR (absolute symlinks too).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Hashing threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Report formats of commands that have no rsync form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One line per finding.
+    Human,
+    /// One JSON object per line (README "verify-packages").
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -20,8 +20,10 @@ use fimsum::hash::Algorithm;
 use fimsum::ioc::{HashKind, IocSet};
 use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
+use fimsum::packages::{self, PackageDb};
 use fimsum::policy::{self, Policy};
 use fimsum::quick::{QuickCheck, Reuse};
+use fimsum::read;
 use fimsum::record::{Record, Timestamp};
 use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
@@ -34,7 +36,7 @@ use clap::CommandFactory;
 
 use crate::cli::{
     CheckArgs, Cli, Command, ConfigArgs, DiffArgs, Format, ImportArgs, InitArgs, KeyArgs,
-    KeyCommand, RunArgs, ScanArgs, ShowArgs, VerifyArgs,
+    KeyCommand, ReportFormat, RunArgs, ScanArgs, ShowArgs, VerifyArgs, VerifyPackagesArgs,
 };
 
 pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
@@ -49,6 +51,7 @@ pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
         Command::Show(args) => show(args, charset),
         Command::Import(args) => import(args),
         Command::Key(args) => key(args),
+        Command::VerifyPackages(args) => verify_packages(args, charset),
         Command::Man { command } => man(command.as_deref()),
         Command::Completions { shell } => print_generated(|out| {
             clap_complete::generate(shell, &mut Cli::command(), "fimsum", out);
@@ -825,6 +828,38 @@ fn key(args: KeyArgs) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+fn verify_packages(args: VerifyPackagesArgs, charset: Charset) -> Result<i32> {
+    let db = PackageDb::load(&args.root).map_err(|e| match e {
+        // Say what a missing status file means, not only that it is missing.
+        Error::NoInput { path, source } if source.kind() == io::ErrorKind::NotFound => {
+            Error::NoInput {
+                path,
+                source: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "no dpkg database: not a Debian-like system (--root DIR checks one mounted at DIR)",
+                ),
+            }
+        }
+        e => e,
+    })?;
+    for warning in db.warnings() {
+        eprintln!("fimsum: {}", escape_name(warning.as_bytes(), charset));
+    }
+    let verification = packages::verify(&db, &args.root, args.threads.unwrap_or(0), read::md5)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match args.format {
+        ReportFormat::Human => packages::write_human(&mut out, &verification, charset),
+        ReportFormat::Json => packages::write_json(&mut out, &db, &verification, charset),
+    }
+    .and_then(|()| out.flush())
+    .map_err(|e| Error::io("cannot write the report", e))?;
+    if args.format == ReportFormat::Human {
+        eprintln!("fimsum: {}", packages::summary_line(&db, &verification));
+    }
+    Ok(verification.exit_bits())
 }
 
 fn load_secret_key(path: Option<&Path>) -> Result<Option<SecretKey>> {

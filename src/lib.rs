@@ -11,7 +11,8 @@
 //! - [`config`] and [`policy`]: the config file and its rules; [`ioc`]: known-bad hash
 //!   lists; [`assess`]: what each change is worth under them;
 //! - [`report`], [`rsync_report`] and [`itemize`]: how changes are written (human, json;
-//!   rsync's `%n %C` and `%i %n %C`).
+//!   rsync's `%n %C` and `%i %n %C`);
+//! - [`packages`]: the dpkg database as known-good digests, and `verify-packages`.
 
 pub mod assess;
 pub mod baseline;
@@ -29,6 +30,7 @@ mod locale;
 pub mod mapped;
 pub mod md5_mb;
 pub mod order;
+pub mod packages;
 pub mod policy;
 pub mod quick;
 pub mod read;

@@ -16,7 +16,8 @@
 //!   Mapping pays for large files: copying out of the page cache runs at only 6-8 GB/s here,
 //!   below multi-buffer MD5 and XXH3. A file's checks run when its digest is done.
 //! - [`checksum`] streams one file through a 256 KiB buffer; it is the retry path for any file
-//!   that changed, could not be opened, or failed in the stream.
+//!   that changed, could not be opened, or failed in the stream; [`md5`] is it for callers
+//!   that check one file at a time (`verify-packages`).
 
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -80,6 +81,22 @@ pub fn checksum(
         last_change = "replaced by a non-regular file".to_string();
     }
     (expected, Content::ChangedDuringScan(last_change))
+}
+
+/// The MD5 of one regular file, read with every check of [`checksum`]: never through a
+/// symlink, only while it is still the file `seen` describes, whole and unchanged. For
+/// callers that check files one at a time against digests they already know
+/// (`verify-packages`); the error says why there is no digest.
+pub fn md5(file: &FileRef, seen: &Meta) -> Result<[u8; 16], String> {
+    let name = file.leaf.to_bytes();
+    match checksum(file, name, seen, Algorithm::Md5, &HookRef::default()).1 {
+        Content::Digest(d) => d
+            .as_bytes()
+            .try_into()
+            .map_err(|_| "not a 16-byte digest".to_string()),
+        Content::Unreadable(why) | Content::ChangedDuringScan(why) => Err(why),
+        Content::None => Err("not a regular file".to_string()),
+    }
 }
 
 /// Why a read did not produce a checksum.

@@ -322,7 +322,15 @@ fn quick_check_trusts_only_unchanged_metadata_and_catches_a_restored_mtime() {
 fn man_pages_and_completions_in_dist_are_current() {
     let dist = crate::util::repo().join("dist");
     let mut pages = vec![(vec!["man".to_string()], "man/fimsum.1".to_string())];
-    for c in ["scan", "check", "diff", "show", "import", "key"] {
+    for c in [
+        "scan",
+        "check",
+        "diff",
+        "show",
+        "import",
+        "key",
+        "verify-packages",
+    ] {
         pages.push((vec!["man".into(), c.into()], format!("man/fimsum-{c}.1")));
     }
     for s in ["bash", "zsh", "fish"] {

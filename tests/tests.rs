@@ -5,6 +5,7 @@ mod util;
 mod baseline_files;
 mod cli;
 mod filter_parity;
+mod packages;
 mod policy;
 mod properties;
 mod reliability;

@@ -52,6 +52,9 @@ _fimsum() {
             fimsum,update)
                 cmd="fimsum__subcmd__update"
                 ;;
+            fimsum,verify-packages)
+                cmd="fimsum__subcmd__verify__subcmd__packages"
+                ;;
             fimsum__subcmd__help,check)
                 cmd="fimsum__subcmd__help__subcmd__check"
                 ;;
@@ -88,6 +91,9 @@ _fimsum() {
             fimsum__subcmd__help,update)
                 cmd="fimsum__subcmd__help__subcmd__update"
                 ;;
+            fimsum__subcmd__help,verify-packages)
+                cmd="fimsum__subcmd__help__subcmd__verify__subcmd__packages"
+                ;;
             fimsum__subcmd__help__subcmd__key,generate)
                 cmd="fimsum__subcmd__help__subcmd__key__subcmd__generate"
                 ;;
@@ -110,7 +116,7 @@ _fimsum() {
 
     case "${cmd}" in
         fimsum)
-            opts="-h -V --help --version scan init check update config diff show import key man completions help"
+            opts="-h -V --help --version scan init check update config diff show import key verify-packages man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,7 +254,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help)
-            opts="scan init check update config diff show import key man completions help"
+            opts="scan init check update config diff show import key verify-packages man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +436,20 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__help__subcmd__verify__subcmd__packages)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -711,6 +731,32 @@ _fimsum() {
                     return 0
                     ;;
                 --ioc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__verify__subcmd__packages)
+            opts="-h --root --format --threads --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

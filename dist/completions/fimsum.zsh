@@ -197,6 +197,16 @@ esac
     ;;
 esac
 ;;
+(verify-packages)
+_arguments "${_arguments_options[@]}" : \
+'--root=[Check the Debian-like system mounted at DIR\: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)]:DIR:_files' \
+'--format=[]:FORMAT:((human\:"One line per finding"
+json\:"One JSON object per line (README "verify-packages")"))' \
+'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+&& ret=0
+;;
 (man)
 _arguments "${_arguments_options[@]}" : \
 '-h[Print help]' \
@@ -275,6 +285,10 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(verify-packages)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (man)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -308,6 +322,7 @@ _fimsum_commands() {
 'show:Print a baseline as \`%n %C\` lines' \
 'import:Turn an rsync \`%n %C\` log into a baseline' \
 'key:Manage the Ed25519 keys that sign baselines' \
+'verify-packages:Check every package file offline like debsums, plus what debsums misses (type, mode, owner)' \
 'man:Print the man page (roff), generated from these very options\: fimsum(1), or fimsum-COMMAND(1) for one command' \
 'completions:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -346,6 +361,7 @@ _fimsum__subcmd__help_commands() {
 'show:Print a baseline as \`%n %C\` lines' \
 'import:Turn an rsync \`%n %C\` log into a baseline' \
 'key:Manage the Ed25519 keys that sign baselines' \
+'verify-packages:Check every package file offline like debsums, plus what debsums misses (type, mode, owner)' \
 'man:Print the man page (roff), generated from these very options\: fimsum(1), or fimsum-COMMAND(1) for one command' \
 'completions:Print a shell completion script' \
 'help:Print this message or the help of the given subcommand(s)' \
@@ -419,6 +435,11 @@ _fimsum__subcmd__help__subcmd__update_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help update commands' commands "$@"
 }
+(( $+functions[_fimsum__subcmd__help__subcmd__verify-packages_commands] )) ||
+_fimsum__subcmd__help__subcmd__verify-packages_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help verify-packages commands' commands "$@"
+}
 (( $+functions[_fimsum__subcmd__import_commands] )) ||
 _fimsum__subcmd__import_commands() {
     local commands; commands=()
@@ -479,6 +500,11 @@ _fimsum__subcmd__show_commands() {
 _fimsum__subcmd__update_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum update commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__verify-packages_commands] )) ||
+_fimsum__subcmd__verify-packages_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum verify-packages commands' commands "$@"
 }
 
 if [ "$funcstack[1]" = "_fimsum" ]; then
