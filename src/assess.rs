@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use crate::diff::{Change, ChangeKind, Diff, Field};
 use crate::hash::Digest;
 use crate::ioc::{HashKind, IocSet};
+use crate::packages::PackageDb;
 use crate::policy::{entry_path, Attribute, Policy, Severity, Verdict};
 use crate::record::{Content, Kind, Record};
 
@@ -124,6 +125,8 @@ pub struct Finding {
     pub ioc: Vec<IocHit>,
     /// For a new hard link: the existing name it links to.
     pub link_to: Option<Vec<u8>>,
+    /// The package whose digest the new content matches: an expected package update.
+    pub package: Option<String>,
 }
 
 /// Findings by severity, most severe first, and what was left out.
@@ -183,6 +186,9 @@ pub struct Inputs<'a> {
     /// For a growing file: the checksum of the first `len` bytes of the file now at `path`
     /// (with the old side's algorithm), if it can be read.
     pub prefix_digest: &'a dyn Fn(&[u8], u64) -> Option<Digest>,
+    /// The dpkg database (`--packages`), when the checksums are MD5 as dpkg's are: a file
+    /// whose new content is its package's is an expected update, of low severity.
+    pub packages: Option<&'a PackageDb>,
 }
 
 /// Assess every change of `diff`; see the module docs.
@@ -232,6 +238,10 @@ pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
             out.not_counted += 1;
             continue;
         }
+        let package = package_update(change, &path, inputs.packages);
+        if package.is_some() {
+            verdict.severity = verdict.severity.min(Severity::Low);
+        }
         let severity = severity(verdict, counts, &detectors, &ioc);
         let link_to = detectors
             .contains(&Detector::NewHardLink)
@@ -249,6 +259,7 @@ pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
             detectors,
             ioc,
             link_to,
+            package,
         });
     }
     listed_unchanged(diff, inputs, &mut out.findings);
@@ -500,6 +511,17 @@ fn known_links(diff: &Diff) -> HashMap<(u64, u64), Vec<u8>> {
     links
 }
 
+/// The package that ships exactly the new content of a changed or added regular file.
+fn package_update(change: &Change, path: &[u8], db: Option<&PackageDb>) -> Option<String> {
+    let db = db?;
+    if !matches!(change.kind, ChangeKind::Modified(_) | ChangeKind::Added) {
+        return None;
+    }
+    let new = change.new.as_ref().filter(|r| r.kind == Kind::File)?;
+    let md5: [u8; 16] = new.content.digest()?.as_bytes().try_into().ok()?;
+    db.matching(path, &md5).map(|f| f.package.to_string())
+}
+
 /// For an added regular file with several links: the old name of the same inode.
 fn link_target(change: &Change, old_links: &HashMap<(u64, u64), Vec<u8>>) -> Option<Vec<u8>> {
     let new = change.new.as_ref().filter(|r| r.kind == Kind::File)?;
@@ -537,6 +559,7 @@ fn listed_unchanged(diff: &Diff, inputs: &Inputs, findings: &mut Vec<Finding>) {
             detectors: Vec::new(),
             ioc: inputs.ioc_hits.get(name).cloned().unwrap_or_default(),
             link_to: None,
+            package: None,
         });
     }
 }
@@ -610,6 +633,7 @@ mod tests {
                 roots: &[b"/".to_vec()],
                 ioc_hits: &HashMap::new(),
                 prefix_digest: &|_, _| None,
+                packages: None,
             },
         )
     }
@@ -740,5 +764,81 @@ mod tests {
         assert_eq!(out, b"/etc/passwd");
         absolute(&[], b"etc/passwd", &mut out);
         assert_eq!(out, b"/etc/passwd");
+    }
+}
+
+#[cfg(test)]
+mod package_tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::hash::Algorithm;
+    use crate::record::Meta;
+
+    fn changed(name: &str, old: &[u8], new: &[u8]) -> Change {
+        let record = |data: &[u8]| Record {
+            name: name.as_bytes().to_vec(),
+            kind: Kind::File,
+            meta: Some(Meta {
+                mode: 0o755,
+                size: data.len() as u64,
+                ..Meta::default()
+            }),
+            link_target: None,
+            content: Content::Digest(Algorithm::Md5.digest(data)),
+        };
+        Change {
+            kind: ChangeKind::Modified(vec![Field::Content, Field::Size]),
+            old: Some(record(old)),
+            new: Some(record(new)),
+        }
+    }
+
+    /// A file upgraded to what its package ships is low; one changed to anything else keeps
+    /// its rule's severity.
+    #[test]
+    fn a_file_matching_its_package_digest_is_an_expected_update() {
+        let root = tempfile::tempdir().unwrap();
+        let admin = root.path().join("var/lib/dpkg");
+        std::fs::create_dir_all(admin.join("info")).unwrap();
+        std::fs::write(
+            admin.join("status"),
+            "Package: coreutils\nStatus: install ok installed\n",
+        )
+        .unwrap();
+        let md5 = Algorithm::Md5.digest(b"ls 9.5").to_hex();
+        std::fs::write(
+            admin.join("info/coreutils.md5sums"),
+            format!("{md5}  usr/bin/ls\n"),
+        )
+        .unwrap();
+        let db = PackageDb::load(root.path()).unwrap();
+        let policy = Policy::new(&Config::default()).unwrap();
+        let diff = Diff {
+            changes: vec![
+                changed("usr/bin/ls", b"ls 9.4", b"ls 9.5"),
+                changed("usr/bin/ls2", b"ls 9.4", b"ls 9.5"),
+            ],
+            ..Diff::default()
+        };
+        let a = assess(
+            &diff,
+            &Inputs {
+                policy: &policy,
+                roots: &[b"/".to_vec()],
+                ioc_hits: &HashMap::new(),
+                prefix_digest: &|_, _| None,
+                packages: Some(&db),
+            },
+        );
+        let ls = a.findings.iter().find(|f| f.name == b"usr/bin/ls").unwrap();
+        assert_eq!(ls.package.as_deref(), Some("coreutils"));
+        assert_eq!(ls.severity, Severity::Low);
+        let other = a
+            .findings
+            .iter()
+            .find(|f| f.name == b"usr/bin/ls2")
+            .unwrap();
+        assert_eq!(other.package, None);
+        assert_eq!(other.severity, Severity::High);
     }
 }

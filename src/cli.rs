@@ -180,6 +180,10 @@ pub struct CheckArgs {
     pub config: ConfigFile,
     #[command(flatten)]
     pub ioc: IocArgs,
+    /// Mark a changed file whose new content is what its Debian package ships (dpkg's
+    /// md5sums) as an expected package update, of low severity. Needs md5 checksums.
+    #[arg(long)]
+    pub packages: bool,
 }
 
 #[derive(Args, Debug)]

@@ -484,6 +484,17 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         );
     }
     let algorithm = header.algorithm;
+    let packages = if args.packages || config.packages {
+        if algorithm != Algorithm::Md5 {
+            return Err(Error::Usage(format!(
+                "--packages compares with dpkg's MD5 sums, but {} holds {algorithm} checksums",
+                baseline_path.display()
+            )));
+        }
+        Some(PackageDb::load(Path::new("/"))?)
+    } else {
+        None
+    };
     let prefix_digest = |path: &[u8], len: u64| {
         fimsum::read::prefix_checksum(Path::new(std::ffi::OsStr::from_bytes(path)), len, algorithm)
     };
@@ -494,6 +505,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
             roots: &header.roots,
             ioc_hits: &listed.hits,
             prefix_digest: &prefix_digest,
+            packages: packages.as_ref(),
         },
     );
     let report = Report {
@@ -724,6 +736,7 @@ fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
             roots: &roots,
             ioc_hits: &Default::default(),
             prefix_digest: &|_, _| None,
+            packages: None,
         },
     );
     let report = Report {

@@ -133,6 +133,9 @@ pub fn write_human(
                 _ => d.name().to_string(),
             })
             .collect();
+        if let Some(package) = &finding.package {
+            tags.push(format!("package update: {package}"));
+        }
         for hit in &finding.ioc {
             tags.push(format!(
                 "IOC {} hash on {}:{}",
@@ -209,6 +212,9 @@ pub fn write_json(
         }
         if let Some(to) = &finding.link_to {
             obj["link_to"] = Value::from(escape_name(to, ctx.charset));
+        }
+        if let Some(package) = &finding.package {
+            obj["package"] = Value::from(package.as_str());
         }
         if !finding.ioc.is_empty() {
             obj["ioc"] = finding

@@ -130,7 +130,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__check)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --help"
+            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -692,7 +692,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__update)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --help"
+            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

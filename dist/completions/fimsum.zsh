@@ -73,6 +73,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
+'--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
@@ -94,6 +95,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
+'--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
