@@ -13,6 +13,7 @@
 //! while it holds files in its lanes; a work-stealing pool of short tasks does not fit that,
 //! and plain scoped threads joined by bounded channels do.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -96,13 +97,24 @@ pub fn scan_reusing<E>(
         let walk_options = options.walk.clone();
         scope.spawn(move || {
             let mut batch = Batch::new();
+            // Files with several links seen so far: each inode is read once per scan.
+            let mut inodes = HashSet::new();
             for mut event in Walker::new(sources, walk_options) {
                 if let Event::Entry(entry) = &mut event {
                     let known = match (&entry.file, reuse.as_mut()) {
                         (Some(_), Some(reuse)) => reuse.known(&entry.record),
                         _ => None,
                     };
-                    if let Some(digest) = known {
+                    let linked = entry.file.is_some()
+                        && known.is_none()
+                        && entry
+                            .record
+                            .meta
+                            .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
+                    if linked {
+                        // Another name of a file this scan reads already: takes its outcome.
+                        entry.file = None;
+                    } else if let Some(digest) = known {
                         // Trusted from the baseline: not read.
                         entry.record.content = Content::Digest(digest);
                         entry.file = None;
@@ -149,6 +161,8 @@ pub fn scan_reusing<E>(
                 })
                 .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;
         }
+        // The outcome of each file with several links, for its other names.
+        let mut links: HashMap<(u64, u64), Content> = HashMap::new();
         for batch in batch_rx {
             let mut events = batch.events;
             for (index, meta, content) in batch.outcomes.wait() {
@@ -161,7 +175,8 @@ pub fn scan_reusing<E>(
                 let item = match event {
                     Event::Problem(p) => Item::Problem(p),
                     Event::Entry(entry) => {
-                        let record = entry.record;
+                        let mut record = entry.record;
+                        share_links(&mut record, &mut links);
                         stats.entries += 1;
                         if record.kind == Kind::File {
                             stats.files += 1;
@@ -200,6 +215,27 @@ fn send_batch(tx: &SyncSender<Batch>, batch: Batch, stalled: &AtomicBool) -> Res
             let sent = tx.send(batch).map_err(|_| ());
             stalled.store(false, Ordering::Release);
             sent
+        }
+    }
+}
+
+/// A regular file with several links: the first name's outcome is kept, and a later name
+/// (which the walker did not send to be read, so it has no content yet) takes it. The walk's
+/// order is the output's, so the first name always comes first.
+fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Content>) {
+    let Some(m) = record
+        .meta
+        .filter(|m| m.nlink > 1 && record.kind == Kind::File)
+    else {
+        return;
+    };
+    match (&record.content, links.get(&(m.dev, m.ino))) {
+        (Content::None, Some(content)) => record.content = content.clone(),
+        (Content::None, None) => {}
+        (content, _) => {
+            links
+                .entry((m.dev, m.ino))
+                .or_insert_with(|| content.clone());
         }
     }
 }

@@ -592,3 +592,39 @@ fn big_files_before_a_long_tail_of_small_ones_do_not_hang_the_scan() {
         );
     }
 }
+
+/// Counts the files a scan opens, by name.
+#[derive(Default)]
+struct CountOpens(Mutex<Vec<String>>);
+
+impl Hooks for CountOpens {
+    fn before_open(&self, name: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(name).into_owned());
+    }
+}
+
+/// A file with several names is read once, and every name gets its checksum.
+#[test]
+fn hard_links_are_read_once_and_share_the_checksum() {
+    let tmp = scratch();
+    write(&tmp.path().join("src/a/one"), b"linked content");
+    std::fs::create_dir_all(tmp.path().join("src/b")).unwrap();
+    std::fs::hard_link(tmp.path().join("src/a/one"), tmp.path().join("src/b/two")).unwrap();
+    std::fs::hard_link(tmp.path().join("src/a/one"), tmp.path().join("src/three")).unwrap();
+    write(&tmp.path().join("src/plain"), b"plain");
+    let opens = Arc::new(CountOpens::default());
+    let (records, problems) = scan_with(tmp.path(), opens.clone());
+    assert!(problems.is_empty(), "{problems:?}");
+    let want = Algorithm::Md5.digest(b"linked content");
+    for name in ["a/one", "b/two", "three"] {
+        assert_eq!(find(&records, name).content.digest(), Some(&want), "{name}");
+    }
+    let mut opened = opens.0.lock().unwrap().clone();
+    opened.sort();
+    // rsync order lists a directory's files before its subdirectories: "three" is the first
+    // name of the three, so it is the one read.
+    assert_eq!(opened, ["plain", "three"]);
+}
