@@ -494,9 +494,17 @@ fn detect(change: &Change, path: &[u8], old_links: &HashMap<(u64, u64), Vec<u8>>
 
 /// Regular files that existed before, by (device, inode), with their name: the old side's
 /// files that had several links, and the files whose link count changed (a new link to a
-/// file that had one gives it two).
+/// file that had one gives it two). A name that was removed is not there to be linked to:
+/// an added name of its inode is a rename (often a move), not a new link.
 fn known_links(diff: &Diff) -> HashMap<(u64, u64), Vec<u8>> {
+    let removed: std::collections::HashSet<&[u8]> = diff
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Removed)
+        .map(Change::name)
+        .collect();
     let mut links = diff.old_links.clone();
+    links.retain(|_, name| !removed.contains(name.as_slice()));
     for change in &diff.changes {
         if let (ChangeKind::Modified(fields), Some(new)) = (&change.kind, &change.new) {
             if let (true, Kind::File, Some(m)) =
@@ -752,6 +760,33 @@ mod tests {
         assert!(f.detectors.contains(&Detector::NewHardLink));
         assert_eq!(f.link_to.as_deref(), Some(&b"usr/bin/sudo"[..]));
         assert_eq!(f.severity, Severity::Critical);
+    }
+
+    #[test]
+    fn a_renamed_file_with_other_links_is_a_move_not_a_new_link() {
+        let mut old = file("srv/a", 0o644, b"shared");
+        old.meta.as_mut().unwrap().nlink = 2;
+        let mut new = old.clone();
+        new.name = b"srv/b".to_vec();
+        let mut diff = Diff {
+            changes: vec![removed(old.clone()), added(new)],
+            ..Diff::default()
+        };
+        diff.old_links.insert((1, 7), b"srv/a".to_vec());
+        let policy = Policy::new(&Config::default()).unwrap();
+        let a = assess(
+            &diff,
+            &Inputs {
+                policy: &policy,
+                roots: &[b"/".to_vec()],
+                ioc_hits: &HashMap::new(),
+                prefix_digest: &|_, _| None,
+                packages: None,
+            },
+        );
+        assert_eq!(a.findings.len(), 1);
+        assert_eq!(a.findings[0].event, Event::Moved);
+        assert!(a.findings[0].detectors.is_empty(), "{:?}", a.findings[0]);
     }
 
     #[test]
