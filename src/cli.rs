@@ -184,6 +184,14 @@ pub struct CheckArgs {
     /// md5sums) as an expected package update, of low severity. Needs md5 checksums.
     #[arg(long)]
     pub packages: bool,
+    /// Also send the summary and every finding to syslog (journald), facility authpriv, each
+    /// finding at the priority of its severity (critical: crit, high: err, medium: warning,
+    /// low: notice).
+    #[arg(long)]
+    pub syslog: bool,
+    /// The syslog socket.
+    #[arg(long, value_name = "PATH", default_value = fimsum::syslog::DEFAULT_SOCKET, requires = "syslog")]
+    pub syslog_socket: PathBuf,
 }
 
 #[derive(Args, Debug)]

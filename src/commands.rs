@@ -30,6 +30,7 @@ use fimsum::rsync_log::{format_line, LogReader};
 use fimsum::rsync_report::write_rsync;
 use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
 use fimsum::sign::{self, PublicKey, SecretKey};
+use fimsum::syslog::{Priority, Syslog};
 use fimsum::walk::{FilterArg, WalkOptions};
 
 use clap::CommandFactory;
@@ -400,6 +401,18 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
             baseline_path.display()
         )));
     }
+    // Before the scan: a syslog that cannot be reached is an error now, not after an hour.
+    let syslog = args
+        .syslog
+        .then(|| {
+            Syslog::connect(&args.syslog_socket).map_err(|e| {
+                Error::io(
+                    format!("cannot reach syslog at {}", args.syslog_socket.display()),
+                    e,
+                )
+            })
+        })
+        .transpose()?;
     let mut ioc_paths = config.ioc.clone();
     ioc_paths.extend(args.ioc.ioc.iter().cloned());
     let iocs = load_iocs(&ioc_paths, header.algorithm)?;
@@ -521,6 +534,9 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         config: &config,
     };
     report.write()?;
+    if let Some(syslog) = &syslog {
+        report.log(syslog, &baseline_path)?;
+    }
     if let Some(writer) = writer {
         let generation = writer.generation();
         writer.finish()?;
@@ -577,6 +593,49 @@ impl Report<'_> {
         }
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("cannot write the report", e))
+    }
+
+    /// Send the summary and each finding to syslog, under absolute paths (a log line has no
+    /// context to read a relative name against).
+    fn log(&self, syslog: &Syslog, baseline: &Path) -> Result<()> {
+        let fail = |e| {
+            Error::io(
+                format!("cannot write to syslog at {}", syslog.path().display()),
+                e,
+            )
+        };
+        let counts: Vec<String> = self
+            .assessment
+            .counts()
+            .iter()
+            .map(|(s, n)| format!("{n} {s}"))
+            .collect();
+        let summary = format!(
+            "check of {}: {}{}",
+            baseline.display(),
+            report::summary_text(self.diff, self.assessment, self.problems),
+            if counts.is_empty() {
+                String::new()
+            } else {
+                format!("; by severity: {}", counts.join(", "))
+            }
+        );
+        let priority = match self.assessment.findings.first() {
+            Some(worst) => Priority::of(worst.severity),
+            None => Priority::Info,
+        };
+        syslog.send(priority, &summary).map_err(fail)?;
+        for finding in &self.assessment.findings {
+            let name = escape_name(&finding.path, self.charset);
+            let text = report::finding_text(finding, self.diff, &name, self.charset);
+            syslog
+                .send(
+                    Priority::of(finding.severity),
+                    &format!("{}: {text}", finding.severity),
+                )
+                .map_err(fail)?;
+        }
+        Ok(())
     }
 
     /// The rsync formats show every change, so their exit code is the whole diff's; the

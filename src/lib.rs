@@ -40,4 +40,5 @@ pub mod rsync_log;
 pub mod rsync_report;
 pub mod scan;
 pub mod sign;
+pub mod syslog;
 pub mod walk;

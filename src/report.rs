@@ -43,28 +43,7 @@ pub fn write_human(
     assessment: &Assessment,
     ctx: &Context,
 ) -> io::Result<()> {
-    let n = |event: Event| {
-        assessment
-            .findings
-            .iter()
-            .filter(|f| f.event == event)
-            .count()
-    };
-    writeln!(
-        out,
-        "{} added, {} removed, {} changed, {} moved, {} unverified ({} entries compared{})",
-        n(Event::Added),
-        n(Event::Removed),
-        n(Event::Modified) + n(Event::TypeChanged),
-        n(Event::Moved),
-        n(Event::Unverified),
-        diff.compared,
-        if ctx.problems > 0 {
-            format!(", {} could not be read", ctx.problems)
-        } else {
-            String::new()
-        }
-    )?;
+    writeln!(out, "{}", summary_text(diff, assessment, ctx.problems))?;
     let counts = assessment.counts();
     if !counts.is_empty() {
         let by: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
@@ -81,77 +60,112 @@ pub fn write_human(
         writeln!(out, "note: {note}")?;
     }
     for finding in &assessment.findings {
+        let severity = paint(finding.severity, ctx.colour);
         let change = finding.change.map(|i| &diff.changes[i]);
         let name = escape_name(&finding_name(finding, change), ctx.charset);
-        let severity = paint(finding.severity, ctx.colour);
-        let text = match (finding.event, change) {
-            (Event::Modified, Some(change)) => {
-                let details: Vec<String> = finding
-                    .fields
-                    .iter()
-                    .map(|&f| {
-                        let value = |r: &Option<Record>| {
-                            r.as_ref()
-                                .map(|r| field_text(r, f, ctx.charset))
-                                .unwrap_or_default()
-                        };
-                        format!(
-                            "{} {} -> {}",
-                            f.name(),
-                            value(&change.old),
-                            value(&change.new)
-                        )
-                    })
-                    .collect();
-                format!("changed    {name}: {}", details.join("; "))
-            }
-            (Event::TypeChanged, Some(change)) => format!(
-                "type       {name}: {} -> {}",
-                kind_of(&change.old),
-                kind_of(&change.new)
-            ),
-            (Event::Unverified, Some(change)) => match &change.kind {
-                ChangeKind::Unverified(why) => format!("unverified {name}: {why}"),
-                _ => format!("unverified {name}"),
-            },
-            (Event::Moved, _) => {
-                let from = finding.moved_from.as_ref().map(|(_, n)| n.as_slice());
-                format!(
-                    "moved      {name} <- {}",
-                    escape_name(from.unwrap_or_default(), ctx.charset)
-                )
-            }
-            (event, _) => format!("{:<10} {name}", event.name()),
-        };
-        let mut tags: Vec<String> = finding
-            .detectors
-            .iter()
-            .map(|&d| match (d, &finding.link_to) {
-                (Detector::NewHardLink, Some(to)) => {
-                    format!("{} to {}", d.name(), escape_name(to, ctx.charset))
-                }
-                _ => d.name().to_string(),
-            })
-            .collect();
-        if let Some(package) = &finding.package {
-            tags.push(format!("package update: {package}"));
-        }
-        for hit in &finding.ioc {
-            tags.push(format!(
-                "IOC {} hash on {}:{}",
-                hit.kind,
-                hit.list.display(),
-                hit.line
-            ));
-        }
-        let tags = if tags.is_empty() {
-            String::new()
-        } else {
-            format!("  [{}]", tags.join("; "))
-        };
-        writeln!(out, "{severity} {text}{tags}")?;
+        writeln!(
+            out,
+            "{severity} {}",
+            finding_text(finding, diff, &name, ctx.charset)
+        )?;
     }
     Ok(())
+}
+
+/// The first line of a report: the findings by kind of change.
+pub fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> String {
+    let n = |event: Event| {
+        assessment
+            .findings
+            .iter()
+            .filter(|f| f.event == event)
+            .count()
+    };
+    format!(
+        "{} added, {} removed, {} changed, {} moved, {} unverified ({} entries compared{})",
+        n(Event::Added),
+        n(Event::Removed),
+        n(Event::Modified) + n(Event::TypeChanged),
+        n(Event::Moved),
+        n(Event::Unverified),
+        diff.compared,
+        if problems > 0 {
+            format!(", {problems} could not be read")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// A finding as a line of text without its severity: what changed, under `name`, and the
+/// detectors, IOC hits and package that explain its severity.
+pub fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset) -> String {
+    let change = finding.change.map(|i| &diff.changes[i]);
+    let text = match (finding.event, change) {
+        (Event::Modified, Some(change)) => {
+            let details: Vec<String> = finding
+                .fields
+                .iter()
+                .map(|&f| {
+                    let value = |r: &Option<Record>| {
+                        r.as_ref()
+                            .map(|r| field_text(r, f, charset))
+                            .unwrap_or_default()
+                    };
+                    format!(
+                        "{} {} -> {}",
+                        f.name(),
+                        value(&change.old),
+                        value(&change.new)
+                    )
+                })
+                .collect();
+            format!("changed    {name}: {}", details.join("; "))
+        }
+        (Event::TypeChanged, Some(change)) => format!(
+            "type       {name}: {} -> {}",
+            kind_of(&change.old),
+            kind_of(&change.new)
+        ),
+        (Event::Unverified, Some(change)) => match &change.kind {
+            ChangeKind::Unverified(why) => format!("unverified {name}: {why}"),
+            _ => format!("unverified {name}"),
+        },
+        (Event::Moved, _) => {
+            let from = finding.moved_from.as_ref().map(|(_, n)| n.as_slice());
+            format!(
+                "moved      {name} <- {}",
+                escape_name(from.unwrap_or_default(), charset)
+            )
+        }
+        (event, _) => format!("{:<10} {name}", event.name()),
+    };
+    let mut tags: Vec<String> = finding
+        .detectors
+        .iter()
+        .map(|&d| match (d, &finding.link_to) {
+            (Detector::NewHardLink, Some(to)) => {
+                format!("{} to {}", d.name(), escape_name(to, charset))
+            }
+            _ => d.name().to_string(),
+        })
+        .collect();
+    if let Some(package) = &finding.package {
+        tags.push(format!("package update: {package}"));
+    }
+    for hit in &finding.ioc {
+        tags.push(format!(
+            "IOC {} hash on {}:{}",
+            hit.kind,
+            hit.list.display(),
+            hit.line
+        ));
+    }
+    if tags.is_empty() {
+        text
+    } else {
+        format!("{text}  [{}]", tags.join("; "))
+    }
 }
 
 /// The severity, padded to one width, in colour on a terminal.

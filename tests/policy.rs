@@ -285,3 +285,66 @@ fn ioc_hits_are_critical_with_exit_bit_16_on_changed_and_unchanged_files() {
     assert_eq!(code(&out), 64);
     assert!(stderr(&out).contains("--digest sha256"), "{}", stderr(&out));
 }
+
+#[test]
+fn syslog_gets_the_summary_and_each_finding_at_its_priority() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    let rules = format!(
+        "[[rule]]\npattern = \"{}/***\"\nseverity = \"critical\"\n",
+        abs(dir, "etc")
+    );
+    let cfg = config(dir, &rules);
+    let cfg = cfg.to_str().unwrap();
+    assert_eq!(code(&run_in(dir, ["init", "--config", cfg])), 0);
+    write(&dir.join("src/etc/passwd"), b"changed\n");
+    let socket = dir.join("log.sock");
+    let server = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let out = run_in(
+        dir,
+        [
+            "check",
+            "--config",
+            cfg,
+            "--syslog",
+            "--syslog-socket",
+            socket.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = server.recv(&mut buf) {
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    // authpriv (10) * 8 + crit (2) = 82, for the summary (its worst finding) and the finding.
+    assert!(messages[0].starts_with("<82>fimsum["), "{messages:?}");
+    assert!(messages[0].contains("1 changed"), "{messages:?}");
+    let passwd = format!("critical: changed    {}: content ", abs(dir, "etc/passwd"));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("<82>") && m.contains(&passwd)),
+        "{messages:?}"
+    );
+    // No syslog there: an error before the scan, naming the socket.
+    let out = run_in(
+        dir,
+        [
+            "check",
+            "--config",
+            cfg,
+            "--syslog",
+            "--syslog-socket",
+            "/nonexistent/log",
+        ],
+    );
+    assert_eq!(code(&out), 74);
+    assert!(
+        stderr(&out).contains("/nonexistent/log"),
+        "{}",
+        stderr(&out)
+    );
+}

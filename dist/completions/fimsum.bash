@@ -130,7 +130,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__check)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --help"
+            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +169,10 @@ _fimsum() {
                     return 0
                     ;;
                 --ioc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --syslog-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -692,7 +696,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__update)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --help"
+            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,6 +735,10 @@ _fimsum() {
                     return 0
                     ;;
                 --ioc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --syslog-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -67,8 +67,10 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l kernel -d 'MD5 i
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l syslog-socket -d 'The syslog socket' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l packages -d 'Mark a changed file whose new content is what its Debian package ships (dpkg\'s md5sums) as an expected package update, of low severity. Needs md5 checksums'
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l syslog -d 'Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical: crit, high: err, medium: warning, low: notice)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
@@ -82,8 +84,10 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l kernel -d 'MD5 
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l syslog-socket -d 'The syslog socket' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l packages -d 'Mark a changed file whose new content is what its Debian package ships (dpkg\'s md5sums) as an expected package update, of low severity. Needs md5 checksums'
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l syslog -d 'Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical: crit, high: err, medium: warning, low: notice)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand config" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand config" -l default -d 'Print the built-in default config (a commented TOML file to start from)'

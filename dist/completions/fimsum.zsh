@@ -72,8 +72,10 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
+'--syslog-socket=[The syslog socket]:PATH:_files' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
+'--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
@@ -94,8 +96,10 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
+'--syslog-socket=[The syslog socket]:PATH:_files' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
+'--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
