@@ -125,6 +125,23 @@ pub struct RunArgs {
     /// the CPU lacks is an error). The digests are the same with every kernel.
     #[arg(long, value_name = "KERNEL", default_value = "auto")]
     pub kernel: Kernel,
+    /// No progress display (it is shown only when stderr is a terminal anyway).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// List every entry on stderr as it is done.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl RunArgs {
+    pub fn verbosity(&self) -> fimsum::progress::Verbosity {
+        use fimsum::progress::Verbosity;
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        }
+    }
 }
 
 /// Where the config comes from.

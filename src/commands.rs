@@ -22,6 +22,7 @@ use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
 use fimsum::packages::{self, PackageDb};
 use fimsum::policy::{self, Policy};
+use fimsum::progress::Progress;
 use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::read;
 use fimsum::record::{Record, Timestamp};
@@ -99,7 +100,8 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             let stdout = io::stdout();
             let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
             let mut line = Vec::with_capacity(256);
-            let stats = run_scan(&sources, &options, charset, |record| {
+            let progress = Progress::new(args.run.verbosity(), None, charset);
+            let stats = run_scan(&sources, &options, charset, progress, |record| {
                 listed.check(&record);
                 line.clear();
                 if format_line(&record, options.algorithm, charset, &mut line) {
@@ -119,7 +121,8 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
                 writer.sign_with(key);
             }
             let options = scan_options(args.checksum, &args.run, skip_own(walk, &writer, &path))?;
-            let stats = run_scan(&sources, &options, charset, |record| {
+            let progress = Progress::new(args.run.verbosity(), None, charset);
+            let stats = run_scan(&sources, &options, charset, progress, |record| {
                 listed.check(&record);
                 writer.append(&record)
             })?;
@@ -155,7 +158,10 @@ fn init(args: InitArgs, charset: Charset) -> Result<i32> {
     let header = new_header(config.checksum, &sources, &walk)?;
     let mut writer = BaselineWriter::create_next(path, &header)?;
     let options = scan_options(config.checksum, &args.run, skip_own(walk, &writer, path))?;
-    let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
+    let progress = Progress::new(args.run.verbosity(), None, charset);
+    let stats = run_scan(&sources, &options, charset, progress, |record| {
+        writer.append(&record)
+    })?;
     writer.finish()?;
     eprintln!(
         "fimsum: {}: baseline of {} entries ({} files, {} bytes)",
@@ -337,14 +343,16 @@ fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Resul
     })
 }
 
-/// Run a scan, reporting problems on stderr as they come and handing records to `sink`.
+/// Run a scan, reporting problems on stderr as they come, showing `progress` and handing
+/// records to `sink`.
 fn run_scan(
     sources: &[Vec<u8>],
     options: &ScanOptions,
     charset: Charset,
+    progress: Progress,
     sink: impl FnMut(Record) -> Result<()>,
 ) -> Result<Stats> {
-    run_scan_reusing(sources, options, None, charset, sink)
+    run_scan_reusing(sources, options, None, charset, progress, sink)
 }
 
 fn run_scan_reusing(
@@ -352,12 +360,16 @@ fn run_scan_reusing(
     options: &ScanOptions,
     reuse: Option<Box<dyn Reuse + '_>>,
     charset: Charset,
+    mut progress: Progress,
     mut sink: impl FnMut(Record) -> Result<()>,
 ) -> Result<Stats> {
     let result = scan::scan_reusing(sources, options, reuse, |item| match item {
-        Item::Record(record) => sink(record),
+        Item::Record(record) => {
+            progress.record(&record);
+            sink(record)
+        }
         Item::Problem(problem) => {
-            warn(&problem, charset);
+            progress.suspend(|| warn(&problem, charset));
             Ok(())
         }
     });
@@ -454,12 +466,13 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     // The rsync formats show what rsync would do, so they compare only what rsync compares.
     let identity = matches!(args.format, Format::Human | Format::Json);
     let mut listed = Listed::new(&iocs, header.algorithm, charset);
+    let progress = Progress::new(args.run.verbosity(), Some(base.count), charset);
 
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
         let (listed, writer) = (&mut listed, &mut writer);
         let scanner = scope.spawn(move || {
-            run_scan_reusing(&sources, &options, reuse, charset, |record| {
+            run_scan_reusing(&sources, &options, reuse, charset, progress, |record| {
                 listed.check(&record);
                 if let Some(writer) = writer.as_mut() {
                     writer.append(&record)?;

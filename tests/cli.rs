@@ -361,3 +361,40 @@ fn man_pages_and_completions_in_dist_are_current() {
     }
     assert_eq!(code(&run_in(&dist, ["man", "nope"])), 64);
 }
+
+/// The progress display is drawn on a terminal only, and `--quiet` and `--verbose` do what
+/// they say. `script` gives fimsum a pseudo-terminal.
+#[test]
+fn progress_only_on_a_terminal() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
+    // Not a terminal: nothing on stderr.
+    let out = run_in(tmp.path(), ["check", "b"]);
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_in(tmp.path(), ["check", "--verbose", "b"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("fimsum: etc/passwd"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let Ok(status) = std::process::Command::new("script").arg("--version").output() else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    assert!(status.status.success());
+    let bin = env!("CARGO_BIN_EXE_fimsum");
+    let on_tty = |extra: &str| {
+        let out = std::process::Command::new("script")
+            .current_dir(tmp.path())
+            .args(["-qec", &format!("{bin} check {extra} b"), "/dev/null"])
+            .output()
+            .expect("script runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The bar of a check (its total is the baseline's entry count) ends with an ETA.
+    let text = on_tty("");
+    assert!(text.contains("ETA"), "{text}");
+    assert!(!on_tty("--quiet").contains("ETA"));
+}

@@ -130,7 +130,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__check)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,7 +502,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__init)
-            opts="-h --config --force --threads --kernel --help"
+            opts="-q -v -h --config --force --threads --kernel --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,7 +612,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -h --cc --checksum-choice --output --sign-key --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --help"
+            opts="-o -x -q -v -h --cc --checksum-choice --output --sign-key --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,7 +696,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__update)
-            opts="-h --format --verify-key --expect-host --min-generation --threads --kernel --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -49,11 +49,15 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d '
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads (default: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l threads -d 'Hashing threads (default: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l force -d 'Replace an existing baseline (`update` is the way to accept changes after a check)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
@@ -68,6 +72,8 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick-sample -d 
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l syslog-socket -d 'The syslog socket' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l packages -d 'Mark a changed file whose new content is what its Debian package ships (dpkg\'s md5sums) as an expected package update, of low severity. Needs md5 checksums'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l syslog -d 'Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical: crit, high: err, medium: warning, low: notice)'
@@ -85,6 +91,8 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick-sample -d
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l syslog-socket -d 'The syslog socket' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l packages -d 'Mark a changed file whose new content is what its Debian package ships (dpkg\'s md5sums) as an expected package update, of low severity. Needs md5 checksums'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l syslog -d 'Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical: crit, high: err, medium: warning, low: notice)'

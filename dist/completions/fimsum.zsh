@@ -43,6 +43,10 @@ _arguments "${_arguments_options[@]}" : \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '*-x[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
 '*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
+'(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'-v[List every entry on stderr as it is done]' \
+'--verbose[List every entry on stderr as it is done]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '*::paths -- Sources, as rsync takes them\: `dir/` lists the contents of dir, `dir` lists dir itself:_default' \
@@ -54,6 +58,10 @@ _arguments "${_arguments_options[@]}" : \
 '--threads=[Hashing threads (default\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '--force[Replace an existing baseline (\`update\` is the way to accept changes after a check)]' \
+'(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'-v[List every entry on stderr as it is done]' \
+'--verbose[List every entry on stderr as it is done]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -73,6 +81,10 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--syslog-socket=[The syslog socket]:PATH:_files' \
+'(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'-v[List every entry on stderr as it is done]' \
+'--verbose[List every entry on stderr as it is done]' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
 '--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
@@ -97,6 +109,10 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--syslog-socket=[The syslog socket]:PATH:_files' \
+'(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
+'-v[List every entry on stderr as it is done]' \
+'--verbose[List every entry on stderr as it is done]' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
 '--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
