@@ -73,7 +73,7 @@ impl Progress {
         }
         bar.inc(1);
         self.entries += 1;
-        if self.entries % 256 != 0 {
+        if !self.entries.is_multiple_of(256) {
             return;
         }
         // The rate of bytes, not of entries, is what tells how fast files are read.
