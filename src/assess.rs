@@ -162,6 +162,11 @@ impl Assessment {
         bits
     }
 
+    /// How many findings are of this kind.
+    pub fn count(&self, event: Event) -> usize {
+        self.findings.iter().filter(|f| f.event == event).count()
+    }
+
     /// How many findings of each severity, most severe first.
     pub fn counts(&self) -> Vec<(Severity, usize)> {
         let mut counts: Vec<(Severity, usize)> = Vec::new();

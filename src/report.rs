@@ -74,13 +74,7 @@ pub fn write_human(
 
 /// The first line of a report: the findings by kind of change.
 pub fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> String {
-    let n = |event: Event| {
-        assessment
-            .findings
-            .iter()
-            .filter(|f| f.event == event)
-            .count()
-    };
+    let n = |event: Event| assessment.count(event);
     format!(
         "{} added, {} removed, {} changed, {} moved, {} unverified ({} entries compared{})",
         n(Event::Added),
@@ -239,13 +233,7 @@ pub fn write_json(
         }
         writeln!(out, "{obj}")?;
     }
-    let n = |event: Event| {
-        assessment
-            .findings
-            .iter()
-            .filter(|f| f.event == event)
-            .count()
-    };
+    let n = |event: Event| assessment.count(event);
     let by_severity: serde_json::Map<String, Value> = assessment
         .counts()
         .into_iter()
