@@ -4,6 +4,7 @@ mod util;
 
 mod baseline_files;
 mod cli;
+mod dist;
 mod filter_parity;
 mod packages;
 mod policy;
