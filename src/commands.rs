@@ -340,6 +340,7 @@ fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Resul
         threads: run.threads.unwrap_or(0),
         walk,
         kernel: run.kernel,
+        batches_ahead: scan::BATCHES_AHEAD,
     })
 }
 

@@ -35,7 +35,7 @@ const BATCH_ENTRIES: usize = 4096;
 /// the window must hold enough other work to keep the other threads busy meanwhile
 /// (measured on /usr with the scalar kernel, where one thread hashes a big file alone: 11.0 s
 /// with 8 batches, 6.1 s with 32, 6.0 s with 64; peak RSS 18 MB with 32).
-const BATCHES_AHEAD: usize = 32;
+pub const BATCHES_AHEAD: usize = 32;
 /// Jobs queued for the hashing threads.
 const JOBS_AHEAD: usize = 1024;
 
@@ -47,6 +47,9 @@ pub struct ScanOptions {
     pub walk: WalkOptions,
     /// The MD5 kernel ([`Kernel::detect`] for the best this CPU has).
     pub kernel: Kernel,
+    /// Batches of 4,096 entries the walk may run ahead of the output: [`BATCHES_AHEAD`];
+    /// tests make it small, so that a few thousand files fill it.
+    pub batches_ahead: usize,
 }
 
 /// What a scan hands to its sink, in rsync order.
@@ -96,7 +99,7 @@ pub fn scan_reusing<E>(
     let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Token>>(JOBS_AHEAD);
     let stalled = &AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(BATCHES_AHEAD);
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(options.batches_ahead.max(1));
         let walk_options = options.walk.clone();
         scope.spawn(move || {
             let mut batch = Batch::new();

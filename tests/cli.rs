@@ -372,14 +372,21 @@ fn progress_only_on_a_terminal() {
     assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
     // Not a terminal: nothing on stderr.
     let out = run_in(tmp.path(), ["check", "b"]);
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run_in(tmp.path(), ["check", "--verbose", "b"]);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("fimsum: etc/passwd"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let Ok(status) = std::process::Command::new("script").arg("--version").output() else {
+    let Ok(status) = std::process::Command::new("script")
+        .arg("--version")
+        .output()
+    else {
         eprintln!("skipped: no `script` to make a terminal");
         return;
     };

@@ -56,6 +56,8 @@ fn scan_with_hooks(
         threads,
         walk,
         kernel,
+        // Small, so that the test with 40,000 small files fills it.
+        batches_ahead: 2,
     };
     let src = root.join("src/");
     let mut source = src.as_os_str().as_bytes().to_vec();
