@@ -279,6 +279,7 @@ impl WireRecord {
             }),
             link_target: self.link_target,
             content,
+            extra: Vec::new(),
         })
     }
 }

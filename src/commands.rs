@@ -14,7 +14,7 @@ use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, Signature
 use fimsum::diff::{self, Diff, DiffOptions};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
-use fimsum::hash::Algorithm;
+use fimsum::hash::{Algorithm, HashKind};
 use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
 use fimsum::quick::{QuickCheck, Reuse};
@@ -82,7 +82,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
     let signer = load_secret_key(args.sign_key.as_deref())?;
     let stats = match args.output {
         None => {
-            let options = scan_options(args.checksum, &args.run, walk)?;
+            let options = scan_options(args.checksum, Vec::new(), &args.run, walk)?;
             let stdout = io::stdout();
             let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
             let mut line = Vec::with_capacity(256);
@@ -118,7 +118,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             // Neither the new baseline nor the one it replaces is part of the tree it lists.
             walk.skip.extend(writer.identities());
             walk.skip.extend(file_identity(&path));
-            let options = scan_options(args.checksum, &args.run, walk)?;
+            let options = scan_options(args.checksum, Vec::new(), &args.run, walk)?;
             let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
             writer.finish()?;
             stats
@@ -131,7 +131,12 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
     })
 }
 
-fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Result<ScanOptions> {
+fn scan_options(
+    algorithm: Algorithm,
+    extras: Vec<HashKind>,
+    run: &RunArgs,
+    walk: WalkOptions,
+) -> Result<ScanOptions> {
     if !run.kernel.is_supported() {
         return Err(Error::Usage(format!(
             "--kernel {}: this CPU does not support it (the best it has is {})",
@@ -141,6 +146,7 @@ fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Resul
     }
     Ok(ScanOptions {
         algorithm,
+        extras,
         threads: run.threads.unwrap_or(0),
         walk,
         kernel: run.kernel,
@@ -209,7 +215,7 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     walk.skip.extend(file_identity(&args.baseline));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&args.baseline)));
-    let options = scan_options(header.algorithm, &args.run, walk)?;
+    let options = scan_options(header.algorithm, Vec::new(), &args.run, walk)?;
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
@@ -218,6 +224,7 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
         let sample = args.quick_sample.unwrap_or(0.0);
         Some(Box::new(QuickCheck::new(
             again,
+            &[],
             sample,
             seed,
             Arc::clone(&trusted),

@@ -348,6 +348,7 @@ mod tests {
             }),
             link_target: None,
             content: Content::Digest(Algorithm::Md5.digest(data)),
+            extra: Vec::new(),
         }
     }
 
@@ -361,6 +362,7 @@ mod tests {
             }),
             link_target: None,
             content: Content::None,
+            extra: Vec::new(),
         }
     }
 

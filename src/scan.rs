@@ -21,10 +21,10 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::error::Problem;
-use crate::hash::{Algorithm, Kernel, Next};
+use crate::hash::{Algorithm, HashKind, Kernel, Next};
 use crate::quick::Reuse;
-use crate::read::{self, Job};
-use crate::record::{Content, Kind, Meta, Record};
+use crate::read::{self, Hashed, Job};
+use crate::record::{Content, Kind, Record};
 use crate::walk::{Event, WalkOptions, Walker};
 
 /// Entries of a batch: the unit in which the walk reaches the output.
@@ -38,6 +38,9 @@ const JOBS_AHEAD: usize = 1024;
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
     pub algorithm: Algorithm,
+    /// Extra digests of every regular file, computed in the same read pass (`--digest`;
+    /// see [`crate::hash::extra_kinds`]).
+    pub extras: Vec<HashKind>,
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
     pub walk: WalkOptions,
@@ -87,6 +90,7 @@ pub fn scan_reusing<E>(
         n => n,
     };
     let (algorithm, kernel) = (options.algorithm, options.kernel);
+    let extras = &options.extras[..];
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
     let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Token>>(JOBS_AHEAD);
@@ -102,9 +106,10 @@ pub fn scan_reusing<E>(
                         (Some(_), Some(reuse)) => reuse.known(&entry.record),
                         _ => None,
                     };
-                    if let Some(digest) = known {
+                    if let Some(known) = known {
                         // Trusted from the baseline: not read.
-                        entry.record.content = Content::Digest(digest);
+                        entry.record.content = Content::Digest(known.digest);
+                        entry.record.extra = known.extra;
                         entry.file = None;
                     } else if let (Some(file), Some(seen)) = (entry.file.take(), entry.record.meta)
                     {
@@ -141,20 +146,22 @@ pub fn scan_reusing<E>(
                 .spawn_scoped(scope, move || {
                     read::checksum_stream(
                         algorithm,
+                        extras,
                         kernel,
                         hooks,
                         |wait| next_job(jobs, wait, stalled),
-                        |(outcomes, index), meta, content| outcomes.deliver(index, meta, content),
+                        |(outcomes, index), hashed| outcomes.deliver(index, hashed),
                     )
                 })
                 .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;
         }
         for batch in batch_rx {
             let mut events = batch.events;
-            for (index, meta, content) in batch.outcomes.wait() {
+            for (index, hashed) in batch.outcomes.wait() {
                 if let Some(Event::Entry(entry)) = events.get_mut(index) {
-                    entry.record.meta = Some(meta);
-                    entry.record.content = content;
+                    entry.record.meta = Some(hashed.meta);
+                    entry.record.content = hashed.content;
+                    entry.record.extra = hashed.extra;
                 }
             }
             for event in events {
@@ -243,7 +250,7 @@ struct Pending {
     /// Jobs announced minus outcomes delivered: below zero while the batch is still open and
     /// its first files are already done; zero once it is closed and complete.
     missing: isize,
-    outcomes: Vec<(usize, Meta, Content)>,
+    outcomes: Vec<(usize, Hashed)>,
 }
 
 impl Outcomes {
@@ -255,9 +262,9 @@ impl Outcomes {
         self.lock().missing += jobs as isize;
     }
 
-    fn deliver(&self, index: usize, meta: Meta, content: Content) {
+    fn deliver(&self, index: usize, hashed: Hashed) {
         let mut pending = self.lock();
-        pending.outcomes.push((index, meta, content));
+        pending.outcomes.push((index, hashed));
         pending.missing -= 1;
         if pending.missing == 0 {
             self.complete.notify_all();
@@ -265,7 +272,7 @@ impl Outcomes {
     }
 
     /// Wait for every job of a closed batch, and take their outcomes.
-    fn wait(&self) -> Vec<(usize, Meta, Content)> {
+    fn wait(&self) -> Vec<(usize, Hashed)> {
         let mut pending = self.lock();
         while pending.missing != 0 {
             pending = self

@@ -184,6 +184,7 @@ impl Walker {
                     meta: Some(meta),
                     link_target: None,
                     content: Content::None,
+                    extra: Vec::new(),
                 },
                 file: None,
             });
@@ -320,6 +321,7 @@ impl Walker {
             meta: Some(child.meta),
             link_target: None,
             content: Content::None,
+            extra: Vec::new(),
         };
         let mut file = None;
         match child.kind {

@@ -117,6 +117,7 @@ fn record(algorithm: Algorithm) -> impl Strategy<Value = Record> {
                 meta,
                 link_target,
                 content,
+                extra: Vec::new(),
             }
         })
 }
@@ -307,6 +308,7 @@ fn log_record() -> impl Strategy<Value = Record> {
             } else {
                 Content::None
             },
+            extra: Vec::new(),
         })
 }
 
@@ -342,6 +344,7 @@ proptest! {
             meta: None,
             link_target: None,
             content: Content::None,
+            extra: Vec::new(),
         });
         let mut text = Vec::new();
         for r in &records {
