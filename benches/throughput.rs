@@ -140,6 +140,7 @@ fn header() -> Header {
         created: Timestamp::default(),
         generation: 1,
         fimsum_version: "bench".into(),
+        extra_digests: Vec::new(),
     }
 }
 

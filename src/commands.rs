@@ -110,6 +110,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
                 created: now(),
                 generation: 0,
                 fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+                extra_digests: Vec::new(),
             };
             let mut writer = BaselineWriter::create_next(&path, &header)?;
             if let Some(key) = signer {
@@ -215,7 +216,13 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
     walk.skip.extend(file_identity(&args.baseline));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&args.baseline)));
-    let options = scan_options(header.algorithm, Vec::new(), &args.run, walk)?;
+    // The same extra digests as the baseline, so that they are compared too.
+    let options = scan_options(
+        header.algorithm,
+        header.extra_digests.clone(),
+        &args.run,
+        walk,
+    )?;
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
@@ -224,7 +231,7 @@ fn check(args: CheckArgs, charset: Charset) -> Result<i32> {
         let sample = args.quick_sample.unwrap_or(0.0);
         Some(Box::new(QuickCheck::new(
             again,
-            &[],
+            &header.extra_digests,
             sample,
             seed,
             Arc::clone(&trusted),
@@ -499,6 +506,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         created: now(),
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+        extra_digests: Vec::new(),
     };
     let mut writer = BaselineWriter::create_next(&args.output, &header)?;
     if let Some(key) = signer {
