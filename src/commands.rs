@@ -14,7 +14,7 @@ use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, Signature
 use fimsum::diff::{self, Diff, DiffOptions};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
-use fimsum::hash::{Algorithm, HashKind};
+use fimsum::hash::{extra_kinds, Algorithm, HashKind};
 use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
 use fimsum::quick::{QuickCheck, Reuse};
@@ -80,7 +80,14 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
         .map_err(|e| Error::Usage(e.to_string()))?;
     // Before the scan, not after an hour of it.
     let signer = load_secret_key(args.sign_key.as_deref())?;
+    let extras = extra_kinds(args.checksum, args.digests.iter().copied());
     let stats = match args.output {
+        None if !args.digests.is_empty() => {
+            return Err(Error::Usage(
+                "--digest needs -o FILE: rsync's `%n %C` lines have no place for more digests"
+                    .into(),
+            ))
+        }
         None => {
             let options = scan_options(args.checksum, Vec::new(), &args.run, walk)?;
             let stdout = io::stdout();
@@ -110,7 +117,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
                 created: now(),
                 generation: 0,
                 fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
-                extra_digests: Vec::new(),
+                extra_digests: extras.clone(),
             };
             let mut writer = BaselineWriter::create_next(&path, &header)?;
             if let Some(key) = signer {
@@ -119,7 +126,7 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             // Neither the new baseline nor the one it replaces is part of the tree it lists.
             walk.skip.extend(writer.identities());
             walk.skip.extend(file_identity(&path));
-            let options = scan_options(args.checksum, Vec::new(), &args.run, walk)?;
+            let options = scan_options(args.checksum, extras, &args.run, walk)?;
             let stats = run_scan(&sources, &options, charset, |record| writer.append(&record))?;
             writer.finish()?;
             stats

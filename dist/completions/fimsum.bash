@@ -472,7 +472,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -h --cc --checksum-choice --output --sign-key --one-file-system --exclude --include --exclude-from --threads --kernel --help"
+            opts="-o -x -h --cc --checksum-choice --output --digest --sign-key --one-file-system --exclude --include --exclude-from --threads --kernel --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,6 +491,10 @@ _fimsum() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --digest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "completions" -d 'Prin
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l checksum-choice -l cc -d 'Checksum algorithm, as rsync\'s --checksum-choice' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s o -l output -d 'Write a baseline to FILE instead of printing lines' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l digest -d 'With -o: also record these digests of every file, from the same read: md5, sha1, sha256 (comma-separated or repeated); `check` compares them too' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r

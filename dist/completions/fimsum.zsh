@@ -34,6 +34,7 @@ _arguments "${_arguments_options[@]}" : \
 '--cc=[Checksum algorithm, as rsync'\''s --checksum-choice]:ALGO:_default' \
 '-o+[Write a baseline to FILE instead of printing lines]:FILE:_files' \
 '--output=[Write a baseline to FILE instead of printing lines]:FILE:_files' \
+'*--digest=[With -o\: also record these digests of every file, from the same read\: md5, sha1, sha256 (comma-separated or repeated); \`check\` compares them too]:ALGOS:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
