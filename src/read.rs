@@ -100,13 +100,7 @@ pub fn checksum(
             }
         }
         match read_once(file, name, &expected, algorithm, extras, hooks) {
-            Ok((meta, digest, extra)) => {
-                return Hashed {
-                    meta,
-                    content: Content::Digest(digest),
-                    extra,
-                }
-            }
+            Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
             }
@@ -193,8 +187,6 @@ fn confirm(fd: &OwnedFd, before: &Meta, read: u64) -> Result<Meta, Failure> {
     Ok(after)
 }
 
-type Digests = (Meta, Digest, Vec<(HashKind, Digest)>);
-
 fn read_once(
     file: &FileRef,
     name: &[u8],
@@ -202,7 +194,7 @@ fn read_once(
     algorithm: Algorithm,
     extras: &[HashKind],
     hooks: &HookRef,
-) -> Result<Digests, Failure> {
+) -> Result<Hashed, Failure> {
     let (fd, before, uncached) = open_checked(file, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
     let mut extra = Extras::new(extras);
@@ -229,11 +221,11 @@ fn read_once(
     if uncached {
         cache::release(&fd);
     }
-    Ok((
-        confirm(&fd, &before, read?)?,
-        hasher.finish(),
-        extra.finish(),
-    ))
+    Ok(Hashed {
+        meta: confirm(&fd, &before, read?)?,
+        content: Content::Digest(hasher.finish()),
+        extra: extra.finish(),
+    })
 }
 
 /// Files of this size and up are mapped rather than read: below it the cost of mapping and
