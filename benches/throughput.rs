@@ -60,7 +60,7 @@ fn read_vs_mmap(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         for algo in [Algorithm::Md5, Algorithm::Xxh128] {
             group.bench_function(BenchmarkId::new(format!("read/{algo}"), size), |b| {
-                b.iter(|| checksum(&file, b"f", &meta, algo, &HookRef::default()))
+                b.iter(|| checksum(&file, b"f", &meta, algo, &[], &HookRef::default()))
             });
             group.bench_function(BenchmarkId::new(format!("mmap/{algo}"), size), |b| {
                 b.iter(|| {
@@ -103,6 +103,7 @@ fn records(n: usize, salt: u8) -> Vec<Record> {
         meta: Some(Meta::default()),
         link_target: None,
         content: Content::None,
+        extra: Vec::new(),
     }];
     for i in 0..n {
         let body = [salt * u8::from(i % 100 == 0), (i % 251) as u8];
@@ -121,6 +122,7 @@ fn records(n: usize, salt: u8) -> Vec<Record> {
             }),
             link_target: None,
             content: Content::Digest(Algorithm::Md5.digest(&body)),
+            extra: Vec::new(),
         });
     }
     v
@@ -138,6 +140,7 @@ fn header() -> Header {
         created: Timestamp::default(),
         generation: 1,
         fimsum_version: "bench".into(),
+        extra_digests: Vec::new(),
     }
 }
 

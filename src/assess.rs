@@ -583,8 +583,12 @@ pub fn ioc_hits(iocs: &IocSet, record: &Record, main: Option<HashKind>) -> Vec<I
     let Some(digest) = record.content.digest() else {
         return Vec::new();
     };
-    main.and_then(|kind| iocs.lookup(kind, digest.as_bytes()))
+    let digests = main
+        .map(|kind| (kind, digest))
         .into_iter()
+        .chain(record.extra.iter().map(|(kind, d)| (*kind, d)));
+    digests
+        .filter_map(|(kind, d)| iocs.lookup(kind, d.as_bytes()))
         .map(|hit| IocHit {
             list: hit.list.to_path_buf(),
             line: hit.line,
@@ -614,6 +618,7 @@ mod tests {
             }),
             link_target: None,
             content: Content::Digest(Algorithm::Md5.digest(data)),
+            extra: Vec::new(),
         }
     }
 
@@ -825,6 +830,7 @@ mod package_tests {
             }),
             link_target: None,
             content: Content::Digest(Algorithm::Md5.digest(data)),
+            extra: Vec::new(),
         };
         Change {
             kind: ChangeKind::Modified(vec![Field::Content, Field::Size]),

@@ -4,10 +4,10 @@
 //!
 //! ```text
 //! magic      8 bytes  "FIMSUMBL"
-//! version    u32      FORMAT_VERSION (2; version 1 is still read, as generation 0)
-//! header     u32 length + bincode(WireHeaderV2)        (at most 1 MiB)
+//! version    u32      FORMAT_VERSION (3; versions 1 and 2 are still read)
+//! header     u32 length + bincode(WireHeaderV3)          (at most 1 MiB)
 //! count      u64      number of records
-//! records    count x (u32 length + bincode(WireRecord)) (each at most 1 MiB), in rsync order
+//! records    count x (u32 length + bincode(WireRecordV3)) (each at most 1 MiB), in rsync order
 //! end        8 bytes  "FIMSUMEN" + SHA-256 of every byte before "FIMSUMEN"
 //! signature  optional: "FIMSUMSG" + key id (32 bytes) + Ed25519 signature (64 bytes)
 //! ```
@@ -19,6 +19,11 @@
 //! `import` ([`BaselineWriter::create_next`]) make it one more than the generation of the
 //! baseline they replace (1 if there is none), so a verifier can refuse an older, validly
 //! signed baseline played back (`--min-generation`).
+//!
+//! Version 3 added the extra digests (`scan --digest`): the header lists their kinds, and
+//! each regular file with a checksum carries one digest of each kind, in that order, and
+//! every other record none. Versions 1 and 2 are read as baselines without extra digests
+//! (version 1 also as generation 0); [`BaselineWriter`] always writes version 3.
 //!
 //! A signed baseline ends with the fixed-size block of [`crate::sign`], which covers the
 //! bytes from the magic through the record count and the end marker's digest. With a verify
@@ -50,7 +55,7 @@ use bincode::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
-use crate::hash::{Algorithm, Digest};
+use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::order::cmp_entries;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::sign::{self, KeyId, Policy, SecretKey, SignatureBlock, BLOCK_LEN};
@@ -58,9 +63,9 @@ use crate::walk::FilterArg;
 
 const MAGIC: &[u8; 8] = b"FIMSUMBL";
 const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
-/// Version 2: the layout above. Version 1 had no generation in the header and was never
-/// signed; it is still read.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: the layout above. Version 2 had no extra digests; version 1 had no generation
+/// in the header either and was never signed. Both are still read.
+pub const FORMAT_VERSION: u32 = 3;
 const FRAME_LIMIT: usize = 1 << 20;
 const DIGEST_LEN: usize = 32;
 /// The end marker and its digest.
@@ -97,9 +102,12 @@ pub struct Header {
     /// [`BaselineWriter::create_next`].
     pub generation: u64,
     pub fimsum_version: String,
+    /// The kinds of extra digest every hashed file carries (`scan --digest`), in the
+    /// canonical form of [`extra_kinds`]; empty for versions 1 and 2.
+    pub extra_digests: Vec<HashKind>,
 }
 
-/// Version 1's header, and the first part of version 2's.
+/// Version 1's header, and the first part of the later ones.
 #[derive(Encode, Decode)]
 struct WireHeader {
     algorithm: u8,
@@ -119,6 +127,13 @@ struct WireHeader {
 struct WireHeaderV2 {
     v1: WireHeader,
     generation: u64,
+}
+
+/// Version 3's header: version 2's, then the extra digests' kinds ([`HashKind::code`]).
+#[derive(Encode, Decode)]
+struct WireHeaderV3 {
+    v2: WireHeaderV2,
+    extra_digests: Vec<u8>,
 }
 
 #[derive(Encode, Decode)]
@@ -143,6 +158,7 @@ enum WireContent {
     ChangedDuringScan(String),
 }
 
+/// A record of versions 1 and 2, and the first part of version 3's.
 #[derive(Encode, Decode)]
 struct WireRecord {
     name: Vec<u8>,
@@ -150,6 +166,33 @@ struct WireRecord {
     meta: Option<WireMeta>,
     link_target: Option<Vec<u8>>,
     content: WireContent,
+}
+
+/// Version 3's record: version 2's, then the extra digests (raw bytes) in the order of the
+/// header's list, for a regular file with a checksum; none for any other record. The kinds
+/// are not repeated here: the header says them once.
+#[derive(Encode, Decode)]
+struct WireRecordV3 {
+    v2: WireRecord,
+    extra: Vec<Vec<u8>>,
+}
+
+/// What decoding a record needs to know from the header.
+#[derive(Clone, Debug)]
+struct RecordFormat {
+    version: u32,
+    algorithm: Algorithm,
+    extra: Vec<HashKind>,
+}
+
+impl RecordFormat {
+    fn new(version: u32, header: &Header) -> RecordFormat {
+        RecordFormat {
+            version,
+            algorithm: header.algorithm,
+            extra: header.extra_digests.clone(),
+        }
+    }
 }
 
 fn kind_code(kind: Kind) -> u8 {
@@ -175,15 +218,29 @@ impl WireHeader {
         }
     }
 
-    fn into_header(self, generation: u64) -> std::result::Result<Header, String> {
+    fn into_header(
+        self,
+        generation: u64,
+        extra_codes: Vec<u8>,
+    ) -> std::result::Result<Header, String> {
         let filters = self
             .filters
             .into_iter()
             .map(|(code, bytes)| FilterArg::from_code(code, bytes).ok_or("unknown filter kind"))
             .collect::<std::result::Result<_, _>>()?;
+        let algorithm = Algorithm::from_code(self.algorithm)
+            .ok_or_else(|| format!("unknown checksum algorithm code {}", self.algorithm))?;
+        let extra_digests = extra_codes
+            .into_iter()
+            .map(|c| HashKind::from_code(c).ok_or_else(|| format!("unknown digest code {c}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if extra_digests != extra_kinds(algorithm, extra_digests.iter().copied()) {
+            return Err(format!(
+                "extra digests {extra_digests:?} repeated, out of order or the checksum itself"
+            ));
+        }
         Ok(Header {
-            algorithm: Algorithm::from_code(self.algorithm)
-                .ok_or_else(|| format!("unknown checksum algorithm code {}", self.algorithm))?,
+            algorithm,
             origin: match self.origin {
                 0 => Origin::Scan,
                 1 => Origin::RsyncLog,
@@ -200,6 +257,7 @@ impl WireHeader {
             },
             generation,
             fimsum_version: self.fimsum_version,
+            extra_digests,
         })
     }
 }
@@ -279,6 +337,7 @@ impl WireRecord {
             }),
             link_target: self.link_target,
             content,
+            extra: Vec::new(),
         })
     }
 }
@@ -306,6 +365,37 @@ fn rotate(target: &Path, keep: usize) -> io::Result<()> {
     std::fs::rename(&staged, numbered(1))
 }
 
+/// The extra digests of a decoded record: exactly one of each kind of the header's list for
+/// a regular file with a checksum, each of its kind's length; none for any other record.
+fn decode_extra(
+    record: &Record,
+    raw: Vec<Vec<u8>>,
+    kinds: &[HashKind],
+) -> std::result::Result<Vec<(HashKind, Digest)>, String> {
+    let kinds = if record.content.digest().is_some() {
+        kinds
+    } else {
+        &[]
+    };
+    if raw.len() != kinds.len() {
+        return Err(format!(
+            "{} extra digests where {} belong",
+            raw.len(),
+            kinds.len()
+        ));
+    }
+    raw.into_iter()
+        .zip(kinds)
+        .map(|(bytes, &kind)| {
+            if bytes.len() != kind.digest_len() {
+                return Err(format!("{kind} digest of {} bytes", bytes.len()));
+            }
+            let digest = Digest::from_bytes(&bytes).ok_or("invalid extra digest")?;
+            Ok((kind, digest))
+        })
+        .collect()
+}
+
 /// Writes a baseline record by record into a temporary file beside the target; only
 /// [`BaselineWriter::finish`] puts it in place (fsync, rename, fsync of the directory), so
 /// the previous baseline at that path is never damaged.
@@ -324,6 +414,8 @@ pub struct BaselineWriter {
     target: PathBuf,
     lock: File,
     algorithm: Algorithm,
+    /// The header's extra digests: what each record with a checksum must carry.
+    extra: Vec<HashKind>,
     generation: u64,
     /// The bytes from the magic through the record count (patched in by `finish`): what a
     /// signature covers besides the digest.
@@ -360,6 +452,12 @@ impl BaselineWriter {
             .ok_or_else(|| Error::Usage(format!("{}: not a file name", target.display())))?;
         let dir = File::open(&dir_path)
             .map_err(|e| Error::io(format!("cannot open directory {}", dir_path.display()), e))?;
+        if header.extra_digests != extra_kinds(header.algorithm, header.extra_digests.clone()) {
+            return Err(Error::Usage(format!(
+                "extra digests {:?} are not in the form a baseline stores (see hash::extra_kinds)",
+                header.extra_digests
+            )));
+        }
         let lock = lock_beside(&lock_path(target), target)?;
         let mut header = header.clone();
         if number {
@@ -377,6 +475,7 @@ impl BaselineWriter {
             target: target.to_path_buf(),
             lock,
             algorithm: header.algorithm,
+            extra: header.extra_digests.clone(),
             generation: header.generation,
             prefix: Vec::new(),
             signer: None,
@@ -433,8 +532,37 @@ impl BaselineWriter {
         if let Some(d) = record.content.digest() {
             debug_assert_eq!(d.as_bytes().len(), self.algorithm.digest_len());
         }
+        // What the reader demands (see `decode_extra`): refuse here rather than write a
+        // baseline that could not be read back.
+        let want: &[HashKind] = match record.content.digest() {
+            Some(_) => &self.extra,
+            None => &[],
+        };
+        if !record
+            .extra
+            .iter()
+            .map(|(k, _)| *k)
+            .eq(want.iter().copied())
+        {
+            return Err(Error::io(
+                "baseline record does not match the header",
+                io::Error::other(format!(
+                    "{}: extra digests {:?}, the baseline records {want:?}",
+                    String::from_utf8_lossy(&record.name),
+                    record.extra
+                )),
+            ));
+        }
+        let wire = WireRecordV3 {
+            v2: WireRecord::from_record(record),
+            extra: record
+                .extra
+                .iter()
+                .map(|(_, d)| d.as_bytes().to_vec())
+                .collect(),
+        };
         self.frame.clear();
-        bincode::encode_into_std_write(WireRecord::from_record(record), &mut self.frame, config())
+        bincode::encode_into_std_write(wire, &mut self.frame, config())
             .map_err(|e| Error::io("cannot encode a baseline record", io::Error::other(e)))?;
         let len = frame_len(&self.frame)?;
         let frame = std::mem::take(&mut self.frame);
@@ -525,9 +653,12 @@ impl Drop for BaselineWriter {
 /// A baseline's first bytes for this header and record count: magic, version, header frame,
 /// count. Besides the payload digest, they are what a signature covers ([`sign::message`]).
 pub fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
-    let wire = WireHeaderV2 {
-        v1: WireHeader::from_header(header),
-        generation: header.generation,
+    let wire = WireHeaderV3 {
+        v2: WireHeaderV2 {
+            v1: WireHeader::from_header(header),
+            generation: header.generation,
+        },
+        extra_digests: header.extra_digests.iter().map(|k| k.code()).collect(),
     };
     let head = bincode::encode_to_vec(wire, config())
         .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
@@ -556,7 +687,7 @@ fn next_generation(path: &Path) -> u64 {
         file.metadata().ok().filter(regular)?;
         read_prefix(&mut Input::new(BufReader::new(file)))
             .ok()
-            .map(|(header, _)| header)
+            .map(|(header, _, _)| header)
     };
     previous().map_or(1, |h| h.generation.saturating_add(1))
 }
@@ -670,6 +801,7 @@ pub struct Baseline {
     path: PathBuf,
     input: BufReader<File>,
     records_offset: u64,
+    format: RecordFormat,
 }
 
 impl Baseline {
@@ -709,6 +841,7 @@ impl Baseline {
             .seek(SeekFrom::Start(verified.records_offset))
             .map_err(read_error)?;
         Ok(Baseline {
+            format: RecordFormat::new(verified.version, &verified.header),
             header: verified.header,
             count: verified.count,
             signature,
@@ -729,7 +862,7 @@ impl Baseline {
             .map_err(|e| Error::io(format!("cannot read {} again", self.path.display()), e))?;
         Ok(Records {
             input: Input::new(BufReader::with_capacity(1 << 20, file)),
-            algorithm: self.header.algorithm,
+            format: self.format.clone(),
             left: self.count,
             path: self.path.clone(),
         }
@@ -741,7 +874,7 @@ impl Baseline {
     pub fn records(self) -> Records {
         Records {
             input: Input::new(self.input),
-            algorithm: self.header.algorithm,
+            format: self.format,
             left: self.count,
             path: self.path,
         }
@@ -751,6 +884,8 @@ impl Baseline {
 
 /// What [`verify`] found in a sound baseline.
 pub struct Verified {
+    /// The format version the file was written in.
+    pub version: u32,
     pub header: Header,
     pub count: u64,
     /// Where the first record starts.
@@ -766,11 +901,12 @@ pub struct Verified {
 /// digest and the end of input. Nothing is kept but the header, so memory stays flat.
 pub fn verify(input: impl Read) -> std::result::Result<Verified, String> {
     let mut input = Input::new(input);
-    let (header, count) = read_prefix(&mut input)?;
+    let (header, count, version) = read_prefix(&mut input)?;
     let records_offset = input.offset;
+    let format = RecordFormat::new(version, &header);
     let mut last: Option<(Vec<u8>, bool)> = None;
     for i in 0..count {
-        let record = read_record(&mut input, header.algorithm)
+        let record = read_record(&mut input, &format)
             .map_err(|e| format!("record {} of {count}: {e}", i + 1))?;
         if let Some((name, is_dir)) = &last {
             if cmp_entries(name, *is_dir, &record.name, record.is_dir()) != std::cmp::Ordering::Less
@@ -806,6 +942,7 @@ pub fn verify(input: impl Read) -> std::result::Result<Verified, String> {
         )
     };
     Ok(Verified {
+        version,
         header,
         count,
         records_offset,
@@ -879,7 +1016,7 @@ pub fn check_signature<R: Read + Seek>(
 /// Iterator over a verified baseline's records.
 pub struct Records {
     input: Input<BufReader<File>>,
-    algorithm: Algorithm,
+    format: RecordFormat,
     left: u64,
     path: PathBuf,
 }
@@ -900,7 +1037,7 @@ impl Iterator for Records {
         }
         self.left -= 1;
         Some(
-            read_record(&mut self.input, self.algorithm)
+            read_record(&mut self.input, &self.format)
                 .map_err(|e| Error::bad_data(&self.path, format!("changed while being read: {e}"))),
         )
     }
@@ -1013,39 +1150,51 @@ fn read_raw_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<RawPref
 }
 
 fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<Header, String> {
-    let decoded = if version == 1 {
-        decode_exact::<WireHeader>(frame).map(|w| (w, 0))
-    } else {
-        decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation))
+    let decoded = match version {
+        1 => decode_exact::<WireHeader>(frame).map(|w| (w, 0, Vec::new())),
+        2 => decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation, Vec::new())),
+        _ => {
+            decode_exact::<WireHeaderV3>(frame).map(|w| (w.v2.v1, w.v2.generation, w.extra_digests))
+        }
     };
     decoded
-        .and_then(|(wire, generation)| wire.into_header(generation))
+        .and_then(|(wire, generation, extra)| wire.into_header(generation, extra))
         .map_err(|e| format!("bad header: {e}"))
 }
 
-fn read_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<(Header, u64), String> {
+/// The header, the record count and the format version.
+fn read_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<(Header, u64, u32), String> {
     let raw = read_raw_prefix(input)?;
-    Ok((decode_header(raw.version, &raw.header)?, raw.count))
+    Ok((
+        decode_header(raw.version, &raw.header)?,
+        raw.count,
+        raw.version,
+    ))
 }
 
 fn read_record<R: Read>(
     input: &mut Input<R>,
-    algorithm: Algorithm,
+    format: &RecordFormat,
 ) -> std::result::Result<Record, String> {
     let frame = input.frame()?;
-    decode_exact::<WireRecord>(&frame)?.into_record(algorithm)
+    let (wire, extra) = if format.version >= 3 {
+        let v3 = decode_exact::<WireRecordV3>(&frame)?;
+        (v3.v2, v3.extra)
+    } else {
+        (decode_exact::<WireRecord>(&frame)?, Vec::new())
+    };
+    let mut record = wire.into_record(format.algorithm)?;
+    record.extra = decode_extra(&record, extra, &format.extra)?;
+    Ok(record)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A version-1 baseline (no generation, never signed) is still read, as generation 0,
-    /// and the baseline that replaces it is generation 1.
-    #[test]
-    fn version_1_baselines_are_read_as_generation_0() {
-        let v1 = WireHeader {
-            algorithm: Algorithm::Md5.code(),
+    fn wire_header(algorithm: Algorithm) -> WireHeader {
+        WireHeader {
+            algorithm: algorithm.code(),
             origin: 0,
             sources: vec![b"src/".to_vec()],
             roots: vec![b"/src/".to_vec()],
@@ -1055,16 +1204,78 @@ mod tests {
             created_sec: 1,
             created_nsec: 0,
             fimsum_version: "0.1.0".into(),
-        };
-        let head = bincode::encode_to_vec(v1, config()).unwrap();
+        }
+    }
+
+    fn encode(value: impl Encode) -> Vec<u8> {
+        bincode::encode_to_vec(value, config()).unwrap()
+    }
+
+    /// A whole baseline of this version from its encoded header and records, with a right
+    /// digest: what an older fimsum wrote, or a crafted file that only the decoding checks
+    /// can refuse.
+    fn file_of(version: u32, header: &[u8], records: &[Vec<u8>]) -> Vec<u8> {
         let mut file = MAGIC.to_vec();
-        file.extend_from_slice(&1u32.to_le_bytes());
-        file.extend_from_slice(&(head.len() as u32).to_le_bytes());
-        file.extend_from_slice(&head);
-        file.extend_from_slice(&0u64.to_le_bytes());
+        file.extend_from_slice(&version.to_le_bytes());
+        file.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        file.extend_from_slice(header);
+        file.extend_from_slice(&(records.len() as u64).to_le_bytes());
+        for r in records {
+            file.extend_from_slice(&(r.len() as u32).to_le_bytes());
+            file.extend_from_slice(r);
+        }
         let digest = Sha256::digest(&file);
         file.extend_from_slice(END_MAGIC);
         file.extend_from_slice(&digest);
+        file
+    }
+
+    fn v3_header(algorithm: Algorithm, extra_codes: Vec<u8>) -> Vec<u8> {
+        encode(WireHeaderV3 {
+            v2: WireHeaderV2 {
+                v1: wire_header(algorithm),
+                generation: 3,
+            },
+            extra_digests: extra_codes,
+        })
+    }
+
+    fn v3_record(record: &Record, extra: Vec<Vec<u8>>) -> Vec<u8> {
+        encode(WireRecordV3 {
+            v2: WireRecord::from_record(record),
+            extra,
+        })
+    }
+
+    fn entry(name: &str, kind: Kind, content: Content) -> Record {
+        Record {
+            name: name.as_bytes().to_vec(),
+            kind,
+            meta: Some(Meta::default()),
+            link_target: None,
+            content,
+            extra: Vec::new(),
+        }
+    }
+
+    fn hashed(name: &str, algorithm: Algorithm, kinds: &[HashKind]) -> Record {
+        let mut r = entry(
+            name,
+            Kind::File,
+            Content::Digest(algorithm.digest(name.as_bytes())),
+        );
+        r.extra = kinds
+            .iter()
+            .map(|&k| (k, k.digest(name.as_bytes())))
+            .collect();
+        r
+    }
+
+    /// A version-1 baseline (no generation, never signed) is still read, as generation 0,
+    /// and the baseline that replaces it is generation 1.
+    #[test]
+    fn version_1_baselines_are_read_as_generation_0() {
+        let file = file_of(1, &encode(wire_header(Algorithm::Md5)), &[]);
         let verified = verify(&file[..]).unwrap();
         assert_eq!(verified.header.host, "old");
         assert_eq!(verified.header.generation, 0);
@@ -1093,5 +1304,202 @@ mod tests {
                 .generation(),
             1
         );
+    }
+
+    /// A version-2 baseline (generation, no extra digests) is still read, records and all,
+    /// as a baseline without extra digests.
+    #[test]
+    fn version_2_baselines_are_read_without_extra_digests() {
+        let records = [
+            entry(".", Kind::Dir, Content::None),
+            hashed("a", Algorithm::Sha1, &[]),
+            entry("b", Kind::File, Content::Unreadable("EIO".into())),
+        ];
+        let head = encode(WireHeaderV2 {
+            v1: wire_header(Algorithm::Sha1),
+            generation: 4,
+        });
+        let frames: Vec<Vec<u8>> = records
+            .iter()
+            .map(|r| encode(WireRecord::from_record(r)))
+            .collect();
+        let file = file_of(2, &head, &frames);
+        let verified = verify(&file[..]).unwrap();
+        assert_eq!(verified.version, 2);
+        assert_eq!(verified.header.generation, 4);
+        assert_eq!(verified.header.algorithm, Algorithm::Sha1);
+        assert!(verified.header.extra_digests.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2");
+        std::fs::write(&path, &file).unwrap();
+        let base = Baseline::open(&path).unwrap();
+        let again: Vec<Record> = base.records_again().unwrap().map(Result::unwrap).collect();
+        let back: Vec<Record> = base.records().map(Result::unwrap).collect();
+        assert_eq!(back, records);
+        assert_eq!(again, records);
+        // Version-3 records (with their list of extra digests) in a version-2 file are not
+        // version-2 records.
+        let frames: Vec<Vec<u8>> = records.iter().map(|r| v3_record(r, vec![])).collect();
+        let err = verify(&file_of(2, &head, &frames)[..]).err().unwrap();
+        assert!(err.contains("stray bytes"), "{err}");
+    }
+
+    /// Extra digests go in and come back out, in the header's order, on files with a
+    /// checksum only; the writer refuses what the reader would refuse.
+    #[test]
+    fn extra_digests_round_trip_in_version_3() {
+        let kinds = vec![HashKind::Md5, HashKind::Sha256];
+        let header = Header {
+            algorithm: Algorithm::Xxh128,
+            origin: Origin::Scan,
+            sources: vec![b"src/".to_vec()],
+            roots: vec![b"/src/".to_vec()],
+            one_file_system: 0,
+            filters: Vec::new(),
+            host: "h".into(),
+            created: Timestamp::default(),
+            generation: 1,
+            fimsum_version: "0.1.0".into(),
+            extra_digests: kinds.clone(),
+        };
+        let mut link = entry("l", Kind::Symlink, Content::None);
+        link.link_target = Some(b"a".to_vec());
+        let records = [
+            entry(".", Kind::Dir, Content::None),
+            hashed("a", Algorithm::Xxh128, &kinds),
+            entry("b", Kind::File, Content::ChangedDuringScan("grew".into())),
+            link,
+            entry("d", Kind::Dir, Content::None),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3");
+        let mut writer = BaselineWriter::create(&path, &header).unwrap();
+        for r in &records {
+            writer.append(r).unwrap();
+        }
+        writer.finish().unwrap();
+        let verified = verify(&std::fs::read(&path).unwrap()[..]).unwrap();
+        assert_eq!(verified.version, 3);
+        let base = Baseline::open(&path).unwrap();
+        assert_eq!(base.header, header);
+        let back: Vec<Record> = base.records().map(Result::unwrap).collect();
+        assert_eq!(back, records);
+        assert_eq!(
+            back[1].extra_digest(HashKind::Sha256),
+            Some(&HashKind::Sha256.digest(b"a"))
+        );
+
+        // A hashed file without (all of) the header's digests, or a directory with one.
+        let mut writer = BaselineWriter::create(&path, &header).unwrap();
+        let partial = hashed("a", Algorithm::Xxh128, &[HashKind::Sha256]);
+        assert!(writer.append(&partial).is_err());
+        let mut dir_with = entry("d", Kind::Dir, Content::None);
+        dir_with.extra = hashed("d", Algorithm::Xxh128, &kinds).extra;
+        assert!(writer.append(&dir_with).is_err());
+        drop(writer);
+        // A list that is not canonical.
+        for extra_digests in [
+            vec![HashKind::Sha256, HashKind::Md5],
+            vec![HashKind::Sha1, HashKind::Sha1],
+        ] {
+            let odd = Header {
+                extra_digests,
+                ..header.clone()
+            };
+            assert!(BaselineWriter::create(&path, &odd).is_err());
+        }
+        let same_as_checksum = Header {
+            algorithm: Algorithm::Md5,
+            extra_digests: vec![HashKind::Md5],
+            ..header.clone()
+        };
+        assert!(BaselineWriter::create(&path, &same_as_checksum).is_err());
+        // The good baseline is still there.
+        assert_eq!(verify(&std::fs::read(&path).unwrap()[..]).unwrap().count, 5);
+    }
+
+    /// Crafted version-3 files with a right digest: every inconsistency between the
+    /// header's list and a record's extra digests is an error naming it, never a panic.
+    #[test]
+    fn corrupt_extra_digests_are_refused() {
+        let sha = [HashKind::Sha256];
+        let head = v3_header(Algorithm::Md5, vec![HashKind::Sha256.code()]);
+        let good = hashed("a", Algorithm::Md5, &sha);
+        let ok = v3_record(&good, vec![good.extra[0].1.as_bytes().to_vec()]);
+        assert!(verify(&file_of(3, &head, std::slice::from_ref(&ok))[..]).is_ok());
+        let sha256 = |data: &[u8]| HashKind::Sha256.digest(data).as_bytes().to_vec();
+        let bare = hashed("a", Algorithm::Md5, &[]);
+        let dir = entry("d", Kind::Dir, Content::None);
+        let unreadable = entry("u", Kind::File, Content::Unreadable("EIO".into()));
+        let cases: [(&str, Vec<u8>, &str); 7] = [
+            (
+                "missing",
+                v3_record(&bare, vec![]),
+                "0 extra digests where 1 belong",
+            ),
+            (
+                "one too many",
+                v3_record(&bare, vec![sha256(b"a"), sha256(b"b")]),
+                "2 extra digests where 1 belong",
+            ),
+            (
+                "short",
+                v3_record(&bare, vec![sha256(b"a")[..31].to_vec()]),
+                "sha256 digest of 31 bytes",
+            ),
+            (
+                "md5-sized",
+                v3_record(&bare, vec![Algorithm::Md5.digest(b"a").as_bytes().to_vec()]),
+                "sha256 digest of 16 bytes",
+            ),
+            (
+                "on a directory",
+                v3_record(&dir, vec![sha256(b"d")]),
+                "1 extra digests where 0 belong",
+            ),
+            (
+                "on an unreadable file",
+                v3_record(&unreadable, vec![sha256(b"u")]),
+                "1 extra digests where 0 belong",
+            ),
+            (
+                "a version-2 record",
+                encode(WireRecord::from_record(&bare)),
+                "record 1 of 1",
+            ),
+        ];
+        for (what, frame, want) in cases {
+            let err = verify(&file_of(3, &head, &[frame])[..]).err();
+            let err = err.unwrap_or_else(|| panic!("{what}: verified"));
+            assert!(err.contains(want), "{what}: {err}");
+        }
+        let headers: [(&str, Vec<u8>, &str); 5] = [
+            ("unknown kind", vec![9], "unknown digest code 9"),
+            ("repeated", vec![3, 3], "repeated, out of order"),
+            ("out of order", vec![3, 1], "repeated, out of order"),
+            ("the checksum itself", vec![1, 3], "the checksum itself"),
+            (
+                "no list",
+                vec![],
+                "record 1 of 1: 1 extra digests where 0 belong",
+            ),
+        ];
+        for (what, codes, want) in headers {
+            let file = file_of(
+                3,
+                &v3_header(Algorithm::Md5, codes),
+                std::slice::from_ref(&ok),
+            );
+            let err = verify(&file[..]).err();
+            let err = err.unwrap_or_else(|| panic!("{what}: verified"));
+            assert!(err.contains(want), "{what}: {err}");
+        }
+        // A version-2 header in a version-3 file.
+        let v2_head = encode(WireHeaderV2 {
+            v1: wire_header(Algorithm::Md5),
+            generation: 1,
+        });
+        let err = verify(&file_of(3, &v2_head, &[])[..]).err().unwrap();
+        assert!(err.contains("bad header"), "{err}");
     }
 }

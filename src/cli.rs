@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use fimsum::hash::{Algorithm, Kernel};
+use fimsum::hash::{Algorithm, HashKind, Kernel};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -87,6 +87,10 @@ pub struct ScanArgs {
     /// Write a baseline to FILE instead of printing lines.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With -o: also record these digests of every file, from the same read: md5, sha1,
+    /// sha256 (comma-separated or repeated); `check` compares them too.
+    #[arg(long = "digest", value_name = "ALGOS", value_delimiter = ',')]
+    pub digests: Vec<HashKind>,
     /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
     #[arg(long, value_name = "FILE", requires = "output")]
     pub sign_key: Option<PathBuf>,

@@ -16,8 +16,8 @@ use fimsum::config::Config;
 use fimsum::diff::{self, Diff, DiffOptions};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
-use fimsum::hash::Algorithm;
-use fimsum::ioc::{HashKind, IocSet};
+use fimsum::hash::{extra_kinds, Algorithm, HashKind};
+use fimsum::ioc::IocSet;
 use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
 use fimsum::packages::{self, PackageDb};
@@ -92,11 +92,18 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
         .map_err(|e| Error::Usage(e.to_string()))?;
     // Before the scan, not after an hour of it.
     let signer = load_secret_key(args.sign_key.as_deref())?;
-    let iocs = load_iocs(&args.ioc.ioc, args.checksum)?;
+    let extras = extra_kinds(args.checksum, args.digests.iter().copied());
+    let iocs = load_iocs(&args.ioc.ioc, args.checksum, &extras)?;
     let mut listed = Listed::new(&iocs, args.checksum, charset);
     let stats = match args.output {
+        None if !args.digests.is_empty() => {
+            return Err(Error::Usage(
+                "--digest needs -o FILE: rsync's `%n %C` lines have no place for more digests"
+                    .into(),
+            ))
+        }
         None => {
-            let options = scan_options(args.checksum, &args.run, walk)?;
+            let options = scan_options(args.checksum, Vec::new(), &args.run, walk)?;
             let stdout = io::stdout();
             let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
             let mut line = Vec::with_capacity(256);
@@ -115,12 +122,17 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
             stats
         }
         Some(path) => {
-            let header = new_header(args.checksum, &sources, &walk)?;
+            let header = new_header(args.checksum, &sources, &walk, extras.clone())?;
             let mut writer = BaselineWriter::create_next(&path, &header)?;
             if let Some(key) = signer {
                 writer.sign_with(key);
             }
-            let options = scan_options(args.checksum, &args.run, skip_own(walk, &writer, &path))?;
+            let options = scan_options(
+                args.checksum,
+                extras,
+                &args.run,
+                skip_own(walk, &writer, &path),
+            )?;
             let progress = Progress::new(args.run.verbosity(), None, charset);
             let stats = run_scan(&sources, &options, charset, progress, |record| {
                 listed.check(&record);
@@ -155,9 +167,20 @@ fn init(args: InitArgs, charset: Charset) -> Result<i32> {
     }
     let sources = config_sources(&config);
     let walk = config_walk(&config)?;
-    let header = new_header(config.checksum, &sources, &walk)?;
+    let asked = config
+        .digests
+        .iter()
+        .map(|d| d.parse::<HashKind>().map_err(Error::Config))
+        .collect::<Result<Vec<_>>>()?;
+    let extras = extra_kinds(config.checksum, asked);
+    let header = new_header(config.checksum, &sources, &walk, extras.clone())?;
     let mut writer = BaselineWriter::create_next(path, &header)?;
-    let options = scan_options(config.checksum, &args.run, skip_own(walk, &writer, path))?;
+    let options = scan_options(
+        config.checksum,
+        extras,
+        &args.run,
+        skip_own(walk, &writer, path),
+    )?;
     let progress = Progress::new(args.run.verbosity(), None, charset);
     let stats = run_scan(&sources, &options, charset, progress, |record| {
         writer.append(&record)
@@ -224,7 +247,12 @@ fn config_walk(config: &Config) -> Result<WalkOptions> {
 }
 
 /// The header of a new baseline of `sources`.
-fn new_header(algorithm: Algorithm, sources: &[Vec<u8>], walk: &WalkOptions) -> Result<Header> {
+fn new_header(
+    algorithm: Algorithm,
+    sources: &[Vec<u8>],
+    walk: &WalkOptions,
+    extra_digests: Vec<HashKind>,
+) -> Result<Header> {
     Ok(Header {
         algorithm,
         origin: Origin::Scan,
@@ -236,6 +264,7 @@ fn new_header(algorithm: Algorithm, sources: &[Vec<u8>], walk: &WalkOptions) -> 
         created: now(),
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+        extra_digests,
     })
 }
 
@@ -256,13 +285,14 @@ fn incomplete_bit(stats: &Stats) -> i32 {
 }
 
 /// The IOC lists of the command line and the config, checked against the digests a scan
-/// with `algorithm` records.
-fn load_iocs(paths: &[PathBuf], algorithm: Algorithm) -> Result<IocSet> {
+/// with `algorithm` and the `extras` records.
+fn load_iocs(paths: &[PathBuf], algorithm: Algorithm, extras: &[HashKind]) -> Result<IocSet> {
     let mut iocs = IocSet::new();
     for path in paths {
         iocs.load(path).map_err(|e| Error::Usage(e.to_string()))?;
     }
-    let available: Vec<HashKind> = ioc_kind(algorithm).into_iter().collect();
+    let mut available: Vec<HashKind> = ioc_kind(algorithm).into_iter().collect();
+    available.extend_from_slice(extras);
     if !iocs.is_empty() {
         iocs.require(&available)
             .map_err(|e| Error::Usage(e.to_string()))?;
@@ -327,7 +357,12 @@ impl<'a> Listed<'a> {
     }
 }
 
-fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Result<ScanOptions> {
+fn scan_options(
+    algorithm: Algorithm,
+    extras: Vec<HashKind>,
+    run: &RunArgs,
+    walk: WalkOptions,
+) -> Result<ScanOptions> {
     if !run.kernel.is_supported() {
         return Err(Error::Usage(format!(
             "--kernel {}: this CPU does not support it (the best it has is {})",
@@ -337,6 +372,7 @@ fn scan_options(algorithm: Algorithm, run: &RunArgs, walk: WalkOptions) -> Resul
     }
     Ok(ScanOptions {
         algorithm,
+        extras,
         threads: run.threads.unwrap_or(0),
         walk,
         kernel: run.kernel,
@@ -428,7 +464,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         .transpose()?;
     let mut ioc_paths = config.ioc.clone();
     ioc_paths.extend(args.ioc.ioc.iter().cloned());
-    let iocs = load_iocs(&ioc_paths, header.algorithm)?;
+    let iocs = load_iocs(&ioc_paths, header.algorithm, &header.extra_digests)?;
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&baseline_path, format!("recorded filter: {e}")))?;
     if from_config {
@@ -448,7 +484,13 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     } else {
         None
     };
-    let options = scan_options(header.algorithm, &args.run, walk)?;
+    // The same extra digests as the baseline, so that they are compared too.
+    let options = scan_options(
+        header.algorithm,
+        header.extra_digests.clone(),
+        &args.run,
+        walk,
+    )?;
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
@@ -457,6 +499,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         let sample = args.quick_sample.unwrap_or(0.0);
         Some(Box::new(QuickCheck::new(
             again,
+            &header.extra_digests,
             sample,
             seed,
             Arc::clone(&trusted),
@@ -885,6 +928,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         created: now(),
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+        extra_digests: Vec::new(),
     };
     let mut writer = BaselineWriter::create_next(&args.output, &header)?;
     if let Some(key) = signer {

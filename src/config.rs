@@ -1007,6 +1007,9 @@ severity = \"critical\"
         assert!(error("keep = -1\n").1.contains(":1:8:"));
         assert!(error("checksum = \"sha256\"\n")
             .1
+            .contains("not one of rsync's checksum algorithms"));
+        assert!(error("checksum = \"sha3\"\n")
+            .1
             .contains("unknown checksum algorithm"));
         assert_eq!(ok("checksum = \"XXH128\"\n").checksum, Algorithm::Xxh128);
         assert_eq!(

@@ -4,6 +4,10 @@
 //! in rsync's file-list order), so one pass pairs them up. Memory holds the changes found,
 //! not the trees.
 //!
+//! Content is the checksum and, where both sides have them, the extra digests of the same
+//! kind (`scan --digest`): a file whose extra digest changed while its checksum did not
+//! has changed content (the checksum collided, as an MD5 or an xxhash can be made to).
+//!
 //! Never invent a change: where one side could not see (a directory it could not list, a
 //! file it could not read or that changed while it was read), the entries involved are
 //! reported as unverified, not as removed, added or modified.
@@ -12,6 +16,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use crate::error::Result;
+use crate::hash::{Digest, HashKind};
 use crate::order::cmp_entries;
 use crate::record::{Content, Kind, Meta, Record};
 
@@ -266,7 +271,11 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
     let mut fields = Vec::new();
     if o.kind == Kind::File && options.compare_content {
         match (&o.content, &n.content) {
-            (Content::Digest(a), Content::Digest(b)) if a != b => fields.push(Field::Content),
+            (Content::Digest(a), Content::Digest(b))
+                if a != b || differing_extra(o, n).is_some() =>
+            {
+                fields.push(Field::Content)
+            }
             (_, Content::Unreadable(why) | Content::ChangedDuringScan(why)) => {
                 return Some(ChangeKind::Unverified(why.clone()));
             }
@@ -292,6 +301,16 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
         fields.push(Field::LinkTarget);
     }
     (!fields.is_empty()).then_some(ChangeKind::Modified(fields))
+}
+
+/// The first extra digest both records carry with different values: its kind, the old and
+/// the new digest. Kinds only one side has are not compared.
+pub fn differing_extra(o: &Record, n: &Record) -> Option<(HashKind, Digest, Digest)> {
+    o.extra.iter().find_map(|&(kind, old)| {
+        n.extra_digest(kind)
+            .filter(|&&new| new != old)
+            .map(|&new| (kind, old, new))
+    })
 }
 
 /// Push the metadata fields that differ between two entries of kind `kind`: size only
@@ -392,6 +411,7 @@ mod tests {
             }),
             link_target: None,
             content: Content::Digest(Algorithm::Md5.digest(data)),
+            extra: Vec::new(),
         }
     }
 
@@ -405,6 +425,7 @@ mod tests {
             }),
             link_target: None,
             content: Content::None,
+            extra: Vec::new(),
         }
     }
 
@@ -478,6 +499,38 @@ mod tests {
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].0, "s/a");
         assert!(matches!(got[0].1, ChangeKind::Unverified(_)));
+    }
+
+    /// Equal checksums but a different extra digest of the same kind is a content change;
+    /// a kind only one side has is not compared.
+    #[test]
+    fn a_changed_extra_digest_is_a_content_change() {
+        let with = |name: &str, data: &[u8], kinds: &[HashKind]| {
+            let mut r = file(name, data);
+            r.extra = kinds.iter().map(|&k| (k, k.digest(data))).collect();
+            r
+        };
+        let sha = [HashKind::Sha256];
+        let mut forged = with("f", b"same", &sha);
+        forged.extra = with("f", b"other", &sha).extra;
+        let got = run(vec![with("f", b"same", &sha)], vec![forged.clone()]);
+        assert_eq!(
+            got,
+            vec![("f".into(), ChangeKind::Modified(vec![Field::Content]))]
+        );
+        assert_eq!(
+            differing_extra(&with("f", b"same", &sha), &forged),
+            Some((
+                HashKind::Sha256,
+                HashKind::Sha256.digest(b"same"),
+                HashKind::Sha256.digest(b"other")
+            ))
+        );
+        // Same digests, or no kind in common: no change.
+        assert!(run(vec![with("f", b"x", &sha)], vec![with("f", b"x", &sha)]).is_empty());
+        let sha1 = [HashKind::Sha1];
+        assert!(run(vec![with("f", b"x", &sha)], vec![with("f", b"x", &sha1)]).is_empty());
+        assert!(run(vec![with("f", b"x", &sha)], vec![file("f", b"x")]).is_empty());
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The checksum algorithms rsync offers for `--checksum-choice`, and how rsync writes them.
+//! The checksum algorithms rsync offers for `--checksum-choice`, and how rsync writes them;
+//! the digests kept beside them (`--digest`).
 //!
-//! This is the only module that names a hash crate. Everything else sees an [`Algorithm`],
-//! a streaming [`Hasher`], [`digest_stream`] for a stream of files (where multi-buffer MD5
-//! from [`crate::md5_mb`] comes in) and a fixed-size [`Digest`].
+//! This is the only module that names a hash crate. Everything else sees an [`Algorithm`]
+//! or a [`HashKind`], a streaming [`Hasher`], [`digest_stream`] for a stream of files (where
+//! multi-buffer MD5 from [`crate::md5_mb`] comes in) and a fixed-size [`Digest`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -96,31 +97,161 @@ impl FromStr for Algorithm {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Algorithm, String> {
-        Algorithm::ALL
+        const NAMES: &str = "md5, md4, sha1, xxh64, xxh3, xxh128";
+        if let Some(a) = Algorithm::ALL
             .into_iter()
             .find(|a| a.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!("unknown checksum algorithm {s:?} (md5, md4, sha1, xxh64, xxh3, xxh128)")
-            })
+        {
+            return Ok(a);
+        }
+        // sha256 is a digest people ask for, but rsync has no such checksum: `%C` could not
+        // be what rsync prints. Say where it can go instead.
+        match s.parse::<HashKind>() {
+            Ok(kind) => Err(format!(
+                "{kind} is not one of rsync's checksum algorithms ({NAMES}); \
+                 it can be recorded beside one as an extra digest (scan --digest {kind})"
+            )),
+            Err(_) => Err(format!("unknown checksum algorithm {s:?} ({NAMES})")),
+        }
     }
 }
 
-/// A finished checksum in rsync's canonical byte order: the digest bytes for md4/md5/sha1,
-/// the big-endian number for the xxhash family (rsync's `canonical_checksum`), so that
-/// plain lowercase hex of [`Digest::as_bytes`] is exactly `%C`.
+/// A digest kept beside the rsync checksum (`scan -o FILE --digest sha256,sha1`): the kinds
+/// that lists of known-bad files are keyed on (MalwareBazaar gives sha256, md5 and sha1) and
+/// that evidence is expected to carry. Also how [`crate::ioc`] names the kind of a listed hash.
+///
+/// Not an [`Algorithm`]: sha256 is no rsync checksum, so `--checksum-choice` must refuse it
+/// and [`Algorithm::ALL`] stays rsync's list. md5 and sha1 are both: as the main algorithm
+/// they are `%C`, as a [`HashKind`] they are kept beside another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HashKind {
+    Md5,
+    Sha1,
+    Sha256,
+}
+
+impl HashKind {
+    /// Every kind, in their canonical order (that of [`extra_kinds`]).
+    pub const ALL: [HashKind; 3] = [HashKind::Md5, HashKind::Sha1, HashKind::Sha256];
+
+    /// The name used by `--digest` and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashKind::Md5 => "md5",
+            HashKind::Sha1 => "sha1",
+            HashKind::Sha256 => "sha256",
+        }
+    }
+
+    /// The kind of a hex hash of this many digits: lists carry no type tag, and the three
+    /// lengths are distinct, so the length alone decides.
+    pub fn from_hex_len(len: usize) -> Option<HashKind> {
+        match len {
+            32 => Some(HashKind::Md5),
+            40 => Some(HashKind::Sha1),
+            64 => Some(HashKind::Sha256),
+            _ => None,
+        }
+    }
+
+    /// Length of the raw digest in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashKind::Md5 => 16,
+            HashKind::Sha1 => 20,
+            HashKind::Sha256 => 32,
+        }
+    }
+
+    /// Index in per-kind tables (0, 1, 2 in the order of [`HashKind::ALL`]).
+    pub(crate) fn slot(self) -> usize {
+        self as usize
+    }
+
+    /// A stable one-byte code, used by the baseline format (a code space of its own, apart
+    /// from [`Algorithm::code`]).
+    pub fn code(self) -> u8 {
+        self.slot() as u8 + 1
+    }
+
+    pub fn from_code(code: u8) -> Option<HashKind> {
+        HashKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The rsync algorithm that computes this very digest, if there is one.
+    pub fn as_algorithm(self) -> Option<Algorithm> {
+        match self {
+            HashKind::Md5 => Some(Algorithm::Md5),
+            HashKind::Sha1 => Some(Algorithm::Sha1),
+            HashKind::Sha256 => None,
+        }
+    }
+
+    pub fn hasher(self) -> Hasher {
+        match self {
+            HashKind::Md5 => Hasher::Md5(md5::Md5::new()),
+            HashKind::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            HashKind::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    /// Hash a whole buffer at once.
+    pub fn digest(self, data: &[u8]) -> Digest {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish()
+    }
+}
+
+impl fmt::Display for HashKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for HashKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<HashKind, String> {
+        HashKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown digest {s:?} (md5, sha1, sha256)"))
+    }
+}
+
+/// The extra digests a scan with main algorithm `main` records when `asked` for these:
+/// each kind once, in the canonical order of [`HashKind::ALL`], without the kind `main`
+/// already is (`--cc sha1 --digest sha1` stores sha1 once, as the checksum). Baselines
+/// store exactly this list, and a list in a baseline that is not its own canonical form is
+/// refused, so two baselines asked for the same digests say so in the same bytes.
+pub fn extra_kinds(main: Algorithm, asked: impl IntoIterator<Item = HashKind>) -> Vec<HashKind> {
+    let asked: Vec<HashKind> = asked.into_iter().collect();
+    HashKind::ALL
+        .into_iter()
+        .filter(|k| asked.contains(k) && k.as_algorithm() != Some(main))
+        .collect()
+}
+
+/// Longest digest: sha256's 32 bytes (rsync's longest, sha1, has 20).
+const MAX_DIGEST: usize = 32;
+
+/// A finished checksum in rsync's canonical byte order: the digest bytes for md4/md5/sha1
+/// (and the [`HashKind`] digests), the big-endian number for the xxhash family (rsync's
+/// `canonical_checksum`), so that plain lowercase hex of [`Digest::as_bytes`] is exactly `%C`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Digest {
     len: u8,
-    bytes: [u8; 20],
+    bytes: [u8; MAX_DIGEST],
 }
 
 impl Digest {
-    /// Build a digest from raw bytes (at most 20), e.g. parsed back from hex.
+    /// Build a digest from raw bytes (at most 32), e.g. parsed back from hex.
     pub fn from_bytes(raw: &[u8]) -> Option<Digest> {
-        if raw.is_empty() || raw.len() > 20 {
+        if raw.is_empty() || raw.len() > MAX_DIGEST {
             return None;
         }
-        let mut bytes = [0u8; 20];
+        let mut bytes = [0u8; MAX_DIGEST];
         bytes[..raw.len()].copy_from_slice(raw);
         Some(Digest {
             len: raw.len() as u8,
@@ -130,7 +261,7 @@ impl Digest {
 
     /// A 16-byte digest (MD4, MD5, XXH128).
     pub fn from_array(raw: [u8; 16]) -> Digest {
-        let mut bytes = [0u8; 20];
+        let mut bytes = [0u8; MAX_DIGEST];
         bytes[..16].copy_from_slice(&raw);
         Digest { len: 16, bytes }
     }
@@ -150,14 +281,14 @@ impl Digest {
         s
     }
 
-    /// Parse lowercase or uppercase hex of 8, 16 or 20 bytes.
+    /// Parse lowercase or uppercase hex of 1 to 32 bytes.
     pub fn from_hex(hex: &[u8]) -> Option<Digest> {
         if !hex.len().is_multiple_of(2) {
             return None;
         }
-        let mut raw = [0u8; 20];
+        let mut raw = [0u8; MAX_DIGEST];
         let n = hex.len() / 2;
-        if n > 20 {
+        if n > MAX_DIGEST {
             return None;
         }
         for (i, pair) in hex.chunks_exact(2).enumerate() {
@@ -239,6 +370,8 @@ pub enum Hasher {
     Md5(md5::Md5),
     Md4(md4::Md4),
     Sha1(sha1::Sha1),
+    /// Only as a [`HashKind`], never an rsync [`Algorithm`].
+    Sha256(sha2::Sha256),
     Xxh64(twox_hash::XxHash64),
     Xxh3(Box<twox_hash::XxHash3_64>),
     Xxh128(Box<twox_hash::XxHash3_128>),
@@ -263,6 +396,7 @@ impl Hasher {
             Hasher::Md5(h) => h.update(data),
             Hasher::Md4(h) => h.update(data),
             Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
             Hasher::Xxh64(h) => h.write(data),
             Hasher::Xxh3(h) => h.write(data),
             Hasher::Xxh128(h) => h.write(data),
@@ -275,12 +409,13 @@ impl Hasher {
             Hasher::Md5(h) => Digest::from_bytes(&h.finalize()),
             Hasher::Md4(h) => Digest::from_bytes(&h.finalize()),
             Hasher::Sha1(h) => Digest::from_bytes(&h.finalize()),
+            Hasher::Sha256(h) => Digest::from_bytes(&h.finalize()),
             Hasher::Xxh64(h) => Digest::from_bytes(&h.finish().to_be_bytes()),
             Hasher::Xxh3(h) => Digest::from_bytes(&h.finish().to_be_bytes()),
             Hasher::Xxh128(h) => Digest::from_bytes(&h.finish_128().to_be_bytes()),
         };
-        // Every algorithm above yields 8 to 20 bytes.
-        digest.expect("digest length is within 1..=20")
+        // Every algorithm above yields 8 to 32 bytes.
+        digest.expect("digest length is within 1..=32")
     }
 }
 
@@ -337,5 +472,58 @@ mod tests {
         }
         assert!(Digest::from_hex(b"zz").is_none());
         assert!("md6".parse::<Algorithm>().is_err());
+    }
+
+    // FIPS 180-2's "abc" vector, and the kinds' streaming against one-shot digests.
+    #[test]
+    fn hash_kinds_known_answers_and_codes() {
+        assert_eq!(
+            HashKind::Sha256.digest(b"abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for kind in HashKind::ALL {
+            let d = kind.digest(&data);
+            assert_eq!(d.as_bytes().len(), kind.digest_len());
+            assert_eq!(HashKind::from_hex_len(d.to_hex().len()), Some(kind));
+            assert_eq!(Digest::from_hex(d.to_hex().as_bytes()), Some(d));
+            let mut h = kind.hasher();
+            for chunk in data.chunks(777) {
+                h.update(chunk);
+            }
+            assert_eq!(h.finish(), d, "{kind}");
+            // md5 and sha1 are the same digests as rsync's algorithms of that name.
+            if let Some(a) = kind.as_algorithm() {
+                assert_eq!(a.digest(&data), d);
+            }
+            assert_eq!(HashKind::from_code(kind.code()), Some(kind));
+            assert_eq!(kind.name().to_uppercase().parse::<HashKind>(), Ok(kind));
+        }
+        assert_eq!(HashKind::from_code(0), None);
+        assert!("xxh128".parse::<HashKind>().is_err());
+    }
+
+    /// `--checksum-choice sha256` is refused with a pointer to `--digest`.
+    #[test]
+    fn sha256_is_no_rsync_algorithm() {
+        let err = "sha256".parse::<Algorithm>().unwrap_err();
+        assert!(err.contains("--digest sha256"), "{err}");
+        assert!(Algorithm::ALL.iter().all(|a| a.name() != "sha256"));
+        assert!("md7".parse::<Algorithm>().unwrap_err().contains("unknown"));
+    }
+
+    #[test]
+    fn extra_kinds_are_canonical() {
+        use HashKind::*;
+        assert_eq!(
+            extra_kinds(Algorithm::Md5, [Sha256, Md5, Sha1, Sha256]),
+            vec![Sha1, Sha256]
+        );
+        assert_eq!(
+            extra_kinds(Algorithm::Xxh128, [Sha256, Md5]),
+            vec![Md5, Sha256]
+        );
+        assert_eq!(extra_kinds(Algorithm::Sha1, [Sha1]), vec![]);
+        assert_eq!(extra_kinds(Algorithm::Md5, []), vec![]);
     }
 }

@@ -32,56 +32,7 @@ use std::path::{Path, PathBuf};
 /// or one huge JSON line) from being buffered whole before it is rejected.
 const MAX_LINE: usize = 1 << 20;
 
-/// How a hash's kind is named in messages and in the `--digest` option.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum HashKind {
-    Md5,
-    Sha1,
-    Sha256,
-}
-
-impl HashKind {
-    pub const ALL: [HashKind; 3] = [HashKind::Md5, HashKind::Sha1, HashKind::Sha256];
-
-    /// The name used by `--digest` and in messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            HashKind::Md5 => "md5",
-            HashKind::Sha1 => "sha1",
-            HashKind::Sha256 => "sha256",
-        }
-    }
-
-    /// The kind of a hex hash of this many digits: lists carry no type tag, and the three
-    /// lengths are distinct, so the length alone decides.
-    pub fn from_hex_len(len: usize) -> Option<HashKind> {
-        match len {
-            32 => Some(HashKind::Md5),
-            40 => Some(HashKind::Sha1),
-            64 => Some(HashKind::Sha256),
-            _ => None,
-        }
-    }
-
-    /// Length of the raw digest in bytes.
-    pub fn digest_len(self) -> usize {
-        match self {
-            HashKind::Md5 => 16,
-            HashKind::Sha1 => 20,
-            HashKind::Sha256 => 32,
-        }
-    }
-
-    fn slot(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for HashKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::hash::HashKind;
 
 /// A failure to use one list. Every variant carries the list's path because a run takes
 /// several `--ioc` options and the user must know which file to fix.

@@ -396,6 +396,7 @@ mod tests {
             } else {
                 Content::None
             },
+            extra: Vec::new(),
         }
     }
 

@@ -8,6 +8,10 @@
 //! the clock. `--quick-sample N` still rehashes about N% of the trusted files, chosen at
 //! random, as a spot check of the assumption.
 //!
+//! A baseline with extra digests (`scan --digest`) hands them out with the checksum, so a
+//! trusted file keeps every digest the baseline has for it; a file whose baseline record
+//! lacks one of the extras the scan computes is read.
+//!
 //! The baseline and the scan come in the same rsync order, so the lookup is a cursor that
 //! only moves forward: no map of the tree is built.
 
@@ -17,19 +21,31 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::hash::Digest;
+use crate::hash::{Digest, HashKind};
 use crate::order::cmp_entries;
 use crate::record::{Kind, Record};
 
+/// What a scan takes over for a file it does not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub digest: Digest,
+    /// The extra digests the scan computes, in its order.
+    pub extra: Vec<(HashKind, Digest)>,
+}
+
 /// Where a scan may get checksums without reading files.
 pub trait Reuse: Send {
-    /// The known checksum of this regular file, if it can be trusted unchanged.
-    fn known(&mut self, record: &Record) -> Option<Digest>;
+    /// The known checksum and extra digests of this regular file, if it can be trusted
+    /// unchanged.
+    fn known(&mut self, record: &Record) -> Option<Known>;
 }
 
 /// The baseline side of `check --quick`.
 pub struct QuickCheck<I: Iterator<Item = Result<Record>>> {
     old: Peekable<I>,
+    /// The extra digests the scan computes: a file is trusted only if its baseline record
+    /// has exactly these.
+    extras: Vec<HashKind>,
     /// Rehash this many of every 2^32 trusted files anyway.
     sample: u64,
     rng: u64,
@@ -37,12 +53,20 @@ pub struct QuickCheck<I: Iterator<Item = Result<Record>>> {
 }
 
 impl<I: Iterator<Item = Result<Record>>> QuickCheck<I> {
+    /// `old`: the baseline's records; `extras`: the extra digests the scan computes;
     /// `sample_percent` (0 to 100) of the trusted files are rehashed anyway; `trusted`
     /// counts the files taken on trust.
-    pub fn new(old: I, sample_percent: f64, seed: u64, trusted: Arc<AtomicU64>) -> QuickCheck<I> {
+    pub fn new(
+        old: I,
+        extras: &[HashKind],
+        sample_percent: f64,
+        seed: u64,
+        trusted: Arc<AtomicU64>,
+    ) -> QuickCheck<I> {
         let fraction = (sample_percent / 100.0).clamp(0.0, 1.0);
         QuickCheck {
             old: old.peekable(),
+            extras: extras.to_vec(),
             sample: (fraction * f64::from(u32::MAX)) as u64,
             rng: seed | 1,
             trusted,
@@ -59,7 +83,7 @@ impl<I: Iterator<Item = Result<Record>>> QuickCheck<I> {
 }
 
 impl<I: Iterator<Item = Result<Record>> + Send> Reuse for QuickCheck<I> {
-    fn known(&mut self, new: &Record) -> Option<Digest> {
+    fn known(&mut self, new: &Record) -> Option<Known> {
         loop {
             let old = match self.old.peek() {
                 Some(Ok(old)) => old,
@@ -79,10 +103,63 @@ impl<I: Iterator<Item = Result<Record>> + Send> Reuse for QuickCheck<I> {
             && new.kind == Kind::File
             && (o.dev, o.ino, o.size, o.mtime, o.ctime) == (n.dev, n.ino, n.size, n.mtime, n.ctime);
         let digest = *old.content.digest()?;
-        if !same || self.next_random() < self.sample {
+        let has_extras = old
+            .extra
+            .iter()
+            .map(|(k, _)| *k)
+            .eq(self.extras.iter().copied());
+        if !same || !has_extras || self.next_random() < self.sample {
             return None;
         }
         self.trusted.fetch_add(1, AtomicOrdering::Relaxed);
-        Some(digest)
+        Some(Known {
+            digest,
+            extra: old.extra,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::Algorithm;
+    use crate::record::{Content, Meta};
+
+    fn file(name: &str, extra: &[HashKind]) -> Record {
+        Record {
+            name: name.as_bytes().to_vec(),
+            kind: Kind::File,
+            meta: Some(Meta {
+                size: 1,
+                ino: 7,
+                ..Meta::default()
+            }),
+            link_target: None,
+            content: Content::Digest(Algorithm::Md5.digest(name.as_bytes())),
+            extra: extra
+                .iter()
+                .map(|&k| (k, k.digest(name.as_bytes())))
+                .collect(),
+        }
+    }
+
+    /// A trusted file brings its extra digests along; one whose baseline record lacks the
+    /// extras the scan computes is not trusted (and so is read).
+    #[test]
+    fn trusted_files_keep_their_extra_digests() {
+        let sha = [HashKind::Sha256];
+        let old = vec![Ok(file("a", &sha)), Ok(file("b", &[]))];
+        let trusted = Arc::new(AtomicU64::new(0));
+        let mut quick = QuickCheck::new(old.into_iter(), &sha, 0.0, 1, Arc::clone(&trusted));
+        let a = file("a", &[]);
+        assert_eq!(
+            quick.known(&a),
+            Some(Known {
+                digest: *file("a", &sha).content.digest().unwrap(),
+                extra: file("a", &sha).extra,
+            })
+        );
+        assert_eq!(quick.known(&file("b", &[])), None);
+        assert_eq!(trusted.load(AtomicOrdering::Relaxed), 1);
     }
 }

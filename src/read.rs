@@ -7,6 +7,10 @@
 //! under us. A checksum is recorded only for content that was read whole while the file
 //! stood still: never a checksum of mixed, truncated or zero-filled content.
 //!
+//! Every way in also computes the extra digests asked for (`--digest`, [`HashKind`]) from
+//! the same bytes in the same pass: each piece or window is handed to them when it becomes
+//! the current one, so a file is read (or mapped) once whatever the number of digests.
+//!
 //! Two ways in, one set of checks:
 //! - [`checksum_stream`], the scan's path, hashes a stream of files many at a time
 //!   (multi-buffer MD5 keeps one file in each SIMD lane, refilling lanes as files end): files
@@ -28,7 +32,9 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::cache;
-use crate::hash::{digest_stream, Algorithm, Digest, Feed, Kernel, Message, Next};
+use crate::hash::{
+    digest_stream, Algorithm, Digest, Feed, HashKind, Hasher, Kernel, Message, Next,
+};
 use crate::hook::HookRef;
 use crate::mapped::GuardedMap;
 use crate::record::{Content, Kind, Meta};
@@ -44,16 +50,39 @@ pub struct FileRef {
     pub leaf: std::ffi::CString,
 }
 
-/// The outcome of hashing one file: the metadata of the file that was read (from `fstat`,
-/// fresher than the walk's `lstat`) and what is known of its content. `name` is the entry's
+/// The outcome of hashing one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    /// The metadata of the file that was read (from `fstat`, fresher than the walk's
+    /// `lstat`).
+    pub meta: Meta,
+    /// What is known of its content.
+    pub content: Content,
+    /// The extra digests of the very bytes `content` is the digest of, in the order they
+    /// were asked for; empty unless `content` is a digest.
+    pub extra: Vec<(HashKind, Digest)>,
+}
+
+impl Hashed {
+    fn failed(meta: Meta, content: Content) -> Hashed {
+        Hashed {
+            meta,
+            content,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// Hash one file with `algorithm` and the `extras`, reading it once. `name` is the entry's
 /// `%n` name, for the hooks.
 pub fn checksum(
     file: &FileRef,
     name: &[u8],
     seen: &Meta,
     algorithm: Algorithm,
+    extras: &[HashKind],
     hooks: &HookRef,
-) -> (Meta, Content) {
+) -> Hashed {
     let mut expected = *seen;
     let mut last_change = String::new();
     for attempt in 0..2 {
@@ -63,24 +92,45 @@ pub fn checksum(
                 Ok(st) if Kind::from_stat(&st) == Kind::File => expected = Meta::from_stat(&st),
                 Ok(_) => break,
                 Err(Errno::NOENT) => {
-                    return (
+                    return Hashed::failed(
                         expected,
                         Content::Unreadable("vanished during the scan".into()),
                     )
                 }
-                Err(e) => return (expected, Content::Unreadable(describe(e))),
+                Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, hooks) {
-            Ok((meta, digest)) => return (meta, Content::Digest(digest)),
-            Err(Failure::Io(e)) => return (expected, Content::Unreadable(describe(e))),
+        match read_once(file, name, &expected, algorithm, extras, hooks) {
+            Ok(hashed) => return hashed,
+            Err(Failure::Io(e)) => {
+                return Hashed::failed(expected, Content::Unreadable(describe(e)))
+            }
             Err(Failure::Changed(why)) => last_change = why,
         }
     }
     if last_change.is_empty() {
         last_change = "replaced by a non-regular file".to_string();
     }
-    (expected, Content::ChangedDuringScan(last_change))
+    Hashed::failed(expected, Content::ChangedDuringScan(last_change))
+}
+
+/// The hashers of the extra digests of one file.
+struct Extras(Vec<(HashKind, Hasher)>);
+
+impl Extras {
+    fn new(kinds: &[HashKind]) -> Extras {
+        Extras(kinds.iter().map(|&k| (k, k.hasher())).collect())
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for (_, hasher) in &mut self.0 {
+            hasher.update(bytes);
+        }
+    }
+
+    fn finish(self) -> Vec<(HashKind, Digest)> {
+        self.0.into_iter().map(|(k, h)| (k, h.finish())).collect()
+    }
 }
 
 /// The MD5 of one regular file, read with every check of [`checksum`]: never through a
@@ -89,7 +139,7 @@ pub fn checksum(
 /// (`verify-packages`); the error says why there is no digest.
 pub fn md5(file: &FileRef, seen: &Meta) -> Result<[u8; 16], String> {
     let name = file.leaf.to_bytes();
-    match checksum(file, name, seen, Algorithm::Md5, &HookRef::default()).1 {
+    match checksum(file, name, seen, Algorithm::Md5, &[], &HookRef::default()).content {
         Content::Digest(d) => d
             .as_bytes()
             .try_into()
@@ -159,10 +209,12 @@ fn read_once(
     name: &[u8],
     expected: &Meta,
     algorithm: Algorithm,
+    extras: &[HashKind],
     hooks: &HookRef,
-) -> Result<(Meta, Digest), Failure> {
+) -> Result<Hashed, Failure> {
     let (fd, before, uncached) = open_checked(file, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
+    let mut extra = Extras::new(extras);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
         let mut total = 0u64;
@@ -171,6 +223,7 @@ fn read_once(
                 Ok(0) => return Ok(total),
                 Ok(n) => {
                     hasher.update(&buf[..n]);
+                    extra.update(&buf[..n]);
                     if total == 0 {
                         hooks.call(|h| h.after_first_read(name));
                     }
@@ -185,7 +238,11 @@ fn read_once(
     if uncached {
         cache::release(&fd);
     }
-    Ok((confirm(&fd, &before, read?)?, hasher.finish()))
+    Ok(Hashed {
+        meta: confirm(&fd, &before, read?)?,
+        content: Content::Digest(hasher.finish()),
+        extra: extra.finish(),
+    })
 }
 
 /// Files of this size and up are mapped rather than read: below it the cost of mapping and
@@ -213,18 +270,21 @@ pub struct Job<T> {
 }
 
 /// Checksum every job `next` hands out (see [`crate::hash::Feed::next`] for what `wait`
-/// means), many files at once for multi-buffer MD5, and give each token with its outcome to
-/// `done`, in the order the files finish. Same guarantees as [`checksum`]: a file that fails
-/// any check here is hashed again the streaming way, which retries and reports.
+/// means) with `algorithm` and the `extras`, many files at once for multi-buffer MD5, and
+/// give each token with its outcome to `done`, in the order the files finish. Same
+/// guarantees as [`checksum`]: a file that fails any check here is hashed again the
+/// streaming way, which retries and reports.
 pub fn checksum_stream<T>(
     algorithm: Algorithm,
+    extras: &[HashKind],
     kernel: Kernel,
     hooks: &HookRef,
     next: impl FnMut(bool) -> Next<Job<T>>,
-    done: impl FnMut(T, Meta, Content),
+    done: impl FnMut(T, Hashed),
 ) {
     let mut feed = FileFeed {
         algorithm,
+        extras,
         hooks,
         next,
         done,
@@ -236,6 +296,7 @@ pub fn checksum_stream<T>(
 /// Opens and loads the jobs for [`digest_stream`], and checks each file once it is hashed.
 struct FileFeed<'h, N, D> {
     algorithm: Algorithm,
+    extras: &'h [HashKind],
     hooks: &'h HookRef,
     next: N,
     done: D,
@@ -253,6 +314,8 @@ struct Loaded<T> {
     /// None of it was in the page cache (drop it from the cache when done).
     uncached: bool,
     body: Body,
+    /// The extra digests: they have seen every piece up to and including the current one.
+    extras: Extras,
     /// A read failed: the digest is not the file's.
     failed: bool,
 }
@@ -275,16 +338,27 @@ enum Body {
     },
 }
 
-impl<T> Message for Loaded<T> {
-    fn piece(&self) -> &[u8] {
-        match &self.body {
+impl Body {
+    /// The current piece or window.
+    fn current(&self) -> &[u8] {
+        match self {
             Body::Read { buf, len, .. } => &buf[..*len],
             Body::Mapped { map, start, end } => &map.bytes()[*start..*end],
         }
     }
+}
 
+impl<T> Message for Loaded<T> {
+    fn piece(&self) -> &[u8] {
+        self.body.current()
+    }
+
+    /// Moving on is the one place every piece passes through exactly once, in order, however
+    /// the main hash consumes it (the MD5 lanes take a piece in many small steps and may ask
+    /// for it again): so the extra digests take each new piece here, and the first in
+    /// [`FileFeed::load`].
     fn next_piece(&mut self) -> bool {
-        match &mut self.body {
+        let moved = match &mut self.body {
             Body::Read { more: false, .. } => false,
             Body::Read { .. } => match self.read_piece() {
                 Ok(()) => true,
@@ -303,7 +377,11 @@ impl<T> Message for Loaded<T> {
                 *end = len.min(*end + WINDOW);
                 true
             }
+        };
+        if moved {
+            self.extras.update(self.body.current());
         }
+        moved
     }
 }
 
@@ -341,7 +419,7 @@ impl<T> Loaded<T> {
 impl<T, N, D> FileFeed<'_, N, D>
 where
     N: FnMut(bool) -> Next<Job<T>>,
-    D: FnMut(T, Meta, Content),
+    D: FnMut(T, Hashed),
 {
     /// Open a job's file and load its first piece or map it; a file that fails the checks
     /// at open goes the streaming way at once (`None`).
@@ -373,10 +451,12 @@ where
             before,
             uncached,
             body,
+            extras: Extras::new(self.extras),
             failed: false,
         };
-        if loaded.read_piece().is_err() {
-            loaded.failed = true;
+        match loaded.read_piece() {
+            Ok(()) => loaded.extras.update(loaded.body.current()),
+            Err(_) => loaded.failed = true,
         }
         if !loaded.piece().is_empty() {
             self.hooks.call(|h| h.after_first_read(&loaded.job.name));
@@ -386,15 +466,22 @@ where
 
     /// The streaming path for a job the fast path could not finish.
     fn fall_back(&mut self, job: Job<T>) {
-        let (meta, content) = checksum(&job.file, &job.name, &job.seen, self.algorithm, self.hooks);
-        (self.done)(job.token, meta, content);
+        let hashed = checksum(
+            &job.file,
+            &job.name,
+            &job.seen,
+            self.algorithm,
+            self.extras,
+            self.hooks,
+        );
+        (self.done)(job.token, hashed);
     }
 }
 
 impl<T, N, D> Feed for FileFeed<'_, N, D>
 where
     N: FnMut(bool) -> Next<Job<T>>,
-    D: FnMut(T, Meta, Content),
+    D: FnMut(T, Hashed),
 {
     type Msg = Loaded<T>;
 
@@ -419,6 +506,7 @@ where
             before,
             uncached,
             body,
+            extras,
             failed,
         } = loaded;
         // A fault zero-filled what lay past the new end; fstat catches a truncation within
@@ -436,7 +524,14 @@ where
             cache::release(&fd);
         }
         match meta {
-            Some(meta) => (self.done)(job.token, meta, Content::Digest(digest)),
+            Some(meta) => (self.done)(
+                job.token,
+                Hashed {
+                    meta,
+                    content: Content::Digest(digest),
+                    extra: extras.finish(),
+                },
+            ),
             None => self.fall_back(job),
         }
     }
@@ -501,7 +596,11 @@ mod tests {
     use crate::hook::HookRef;
 
     /// Files at every boundary of the piece and window logic hash as the one-shot digest of
-    /// their content, with every algorithm and kernel.
+    /// their content, with every algorithm and kernel, and so do their extra digests (every
+    /// kind but the main algorithm, so each piece reaches two or three hashers), in the
+    /// stream and on the streaming fallback path alike. The extras are tested beside MD5
+    /// (the multi-buffer lanes) and XXH3 (one file at a time), the two ways the stream
+    /// consumes pieces; unoptimised SHA-256 would make the test slow for no more coverage.
     #[test]
     fn stream_digests_equal_one_shot_digests_at_every_boundary() {
         let dir = std::env::temp_dir().join(format!("fimsum-read-{}", std::process::id()));
@@ -529,40 +628,76 @@ mod tests {
             rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap(),
         );
         let hooks = HookRef::default();
+        let job = |i: usize| {
+            let leaf = std::ffi::CString::new(i.to_string()).unwrap();
+            let st = rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()).unwrap();
+            Job {
+                file: FileRef {
+                    dir: Arc::clone(&dir_fd),
+                    leaf,
+                },
+                name: i.to_string().into_bytes(),
+                seen: Meta::from_stat(&st),
+                token: i,
+            }
+        };
         for algorithm in Algorithm::ALL {
-            // The kernel matters for MD5 only.
+            let with_extras = matches!(algorithm, Algorithm::Md5 | Algorithm::Xxh3);
+            let extras = match with_extras {
+                true => crate::hash::extra_kinds(algorithm, HashKind::ALL),
+                false => Vec::new(),
+            };
+            let want = |data: &[u8], extras: &[HashKind]| Hashed {
+                meta: Meta::default(),
+                content: Content::Digest(algorithm.digest(data)),
+                extra: extras.iter().map(|&k| (k, k.digest(data))).collect(),
+            };
+            // Only the size of the metadata is compared.
+            let sized = |mut h: Hashed| {
+                let size = h.meta.size;
+                h.meta = Meta::default();
+                (size, h)
+            };
+            // The kernel matters for MD5 only; the extras are the same code for every one.
             let kernels = Kernel::ALL.into_iter().filter(|k| k.is_supported());
-            for kernel in kernels.take(if algorithm == Algorithm::Md5 { 3 } else { 1 }) {
-                let mut jobs = (0..sizes.len()).map(|i| {
-                    let leaf = std::ffi::CString::new(i.to_string()).unwrap();
-                    let st = rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()).unwrap();
-                    Job {
-                        file: FileRef {
-                            dir: Arc::clone(&dir_fd),
-                            leaf,
-                        },
-                        name: i.to_string().into_bytes(),
-                        seen: Meta::from_stat(&st),
-                        token: i,
-                    }
-                });
-                let mut got = vec![None; sizes.len()];
-                checksum_stream(
-                    algorithm,
-                    kernel,
-                    &hooks,
-                    |_| jobs.next().map_or(Next::End, Next::Msg),
-                    |i, meta, content| got[i] = Some((meta.size, content)),
-                );
-                for (i, data) in contents.iter().enumerate() {
-                    let want = (data.len() as u64, Content::Digest(algorithm.digest(data)));
-                    assert_eq!(
-                        got[i],
-                        Some(want),
-                        "{algorithm} {kernel}: {} bytes",
-                        data.len()
+            for (k, kernel) in kernels
+                .take(if algorithm == Algorithm::Md5 { 3 } else { 1 })
+                .enumerate()
+            {
+                let runs = if k == 0 && with_extras { 2 } else { 1 };
+                for extras in [&extras[..], &[]].into_iter().take(runs) {
+                    let mut jobs = (0..sizes.len()).map(job);
+                    let mut got = vec![None; sizes.len()];
+                    checksum_stream(
+                        algorithm,
+                        extras,
+                        kernel,
+                        &hooks,
+                        |_| jobs.next().map_or(Next::End, Next::Msg),
+                        |i, hashed| got[i] = Some(sized(hashed)),
                     );
+                    for (i, data) in contents.iter().enumerate() {
+                        assert_eq!(
+                            got[i],
+                            Some((data.len() as u64, want(data, extras))),
+                            "{algorithm} {kernel} {extras:?}: {} bytes",
+                            data.len()
+                        );
+                    }
                 }
+            }
+            // The streaming fallback computes the same extras (its loop is the same for
+            // every algorithm).
+            let fallback = algorithm == Algorithm::Xxh3;
+            for (i, data) in contents.iter().enumerate().filter(|_| fallback) {
+                let j = job(i);
+                let hashed = checksum(&j.file, &j.name, &j.seen, algorithm, &extras, &hooks);
+                assert_eq!(
+                    sized(hashed),
+                    (data.len() as u64, want(data, &extras)),
+                    "{algorithm} fallback: {} bytes",
+                    data.len()
+                );
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();

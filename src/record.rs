@@ -1,6 +1,6 @@
 //! The plain data a scan produces for each entry, and that baselines store and diffs compare.
 
-use crate::hash::Digest;
+use crate::hash::{Digest, HashKind};
 
 /// File type of an entry, as `lstat` reports it (symlinks are never followed below a source).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -151,6 +151,11 @@ pub struct Record {
     pub meta: Option<Meta>,
     pub link_target: Option<Vec<u8>>,
     pub content: Content,
+    /// The extra digests (`scan --digest`) of a regular file whose `content` is a digest, of
+    /// the same bytes, in the order of its baseline's list; empty otherwise. Each carries its
+    /// kind, so that two sides with different lists can still be compared kind by kind and a
+    /// report can name them.
+    pub extra: Vec<(HashKind, Digest)>,
 }
 
 impl Record {
@@ -166,5 +171,10 @@ impl Record {
 
     pub fn is_dir(&self) -> bool {
         self.kind == Kind::Dir
+    }
+
+    /// The extra digest of this kind, if the record has one.
+    pub fn extra_digest(&self, kind: HashKind) -> Option<&Digest> {
+        self.extra.iter().find(|(k, _)| *k == kind).map(|(_, d)| d)
     }
 }

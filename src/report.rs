@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::assess::{Assessment, Detector, Event, Finding};
 use crate::config::RuleConfig;
-use crate::diff::{Change, ChangeKind, Diff, Field};
+use crate::diff::{differing_extra, Change, ChangeKind, Diff, Field};
 use crate::escape::{escape_name, Charset};
 use crate::policy::Severity;
 use crate::record::{Content, Kind, Record, Timestamp};
@@ -101,6 +101,9 @@ pub fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset
                 .fields
                 .iter()
                 .map(|&f| {
+                    if let Some(text) = collision_text(change, f) {
+                        return text;
+                    }
                     let value = |r: &Option<Record>| {
                         r.as_ref()
                             .map(|r| field_text(r, f, charset))
@@ -281,6 +284,21 @@ fn kind_of(r: &Option<Record>) -> &'static str {
     r.as_ref().map_or("none", |r| r.kind.name())
 }
 
+/// The detail of a content change that only an extra digest saw: the checksum is the same
+/// on both sides, so it collided (an MD5 collision can be made in seconds; an xxhash one
+/// needs no effort at all), and printing "content X -> X" would hide why it is reported.
+fn collision_text(change: &Change, field: Field) -> Option<String> {
+    let (o, n) = (change.old.as_ref()?, change.new.as_ref()?);
+    let checksum = o.content.digest()?;
+    if field != Field::Content || n.content.digest() != Some(checksum) {
+        return None;
+    }
+    let (kind, old, new) = differing_extra(o, n)?;
+    Some(format!(
+        "content {kind} {old} -> {new}, checksum unchanged ({checksum}): a checksum collision"
+    ))
+}
+
 /// The value of one field of a record, as the human report shows it.
 fn field_text(r: &Record, field: Field, charset: Charset) -> String {
     let meta = r.meta.unwrap_or_default();
@@ -321,7 +339,17 @@ fn record_json(r: &Record, charset: Charset) -> Value {
         }
     }
     match &r.content {
-        Content::Digest(d) => obj["checksum"] = Value::from(d.to_hex()),
+        Content::Digest(d) => {
+            obj["checksum"] = Value::from(d.to_hex());
+            if !r.extra.is_empty() {
+                let digests: serde_json::Map<String, Value> = r
+                    .extra
+                    .iter()
+                    .map(|(k, d)| (k.name().to_string(), Value::from(d.to_hex())))
+                    .collect();
+                obj["digests"] = Value::Object(digests);
+            }
+        }
         Content::Unreadable(why) => obj["unreadable"] = Value::from(why.as_str()),
         Content::ChangedDuringScan(why) => obj["changed_during_scan"] = Value::from(why.as_str()),
         Content::None => {}

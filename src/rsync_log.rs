@@ -184,6 +184,7 @@ impl<R: BufRead> LogReader<R> {
             meta: None,
             link_target: None,
             content,
+            extra: Vec::new(),
         })
     }
 }
@@ -253,6 +254,7 @@ mod tests {
             meta: None,
             link_target: None,
             content,
+            extra: Vec::new(),
         }
     }
 

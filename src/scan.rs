@@ -22,10 +22,10 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::error::Problem;
-use crate::hash::{Algorithm, Kernel, Next};
+use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::quick::Reuse;
-use crate::read::{self, Job};
-use crate::record::{Content, Kind, Meta, Record};
+use crate::read::{self, Hashed, Job};
+use crate::record::{Content, Kind, Record};
 use crate::walk::{Event, WalkOptions, Walker};
 
 /// Entries of a batch: the unit in which the walk reaches the output.
@@ -42,6 +42,9 @@ const JOBS_AHEAD: usize = 1024;
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
     pub algorithm: Algorithm,
+    /// Extra digests of every regular file, computed in the same read pass (`--digest`;
+    /// see [`crate::hash::extra_kinds`]).
+    pub extras: Vec<HashKind>,
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
     pub walk: WalkOptions,
@@ -94,6 +97,7 @@ pub fn scan_reusing<E>(
         n => n,
     };
     let (algorithm, kernel) = (options.algorithm, options.kernel);
+    let extras = &options.extras[..];
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
     let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Token>>(JOBS_AHEAD);
@@ -120,9 +124,10 @@ pub fn scan_reusing<E>(
                     if linked {
                         // Another name of a file this scan reads already: takes its outcome.
                         entry.file = None;
-                    } else if let Some(digest) = known {
+                    } else if let Some(known) = known {
                         // Trusted from the baseline: not read.
-                        entry.record.content = Content::Digest(digest);
+                        entry.record.content = Content::Digest(known.digest);
+                        entry.record.extra = known.extra;
                         entry.file = None;
                     } else if let (Some(file), Some(seen)) = (entry.file.take(), entry.record.meta)
                     {
@@ -159,22 +164,24 @@ pub fn scan_reusing<E>(
                 .spawn_scoped(scope, move || {
                     read::checksum_stream(
                         algorithm,
+                        extras,
                         kernel,
                         hooks,
                         |wait| next_job(jobs, wait, stalled),
-                        |(outcomes, index), meta, content| outcomes.deliver(index, meta, content),
+                        |(outcomes, index), hashed| outcomes.deliver(index, hashed),
                     )
                 })
                 .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;
         }
         // The outcome of each file with several links, for its other names.
-        let mut links: HashMap<(u64, u64), Content> = HashMap::new();
+        let mut links: HashMap<(u64, u64), Shared> = HashMap::new();
         for batch in batch_rx {
             let mut events = batch.events;
-            for (index, meta, content) in batch.outcomes.wait() {
+            for (index, hashed) in batch.outcomes.wait() {
                 if let Some(Event::Entry(entry)) = events.get_mut(index) {
-                    entry.record.meta = Some(meta);
-                    entry.record.content = content;
+                    entry.record.meta = Some(hashed.meta);
+                    entry.record.content = hashed.content;
+                    entry.record.extra = hashed.extra;
                 }
             }
             for event in events {
@@ -228,7 +235,7 @@ fn send_batch(tx: &SyncSender<Batch>, batch: Batch, stalled: &AtomicBool) -> Res
 /// A regular file with several links: the first name's outcome is kept, and a later name
 /// (which the walker did not send to be read, so it has no content yet) takes it. The walk's
 /// order is the output's, so the first name always comes first.
-fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Content>) {
+fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
     let Some(m) = record
         .meta
         .filter(|m| m.nlink > 1 && record.kind == Kind::File)
@@ -236,15 +243,21 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Content>) {
         return;
     };
     match (&record.content, links.get(&(m.dev, m.ino))) {
-        (Content::None, Some(content)) => record.content = content.clone(),
+        (Content::None, Some((content, extra))) => {
+            record.content = content.clone();
+            record.extra = extra.clone();
+        }
         (Content::None, None) => {}
         (content, _) => {
             links
                 .entry((m.dev, m.ino))
-                .or_insert_with(|| content.clone());
+                .or_insert_with(|| (content.clone(), record.extra.clone()));
         }
     }
 }
+
+/// What the other names of a file take from the first: its content and extra digests.
+type Shared = (Content, Vec<(HashKind, Digest)>);
 
 /// What a job carries back: its batch's outcomes and its index in the batch.
 type Token = (Arc<Outcomes>, usize);
@@ -285,7 +298,7 @@ struct Pending {
     /// Jobs announced minus outcomes delivered: below zero while the batch is still open and
     /// its first files are already done; zero once it is closed and complete.
     missing: isize,
-    outcomes: Vec<(usize, Meta, Content)>,
+    outcomes: Vec<(usize, Hashed)>,
 }
 
 impl Outcomes {
@@ -297,9 +310,9 @@ impl Outcomes {
         self.lock().missing += jobs as isize;
     }
 
-    fn deliver(&self, index: usize, meta: Meta, content: Content) {
+    fn deliver(&self, index: usize, hashed: Hashed) {
         let mut pending = self.lock();
-        pending.outcomes.push((index, meta, content));
+        pending.outcomes.push((index, hashed));
         pending.missing -= 1;
         if pending.missing == 0 {
             self.complete.notify_all();
@@ -307,7 +320,7 @@ impl Outcomes {
     }
 
     /// Wait for every job of a closed batch, and take their outcomes.
-    fn wait(&self) -> Vec<(usize, Meta, Content)> {
+    fn wait(&self) -> Vec<(usize, Hashed)> {
         let mut pending = self.lock();
         while pending.missing != 0 {
             pending = self

@@ -390,7 +390,7 @@ fn unhex32(s: &str) -> Option<[u8; 32]> {
 mod tests {
     use super::*;
     use crate::baseline::{signed_prefix, Origin};
-    use crate::hash::Algorithm;
+    use crate::hash::{Algorithm, HashKind};
     use crate::record::Timestamp;
     use crate::walk::FilterArg;
     use std::os::unix::fs::PermissionsExt;
@@ -407,6 +407,7 @@ mod tests {
             created: Timestamp { sec: 1, nsec: 2 },
             generation: 5,
             fimsum_version: "0.1.0".into(),
+            extra_digests: vec![HashKind::Sha256],
         }
     }
 
@@ -426,8 +427,9 @@ mod tests {
             created: _,
             generation: _,
             fimsum_version: _,
+            extra_digests: _,
         } = header();
-        let mutations: [Mutation; 14] = [
+        let mutations: [Mutation; 16] = [
             ("algorithm", |h| h.algorithm = Algorithm::Sha1),
             ("origin", |h| h.origin = Origin::RsyncLog),
             ("sources", |h| h.sources[0] = b"etc".to_vec()),
@@ -446,6 +448,10 @@ mod tests {
             ("created nsec", |h| h.created.nsec += 1),
             ("generation", |h| h.generation += 1),
             ("fimsum_version", |h| h.fimsum_version = "0.1.1".into()),
+            ("extra digest kind", |h| {
+                h.extra_digests = vec![HashKind::Sha1]
+            }),
+            ("no extra digests", |h| h.extra_digests.clear()),
         ];
         let digest = [7u8; 32];
         let reference = message(&signed_prefix(&header(), 10).unwrap(), &digest);

@@ -189,6 +189,7 @@ impl Walker {
                     meta: Some(meta),
                     link_target: None,
                     content: Content::None,
+                    extra: Vec::new(),
                 },
                 file: None,
             });
@@ -325,6 +326,7 @@ impl Walker {
             meta: Some(child.meta),
             link_target: None,
             content: Content::None,
+            extra: Vec::new(),
         };
         let mut file = None;
         match child.kind {

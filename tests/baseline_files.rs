@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::util::{code, run_in, scratch, write};
 
+/// A baseline with extra digests (format version 3), so that damage to them is covered too.
 fn make_baseline(dir: &Path) -> Vec<u8> {
     for i in 0..20 {
         write(
@@ -12,7 +13,8 @@ fn make_baseline(dir: &Path) -> Vec<u8> {
             format!("content {i}").as_bytes(),
         );
     }
-    assert_eq!(code(&run_in(dir, ["scan", "-o", "base", "src/"])), 0);
+    let out = run_in(dir, ["scan", "-o", "base", "--digest", "sha256", "src/"]);
+    assert_eq!(code(&out), 0);
     std::fs::read(dir.join("base")).unwrap()
 }
 

@@ -316,6 +316,216 @@ fn quick_check_trusts_only_unchanged_metadata_and_catches_a_restored_mtime() {
     );
 }
 
+/// Two different 128-byte messages with the same MD5 (Wang et al., 2004): what an attacker
+/// who can craft a file sees in an MD5-only baseline.
+const MD5_COLLISION: [&str; 2] = [
+    "d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f89\
+     55ad340609f4b30283e488832571415a085125e8f7cdc99fd91dbdf280373c5b\
+     d8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0\
+     e99f33420f577ee8ce54b67080a80d1ec69821bcb6a8839396f9652b6ff72a70",
+    "d131dd02c5e6eec4693d9a0698aff95c2fcab50712467eab4004583eb8fb7f89\
+     55ad340609f4b30283e4888325f1415a085125e8f7cdc99fd91dbd7280373c5b\
+     d8823e3156348f5bae6dacd436c919c6dd53e23487da03fd02396306d248cda0\
+     e99f33420f577ee8ce54b67080280d1ec69821bcb6a8839396f965ab6ff72a70",
+];
+
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Write `data` over `path` and put its mtime back, as someone covering their tracks would.
+fn rewrite_keeping_mtime(path: &Path, data: &[u8]) {
+    let mtime = std::fs::metadata(path).unwrap().modified().unwrap();
+    write(path, data);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+}
+
+#[test]
+fn extra_digests_are_stored_checked_and_reported() {
+    use fimsum::hash::{Algorithm, HashKind};
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    tree(&src);
+    let out = run_in(
+        tmp.path(),
+        ["scan", "-o", "b", "--digest", "sha256", "src/"],
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    // The baseline carries the sha256 of every file, beside the md5.
+    let base = fimsum::baseline::Baseline::open(&tmp.path().join("b")).unwrap();
+    assert_eq!(base.header.extra_digests, vec![HashKind::Sha256]);
+    let passwd_bytes = std::fs::read(src.join("etc/passwd")).unwrap();
+    let passwd = base
+        .records()
+        .map(Result::unwrap)
+        .find(|r| r.name == b"etc/passwd")
+        .unwrap();
+    assert_eq!(
+        passwd.extra,
+        vec![(HashKind::Sha256, HashKind::Sha256.digest(&passwd_bytes))]
+    );
+    // `show` prints the same `%n %C` lines as without extras.
+    assert_eq!(
+        code(&run_in(tmp.path(), ["scan", "-o", "plain", "src/"])),
+        0
+    );
+    assert_eq!(
+        run_in(tmp.path(), ["show", "b"]).stdout,
+        run_in(tmp.path(), ["show", "plain"]).stdout
+    );
+
+    // An unchanged tree: nothing to report, read in full or trusted with --quick.
+    let out = run_in(tmp.path(), ["check", "b"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = run_in(tmp.path(), ["check", "--quick", "b"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("4 of 4 files trusted"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A changed file is reported, its digests in the JSON report.
+    rewrite_keeping_mtime(
+        &src.join("etc/passwd"),
+        b"root:x:0:0:r00t:/root:/bin/bash
+",
+    );
+    let out = run_in(tmp.path(), ["check", "--format", "json", "b"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    let change: serde_json::Value = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["path"] == "etc/passwd")
+        .expect("passwd reported");
+    // The content, and the ctime that a rewrite cannot keep.
+    assert_eq!(change["fields"], serde_json::json!(["content", "ctime"]));
+    assert_eq!(
+        change["old"]["digests"]["sha256"],
+        HashKind::Sha256.digest(&passwd_bytes).to_hex()
+    );
+    let now = std::fs::read(src.join("etc/passwd")).unwrap();
+    assert_eq!(
+        change["new"]["digests"]["sha256"],
+        HashKind::Sha256.digest(&now).to_hex()
+    );
+
+    // An MD5 collision: the md5 stays, only the sha256 sees the new content.
+    let [a, b] = MD5_COLLISION.map(unhex);
+    assert_ne!(a, b);
+    assert_eq!(Algorithm::Md5.digest(&a), Algorithm::Md5.digest(&b));
+    write(&src.join("bin/tool"), &a);
+    assert_eq!(
+        code(&run_in(
+            tmp.path(),
+            ["scan", "-o", "b", "--digest", "sha256", "src/"]
+        )),
+        0
+    );
+    rewrite_keeping_mtime(&src.join("bin/tool"), &b);
+    for quick in [false, true] {
+        let args: &[&str] = if quick {
+            &["check", "--quick", "b"]
+        } else {
+            &["check", "b"]
+        };
+        let out = run_in(tmp.path(), args);
+        let text = stdout(&out);
+        assert_eq!(code(&out), 4, "{text}");
+        let line = text.lines().find(|l| l.contains("bin/tool")).expect("tool");
+        assert!(
+            line.starts_with(&format!(
+                "medium   changed    bin/tool: content sha256 {} -> {}, checksum unchanged ({}): a checksum collision",
+                HashKind::Sha256.digest(&a),
+                HashKind::Sha256.digest(&b),
+                Algorithm::Md5.digest(&a)
+            )),
+            "{line}"
+        );
+    }
+    // rsync, comparing only md5, would miss it; the rsync format still lists it.
+    let out = run_in(tmp.path(), ["check", "--format", "rsync", "b"]);
+    assert!(stdout(&out).contains("bin/tool "), "{}", stdout(&out));
+    // Without --digest the same collision goes unseen: what the extra digest is for.
+    write(&src.join("bin/tool"), &a);
+    assert_eq!(
+        code(&run_in(tmp.path(), ["scan", "-o", "md5only", "src/"])),
+        0
+    );
+    rewrite_keeping_mtime(&src.join("bin/tool"), &b);
+    // (Only its ctime betrays the rewrite.)
+    let out = run_in(tmp.path(), ["check", "md5only"]);
+    let text = stdout(&out);
+    let line = text.lines().find(|l| l.contains("bin/tool")).unwrap_or("");
+    assert!(!line.contains("content"), "{text}");
+}
+
+#[test]
+fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
+    use fimsum::hash::HashKind;
+    let tmp = scratch();
+    tree(&tmp.path().join("src"));
+    // Repeated or comma-separated, any order, any case; the checksum itself is not repeated.
+    let out = run_in(
+        tmp.path(),
+        [
+            "scan",
+            "--cc",
+            "sha1",
+            "-o",
+            "b",
+            "--digest",
+            "SHA256,sha1",
+            "--digest",
+            "md5",
+            "--digest",
+            "sha256",
+            "src/",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let base = fimsum::baseline::Baseline::open(&tmp.path().join("b")).unwrap();
+    assert_eq!(
+        base.header.extra_digests,
+        vec![HashKind::Md5, HashKind::Sha256]
+    );
+    assert_eq!(code(&run_in(tmp.path(), ["check", "b"])), 0);
+
+    let usage = |args: &[&str], says: &str| {
+        let out = run_in(tmp.path(), args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(code(&out), 64, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    };
+    // sha256 is no rsync checksum: the error says where it can go.
+    usage(&["scan", "--cc", "sha256", "src/"], "--digest sha256");
+    usage(
+        &["scan", "--checksum-choice", "SHA256", "-o", "c", "src/"],
+        "--digest",
+    );
+    usage(&["diff", "--cc", "sha256", "b", "b"], "--digest");
+    // The `%n %C` lines have no place for more digests.
+    usage(&["scan", "--digest", "sha256", "src/"], "--digest needs -o");
+    usage(
+        &["scan", "-o", "c", "--digest", "sha512", "src/"],
+        "unknown digest",
+    );
+    usage(
+        &["scan", "-o", "c", "--digest", "xxh128", "src/"],
+        "md5, sha1, sha256",
+    );
+    assert!(!tmp.path().join("c").exists());
+}
+
 /// The man pages and completions in dist/ are what the current binary generates
 /// (scripts/gen-dist.sh regenerates them).
 #[test]
@@ -356,6 +566,7 @@ fn man_pages_and_completions_in_dist_are_current() {
         "one\\-file\\-system",
         "threads",
         "kernel",
+        "digest",
     ] {
         assert!(page.contains(option), "fimsum-scan(1) lacks --{option}");
     }

@@ -284,6 +284,31 @@ fn ioc_hits_are_critical_with_exit_bit_16_on_changed_and_unchanged_files() {
     let out = run_in(dir, ["scan", "--ioc", "sha.txt", "src/"]);
     assert_eq!(code(&out), 64);
     assert!(stderr(&out).contains("--digest sha256"), "{}", stderr(&out));
+    // With sha256 recorded beside the md5, a sha256 list matches (MalwareBazaar's kind).
+    let sha = fimsum::hash::HashKind::Sha256;
+    let mut hasher = sha.hasher();
+    hasher.update(b"malware body");
+    write(
+        &dir.join("sha.txt"),
+        format!("{}\n", hasher.finish().to_hex()).as_bytes(),
+    );
+    let out = run_in(
+        dir,
+        ["scan", "-o", "d.fimsum", "--digest", "sha256", "src/"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run_in(
+        dir,
+        ["check", "--config", cfg, "d.fimsum", "--ioc", "sha.txt"],
+    );
+    assert_eq!(code(&out), 16, "{}", stdout(&out));
+    assert!(
+        findings(&out)
+            .iter()
+            .any(|l| l.starts_with("critical listed     data/dropper") && l.contains("sha256")),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

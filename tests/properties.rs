@@ -12,7 +12,7 @@ use fimsum::baseline::{
     check_signature, verify, Baseline, BaselineWriter, Header, Origin, SignatureStatus,
 };
 use fimsum::escape::{escape_line, unescape, Charset};
-use fimsum::hash::{Algorithm, Digest};
+use fimsum::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use fimsum::order::cmp_entries;
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
 use fimsum::rsync_log::{format_line, LogReader};
@@ -63,8 +63,26 @@ fn algorithm() -> impl Strategy<Value = Algorithm> {
 }
 
 fn digest(algorithm: Algorithm) -> impl Strategy<Value = Digest> {
-    prop::collection::vec(any::<u8>(), algorithm.digest_len())
+    digest_of_len(algorithm.digest_len())
+}
+
+fn digest_of_len(len: usize) -> impl Strategy<Value = Digest> {
+    prop::collection::vec(any::<u8>(), len)
         .prop_map(|bytes| Digest::from_bytes(&bytes).expect("digest length"))
+}
+
+/// Extra digests a scan with `algorithm` may be asked for, in the form baselines store.
+fn extras(algorithm: Algorithm) -> impl Strategy<Value = Vec<HashKind>> {
+    prop::collection::vec(prop::sample::select(&HashKind::ALL[..]), 0..4)
+        .prop_map(move |asked| extra_kinds(algorithm, asked))
+}
+
+/// One digest of each of these kinds.
+fn extra_digests(kinds: Vec<HashKind>) -> impl Strategy<Value = Vec<(HashKind, Digest)>> {
+    kinds
+        .into_iter()
+        .map(|k| digest_of_len(k.digest_len()).prop_map(move |d| (k, d)))
+        .collect::<Vec<_>>()
 }
 
 fn timestamp() -> impl Strategy<Value = Timestamp> {
@@ -93,23 +111,25 @@ fn meta() -> impl Strategy<Value = Meta> {
         )
 }
 
-/// A record as a scan (or an imported log) could produce it, for `algorithm`.
-fn record(algorithm: Algorithm) -> impl Strategy<Value = Record> {
+/// A record as a scan (or an imported log) could produce it, for `algorithm` and these
+/// extra digests.
+fn record(algorithm: Algorithm, extras: Vec<HashKind>) -> impl Strategy<Value = Record> {
     (
         entry_name(),
         prop::sample::select(&Kind::ALL[..]),
         prop::option::of(meta()),
         prop::option::of(any_name_bytes()),
         0..4u8,
-        digest(algorithm),
+        (digest(algorithm), extra_digests(extras)),
         ".{0,12}",
     )
-        .prop_map(|(name, kind, meta, link_target, which, digest, reason)| {
-            let content = match which {
-                0 if kind == Kind::File => Content::Digest(digest),
-                0 | 1 => Content::None,
-                2 => Content::Unreadable(reason),
-                _ => Content::ChangedDuringScan(reason),
+        .prop_map(|(name, kind, meta, link_target, which, digests, reason)| {
+            let (digest, extra) = digests;
+            let (content, extra) = match which {
+                0 if kind == Kind::File => (Content::Digest(digest), extra),
+                0 | 1 => (Content::None, Vec::new()),
+                2 => (Content::Unreadable(reason), Vec::new()),
+                _ => (Content::ChangedDuringScan(reason), Vec::new()),
             };
             Record {
                 name,
@@ -117,6 +137,7 @@ fn record(algorithm: Algorithm) -> impl Strategy<Value = Record> {
                 meta,
                 link_target,
                 content,
+                extra,
             }
         })
 }
@@ -136,7 +157,7 @@ fn filter_arg() -> impl Strategy<Value = FilterArg> {
     ]
 }
 
-fn header(algorithm: Algorithm) -> impl Strategy<Value = Header> {
+fn header(algorithm: Algorithm, extra_digests: Vec<HashKind>) -> impl Strategy<Value = Header> {
     (
         prop::bool::ANY,
         prop::collection::vec(any_name_bytes(), 0..3),
@@ -159,17 +180,18 @@ fn header(algorithm: Algorithm) -> impl Strategy<Value = Header> {
                     created,
                     generation,
                     fimsum_version,
+                    extra_digests: extra_digests.clone(),
                 }
             },
         )
 }
 
-/// A header and up to 40 records in rsync order, for one algorithm.
+/// A header and up to 40 records in rsync order, for one algorithm and its extra digests.
 fn baseline_contents() -> impl Strategy<Value = (Header, Vec<Record>)> {
-    algorithm().prop_flat_map(|algorithm| {
+    (algorithm().prop_flat_map(|a| (Just(a), extras(a)))).prop_flat_map(|(algorithm, extras)| {
         (
-            header(algorithm),
-            prop::collection::vec(record(algorithm), 0..40).prop_map(rsync_sorted),
+            header(algorithm, extras.clone()),
+            prop::collection::vec(record(algorithm, extras), 0..40).prop_map(rsync_sorted),
         )
     })
 }
@@ -307,6 +329,7 @@ fn log_record() -> impl Strategy<Value = Record> {
             } else {
                 Content::None
             },
+            extra: Vec::new(),
         })
 }
 
@@ -342,6 +365,7 @@ proptest! {
             meta: None,
             link_target: None,
             content: Content::None,
+            extra: Vec::new(),
         });
         let mut text = Vec::new();
         for r in &records {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use fimsum::hash::{Algorithm, Kernel};
+use fimsum::hash::{Algorithm, HashKind, Kernel};
 use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::{Content, Kind, Record};
 use fimsum::scan::{scan, Item, ScanOptions};
@@ -28,14 +28,34 @@ fn content(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// Scan `src/` under `root` with hooks; return the records and problems by name.
+/// Scan `src/` under `root` with hooks, also computing a sha256 beside every md5; return
+/// the records and problems by name. Every sha256 must be of the same bytes as its md5,
+/// never of a piece more or less, however the file changed under the read: where a file
+/// now holds what its md5 says, its sha256 must be that content's.
 fn scan_with(root: &Path, hooks: Arc<dyn Hooks>) -> (Vec<Record>, Vec<String>) {
-    scan_with_hooks(root, hooks, 2, Kernel::detect())
+    let sha = [HashKind::Sha256];
+    let (records, problems) = scan_with_hooks(root, hooks, 2, Kernel::detect(), &sha);
+    for r in &records {
+        let Content::Digest(md5) = r.content else {
+            assert!(r.extra.is_empty(), "{r:?}");
+            continue;
+        };
+        assert_eq!(r.extra.len(), 1, "{r:?}");
+        let path = root.join("src").join(std::ffi::OsStr::from_bytes(&r.name));
+        let now = std::fs::read(path).ok();
+        if let Some(now) = now.filter(|now| Algorithm::Md5.digest(now) == md5) {
+            assert_eq!(
+                r.extra,
+                vec![(HashKind::Sha256, HashKind::Sha256.digest(&now))]
+            );
+        }
+    }
+    (records, problems)
 }
 
 /// Scan `src/` under `root` without hooks; the records.
 fn scan_with_options(root: &Path, threads: usize, kernel: Kernel) -> Vec<Record> {
-    let (records, problems) = scan_with_hooks(root, Arc::new(NoHooks), threads, kernel);
+    let (records, problems) = scan_with_hooks(root, Arc::new(NoHooks), threads, kernel, &[]);
     assert!(problems.is_empty(), "{problems:?}");
     records
 }
@@ -48,11 +68,13 @@ fn scan_with_hooks(
     hooks: Arc<dyn Hooks>,
     threads: usize,
     kernel: Kernel,
+    extras: &[HashKind],
 ) -> (Vec<Record>, Vec<String>) {
     let mut walk = WalkOptions::new(0, Vec::new()).unwrap();
     walk.hooks = HookRef::new(hooks);
     let options = ScanOptions {
         algorithm: Algorithm::Md5,
+        extras: extras.to_vec(),
         threads,
         walk,
         kernel,
@@ -517,7 +539,10 @@ fn scanning_leaves_the_page_cache_as_it_found_it() {
         eprintln!("skipped: fincore cannot tell page-cache residency here");
         return;
     };
-    let (records, problems) = scan_with(tmp.path(), At::new("", "none", 0, || {}));
+    // Not `scan_with`: its check would read the files back into the cache.
+    let sha = [HashKind::Sha256];
+    let hooks = At::new("", "none", 0, || {});
+    let (records, problems) = scan_with_hooks(tmp.path(), hooks, 2, Kernel::detect(), &sha);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(
         find(&records, "cold").content.digest(),

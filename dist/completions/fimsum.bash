@@ -612,7 +612,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -q -v -h --cc --checksum-choice --output --sign-key --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --help"
+            opts="-o -x -q -v -h --cc --checksum-choice --output --digest --sign-key --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -631,6 +631,10 @@ _fimsum() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --digest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,6 +41,7 @@ complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "completions" -d 'Prin
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l checksum-choice -l cc -d 'Checksum algorithm, as rsync\'s --checksum-choice' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s o -l output -d 'Write a baseline to FILE instead of printing lines' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l digest -d 'With -o: also record these digests of every file, from the same read: md5, sha1, sha256 (comma-separated or repeated); `check` compares them too' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r

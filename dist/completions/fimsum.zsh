@@ -34,6 +34,7 @@ _arguments "${_arguments_options[@]}" : \
 '--cc=[Checksum algorithm, as rsync'\''s --checksum-choice]:ALGO:_default' \
 '-o+[Write a baseline to FILE instead of printing lines]:FILE:_files' \
 '--output=[Write a baseline to FILE instead of printing lines]:FILE:_files' \
+'*--digest=[With -o\: also record these digests of every file, from the same read\: md5, sha1, sha256 (comma-separated or repeated); \`check\` compares them too]:ALGOS:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
