@@ -373,3 +373,155 @@ fn syslog_gets_the_summary_and_each_finding_at_its_priority() {
         stderr(&out)
     );
 }
+
+/// Every JSON event of a check has the keys README "JSON output" documents, of the
+/// documented types, and no others: the contract a SIEM parser is written against.
+#[test]
+fn json_events_follow_the_documented_schema() {
+    use serde_json::Value;
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    write(&dir.join("src/bin/tool"), b"#!/bin/sh\n");
+    let cfg = config(dir, "[[rule]]\npattern = \"/**\"\nseverity = \"high\"\n");
+    let cfg = cfg.to_str().unwrap();
+    assert_eq!(code(&run_in(dir, ["init", "--config", cfg])), 0);
+    // One of each: modified, added (with a detector and an IOC hit), removed, moved, listed.
+    write(&dir.join("src/etc/passwd"), b"changed\n");
+    write(&dir.join("src/data/dropper"), b"malware body");
+    std::fs::remove_file(dir.join("src/cache/tmp")).unwrap();
+    std::fs::rename(dir.join("src/data/report.pdf"), dir.join("src/data/r.pdf")).unwrap();
+    std::fs::hard_link(dir.join("src/bin/tool"), dir.join("src/bin/tool2")).unwrap();
+    let md5 = |data: &[u8]| fimsum::hash::Algorithm::Md5.digest(data).to_hex();
+    let list = format!("{}\n{}\n", md5(b"malware body"), md5(b"line 1\nline 2\n"));
+    write(&dir.join("bad.txt"), list.as_bytes());
+    let out = run_in(
+        dir,
+        [
+            "check", "--config", cfg, "--ioc", "bad.txt", "--format", "json",
+        ],
+    );
+    let events: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+
+    let string = |v: &Value| v.is_string();
+    let number = |v: &Value| v.is_u64();
+    let strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    let record = |v: &Value| v.is_null() || v.is_object();
+    type Check = fn(&Value) -> bool;
+    let change_keys: &[(&str, Check, bool)] = &[
+        ("type", string, true),
+        ("schema", number, true),
+        ("host", string, true),
+        ("time", string, true),
+        ("path", string, true),
+        ("abs_path", string, true),
+        ("change", string, true),
+        ("severity", string, true),
+        ("fields", strings, true),
+        ("detectors", strings, true),
+        ("old", record, true),
+        ("new", record, true),
+        ("rule", Value::is_object, false),
+        ("reason", string, false),
+        ("moved_from", string, false),
+        ("link_to", string, false),
+        ("package", string, false),
+        ("ioc", Value::is_array, false),
+    ];
+    let record_keys = [
+        "kind",
+        "mode",
+        "uid",
+        "gid",
+        "size",
+        "mtime",
+        "ctime",
+        "inode",
+        "nlink",
+        "device",
+        "checksum",
+        "target",
+        "unreadable",
+        "changed_during_scan",
+        "digests",
+    ];
+    let kinds = [
+        "added",
+        "removed",
+        "moved",
+        "type_changed",
+        "modified",
+        "unverified",
+        "listed",
+    ];
+    let severities = ["critical", "high", "medium", "low"];
+    let mut seen = std::collections::HashSet::new();
+    for e in &events[..events.len() - 1] {
+        let obj = e.as_object().expect("an object");
+        for key in obj.keys() {
+            assert!(
+                change_keys.iter().any(|(k, _, _)| k == key),
+                "undocumented key {key}: {e}"
+            );
+        }
+        for (key, check, required) in change_keys {
+            match obj.get(*key) {
+                Some(v) => assert!(check(v), "{key} has the wrong type: {e}"),
+                None => assert!(!required, "{key} missing: {e}"),
+            }
+        }
+        assert_eq!(e["type"], "change");
+        assert!(kinds.contains(&e["change"].as_str().unwrap()), "{e}");
+        assert!(severities.contains(&e["severity"].as_str().unwrap()), "{e}");
+        assert!(humantime::parse_rfc3339(e["time"].as_str().unwrap()).is_ok());
+        for side in ["old", "new"] {
+            if let Some(r) = e[side].as_object() {
+                for key in r.keys() {
+                    assert!(
+                        record_keys.contains(&key.as_str()),
+                        "undocumented {key}: {e}"
+                    );
+                }
+            }
+        }
+        if let Some(rule) = e.get("rule") {
+            assert!(rule["index"].is_u64() && rule["line"].is_u64(), "{e}");
+            assert!(strings(&rule["patterns"]), "{e}");
+        }
+        for hit in e.get("ioc").and_then(Value::as_array).into_iter().flatten() {
+            assert!(hit["list"].is_string() && hit["line"].is_u64() && hit["hash"].is_string());
+        }
+        seen.insert(e["change"].as_str().unwrap().to_string());
+    }
+    for kind in ["added", "removed", "moved", "modified", "listed"] {
+        assert!(seen.contains(kind), "no {kind} event to check: {events:?}");
+    }
+    let summary = events.last().unwrap();
+    assert_eq!(summary["type"], "summary");
+    let summary_keys = [
+        "type",
+        "schema",
+        "host",
+        "time",
+        "added",
+        "removed",
+        "changed",
+        "moved",
+        "unverified",
+        "listed",
+        "by_severity",
+        "not_counted",
+        "grew",
+        "compared",
+        "unreadable",
+        "notes",
+    ];
+    let obj = summary.as_object().unwrap();
+    assert_eq!(obj.len(), summary_keys.len(), "{summary}");
+    for key in summary_keys {
+        assert!(obj.contains_key(key), "summary lacks {key}: {summary}");
+    }
+}
