@@ -1170,15 +1170,23 @@ struct Diversion {
     by: Option<String>,
 }
 
-/// `diversions`: triples of lines; a missing file means no diversions.
-fn read_diversions(file: &Path, warnings: &mut Vec<String>) -> Vec<(Vec<u8>, Diversion)> {
-    let text = match fs::read(file) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Vec::new(),
+/// The contents of an optional database file: `None` when it is missing (nothing to say) or
+/// unreadable (a warning).
+fn read_optional(file: &Path, warnings: &mut Vec<String>) -> Option<Vec<u8>> {
+    match fs::read(file) {
+        Ok(text) => Some(text),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
         Err(err) => {
             warnings.push(format!("{}: {}", file.display(), err));
-            return Vec::new();
+            None
         }
+    }
+}
+
+/// `diversions`: triples of lines; a missing file means no diversions.
+fn read_diversions(file: &Path, warnings: &mut Vec<String>) -> Vec<(Vec<u8>, Diversion)> {
+    let Some(text) = read_optional(file, warnings) else {
+        return Vec::new();
     };
     let mut lines = LineWarnings::new(file);
     let all: Vec<(usize, &[u8])> = numbered_lines(&text).collect();
@@ -1232,13 +1240,8 @@ fn read_statoverride(
     groups: &HashMap<Vec<u8>, u32>,
     warnings: &mut Vec<String>,
 ) -> Vec<(Vec<u8>, StatOverride)> {
-    let text = match fs::read(file) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Vec::new(),
-        Err(err) => {
-            warnings.push(format!("{}: {}", file.display(), err));
-            return Vec::new();
-        }
+    let Some(text) = read_optional(file, warnings) else {
+        return Vec::new();
     };
     let mut lines = LineWarnings::new(file);
     let mut out = Vec::new();
