@@ -661,21 +661,12 @@ impl Report<'_> {
                 e,
             )
         };
-        let counts: Vec<String> = self
-            .assessment
-            .counts()
-            .iter()
-            .map(|(s, n)| format!("{n} {s}"))
-            .collect();
+        let by_severity = report::severity_text(self.assessment);
         let summary = format!(
             "check of {}: {}{}",
             baseline.display(),
             report::summary_text(self.diff, self.assessment, self.problems),
-            if counts.is_empty() {
-                String::new()
-            } else {
-                format!("; by severity: {}", counts.join(", "))
-            }
+            by_severity.map_or(String::new(), |by| format!("; {by}"))
         );
         let priority = match self.assessment.findings.first() {
             Some(worst) => Priority::of(worst.severity),

@@ -44,10 +44,8 @@ pub fn write_human(
     ctx: &Context,
 ) -> io::Result<()> {
     writeln!(out, "{}", summary_text(diff, assessment, ctx.problems))?;
-    let counts = assessment.counts();
-    if !counts.is_empty() {
-        let by: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-        writeln!(out, "by severity: {}", by.join(", "))?;
+    if let Some(by) = severity_text(assessment) {
+        writeln!(out, "{by}")?;
     }
     if assessment.not_counted > 0 || assessment.grew > 0 {
         writeln!(
@@ -89,6 +87,13 @@ pub fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> Stri
             String::new()
         }
     )
+}
+
+/// The findings by severity, `by severity: 1 critical, 4 medium`; `None` without findings.
+pub fn severity_text(assessment: &Assessment) -> Option<String> {
+    let counts = assessment.counts();
+    let by: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    (!by.is_empty()).then(|| format!("by severity: {}", by.join(", ")))
 }
 
 /// A finding as a line of text without its severity: what changed, under `name`, and the
