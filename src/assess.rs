@@ -200,12 +200,15 @@ pub struct Inputs<'a> {
 pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
     let mut out = Assessment::default();
     let moves = find_moves(&diff.changes);
+    // The removal halves of the moves, shown with their additions.
+    let moved_away: std::collections::HashSet<usize> = moves.values().copied().collect();
     let links = known_links(diff);
     let mut path = Vec::new();
     for (i, change) in diff.changes.iter().enumerate() {
-        let Some(event) = event_of(change, &moves, i) else {
-            continue; // the removal half of a move
-        };
+        if moved_away.contains(&i) {
+            continue;
+        }
+        let event = event_of(change, &moves, i);
         absolute(inputs.roots, change.name(), &mut path);
         let mut verdict = inputs.policy.classify(&path, change.is_dir());
         let mut moved_from = None;
@@ -273,20 +276,17 @@ pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
     out
 }
 
-fn event_of(change: &Change, moves: &HashMap<usize, usize>, i: usize) -> Option<Event> {
+fn event_of(change: &Change, moves: &HashMap<usize, usize>, i: usize) -> Event {
     if moves.contains_key(&i) {
-        return Some(Event::Moved);
+        return Event::Moved;
     }
-    if moves.values().any(|&from| from == i) {
-        return None;
-    }
-    Some(match change.kind {
+    match change.kind {
         ChangeKind::Added => Event::Added,
         ChangeKind::Removed => Event::Removed,
         ChangeKind::TypeChanged => Event::TypeChanged,
         ChangeKind::Modified(_) => Event::Modified,
         ChangeKind::Unverified(_) => Event::Unverified,
-    })
+    }
 }
 
 fn severity(verdict: Verdict, counts: bool, detectors: &[Detector], ioc: &[IocHit]) -> Severity {
