@@ -161,24 +161,32 @@ impl From<Errno> for Failure {
     }
 }
 
-/// Open a file the walk listed and check it is still that regular file. Also says whether
-/// none of it was in the page cache (see [`crate::cache`]).
+/// Open a file the walk listed and check it is still that regular file, unless the walk
+/// `opened` it already (and `expected` is its `fstat`). Also says whether none of it was in
+/// the page cache (see [`crate::cache`]).
 fn open_checked(
     file: &FileRef,
+    opened: Option<OwnedFd>,
     name: &[u8],
     expected: &Meta,
     hooks: &HookRef,
 ) -> Result<(OwnedFd, Meta, bool), Failure> {
-    hooks.call(|h| h.before_open(name));
-    let fd = open_regular(&file.dir, &file.leaf)?;
-    let before = rustix::fs::fstat(&fd)?;
-    if Kind::from_stat(&before) != Kind::File {
-        return Err(Failure::Changed("replaced by a non-regular file".into()));
-    }
-    let before = Meta::from_stat(&before);
-    if (before.dev, before.ino) != (expected.dev, expected.ino) {
-        return Err(Failure::Changed("replaced by another file".into()));
-    }
+    let (fd, before) = match opened {
+        Some(fd) => (fd, *expected),
+        None => {
+            hooks.call(|h| h.before_open(name));
+            let fd = open_regular(&file.dir, &file.leaf)?;
+            let before = rustix::fs::fstat(&fd)?;
+            if Kind::from_stat(&before) != Kind::File {
+                return Err(Failure::Changed("replaced by a non-regular file".into()));
+            }
+            let before = Meta::from_stat(&before);
+            if (before.dev, before.ino) != (expected.dev, expected.ino) {
+                return Err(Failure::Changed("replaced by another file".into()));
+            }
+            (fd, before)
+        }
+    };
     hooks.call(|h| h.after_open(name));
     let uncached = cache::uncached(&fd);
     Ok((fd, before, uncached))
@@ -212,7 +220,7 @@ fn read_once(
     extras: &[HashKind],
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
-    let (fd, before, uncached) = open_checked(file, name, expected, hooks)?;
+    let (fd, before, uncached) = open_checked(file, None, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
     let mut extra = Extras::new(extras);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
@@ -271,6 +279,8 @@ const MAPPED_MAX: usize = 8;
 /// of the caller's that comes back with the outcome.
 pub struct Job<T> {
     pub file: FileRef,
+    /// The file, already opened by the walk; `seen` is its `fstat`.
+    pub opened: Option<OwnedFd>,
     pub name: Vec<u8>,
     pub seen: Meta,
     pub token: T,
@@ -397,7 +407,9 @@ impl<T> Message for Loaded<T> {
 
 impl<T> Loaded<T> {
     /// Read the next piece into the buffer; it is shorter than [`PIECE`] only at the end of
-    /// the file. One byte more than the size is asked for, to see a file that grew.
+    /// the file. No more than the size at open is asked for, and no read to see the end: a
+    /// file that grew or shrank meanwhile fails [`confirm`], which compares the size read
+    /// and the size after (one read call per small file instead of two).
     fn read_piece(&mut self) -> Result<(), Errno> {
         let Body::Read {
             buf,
@@ -408,7 +420,7 @@ impl<T> Loaded<T> {
         else {
             return Ok(());
         };
-        let left = self.before.size.saturating_sub(*total).saturating_add(1);
+        let left = self.before.size.saturating_sub(*total);
         let want = usize::try_from(left).map_or(PIECE, |left| left.min(PIECE));
         let mut n = 0;
         while n < want {
@@ -421,7 +433,7 @@ impl<T> Loaded<T> {
         }
         *len = n;
         *total += n as u64;
-        *more = n == PIECE;
+        *more = n == PIECE && *total < self.before.size;
         Ok(())
     }
 }
@@ -433,8 +445,10 @@ where
 {
     /// Open a job's file and load its first piece or map it; a file that fails the checks
     /// at open goes the streaming way at once (`None`).
-    fn load(&mut self, job: Job<T>) -> Option<Loaded<T>> {
-        let Ok((fd, before, uncached)) = open_checked(&job.file, &job.name, &job.seen, self.hooks)
+    fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
+        let opened = job.opened.take();
+        let Ok((fd, before, uncached)) =
+            open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
         else {
             self.fall_back(job);
             return None;
@@ -589,7 +603,7 @@ pub fn prefix_checksum(path: &std::path::Path, len: u64, algorithm: Algorithm) -
 
 /// Open a file for reading without following a symlink, blocking on a FIFO or acquiring a
 /// controlling terminal; without updating its atime where the kernel allows that.
-fn open_regular(dir: &OwnedFd, leaf: &CStr) -> Result<OwnedFd, Errno> {
+pub(crate) fn open_regular(dir: &OwnedFd, leaf: &CStr) -> Result<OwnedFd, Errno> {
     let flags =
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
     match rustix::fs::openat(dir.as_fd(), leaf, flags | OFlags::NOATIME, Mode::empty()) {
@@ -644,12 +658,19 @@ mod tests {
         let hooks = HookRef::default();
         let job = |i: usize| {
             let leaf = std::ffi::CString::new(i.to_string()).unwrap();
-            let st = rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()).unwrap();
+            // Half the files come opened, as the walk of a full scan hands them on.
+            let opened = (i % 2 == 0).then(|| open_regular(&dir_fd, &leaf).unwrap());
+            let st = match &opened {
+                Some(fd) => rustix::fs::fstat(fd),
+                None => rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()),
+            }
+            .unwrap();
             Job {
                 file: FileRef {
                     dir: Arc::clone(&dir_fd),
                     leaf,
                 },
+                opened,
                 name: i.to_string().into_bytes(),
                 seen: Meta::from_stat(&st),
                 token: i,

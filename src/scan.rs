@@ -104,13 +104,16 @@ pub fn scan_reusing<E>(
     let stalled = &AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(options.batches_ahead.max(1));
-        let walk_options = options.walk.clone();
+        let mut walk_options = options.walk.clone();
+        walk_options.open_files = reuse.is_none();
         scope.spawn(move || {
             let mut batch = Batch::new();
             // Files with several links seen so far: each inode is read once per scan.
             let mut inodes = HashSet::new();
             for mut event in Walker::new(sources, walk_options) {
                 if let Event::Entry(entry) = &mut event {
+                    // Taken now, whatever happens: a batch must not hold fds.
+                    let opened = entry.opened.take();
                     let known = match (&entry.file, reuse.as_mut()) {
                         (Some(_), Some(reuse)) => reuse.known(&entry.record),
                         _ => None,
@@ -136,6 +139,7 @@ pub fn scan_reusing<E>(
                         if job_tx
                             .send(Job {
                                 file,
+                                opened,
                                 name,
                                 seen,
                                 token,

@@ -620,12 +620,13 @@ fn big_files_before_a_long_tail_of_small_ones_do_not_hang_the_scan() {
     }
 }
 
-/// Counts the files a scan opens, by name.
+/// Counts the files a scan reads, by name. (Not the opens: a full scan's walk opens every
+/// name to take its metadata, and learns only then that two names are one file.)
 #[derive(Default)]
-struct CountOpens(Mutex<Vec<String>>);
+struct CountReads(Mutex<Vec<String>>);
 
-impl Hooks for CountOpens {
-    fn before_open(&self, name: &[u8]) {
+impl Hooks for CountReads {
+    fn after_first_read(&self, name: &[u8]) {
         self.0
             .lock()
             .unwrap()
@@ -642,16 +643,16 @@ fn hard_links_are_read_once_and_share_the_checksum() {
     std::fs::hard_link(tmp.path().join("src/a/one"), tmp.path().join("src/b/two")).unwrap();
     std::fs::hard_link(tmp.path().join("src/a/one"), tmp.path().join("src/three")).unwrap();
     write(&tmp.path().join("src/plain"), b"plain");
-    let opens = Arc::new(CountOpens::default());
-    let (records, problems) = scan_with(tmp.path(), opens.clone());
+    let reads = Arc::new(CountReads::default());
+    let (records, problems) = scan_with(tmp.path(), reads.clone());
     assert!(problems.is_empty(), "{problems:?}");
     let want = Algorithm::Md5.digest(b"linked content");
     for name in ["a/one", "b/two", "three"] {
         assert_eq!(find(&records, name).content.digest(), Some(&want), "{name}");
     }
-    let mut opened = opens.0.lock().unwrap().clone();
-    opened.sort();
+    let mut read = reads.0.lock().unwrap().clone();
+    read.sort();
     // rsync order lists a directory's files before its subdirectories: "three" is the first
     // name of the three, so it is the one read.
-    assert_eq!(opened, ["plain", "three"]);
+    assert_eq!(read, ["plain", "three"]);
 }
