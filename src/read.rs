@@ -659,7 +659,7 @@ mod tests {
         let job = |i: usize| {
             let leaf = std::ffi::CString::new(i.to_string()).unwrap();
             // Half the files come opened, as the walk of a full scan hands them on.
-            let opened = (i % 2 == 0).then(|| open_regular(&dir_fd, &leaf).unwrap());
+            let opened = i.is_multiple_of(2).then(|| open_regular(&dir_fd, &leaf).unwrap());
             let st = match &opened {
                 Some(fd) => rustix::fs::fstat(fd),
                 None => rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()),
