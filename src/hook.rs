@@ -28,6 +28,11 @@ impl HookRef {
         HookRef(Some(hooks))
     }
 
+    /// Are there hooks to call?
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Run `f` on the hooks, if there are any.
     #[inline]
     pub fn call(&self, f: impl FnOnce(&dyn Hooks)) {

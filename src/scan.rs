@@ -26,7 +26,7 @@ use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::quick::Reuse;
 use crate::read::{self, Hashed, Job};
 use crate::record::{Content, Kind, Record};
-use crate::walk::{Event, WalkOptions, Walker};
+use crate::walk::{Entry, Event, WalkOptions, Walker};
 
 /// Entries of a batch: the unit in which the walk reaches the output.
 const BATCH_ENTRIES: usize = 4096;
@@ -110,49 +110,56 @@ pub fn scan_reusing<E>(
             let mut batch = Batch::new();
             // Files with several links seen so far: each inode is read once per scan.
             let mut inodes = HashSet::new();
-            for mut event in Walker::new(sources, walk_options) {
-                if let Event::Entry(entry) = &mut event {
-                    // Taken now, whatever happens: a batch must not hold fds.
-                    let opened = entry.opened.take();
-                    let known = match (&entry.file, reuse.as_mut()) {
-                        (Some(_), Some(reuse)) => reuse.known(&entry.record),
-                        _ => None,
-                    };
-                    let linked = entry.file.is_some()
-                        && known.is_none()
-                        && entry
-                            .record
-                            .meta
-                            .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
-                    if linked {
-                        // Another name of a file this scan reads already: takes its outcome.
-                        entry.file = None;
-                    } else if let Some(known) = known {
-                        // Trusted from the baseline: not read.
-                        entry.record.content = Content::Digest(known.digest);
-                        entry.record.extra = known.extra;
-                        entry.file = None;
-                    } else if let (Some(file), Some(seen)) = (entry.file.take(), entry.record.meta)
-                    {
-                        let token = (Arc::clone(&batch.outcomes), batch.events.len());
-                        let name = entry.record.name.clone();
-                        if job_tx
-                            .send(Job {
-                                file,
-                                opened,
-                                name,
-                                seen,
-                                token,
-                            })
-                            .is_err()
-                        {
-                            return;
-                        }
-                        batch.jobs += 1;
+            for event in Walker::new(sources, walk_options) {
+                let Entry {
+                    mut record,
+                    file,
+                    opened,
+                } = match event {
+                    Event::Entry(entry) => entry,
+                    Event::Problem(problem) => {
+                        batch.items.push(Item::Problem(problem));
+                        continue;
                     }
+                };
+                let known = match (&file, reuse.as_mut()) {
+                    (Some(_), Some(reuse)) => reuse.known(&record),
+                    _ => None,
+                };
+                // Another name of a file this scan reads already takes its outcome (see
+                // `share_links`).
+                let linked = file.is_some()
+                    && known.is_none()
+                    && record
+                        .meta
+                        .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
+                if let Some(known) = known {
+                    // Trusted from the baseline: not read.
+                    record.content = Content::Digest(known.digest);
+                    record.extra = known.extra;
+                } else if let (false, Some(file), Some(seen)) = (linked, file, record.meta) {
+                    let token = (Arc::clone(&batch.outcomes), batch.items.len());
+                    // The name is for the hooks; a copy per file costs without them.
+                    let name = match hooks.is_set() {
+                        true => record.name.clone(),
+                        false => Vec::new(),
+                    };
+                    let job = Job {
+                        file,
+                        opened,
+                        name,
+                        seen,
+                        token,
+                    };
+                    if job_tx.send(job).is_err() {
+                        return;
+                    }
+                    batch.jobs += 1;
                 }
-                batch.events.push(event);
-                if batch.events.len() >= BATCH_ENTRIES {
+                // Only the record waits for the output: the file and its fd (if any) went
+                // with the job, or are closed now; a batch must not hold fds.
+                batch.items.push(Item::Record(record));
+                if batch.items.len() >= BATCH_ENTRIES {
                     let full = std::mem::replace(&mut batch, Batch::new());
                     if send_batch(&batch_tx, full, stalled).is_err() {
                         return; // the sink failed; stop walking
@@ -180,19 +187,18 @@ pub fn scan_reusing<E>(
         // The outcome of each file with several links, for its other names.
         let mut links: HashMap<(u64, u64), Shared> = HashMap::new();
         for batch in batch_rx {
-            let mut events = batch.events;
+            let mut items = batch.items;
             for (index, hashed) in batch.outcomes.wait() {
-                if let Some(Event::Entry(entry)) = events.get_mut(index) {
-                    entry.record.meta = Some(hashed.meta);
-                    entry.record.content = hashed.content;
-                    entry.record.extra = hashed.extra;
+                if let Some(Item::Record(record)) = items.get_mut(index) {
+                    record.meta = Some(hashed.meta);
+                    record.content = hashed.content;
+                    record.extra = hashed.extra;
                 }
             }
-            for event in events {
-                let item = match event {
-                    Event::Problem(p) => Item::Problem(p),
-                    Event::Entry(entry) => {
-                        let mut record = entry.record;
+            for item in items {
+                let item = match item {
+                    Item::Problem(p) => Item::Problem(p),
+                    Item::Record(mut record) => {
                         share_links(&mut record, &mut links);
                         stats.entries += 1;
                         if record.kind == Kind::File {
@@ -266,9 +272,9 @@ type Shared = (Content, Vec<(HashKind, Digest)>);
 /// What a job carries back: its batch's outcomes and its index in the batch.
 type Token = (Arc<Outcomes>, usize);
 
-/// Events of the walk on their way to the output, and the outcomes of their files.
+/// What the walk found, on its way to the output, and the outcomes of its files.
 struct Batch {
-    events: Vec<Event>,
+    items: Vec<Item>,
     outcomes: Arc<Outcomes>,
     /// Jobs sent for this batch so far.
     jobs: usize,
@@ -277,7 +283,7 @@ struct Batch {
 impl Batch {
     fn new() -> Batch {
         Batch {
-            events: Vec::with_capacity(BATCH_ENTRIES),
+            items: Vec::with_capacity(BATCH_ENTRIES),
             outcomes: Arc::new(Outcomes::default()),
             jobs: 0,
         }

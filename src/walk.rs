@@ -294,7 +294,9 @@ impl Walker {
             if leaf == c"." || leaf == c".." {
                 continue;
             }
-            let mut name = prefix.to_vec();
+            // Sized exactly: the scan's window holds a hundred thousand of these names.
+            let mut name = Vec::with_capacity(prefix.len() + 1 + leaf.to_bytes().len());
+            name.extend_from_slice(prefix);
             if !name.is_empty() {
                 name.push(b'/');
             }
