@@ -188,7 +188,7 @@ fn open_checked(
         }
     };
     hooks.call(|h| h.after_open(name));
-    let uncached = cache::uncached(&fd);
+    let uncached = before.size >= cache::COURTESY_MIN && cache::uncached(&fd);
     Ok((fd, before, uncached))
 }
 

@@ -511,7 +511,8 @@ fn paths_longer_than_path_max_and_255_byte_names_are_listed() {
 }
 
 /// Page-cache courtesy: a file that was not cached is dropped from the cache after it is
-/// hashed; a file that was cached stays cached. Measured with util-linux `fincore` (skipped
+/// hashed; a file that was cached stays cached; a file under 64 KiB is not asked about and
+/// stays. Measured with util-linux `fincore` (skipped
 /// with a notice where it or `cachestat(2)` is missing).
 #[test]
 fn scanning_leaves_the_page_cache_as_it_found_it() {
@@ -519,6 +520,7 @@ fn scanning_leaves_the_page_cache_as_it_found_it() {
     write(&tmp.path().join("src/cold"), &content(4 << 20, 3));
     write(&tmp.path().join("src/warm"), &content(4 << 20, 4));
     write(&tmp.path().join("src/small-cold"), &content(64 << 10, 5));
+    write(&tmp.path().join("src/tiny-cold"), &content(4 << 10, 6));
     let resident = |name: &str| -> Option<u64> {
         let out = std::process::Command::new("fincore")
             .args(["--bytes", "--noheadings", "--output", "RES"])
@@ -534,6 +536,7 @@ fn scanning_leaves_the_page_cache_as_it_found_it() {
     };
     evict("cold");
     evict("small-cold");
+    evict("tiny-cold");
     std::fs::read(tmp.path().join("src/warm")).unwrap();
     let (Some(0), Some(warm_before)) = (resident("cold"), resident("warm")) else {
         eprintln!("skipped: fincore cannot tell page-cache residency here");
@@ -558,6 +561,8 @@ fn scanning_leaves_the_page_cache_as_it_found_it() {
         "a file fimsum brought into the cache stays there"
     );
     assert_eq!(resident("small-cold"), Some(0));
+    // Files under 64 KiB are not worth the question (`cache::COURTESY_MIN`).
+    assert_eq!(resident("tiny-cold"), Some(4 << 10));
     assert_eq!(
         resident("warm"),
         Some(warm_before),
