@@ -494,7 +494,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
-        let again = base.records_again()?;
+        let again = fimsum::quick::read_ahead(base.records_again()?);
         let seed = now().nsec as u64 ^ u64::from(std::process::id());
         let sample = args.quick_sample.unwrap_or(0.0);
         Some(Box::new(QuickCheck::new(
