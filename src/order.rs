@@ -24,16 +24,9 @@ pub fn cmp_entries(a: &[u8], a_is_dir: bool, b: &[u8], b_is_dir: bool) -> Orderi
     }
     let common = common_prefix(a, b);
     // The component in which the names first differ starts after the last common '/'.
-    let start = a[..common]
-        .iter()
-        .rposition(|&c| c == b'/')
-        .map_or(0, |i| i + 1);
-    let end = |s: &[u8]| {
-        s[start..]
-            .iter()
-            .position(|&c| c == b'/')
-            .map_or(s.len(), |i| start + i)
-    };
+    // (memchr: the common part is the whole directory path, scanned for every comparison.)
+    let start = memchr::memrchr(b'/', &a[..common]).map_or(0, |i| i + 1);
+    let end = |s: &[u8]| memchr::memchr(b'/', &s[start..]).map_or(s.len(), |i| start + i);
     let (a_end, b_end) = (end(a), end(b));
     let (ca, cb) = (&a[start..a_end], &b[start..b_end]);
     // A component is a directory if more components follow, or if it is a directory entry.

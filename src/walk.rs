@@ -529,9 +529,14 @@ impl Iterator for Walker {
     }
 }
 
+/// Sort the entries of one directory. They differ only in their last component, so that is
+/// all that is compared: the directory's path, which they share, would be scanned again in
+/// every comparison.
 fn sort(mut children: Vec<Child>) -> Vec<Child> {
-    children
-        .sort_by(|a, b| cmp_entries(&a.name, a.kind == Kind::Dir, &b.name, b.kind == Kind::Dir));
+    children.sort_by(|a, b| {
+        let (a_leaf, b_leaf) = (a.leaf.to_bytes(), b.leaf.to_bytes());
+        cmp_entries(a_leaf, a.kind == Kind::Dir, b_leaf, b.kind == Kind::Dir)
+    });
     children
 }
 
