@@ -62,6 +62,9 @@ tools=(
     "fimsum md5::$fimsum scan --cc md5 SRC/"
     "fimsum xxh128::$fimsum scan --cc xxh128 SRC/"
     "fimsum md5 1 thread::$fimsum scan --cc md5 --threads 1 SRC/"
+    "fimsum md5 scalar::$fimsum scan --cc md5 --kernel scalar SRC/"
+    "fimsum check::$fimsum check --format rsync BASE"
+    "fimsum check --quick::$fimsum check --quick --format rsync BASE"
 )
 if have rsync; then
     tools+=("rsync md5::rsync -a -n --checksum --checksum-choice=md5 --out-format=%n%C SRC/ $work/empty/")
@@ -71,18 +74,17 @@ have md5sum && tools+=("find|xargs md5sum::find SRC -type f -print0 | xargs -0 -
 have hashdeep && tools+=("hashdeep md5::hashdeep -c md5 -r SRC")
 tools+=("tar (read only)::tar cf - SRC | cat >/dev/null")
 
+# "SECONDS PEAK_RSS_KB" of one run (the peak of the biggest process of a pipeline).
 time_once() {
-    local start end
-    start=$(date +%s.%N)
-    bash -c "$1" >/dev/null 2>&1 || true
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc -l
+    /usr/bin/time -f '%e %M' -o "$work/time.out" bash -c "$1" >/dev/null 2>&1 || true
+    tail -1 "$work/time.out"
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The median of the first (or second) column.
+median() { sort -g -k"${1:-1}" | awk -v k="${1:-1}" '{a[NR]=$k} END {print a[int((NR+1)/2)]}'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "runs: $runs (median wall seconds, warm cache); ratio = tool time / fimsum md5 time"
+echo "runs: $runs (median wall seconds and peak RSS, warm cache); ratio = tool time / fimsum md5 time"
 for corpus in "${corpora[@]}"; do
     src=$corpus
     [ "${corpus#/}" = "$corpus" ] && src=$work/$corpus
@@ -92,16 +94,23 @@ for corpus in "${corpora[@]}"; do
     echo "## $corpus: $files files, $((bytes >> 20)) MiB"
     # Warm the page cache once for all tools: fimsum itself drops only what it brought in.
     tar cf - "$src" 2>/dev/null | cat >/dev/null
-    printf '| %-22s | %9s | %7s |\n' tool seconds ratio
-    printf '|%s|%s|%s|\n' "------------------------" "-----------" "---------"
+    # The baseline the check rows compare with: the tree as it is, so nothing has changed.
+    base_file=$work/$(basename "$corpus").fsb
+    rm -f "$base_file"
+    "$fimsum" scan --quiet -o "$base_file" "$src/" >/dev/null 2>&1
+    printf '| %-22s | %9s | %7s | %8s |\n' tool seconds ratio "peak RSS"
+    printf '|%s|%s|%s|%s|\n' "------------------------" "-----------" "---------" "----------"
     base=""
     for entry in "${tools[@]}"; do
         name=${entry%%::*}
         cmd=${entry#*::}
         cmd=${cmd//SRC/$src}
+        cmd=${cmd//BASE/$base_file}
         time_once "$cmd" >/dev/null
-        t=$(for _ in $(seq "$runs"); do time_once "$cmd"; done | median)
+        samples=$(for _ in $(seq "$runs"); do time_once "$cmd"; done)
+        t=$(echo "$samples" | median 1)
+        rss=$(echo "$samples" | median 2)
         [ -z "$base" ] && base=$t
-        printf '| %-22s | %9.2f | %7.2f |\n' "$name" "$t" "$(echo "$t / $base" | bc -l)"
+        printf '| %-22s | %9.2f | %7.2f | %5d MB |\n' "$name" "$t" "$(echo "$t / $base" | bc -l)" "$((rss / 1024))"
     done
 done
