@@ -38,6 +38,7 @@ use crate::hash::{
 use crate::hook::HookRef;
 use crate::mapped::GuardedMap;
 use crate::record::{Content, Kind, Meta};
+use crate::walk::OpenedFile;
 
 /// Size of the per-thread read buffer: 256 KiB reads are within a few percent of the best
 /// read size measured on this kind of machine.
@@ -284,7 +285,7 @@ const MAPPED_MAX: usize = 16;
 pub struct Job<T> {
     pub file: FileRef,
     /// The file, already opened by the walk; `seen` is its `fstat`.
-    pub opened: Option<OwnedFd>,
+    pub opened: Option<OpenedFile>,
     pub name: Vec<u8>,
     pub seen: Meta,
     pub token: T,
@@ -450,7 +451,7 @@ where
     /// Open a job's file and load its first piece or map it; a file that fails the checks
     /// at open goes the streaming way at once (`None`).
     fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
-        let opened = job.opened.take();
+        let opened = job.opened.take().and_then(OpenedFile::take);
         let Ok((fd, before, uncached)) =
             open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
         else {
@@ -660,6 +661,7 @@ mod tests {
             rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap(),
         );
         let hooks = HookRef::default();
+        let waiting: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
         let job = |i: usize| {
             let leaf = std::ffi::CString::new(i.to_string()).unwrap();
             // Half the files come opened, as the walk of a full scan hands them on.
@@ -671,6 +673,7 @@ mod tests {
                 None => rustix::fs::statat(&*dir_fd, &leaf, AtFlags::empty()),
             }
             .unwrap();
+            let opened = opened.map(|fd| OpenedFile::new(fd, &waiting));
             Job {
                 file: FileRef {
                     dir: Arc::clone(&dir_fd),
@@ -725,6 +728,8 @@ mod tests {
                             data.len()
                         );
                     }
+                    // Every fd handed over was taken and counted off.
+                    assert_eq!(waiting.load(std::sync::atomic::Ordering::Relaxed), 0);
                 }
             }
             // The streaming fallback computes the same extras (its loop is the same for

@@ -91,7 +91,7 @@ pub fn scan_reusing<E>(
 ) -> Result<Stats, ScanError<E>> {
     // Before any mapping: a file truncated under one must raise a flag, not kill us.
     let _ = crate::mapped::GuardedMap::install_handler();
-    raise_open_file_limit();
+    let open_files = raise_open_file_limit();
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -105,7 +105,12 @@ pub fn scan_reusing<E>(
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(options.batches_ahead.max(1));
         let mut walk_options = options.walk.clone();
-        walk_options.open_files = reuse.is_none();
+        // A quarter of the limit at most: the readers' lanes and the walk's directories
+        // need fds of their own.
+        walk_options.open_files = match reuse {
+            None => JOBS_AHEAD.min(open_files / 4),
+            Some(_) => 0,
+        };
         scope.spawn(move || {
             let mut batch = Batch::new();
             // Files with several links seen so far: each inode is read once per scan.
@@ -397,13 +402,23 @@ pub enum ScanError<E> {
     Sink(E),
 }
 
-/// The walker holds a directory fd per level and a chunk holds its large files open: lift
-/// the soft limit on open files to the hard one (1024 is a common soft default).
-fn raise_open_file_limit() {
+/// The walker holds a directory fd per level, the job queue holds files the walk opened and
+/// the lanes hold theirs: lift the soft limit on open files to the hard one (1024 is a
+/// common soft default). Returns the limit now in force.
+fn raise_open_file_limit() -> usize {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current != limit.maximum {
-        limit.current = limit.maximum;
-        let _ = setrlimit(Resource::Nofile, limit);
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            ..limit
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            limit = raised;
+        }
     }
+    // No limit at all: as good as any number.
+    limit
+        .current
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
 }

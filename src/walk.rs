@@ -13,6 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::ffi::CString;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -45,9 +46,13 @@ pub struct WalkOptions {
     /// Open each regular file when the walk reaches it and hand the fd on in
     /// [`Entry::opened`], its `fstat` being the entry's metadata: one path lookup per file
     /// instead of two (a stat here, an open by the reader), which is about a tenth of a
-    /// scan's CPU time on /usr. Off when most files will not be read (`check --quick`),
-    /// where a stat is cheaper than an open and a close.
-    pub open_files: bool,
+    /// scan's CPU time on /usr. At most this many such fds wait for their readers at a time
+    /// (past it, files are stat'ed and the reader opens them), so that a low limit on open
+    /// files is never reached; 0 when most files will not be read (`check --quick`), where a
+    /// stat is cheaper than an open and a close.
+    pub open_files: usize,
+    /// Files opened by the walk whose readers have not taken them yet.
+    waiting: Arc<AtomicUsize>,
     /// Fault-injection points for tests (see [`crate::hook`]).
     pub hooks: HookRef,
 }
@@ -68,7 +73,8 @@ impl WalkOptions {
             filter,
             skip: Vec::new(),
             skip_fs: Vec::new(),
-            open_files: false,
+            open_files: 0,
+            waiting: Arc::default(),
             hooks: HookRef::default(),
         })
     }
@@ -107,6 +113,8 @@ impl FilterArg {
 }
 
 /// One item the walker yields, in rsync order.
+// Events are handed on at once, never stored: boxing entries would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     Entry(Entry),
@@ -122,7 +130,36 @@ pub struct Entry {
     /// The regular file, opened by the walk ([`WalkOptions::open_files`]) when it took the
     /// metadata in `record`; whoever takes the entry must take or drop it soon, as a batch of
     /// entries holding fds would run out of them.
-    pub opened: Option<OwnedFd>,
+    pub opened: Option<OpenedFile>,
+}
+
+/// A regular file the walk opened for its reader; it counts against
+/// [`WalkOptions::open_files`] until it is dropped.
+#[derive(Debug)]
+pub struct OpenedFile {
+    fd: Option<OwnedFd>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl OpenedFile {
+    pub(crate) fn new(fd: OwnedFd, waiting: &Arc<AtomicUsize>) -> OpenedFile {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        OpenedFile {
+            fd: Some(fd),
+            waiting: Arc::clone(waiting),
+        }
+    }
+
+    /// The fd, for the reader (always there: an `Option` only so that `Drop` can count it).
+    pub fn take(mut self) -> Option<OwnedFd> {
+        self.fd.take()
+    }
+}
+
+impl Drop for OpenedFile {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// An entry waiting in a sorted directory listing.
@@ -301,7 +338,7 @@ impl Walker {
                 name.push(b'/');
             }
             name.extend_from_slice(leaf.to_bytes());
-            if self.options.open_files && item.file_type() == FileType::RegularFile {
+            if self.options.open_files > 0 && item.file_type() == FileType::RegularFile {
                 // Looked at when the walk reaches it: sorting and filtering need only the type.
                 if !self.options.filter.is_excluded(&name, false) {
                     children.push(Child {
@@ -357,7 +394,7 @@ impl Walker {
             Some(meta) => meta,
             None => {
                 let (meta, fd, problem) = self.look_at_file(&child)?;
-                opened = fd;
+                opened = fd.map(|fd| OpenedFile::new(fd, &self.options.waiting));
                 content = problem.map_or(Content::None, Content::ChangedDuringScan);
                 meta
             }
@@ -434,6 +471,10 @@ impl Walker {
     /// regular file, and it keeps the type it was listed and sorted with. `None` when it is
     /// gone, could not be looked at (a problem says so), or is a file the walk skips.
     fn look_at_file(&mut self, child: &Child) -> Option<(Meta, Option<OwnedFd>, Option<String>)> {
+        let stat = || rustix::fs::statat(&*child.parent, &child.leaf, AtFlags::SYMLINK_NOFOLLOW);
+        if self.options.waiting.load(Ordering::Relaxed) >= self.options.open_files {
+            return self.file_looked_at(child, stat().map(|st| (st, None)));
+        }
         self.options.hooks.call(|h| h.before_open(&child.name));
         let opened = open_regular(&child.parent, &child.leaf)
             .and_then(|fd| Ok((rustix::fs::fstat(&fd)?, Some(fd))));
@@ -441,10 +482,18 @@ impl Walker {
             Err(Errno::NOENT) => Err(Errno::NOENT),
             // Unreadable, or a symlink now (O_NOFOLLOW): the reader will say why it cannot
             // read it; its metadata is still worth recording.
-            Err(_) => rustix::fs::statat(&*child.parent, &child.leaf, AtFlags::SYMLINK_NOFOLLOW)
-                .map(|st| (st, None)),
+            Err(_) => stat().map(|st| (st, None)),
             ok => ok,
         };
+        self.file_looked_at(child, looked)
+    }
+
+    /// The rest of [`Walker::look_at_file`], once the file is opened or stat'ed.
+    fn file_looked_at(
+        &mut self,
+        child: &Child,
+        looked: Result<(rustix::fs::Stat, Option<OwnedFd>), Errno>,
+    ) -> Option<(Meta, Option<OwnedFd>, Option<String>)> {
         let (st, fd) = match looked {
             Ok(x) => x,
             Err(Errno::NOENT) => {

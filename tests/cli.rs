@@ -616,3 +616,40 @@ fn progress_only_on_a_terminal() {
     assert!(text.contains("ETA"), "{text}");
     assert!(!on_tty("--quiet").contains("ETA"));
 }
+
+/// Under a low limit on open files (a hard limit of 256, which fimsum cannot raise) a scan
+/// of a tree whose files wait for one slow reading thread gives the same output as without
+/// it and reports nothing: the files the walk opens ahead of the reader stay well below the
+/// limit, never leaving the reader without an fd ("Too many open files" would be reported
+/// as unreadable files).
+#[test]
+fn a_low_open_file_limit_is_never_reached() {
+    let tmp = scratch();
+    let src = tmp.path().join("src");
+    let body = vec![b'x'; 16 << 10];
+    for i in 0..4000 {
+        write(&src.join(format!("d{}/f{i:04}", i % 4)), &body);
+    }
+    let scan = |limit: &str| {
+        let cmd = format!(
+            "{limit} exec \"$0\" scan --threads 1 --quiet src/",
+            limit = limit
+        );
+        std::process::Command::new("bash")
+            .current_dir(tmp.path())
+            .args(["-c", &cmd, env!("CARGO_BIN_EXE_fimsum")])
+            .output()
+            .expect("bash runs")
+    };
+    let free = scan("");
+    let limited = scan("ulimit -n 256 &&");
+    assert_eq!(code(&free), 0, "{}", String::from_utf8_lossy(&free.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&limited.stderr),
+        "",
+        "problems under the limit"
+    );
+    assert_eq!(code(&limited), 0);
+    assert_eq!(limited.stdout, free.stdout);
+    assert_eq!(free.stdout.split(|&c| c == b'\n').count(), 4000 + 5 + 1);
+}
