@@ -14,7 +14,7 @@
 //! Two ways in, one set of checks:
 //! - [`checksum_stream`], the scan's path, hashes a stream of files many at a time
 //!   (multi-buffer MD5 keeps one file in each SIMD lane, refilling lanes as files end): files
-//!   under [`MAP_MIN`] are read in pieces of up to 256 KiB into reused buffers, larger ones are
+//!   under [`MAP_MIN`] are read in pieces of up to 128 KiB into reused buffers, larger ones are
 //!   mapped through [`GuardedMap`], whose SIGBUS handler turns a truncation under the mapping
 //!   into a flag instead of a dead process (rsync and AIDE dropped mmap for that crash).
 //!   Mapping pays for large files: copying out of the page cache runs at only 6-8 GB/s here,
@@ -261,7 +261,10 @@ pub const MAP_MIN: u64 = 1 << 20;
 
 /// Smaller files are read in pieces of this size into a lane's buffer, so a lane never holds
 /// more than this (a multiple of the 64-byte MD5 block, as every piece but the last must be).
-const PIECE: usize = 256 * 1024;
+/// Each of the 64 lanes of two AVX-512 threads has a buffer: measured on /usr (median of 7),
+/// 128 KiB took the same time as 256 KiB with 8 MB less peak RSS (83 MB); 64 KiB saved 3 MB
+/// more but took 7% longer.
+const PIECE: usize = 128 * 1024;
 
 /// A mapped file is hashed this much at a time; the pages of a window are dropped from our
 /// page tables once it is hashed, so a big file does not count in full in our resident memory
