@@ -124,6 +124,15 @@ fn glibc_utf8_len(bytes: &[u8]) -> Option<usize> {
 
 /// rsync's `filtered_fwrite()` with `use_isprint = 0, escape_c1 = 0`.
 fn filter_valid(bytes: &[u8], out: &mut Vec<u8>) {
+    // Almost every name has nothing to escape: one scan, one copy (a byte-by-byte push was
+    // 1.6% of a /usr scan).
+    if !bytes
+        .iter()
+        .any(|&b| b == b'\\' || (b < b' ' && b != b'\t'))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
     for (i, &b) in bytes.iter().enumerate() {
         let literal_escape = b == b'\\'
             && bytes.len() - i > 4

@@ -572,6 +572,9 @@ impl Iterator for Walker {
             };
             // Problems met while entering come right after the entry they belong to.
             if let Some(entry) = self.enter(child) {
+                if self.pending.is_empty() {
+                    return Some(Event::Entry(entry));
+                }
                 self.pending.push_front(Event::Entry(entry));
             }
         }
