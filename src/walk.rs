@@ -355,12 +355,8 @@ impl Walker {
             }
             let st = match rustix::fs::statat(&**dir, leaf, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => st,
-                Err(Errno::NOENT) => {
-                    self.problem(name, "vanished during the scan".into());
-                    continue;
-                }
                 Err(e) => {
-                    self.problem(name, format!("cannot stat: {}", describe(e)));
+                    self.cannot_stat(name, e);
                     continue;
                 }
             };
@@ -472,36 +468,25 @@ impl Walker {
     /// gone, could not be looked at (a problem says so), or is a file the walk skips.
     fn look_at_file(&mut self, child: &Child) -> Option<(Meta, Option<OwnedFd>, Option<String>)> {
         let stat = || rustix::fs::statat(&*child.parent, &child.leaf, AtFlags::SYMLINK_NOFOLLOW);
-        if self.options.waiting.load(Ordering::Relaxed) >= self.options.open_files {
-            return self.file_looked_at(child, stat().map(|st| (st, None)));
-        }
-        self.options.hooks.call(|h| h.before_open(&child.name));
-        let opened = open_regular(&child.parent, &child.leaf)
-            .and_then(|fd| Ok((rustix::fs::fstat(&fd)?, Some(fd))));
-        let looked = match opened {
-            Err(Errno::NOENT) => Err(Errno::NOENT),
-            // Unreadable, or a symlink now (O_NOFOLLOW): the reader will say why it cannot
-            // read it; its metadata is still worth recording.
-            Err(_) => stat().map(|st| (st, None)),
-            ok => ok,
+        let looked = if self.options.waiting.load(Ordering::Relaxed) >= self.options.open_files {
+            // Enough fds wait for their readers: this one opens the file itself.
+            stat().map(|st| (st, None))
+        } else {
+            self.options.hooks.call(|h| h.before_open(&child.name));
+            match open_regular(&child.parent, &child.leaf)
+                .and_then(|fd| Ok((rustix::fs::fstat(&fd)?, Some(fd))))
+            {
+                Err(Errno::NOENT) => Err(Errno::NOENT),
+                // Unreadable, or a symlink now (O_NOFOLLOW): the reader will say why it cannot
+                // read it; its metadata is still worth recording.
+                Err(_) => stat().map(|st| (st, None)),
+                ok => ok,
+            }
         };
-        self.file_looked_at(child, looked)
-    }
-
-    /// The rest of [`Walker::look_at_file`], once the file is opened or stat'ed.
-    fn file_looked_at(
-        &mut self,
-        child: &Child,
-        looked: Result<(rustix::fs::Stat, Option<OwnedFd>), Errno>,
-    ) -> Option<(Meta, Option<OwnedFd>, Option<String>)> {
         let (st, fd) = match looked {
             Ok(x) => x,
-            Err(Errno::NOENT) => {
-                self.problem(child.name.clone(), "vanished during the scan".into());
-                return None;
-            }
             Err(e) => {
-                self.problem(child.name.clone(), format!("cannot stat: {}", describe(e)));
+                self.cannot_stat(child.name.clone(), e);
                 return None;
             }
         };
@@ -513,6 +498,15 @@ impl Walker {
             return Some((meta, None, Some("replaced by a non-regular file".into())));
         }
         Some((meta, fd, None))
+    }
+
+    /// An entry listed a moment ago that cannot be looked at now.
+    fn cannot_stat(&mut self, name: Vec<u8>, e: Errno) {
+        let message = match e {
+            Errno::NOENT => "vanished during the scan".to_string(),
+            e => format!("cannot stat: {}", describe(e)),
+        };
+        self.problem(name, message);
     }
 
     /// Open one directory of a listed entry, check it is the one the listing saw, and list it.
