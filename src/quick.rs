@@ -27,7 +27,6 @@ use crate::hash::{Digest, HashKind};
 use crate::order::cmp_entries;
 use crate::record::{Kind, Record};
 
-/// What a scan takes over for a file it does not read.
 /// Records handed over from the decoding thread at a time.
 const AHEAD_CHUNK: usize = 1024;
 
@@ -73,6 +72,7 @@ fn take<T>(shared: &Mutex<Option<T>>) -> Option<T> {
     shared.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
+/// What a scan takes over for a file it does not read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Known {
     pub digest: Digest,
@@ -190,8 +190,6 @@ mod tests {
         }
     }
 
-    /// A trusted file brings its extra digests along; one whose baseline record lacks the
-    /// extras the scan computes is not trusted (and so is read).
     #[test]
     fn read_ahead_hands_on_every_item_in_order() {
         for n in [0, 1, AHEAD_CHUNK - 1, AHEAD_CHUNK, 5 * AHEAD_CHUNK + 7] {
@@ -202,6 +200,8 @@ mod tests {
         assert_eq!(read_ahead(0..1_000_000).nth(3), Some(3));
     }
 
+    /// A trusted file brings its extra digests along; one whose baseline record lacks the
+    /// extras the scan computes is not trusted (and so is read).
     #[test]
     fn trusted_files_keep_their_extra_digests() {
         let sha = [HashKind::Sha256];
