@@ -126,10 +126,7 @@ fn glibc_utf8_len(bytes: &[u8]) -> Option<usize> {
 fn filter_valid(bytes: &[u8], out: &mut Vec<u8>) {
     // Almost every name has nothing to escape: one scan, one copy (a byte-by-byte push was
     // 1.6% of a /usr scan).
-    if !bytes
-        .iter()
-        .any(|&b| b == b'\\' || (b < b' ' && b != b'\t'))
-    {
+    if !bytes.iter().any(|&b| b == b'\\' || is_control(b)) {
         out.extend_from_slice(bytes);
         return;
     }
@@ -138,12 +135,17 @@ fn filter_valid(bytes: &[u8], out: &mut Vec<u8>) {
             && bytes.len() - i > 4
             && bytes[i + 1] == b'#'
             && bytes[i + 2..i + 5].iter().all(u8::is_ascii_digit);
-        if literal_escape || (b < b' ' && b != b'\t') {
+        if literal_escape || is_control(b) {
             push_escaped(b, out);
         } else {
             out.push(b);
         }
     }
+}
+
+/// A control character rsync escapes (all but tab).
+fn is_control(b: u8) -> bool {
+    b < b' ' && b != b'\t'
 }
 
 fn push_escaped(b: u8, out: &mut Vec<u8>) {
