@@ -4,7 +4,8 @@
 //! - [`walk`]: lists sources in rsync order ([`order`]), honouring [`filter`] rules;
 //! - [`read`] and [`hash`]: read (or [`mapped`]: map) each regular file safely and checksum
 //!   it, MD5 through the multi-buffer kernels of [`md5_mb`];
-//! - [`scan`]: the ordered parallel pipeline that joins the two;
+//! - [`scan`]: the ordered parallel pipeline that joins the two, holding what waits for the
+//!   output in compact batches (`batch.rs`);
 //! - [`rsync_log`] and [`escape`]: the `%n %C` text rsync prints, both ways;
 //! - [`baseline`]: the baseline file codec;
 //! - [`diff`]: the merge of two ordered record streams into changes;
@@ -16,6 +17,7 @@
 
 pub mod assess;
 pub mod baseline;
+mod batch;
 mod cache;
 pub mod config;
 pub mod diff;

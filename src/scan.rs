@@ -1,11 +1,11 @@
 //! The scan pipeline: walk in rsync order, hash regular files in parallel, hand the records
 //! on in the walk's order.
 //!
-//! The walker thread cuts its events into batches for the output and sends each file that
-//! needs hashing to a shared queue as a job. Each hashing thread runs one lane scheduler
+//! The walker thread cuts its events into batches (`batch.rs`) for the output and sends each file
+//! that needs hashing to a shared queue as a job. Each hashing thread runs one lane scheduler
 //! ([`read::checksum_stream`]) that takes jobs from the queue whenever a lane is free, so
 //! the lanes stay full across batches and a big file holds up one lane, not the scan. The
-//! hashed outcome goes back to its batch's [`Outcomes`]; the caller's thread waits for each
+//! hashed outcome goes back to its slot in the batch; the caller's thread waits for each
 //! batch to be complete, in order, and hands its records to the sink. Order is a property of
 //! the walk, never of the threads, so the output is the same at any `--threads`.
 //!
@@ -16,20 +16,18 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
+use crate::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::quick::Reuse;
-use crate::read::{self, Hashed, Job};
+use crate::read::{self, Job};
 use crate::record::{Content, Kind, Record};
 use crate::walk::{Entry, Event, WalkOptions, Walker};
 
-/// Entries of a batch: the unit in which the walk reaches the output.
-const BATCH_ENTRIES: usize = 4096;
 /// Batches walked ahead of the output. Within this window files are hashed in whatever order
 /// the lanes take them; a batch with a big file waits for it while later ones are hashed, so
 /// the window must hold enough other work to keep the other threads busy meanwhile
@@ -100,10 +98,10 @@ pub fn scan_reusing<E>(
     let extras = &options.extras[..];
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
-    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Token>>(JOBS_AHEAD);
+    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Slot>>(JOBS_AHEAD);
     let stalled = &AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(options.batches_ahead.max(1));
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Closed>(options.batches_ahead.max(1));
         let mut walk_options = options.walk.clone();
         // A quarter of the limit at most: the readers' lanes and the walk's directories
         // need fds of their own.
@@ -123,7 +121,7 @@ pub fn scan_reusing<E>(
                 } = match event {
                     Event::Entry(entry) => entry,
                     Event::Problem(problem) => {
-                        batch.items.push(Item::Problem(problem));
+                        batch.push(Item::Problem(problem));
                         continue;
                     }
                 };
@@ -138,33 +136,38 @@ pub fn scan_reusing<E>(
                     && record
                         .meta
                         .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
+                let reused = known.is_some();
                 if let Some(known) = known {
                     // Trusted from the baseline: not read.
                     record.content = Content::Digest(known.digest);
                     record.extra = known.extra;
-                } else if let (false, Some(file), Some(seen)) = (linked, file, record.meta) {
-                    let token = (Arc::clone(&batch.outcomes), batch.items.len());
-                    // The name is for the hooks; a copy per file costs without them.
-                    let name = match hooks.is_set() {
-                        true => record.name.clone(),
-                        false => Vec::new(),
-                    };
+                }
+                let job = match (linked || reused, file, record.meta) {
+                    (false, Some(file), Some(seen)) => Some((file, seen)),
+                    _ => None,
+                };
+                // The name is for the hooks; a copy per file costs without them.
+                let name = match (&job, hooks.is_set()) {
+                    (Some(_), true) => record.name.clone(),
+                    _ => Vec::new(),
+                };
+                // The record goes in before its job goes out, so its slot is there for the
+                // outcome. Only the record waits for the output: the file and its fd (if
+                // any) go with the job, or are closed now; a batch must not hold fds.
+                let index = batch.push(Item::Record(record));
+                if let Some((file, seen)) = job {
                     let job = Job {
                         file,
                         opened,
                         name,
                         seen,
-                        token,
+                        token: batch.expect_outcome(index),
                     };
                     if job_tx.send(job).is_err() {
                         return;
                     }
-                    batch.jobs += 1;
                 }
-                // Only the record waits for the output: the file and its fd (if any) went
-                // with the job, or are closed now; a batch must not hold fds.
-                batch.items.push(Item::Record(record));
-                if batch.items.len() >= BATCH_ENTRIES {
+                if batch.len() >= BATCH_ENTRIES {
                     let full = std::mem::replace(&mut batch, Batch::new());
                     if send_batch(&batch_tx, full, stalled).is_err() {
                         return; // the sink failed; stop walking
@@ -184,7 +187,7 @@ pub fn scan_reusing<E>(
                         kernel,
                         hooks,
                         |wait| next_job(jobs, wait, stalled),
-                        |(outcomes, index), hashed| outcomes.deliver(index, hashed),
+                        Slot::fill,
                     )
                 })
                 .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;
@@ -192,15 +195,7 @@ pub fn scan_reusing<E>(
         // The outcome of each file with several links, for its other names.
         let mut links: HashMap<(u64, u64), Shared> = HashMap::new();
         for batch in batch_rx {
-            let mut items = batch.items;
-            for (index, hashed) in batch.outcomes.wait() {
-                if let Some(Item::Record(record)) = items.get_mut(index) {
-                    record.meta = Some(hashed.meta);
-                    record.content = hashed.content;
-                    record.extra = hashed.extra;
-                }
-            }
-            for item in items {
+            for item in batch.wait() {
                 let item = match item {
                     Item::Problem(p) => Item::Problem(p),
                     Item::Record(mut record) => {
@@ -234,7 +229,7 @@ pub fn scan_reusing<E>(
 
 /// Close a batch and send it to the output; `stalled` is raised while the output is too far
 /// behind to take it (see [`next_job`]).
-fn send_batch(tx: &SyncSender<Batch>, batch: Batch, stalled: &AtomicBool) -> Result<(), ()> {
+fn send_batch(tx: &SyncSender<Closed>, batch: Batch, stalled: &AtomicBool) -> Result<(), ()> {
     match tx.try_send(batch.close()) {
         Ok(()) => Ok(()),
         Err(TrySendError::Disconnected(_)) => Err(()),
@@ -273,79 +268,6 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
 
 /// What the other names of a file take from the first: its content and extra digests.
 type Shared = (Content, Vec<(HashKind, Digest)>);
-
-/// What a job carries back: its batch's outcomes and its index in the batch.
-type Token = (Arc<Outcomes>, usize);
-
-/// What the walk found, on its way to the output, and the outcomes of its files.
-struct Batch {
-    items: Vec<Item>,
-    outcomes: Arc<Outcomes>,
-    /// Jobs sent for this batch so far.
-    jobs: usize,
-}
-
-impl Batch {
-    fn new() -> Batch {
-        Batch {
-            items: Vec::with_capacity(BATCH_ENTRIES),
-            outcomes: Arc::new(Outcomes::default()),
-            jobs: 0,
-        }
-    }
-
-    /// No more jobs will be sent for this batch.
-    fn close(self) -> Batch {
-        self.outcomes.expect(self.jobs);
-        self
-    }
-}
-
-/// The hashed files of one batch, delivered by the hashing threads in any order.
-#[derive(Default)]
-struct Outcomes {
-    state: Mutex<Pending>,
-    complete: Condvar,
-}
-
-#[derive(Default)]
-struct Pending {
-    /// Jobs announced minus outcomes delivered: below zero while the batch is still open and
-    /// its first files are already done; zero once it is closed and complete.
-    missing: isize,
-    outcomes: Vec<(usize, Hashed)>,
-}
-
-impl Outcomes {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn expect(&self, jobs: usize) {
-        self.lock().missing += jobs as isize;
-    }
-
-    fn deliver(&self, index: usize, hashed: Hashed) {
-        let mut pending = self.lock();
-        pending.outcomes.push((index, hashed));
-        pending.missing -= 1;
-        if pending.missing == 0 {
-            self.complete.notify_all();
-        }
-    }
-
-    /// Wait for every job of a closed batch, and take their outcomes.
-    fn wait(&self) -> Vec<(usize, Hashed)> {
-        let mut pending = self.lock();
-        while pending.missing != 0 {
-            pending = self
-                .complete
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        std::mem::take(&mut pending.outcomes)
-    }
-}
 
 /// How often a hashing thread that waits for a job with files in its lanes looks whether the
 /// output has stalled.
