@@ -20,7 +20,7 @@
 //!   Mapping pays for large files: copying out of the page cache runs at only 6-8 GB/s here,
 //!   below multi-buffer MD5 and XXH3. A file's checks run when its digest is done.
 //! - [`checksum`] streams one file through a 256 KiB buffer; it is the retry path for any file
-//!   that changed, could not be opened, or failed in the stream; [`md5`] is it for callers
+//!   that changed, could not be opened, or failed in the stream; [`md5()`] is it for callers
 //!   that check one file at a time (`verify-packages`).
 
 use std::cell::RefCell;
