@@ -77,7 +77,7 @@ impl Batch {
     pub fn expect_outcome(&mut self, index: usize) -> Slot {
         self.jobs += 1;
         Slot {
-            held: Arc::clone(&self.held),
+            held: Some(Arc::clone(&self.held)),
             index,
         }
     }
@@ -94,25 +94,45 @@ impl Batch {
     }
 }
 
-/// Where a job's outcome goes: an entry of a batch.
+/// Where a job's outcome goes: an entry of a batch. A slot dropped unfilled (its hashing
+/// thread panicked) marks its file unreadable, so that the output reports it instead of
+/// waiting for it forever.
 pub struct Slot {
-    held: Arc<Held>,
+    held: Option<Arc<Held>>,
     index: usize,
 }
 
 impl Slot {
     /// Complete the entry with what hashing its file found.
-    pub fn fill(self, hashed: Hashed) {
-        let mut state = self.held.lock();
+    pub fn fill(mut self, hashed: Hashed) {
+        self.deliver(Ok(hashed));
+    }
+
+    fn deliver(&mut self, outcome: Result<Hashed, &str>) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let mut state = held.lock();
         if let Some(Entry::Record(compact)) = state.entries.get_mut(self.index) {
-            compact.meta = Some(hashed.meta);
-            compact.content = hashed.content;
-            compact.set_extra(hashed.extra);
+            match outcome {
+                Ok(hashed) => {
+                    compact.meta = Some(hashed.meta);
+                    compact.content = hashed.content;
+                    compact.set_extra(hashed.extra);
+                }
+                Err(why) => compact.content = Content::Unreadable(why.into()),
+            }
         }
         state.missing -= 1;
         if state.missing == 0 {
-            self.held.complete.notify_all();
+            held.complete.notify_all();
         }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.deliver(Err("not hashed: its hashing thread stopped"));
     }
 }
 
@@ -285,6 +305,7 @@ mod tests {
         };
         let passwd = record("etc/passwd", Kind::File);
         let empty = record("", Kind::File);
+        let lost = record("etc/shadow", Kind::File);
         let mut known = record("etc/hosts", Kind::File);
         known.content = Content::Digest(digest(b"hosts"));
         known.extra = vec![(HashKind::Sha1, digest(b"sha1"))];
@@ -297,7 +318,9 @@ mod tests {
         let i = batch.push(Item::Record(empty.clone()));
         let empty_slot = batch.expect_outcome(i);
         batch.push(Item::Record(known.clone()));
-        assert_eq!(batch.len(), 6);
+        let i = batch.push(Item::Record(lost.clone()));
+        let lost_slot = batch.expect_outcome(i);
+        assert_eq!(batch.len(), 7);
 
         // One outcome before the batch is closed, one after, with other metadata.
         let hashed = |content: Content, extra| Hashed {
@@ -314,6 +337,7 @@ mod tests {
         let output = std::thread::scope(|scope| {
             let waiting = scope.spawn(|| closed.wait().collect::<Vec<_>>());
             empty_slot.fill(hashed(Content::Unreadable("gone".into()), Vec::new()));
+            drop(lost_slot);
             waiting.join().expect("the output thread")
         });
 
@@ -324,6 +348,8 @@ mod tests {
         let mut unreadable = empty;
         unreadable.meta = hashed_passwd.meta;
         unreadable.content = Content::Unreadable("gone".into());
+        let mut lost = lost;
+        lost.content = Content::Unreadable("not hashed: its hashing thread stopped".into());
         let names = |items: &[Item]| -> Vec<String> {
             items
                 .iter()
@@ -341,7 +367,8 @@ mod tests {
                 "problem etc/secret",
                 "etc/passwd",
                 "",
-                "etc/hosts"
+                "etc/hosts",
+                "etc/shadow",
             ]
         );
         let records: Vec<&Record> = output
@@ -353,7 +380,7 @@ mod tests {
             .collect();
         assert_eq!(
             records,
-            [&dir, &link, &hashed_passwd, &unreadable, &known],
+            [&dir, &link, &hashed_passwd, &unreadable, &known, &lost],
             "every field survives the compact form"
         );
         match &output[2] {
