@@ -157,11 +157,10 @@ impl Closed {
         entries.into_iter().map(move |entry| match entry {
             Entry::Problem(problem) => Item::Problem(*problem),
             Entry::Record(compact) => {
-                let shared = previous.get(..compact.shared as usize).unwrap_or_default();
-                let rest = names.get(start..compact.name_end).unwrap_or_default();
-                let name = [shared, rest].concat();
-                (start, previous) = (compact.name_end, name.clone());
-                Item::Record(compact.into_record(name))
+                previous.truncate(compact.shared as usize);
+                previous.extend_from_slice(names.get(start..compact.name_end).unwrap_or_default());
+                start = compact.name_end;
+                Item::Record(compact.into_record(previous.clone()))
             }
         })
     }
