@@ -324,9 +324,10 @@ pub trait Feed {
     fn done(&mut self, msg: Self::Msg, digest: Digest);
 }
 
-/// Hash every message `feed` hands out. MD5 goes through the multi-buffer kernel (many files
-/// side by side in SIMD lanes, see [`crate::md5_mb`]) unless `kernel` is scalar; the other
-/// algorithms are fast enough one message at a time.
+/// Hash every message `feed` hands out. MD5 goes through the multi-buffer kernels of
+/// [`crate::md5_mb`] (many files side by side in SIMD lanes, or two interleaved in
+/// general-purpose registers with the scalar kernel); the other algorithms are fast enough one
+/// message at a time.
 pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F) {
     if algorithm == Algorithm::Md5 {
         crate::md5_mb::md5_stream(kernel, &mut Md5Feed(feed));

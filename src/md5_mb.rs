@@ -28,6 +28,10 @@
 //!   of its lanes is faster, and a big message at the end of a batch decides when the batch ends.
 //!   The last busy lane is finished by the scalar code, which is faster still for one message.
 //!
+//! The scalar kernel ([`Kernel::Scalar`], for CPUs without AVX2) runs the same scheduler with
+//! two lanes: two messages' steps interleaved in general-purpose registers, since one MD5
+//! chain keeps only a fraction of a core's ALUs busy.
+//!
 //! # Kernels and safety
 //!
 //! The SIMD kernels are `#[target_feature]` functions, called only after [`Kernel::is_supported`]
@@ -47,7 +51,9 @@ use std::str::FromStr;
 /// Which MD5 implementation runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kernel {
-    /// Portable scalar code, one message at a time.
+    /// Portable code without SIMD: two messages interleaved in general-purpose registers.
+    /// MD5's serial steps leave most of a core's ALUs idle; a second, independent message fills
+    /// them (measured: 1.0 GB/s a core against 0.58 for one message at a time).
     Scalar,
     /// AVX2: two interleaved chains of 8 lanes (16 messages at once).
     Avx2,
@@ -93,7 +99,7 @@ impl Kernel {
     /// messages per call to keep the lanes busy.
     pub fn lanes(self) -> usize {
         match self {
-            Kernel::Scalar => 1,
+            Kernel::Scalar => SCALAR_LANES,
             Kernel::Avx2 => AVX2_LANES,
             Kernel::Avx512 => AVX512_LANES,
         }
@@ -195,16 +201,16 @@ pub fn md5_stream<F: Feed>(kernel: Kernel, feed: &mut F) {
     match kernel {
         Kernel::Avx2 if kernel.is_supported() => x86::stream_avx2(feed),
         Kernel::Avx512 if kernel.is_supported() => x86::stream_avx512(feed),
-        _ => loop {
-            match feed.next(true) {
-                Next::Msg(mut msg) => {
-                    let digest = md5_pieces(&mut msg);
-                    feed.done(msg, digest);
-                }
-                Next::Later => continue,
-                Next::End => return,
-            }
-        },
+        _ => {
+            let kernels = Kernels {
+                full: scalar::compress_pair,
+                half: scalar::compress_first,
+                // One busy lane left: the one-message code finishes it.
+                scalar_tail: 1,
+            };
+            // SAFETY: the scalar kernels need no CPU feature.
+            unsafe { Scheduler::<F, SCALAR_LANES>::new(feed).run(kernels) }
+        }
     }
 }
 
@@ -294,6 +300,9 @@ pub fn md5_one(mut message: &[u8]) -> [u8; 16] {
     md5_pieces(&mut message)
 }
 
+/// Lanes of the scalar kernel: two messages interleaved (three spill registers on x86-64).
+const SCALAR_LANES: usize = 2;
+
 /// Lanes of the AVX2 kernel: two interleaved chains of 8 (more chains spill registers).
 const AVX2_LANES: usize = 16;
 
@@ -375,9 +384,82 @@ macro_rules! md5_steps {
     };
 }
 
-/// The scalar kernel: one message, one block at a time.
+/// The scalar kernels: one message, one block at a time, or two messages interleaved.
 mod scalar {
-    use super::BLOCK;
+    use super::{LaneState, BLOCK, SCALAR_LANES};
+
+    /// Two messages' words side by side.
+    type Pair = [u32; SCALAR_LANES];
+
+    /// Hashes `blocks` blocks from `ptrs[0]` and from `ptrs[1]` into lanes 0 and 1 of
+    /// `state`, step by step in turn, so that the CPU runs the two independent chains in
+    /// parallel.
+    ///
+    /// # Safety
+    ///
+    /// Both pointers are valid for reads of `blocks * 64` bytes.
+    pub(super) unsafe fn compress_pair(
+        state: &mut LaneState<SCALAR_LANES>,
+        ptrs: &[*const u8; SCALAR_LANES],
+        blocks: usize,
+    ) {
+        let [mut a, mut b, mut c, mut d] = *state;
+        for block in 0..blocks {
+            let m: [Pair; 16] = std::array::from_fn(|w| {
+                std::array::from_fn(|lane| {
+                    // SAFETY: word `w` of block `block` ends at `(block + 1) * 64 <= blocks *
+                    // 64` bytes, which the caller guarantees readable; `[u8; 4]` needs no
+                    // alignment. Read in place: copying the block to the stack first took
+                    // 30% of the speed.
+                    let word = unsafe { *ptrs[lane].add(block * BLOCK).cast::<[u8; 4]>().add(w) };
+                    u32::from_le_bytes(word)
+                })
+            });
+            let before = [a, b, c, d];
+            md5_steps!(ff2, gg2, hh2, ii2, a, b, c, d, m);
+            for (word, old) in [&mut a, &mut b, &mut c, &mut d].into_iter().zip(before) {
+                *word = std::array::from_fn(|lane| word[lane].wrapping_add(old[lane]));
+            }
+        }
+        *state = [a, b, c, d];
+    }
+
+    /// Lane 0 of the pair alone: the half-width kernel of the scheduler's tail.
+    ///
+    /// # Safety
+    ///
+    /// `ptrs[0]` is valid for reads of `blocks * 64` bytes.
+    pub(super) unsafe fn compress_first(
+        state: &mut LaneState<SCALAR_LANES>,
+        ptrs: &[*const u8; SCALAR_LANES],
+        blocks: usize,
+    ) {
+        if blocks == 0 {
+            return;
+        }
+        // SAFETY: the caller guarantees `blocks * 64` readable bytes at `ptrs[0]` (not null:
+        // the scheduler's pointers come from slices).
+        let data = unsafe { std::slice::from_raw_parts(ptrs[0], blocks * BLOCK) };
+        let mut lane = [state[0][0], state[1][0], state[2][0], state[3][0]];
+        compress(&mut lane, data);
+        for (word, value) in state.iter_mut().zip(lane) {
+            word[0] = value;
+        }
+    }
+
+    /// Declares a step function on a [`Pair`] that runs the one-message step on each.
+    macro_rules! pair_step {
+        ($pair:ident, $one:ident) => {
+            #[inline(always)]
+            fn $pair<const S: u32>(a: Pair, b: Pair, c: Pair, d: Pair, m: Pair, k: u32) -> Pair {
+                std::array::from_fn(|l| $one::<S>(a[l], b[l], c[l], d[l], m[l], k))
+            }
+        };
+    }
+    pair_step!(ff2, ff);
+    pair_step!(gg2, gg);
+    pair_step!(hh2, hh);
+    pair_step!(ii2, ii);
 
     /// Hashes `blocks` (a whole number of 64-byte blocks) into `state`.
     pub(super) fn compress(state: &mut [u32; 4], blocks: &[u8]) {
@@ -455,11 +537,9 @@ type LaneState<const L: usize> = [[u32; L]; 4];
 ///
 /// Safety contract: the CPU supports the kernel's target features, and every `ptrs[l]` with
 /// `l < width` is valid for reads of `blocks * 64` bytes.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 type LaneKernel<const L: usize> = unsafe fn(&mut LaneState<L>, &[*const u8; L], usize);
 
 /// The kernels a [`Scheduler`] drives, and when it uses which.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 #[derive(Clone, Copy)]
 struct Kernels<const L: usize> {
     /// Covers all `L` lanes.
@@ -516,7 +596,6 @@ impl<M> Lane<M> {
 }
 
 /// Feeds messages from a [`Feed`] to the `L` lanes of a SIMD kernel; see the module docs.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 struct Scheduler<'f, F: Feed, const L: usize> {
     feed: &'f mut F,
     /// The feed said [`Next::End`]: nothing more will come.
@@ -529,7 +608,6 @@ struct Scheduler<'f, F: Feed, const L: usize> {
     state: LaneState<L>,
 }
 
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl<'f, F: Feed, const L: usize> Scheduler<'f, F, L> {
     fn new(feed: &'f mut F) -> Self {
         Scheduler {
@@ -1604,11 +1682,7 @@ mod tests {
             for (i, (got, msg)) in feed.out.iter().zip(&msgs).enumerate() {
                 assert_eq!(*got, Some(reference(msg)), "{kernel}: message {i}");
             }
-            let simd = kernel != Kernel::Scalar;
-            assert!(
-                !simd || feed.laters > 0,
-                "{kernel}: the feed never stuttered"
-            );
+            assert!(feed.laters > 0, "{kernel}: the feed never stuttered");
         }
     }
 
@@ -1655,10 +1729,38 @@ mod tests {
     }
 
     #[test]
+    fn scalar_pair_matches_two_single_messages() {
+        let mut rng = Rng(23);
+        for blocks in [0, 1, 2, 17] {
+            let (x, y) = (rng.bytes(blocks * BLOCK), rng.bytes(blocks * BLOCK));
+            let start: [[u32; 4]; 2] =
+                std::array::from_fn(|_| std::array::from_fn(|_| rng.below(1 << 31) as u32));
+            let mut pair: LaneState<2> = std::array::from_fn(|w| [start[0][w], start[1][w]]);
+            let mut first = pair;
+            // SAFETY: both pointers start `blocks` whole blocks.
+            unsafe {
+                scalar::compress_pair(&mut pair, &[x.as_ptr(), y.as_ptr()], blocks);
+                scalar::compress_first(&mut first, &[x.as_ptr(), y.as_ptr()], blocks);
+            }
+            let (mut one, mut two) = (start[0], start[1]);
+            scalar::compress(&mut one, &x);
+            scalar::compress(&mut two, &y);
+            let lane = |state: &LaneState<2>, l: usize| std::array::from_fn(|w| state[w][l]);
+            assert_eq!(
+                [lane(&pair, 0), lane(&pair, 1)],
+                [one, two],
+                "{blocks} blocks"
+            );
+            assert_eq!(lane(&first, 0), one, "{blocks} blocks, lane 0 alone");
+            assert_eq!(lane(&first, 1), start[1], "lane 1 left alone");
+        }
+    }
+
+    #[test]
     fn detected_kernel_is_supported() {
         assert!(Kernel::detect().is_supported());
         assert!(Kernel::Scalar.is_supported());
-        assert_eq!(Kernel::Scalar.lanes(), 1);
+        assert_eq!(Kernel::Scalar.lanes(), 2);
         #[cfg(not(target_arch = "x86_64"))]
         assert_eq!(Kernel::detect(), Kernel::Scalar);
     }

@@ -31,8 +31,8 @@ use crate::walk::{Entry, Event, WalkOptions, Walker};
 /// Batches walked ahead of the output. Within this window files are hashed in whatever order
 /// the lanes take them; a batch with a big file waits for it while later ones are hashed, so
 /// the window must hold enough other work to keep the other threads busy meanwhile
-/// (measured on /usr with the scalar kernel, where one thread hashes a big file alone: 11.0 s
-/// with 8 batches, 6.1 s with 32, 6.0 s with 64; peak RSS 18 MB with 32).
+/// (measured on /usr with the scalar kernel of the time, where one thread hashed a big file
+/// alone: 11.0 s with 8 batches, 6.1 s with 32, 6.0 s with 64; peak RSS 18 MB with 32).
 pub const BATCHES_AHEAD: usize = 32;
 /// Jobs queued for the hashing threads.
 const JOBS_AHEAD: usize = 1024;
