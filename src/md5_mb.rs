@@ -595,7 +595,8 @@ impl<M> Lane<M> {
     }
 }
 
-/// Feeds messages from a [`Feed`] to the `L` lanes of a SIMD kernel; see the module docs.
+/// Feeds messages from a [`Feed`] to the `L` lanes of a multi-buffer kernel (SIMD, or the
+/// scalar pair); see the module docs.
 struct Scheduler<'f, F: Feed, const L: usize> {
     feed: &'f mut F,
     /// The feed said [`Next::End`]: nothing more will come.

@@ -1,12 +1,12 @@
 //! The scan pipeline: walk in rsync order, hash regular files in parallel, hand the records
 //! on in the walk's order.
 //!
-//! The walker thread cuts its events into batches (`batch.rs`) for the output and sends each file
-//! that needs hashing to a shared queue as a job. Each hashing thread runs one lane scheduler
-//! ([`read::checksum_stream`]) that takes jobs from the queue whenever a lane is free, so
-//! the lanes stay full across batches and a big file holds up one lane, not the scan. The
-//! hashed outcome goes back to its slot in the batch; the caller's thread waits for each
-//! batch to be complete, in order, and hands its records to the sink. Order is a property of
+//! The walker thread cuts its events into batches (`batch.rs`) for the output and sends each
+//! file that needs hashing to a shared queue as a job. Each hashing thread runs one lane
+//! scheduler ([`read::checksum_stream`]) that takes jobs from the queue whenever a lane is
+//! free, so the lanes stay full across batches and a big file holds up one lane, not the
+//! scan. The hashed outcome goes back to its slot in the batch; the caller's thread waits for
+//! each batch to be complete, in order, and hands its records to the sink. Order is a property of
 //! the walk, never of the threads, so the output is the same at any `--threads`.
 //!
 //! Why not rayon: a lane scheduler is a long-lived loop that must never block on other work
