@@ -27,6 +27,8 @@ pub struct Batch {
     held: Arc<Held>,
     /// Jobs sent for this batch so far.
     jobs: usize,
+    /// Entries pushed so far: counted here too, so that the walker need not take the lock
+    /// to know when the batch is full.
     len: usize,
     /// The name of the last record, which the next is stored against.
     previous: Vec<u8>,
