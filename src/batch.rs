@@ -14,6 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::error::Problem;
 use crate::hash::{Digest, HashKind};
+use crate::order::common_prefix;
 use crate::read::Hashed;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::scan::Item;
@@ -343,11 +344,6 @@ impl Compact {
             extra,
         }
     }
-}
-
-/// How many leading bytes `a` and `b` share.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 #[cfg(test)]

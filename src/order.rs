@@ -48,7 +48,7 @@ pub fn cmp_entries(a: &[u8], a_is_dir: bool, b: &[u8], b_is_dir: bool) -> Orderi
 
 /// The length of the longest common prefix, eight bytes at a time: names in one directory
 /// share long prefixes, and the sort and the merge compare them millions of times.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
     let mut i = 0;
     while i + 8 <= n {
