@@ -26,6 +26,7 @@ pub mod escape;
 pub mod filter;
 pub mod hash;
 pub mod hook;
+pub mod input;
 pub mod ioc;
 pub mod itemize;
 mod locale;

@@ -1,0 +1,89 @@
+//! Opening the files a user names as input (config, IOC lists, filter files, keys,
+//! baselines, rsync logs) so that a FIFO, socket, device or directory at that path is
+//! refused at once instead of blocking the run or being read as data.
+//!
+//! The file is opened with `O_NONBLOCK` (an open of a FIFO with no writer would otherwise
+//! wait forever) and `O_NOCTTY`, its type is taken from `fstat` of the open descriptor (so
+//! nothing can be swapped in between a check and the open), and `O_NONBLOCK` is cleared
+//! again before the file is read. Symlinks are followed: the user named this path.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Open `path` for reading if it is a regular file.
+///
+/// Anything else gives an error of kind [`io::ErrorKind::InvalidInput`] whose message says
+/// what the path is ("is a FIFO, not a regular file"); callers add the path.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else {
+        Some("not a file")
+    };
+    if let Some(what) = what {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("is {what}, not a regular file"),
+        ));
+    }
+    let flags = rustix::fs::fcntl_getfl(&file)?;
+    rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600)).unwrap();
+        let err = open_regular(&fifo).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("FIFO"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_and_a_device_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = open_regular(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("directory"), "{err}");
+        let err = open_regular(Path::new("/dev/null")).unwrap_err();
+        assert!(err.to_string().contains("character device"), "{err}");
+    }
+
+    #[test]
+    fn a_regular_file_reads_normally() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"hello").unwrap();
+        let mut text = String::new();
+        open_regular(&path)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "hello");
+        let flags = rustix::fs::fcntl_getfl(open_regular(&path).unwrap()).unwrap();
+        assert!(!flags.contains(rustix::fs::OFlags::NONBLOCK));
+    }
+}
