@@ -45,11 +45,13 @@
 //! when this module says so, never by a refactor elsewhere, and decoding validates on the
 //! way in (kinds, digest lengths, names).
 
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bincode::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
@@ -342,27 +344,133 @@ impl WireRecord {
     }
 }
 
-/// Shift `target.1` .. `target.{keep-1}` up by one and link `target` as `target.1`, leaving
-/// `target` itself in place, so that a reader never finds no baseline at all. Under the lock.
-fn rotate(target: &Path, keep: usize) -> io::Result<()> {
-    if keep == 0 || !target.exists() {
+/// Keep the baseline `target` is about to be replaced with as `target.1`, after shifting
+/// `target.1` .. `target.{keep-1}` up by one (`target.{keep}` is the one dropped).
+///
+/// Every step either gives an existing file a second name (`linkat` to a staging name) or
+/// moves a staging name over its destination in one `renameat`, which replaces the old file
+/// atomically. So, for a reader and for a run killed at any point, each of `target`,
+/// `target.1` .. `target.{keep}` that existed before the rotation names a complete baseline
+/// at every moment: never missing, never half-written (`target.n` and `target.n+1` are
+/// briefly the same file). What a kill can leave is one staging name,
+/// `.NAME.{n}.tmp.PID`, which the next run removes ([`remove_stale_temporaries`]). Runs
+/// under the lock, relative to the directory the writer holds open.
+fn rotate(dir: &File, name: &OsStr, keep: usize) -> io::Result<()> {
+    use rustix::fs::{linkat, renameat, statat, AtFlags};
+    if keep == 0 {
         return Ok(());
     }
+    match statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(rustix::io::Errno::NOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
     let numbered = |n: usize| {
-        let mut p = target.as_os_str().to_owned();
+        let mut p = name.to_owned();
         p.push(format!(".{n}"));
-        PathBuf::from(p)
+        p
+    };
+    let pid = std::process::id();
+    // Give `from` the name `to` too, by way of a staging name; `to` is replaced atomically.
+    let copy_name = |from: &OsStr, n: usize| -> io::Result<()> {
+        let stage = staging_name(name, Some(n), pid);
+        match rustix::fs::unlinkat(dir, &stage, AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
+        }
+        linkat(dir, from, dir, &stage, AtFlags::empty())?;
+        renameat(dir, &stage, dir, numbered(n))?;
+        // A rename between two names of one file does nothing (after a run killed between
+        // two steps, `to` may already be `from`): the staging name is then still there.
+        match rustix::fs::unlinkat(dir, &stage, AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     };
     for n in (1..keep).rev() {
-        match std::fs::rename(numbered(n), numbered(n + 1)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        match copy_name(&numbered(n), n + 1) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other => other?,
         }
     }
-    let staged = numbered(0);
-    let _ = std::fs::remove_file(&staged);
-    std::fs::hard_link(target, &staged)?;
-    std::fs::rename(&staged, numbered(1))
+    copy_name(name, 1)
+}
+
+/// The name of one of a writer's temporary files beside the baseline `NAME`: the new
+/// baseline while it is being named and moved into place (`.NAME.tmp.PID`), or a rotation
+/// step's staging name (`.NAME.{n}.tmp.PID`).
+fn staging_name(name: &OsStr, n: Option<usize>, pid: u32) -> OsString {
+    let mut s = OsString::from(".");
+    s.push(name);
+    if let Some(n) = n {
+        s.push(format!(".{n}"));
+    }
+    s.push(format!(".tmp.{pid}"));
+    s
+}
+
+/// The PID in `entry` if it is the name of a temporary file of a writer of the baseline
+/// `name`: `.NAME.tmp.PID` or `.NAME.{n}.tmp.PID` ([`staging_name`]), or `NAME.tmp.PID`,
+/// the name earlier versions of fimsum gave it.
+fn temporary_pid(name: &[u8], entry: &[u8]) -> Option<u32> {
+    let digits = |s: &[u8]| !s.is_empty() && s.len() <= 10 && s.iter().all(u8::is_ascii_digit);
+    let rest = match entry.strip_prefix(b".") {
+        Some(hidden) => {
+            let rest = hidden.strip_prefix(name)?;
+            match rest.strip_prefix(b".") {
+                Some(numbered) if !numbered.starts_with(b"tmp.") => {
+                    let dot = numbered.iter().position(|&b| b == b'.')?;
+                    if !digits(&numbered[..dot]) {
+                        return None;
+                    }
+                    &numbered[dot..]
+                }
+                _ => rest,
+            }
+        }
+        None => entry.strip_prefix(name)?,
+    };
+    let pid = rest.strip_prefix(b".tmp.")?;
+    if !digits(pid) {
+        return None;
+    }
+    std::str::from_utf8(pid).ok()?.parse().ok()
+}
+
+/// Remove what runs killed before they were done left beside the baseline `name` in `dir`:
+/// its temporary files ([`temporary_pid`]) that are regular files owned by this user,
+/// whose process is gone (or is this one, which has made none yet). Called under the lock,
+/// so no live run of fimsum is writing them; nothing is followed through a symlink and
+/// nothing else is touched. Failing to remove one is not an error: it is only clutter.
+fn remove_stale_temporaries(dir: &File, name: &OsStr) {
+    use rustix::fs::{statat, unlinkat, AtFlags, FileType};
+    let Ok(entries) = rustix::fs::Dir::read_from(dir) else {
+        return;
+    };
+    let euid = rustix::process::geteuid().as_raw();
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let Some(pid) = temporary_pid(name.as_bytes(), entry_name.to_bytes()) else {
+            continue;
+        };
+        let alive = pid != me
+            && rustix::process::Pid::from_raw(pid as i32).is_some_and(|p| {
+                !matches!(
+                    rustix::process::test_kill_process(p),
+                    Err(rustix::io::Errno::SRCH)
+                )
+            });
+        if alive {
+            continue;
+        }
+        let Ok(st) = statat(dir, entry_name, AtFlags::SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile && st.st_uid == euid {
+            let _ = unlinkat(dir, entry_name, AtFlags::empty());
+        }
+    }
 }
 
 /// The extra digests of a decoded record: exactly one of each kind of the header's list for
@@ -401,16 +509,29 @@ fn decode_extra(
 /// the previous baseline at that path is never damaged.
 ///
 /// The temporary file is created with `O_TMPFILE`: it has no name until it is complete, so
-/// a run killed at any point (SIGINT, `kill -9`, power loss) leaves nothing behind. Where the
-/// filesystem lacks `O_TMPFILE`, a named `.NAME.tmp.PID` is used and removed when the writer
-/// is dropped unfinished. A lock (`flock` on `.NAME.lock` beside the baseline, never
-/// removed) keeps two runs from writing the same baseline at once: the second fails at once
-/// with a clear message (exit 75) rather than queueing behind a long scan.
+/// a run killed while writing it (SIGINT, `kill -9`, power loss) leaves nothing behind.
+/// Where the filesystem lacks `O_TMPFILE`, a named `.NAME.tmp.PID` is used and removed when
+/// the writer is dropped unfinished. A lock (`flock` on `.NAME.lock` beside the baseline,
+/// never removed) keeps two runs from writing the same baseline at once: the second fails
+/// at once with a clear message (exit 75) rather than queueing behind a long scan. A run
+/// killed in the moment between naming the finished file and moving it into place leaves
+/// `.NAME.tmp.PID`; the next writer removes it ([`remove_stale_temporaries`]).
+///
+/// The output path is refused before anything is created beside it if it exists and is
+/// not a regular file (`-o /dev/null` would otherwise replace the device node with a
+/// file). A symlink there is replaced itself, never written through: the rename swaps the
+/// name in the directory, so a link planted there by another user can point nowhere that
+/// matters. The lock file is opened relative to the directory held open, never through a
+/// symlink, and must be a regular file of this user with one link; anything else there is
+/// refused (exit 74) rather than created or locked, since another user can plant it in a
+/// shared directory.
 pub struct BaselineWriter {
     out: BufWriter<File>,
     dir: File,
-    /// The name of the temporary file, when it has one (no `O_TMPFILE`).
-    named_tmp: Option<PathBuf>,
+    /// The target's name in `dir`.
+    name: OsString,
+    /// The name in `dir` of the temporary file, once it has one.
+    named_tmp: Option<OsString>,
     target: PathBuf,
     lock: File,
     algorithm: Algorithm,
@@ -429,20 +550,61 @@ pub struct BaselineWriter {
     keep: usize,
 }
 
+/// Where a new baseline's generation comes from.
+enum Numbering {
+    /// The header's, as given.
+    AsGiven,
+    /// One more than the baseline it replaces ([`next_generation`]).
+    Next,
+}
+
 impl BaselineWriter {
     /// Start a baseline at `target` with exactly this header.
     pub fn create(target: &Path, header: &Header) -> Result<BaselineWriter> {
-        BaselineWriter::start(target, header, false)
+        BaselineWriter::start(target, header, Numbering::AsGiven, None)
+    }
+
+    /// [`BaselineWriter::create`], signed with `key` when finished: the caller vouches for
+    /// the header's generation.
+    pub fn create_signed(target: &Path, header: &Header, key: SecretKey) -> Result<BaselineWriter> {
+        BaselineWriter::start(target, header, Numbering::AsGiven, Some(key))
     }
 
     /// [`BaselineWriter::create`], numbering the baseline: its generation is one more than
     /// that of the baseline it replaces at `target` (read from its header under the lock),
     /// or 1 if there is none or it cannot be read as one; `header.generation` is ignored.
     pub fn create_next(target: &Path, header: &Header) -> Result<BaselineWriter> {
-        BaselineWriter::start(target, header, true)
+        BaselineWriter::start(target, header, Numbering::Next, None)
     }
 
-    fn start(target: &Path, header: &Header, number: bool) -> Result<BaselineWriter> {
+    /// A numbered baseline, signed with `signer` if there is one (README "Signed
+    /// baselines"); `generation` given, it is the new baseline's generation, else as
+    /// [`next_generation`] says (which, for a signed baseline, trusts only a previous
+    /// baseline that this very key signed).
+    pub fn create_numbered(
+        target: &Path,
+        header: &Header,
+        signer: Option<SecretKey>,
+        generation: Option<u64>,
+    ) -> Result<BaselineWriter> {
+        match generation {
+            Some(generation) => {
+                let header = Header {
+                    generation,
+                    ..header.clone()
+                };
+                BaselineWriter::start(target, &header, Numbering::AsGiven, signer)
+            }
+            None => BaselineWriter::start(target, header, Numbering::Next, signer),
+        }
+    }
+
+    fn start(
+        target: &Path,
+        header: &Header,
+        numbering: Numbering,
+        signer: Option<SecretKey>,
+    ) -> Result<BaselineWriter> {
         let dir_path = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -458,19 +620,20 @@ impl BaselineWriter {
                 header.extra_digests
             )));
         }
-        let lock = lock_beside(&lock_path(target), target)?;
+        refuse_special_output(&dir, file_name, target)?;
+        let lock = lock_beside(&dir, &lock_path(target), target)?;
+        remove_stale_temporaries(&dir, file_name);
         let mut header = header.clone();
-        if number {
-            header.generation = next_generation(target);
+        if let Numbering::Next = numbering {
+            header.generation = next_generation(&dir, file_name, target, signer.as_ref())?;
         }
         let prefix = signed_prefix(&header, 0)?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(file_name);
-        tmp_name.push(format!(".tmp.{}", std::process::id()));
-        let (file, named_tmp) = create_temp(&dir, &dir_path.join(tmp_name))?;
+        let tmp_name = staging_name(file_name, None, std::process::id());
+        let (file, named_tmp) = create_temp(&dir, &tmp_name, &dir_path)?;
         let mut writer = BaselineWriter {
             out: BufWriter::with_capacity(1 << 20, file),
             dir,
+            name: file_name.to_owned(),
             named_tmp,
             target: target.to_path_buf(),
             lock,
@@ -478,7 +641,7 @@ impl BaselineWriter {
             extra: header.extra_digests.clone(),
             generation: header.generation,
             prefix: Vec::new(),
-            signer: None,
+            signer,
             count: 0,
             frame: Vec::new(),
             last: None,
@@ -499,11 +662,6 @@ impl BaselineWriter {
     /// on up to `generations` (`update`); older ones are removed.
     pub fn keep_previous(&mut self, generations: usize) {
         self.keep = generations;
-    }
-
-    /// Sign the baseline with `key` when it is finished (README "Signed baselines").
-    pub fn sign_with(&mut self, key: SecretKey) {
-        self.signer = Some(key);
     }
 
     /// Device and inode of the files this writer owns (the file being written, which keeps
@@ -606,25 +764,17 @@ impl BaselineWriter {
             Some(tmp) => tmp.clone(),
             None => {
                 // Give the anonymous O_TMPFILE a name, then rename it over the target.
-                let mut tmp = target.clone().into_os_string();
-                tmp.push(format!(".tmp.{}", std::process::id()));
-                let tmp = PathBuf::from(tmp);
-                let fd_path = format!("/proc/self/fd/{}", self.out.get_ref().as_raw_fd());
-                rustix::fs::linkat(
-                    rustix::fs::CWD,
-                    fd_path.as_str(),
-                    rustix::fs::CWD,
-                    &tmp,
-                    rustix::fs::AtFlags::SYMLINK_FOLLOW,
-                )
-                .map_err(|e| Error::io(ctx("link"), e.into()))?;
+                let tmp = staging_name(&self.name, None, std::process::id());
+                name_anonymous(self.out.get_mut(), &self.dir, &tmp)
+                    .map_err(|e| Error::io(ctx("name"), e))?;
                 self.named_tmp = Some(tmp.clone());
                 tmp
             }
         };
-        rotate(&target, self.keep)
+        rotate(&self.dir, &self.name, self.keep)
             .map_err(|e| Error::io(ctx("keep the baseline replaced by"), e))?;
-        std::fs::rename(&tmp, &target).map_err(|e| Error::io(ctx("move into place"), e))?;
+        rustix::fs::renameat(&self.dir, &tmp, &self.dir, &self.name)
+            .map_err(|e| Error::io(ctx("move into place"), e.into()))?;
         self.finished = true;
         self.dir
             .sync_all()
@@ -645,7 +795,7 @@ impl BaselineWriter {
 impl Drop for BaselineWriter {
     fn drop(&mut self) {
         if let (false, Some(tmp)) = (self.finished, &self.named_tmp) {
-            let _ = std::fs::remove_file(tmp);
+            let _ = rustix::fs::unlinkat(&self.dir, tmp, rustix::fs::AtFlags::empty());
         }
     }
 }
@@ -671,25 +821,70 @@ pub fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
     Ok(prefix)
 }
 
-/// One more than the generation of the baseline at `path`, going by its header alone; 1 if
-/// there is none or it is not a baseline. Only a counter: the trust is in the signature of
-/// the baseline that carries it. Only a regular file is opened, never through a symlink and
-/// without blocking, so a FIFO or device put at the output path cannot hang the run.
-fn next_generation(path: &Path) -> u64 {
-    let regular = |m: &std::fs::Metadata| m.is_file();
-    let previous = || -> Option<Header> {
-        std::fs::symlink_metadata(path).ok().filter(regular)?;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-            .ok()?;
-        file.metadata().ok().filter(regular)?;
-        read_prefix(&mut Input::new(BufReader::new(file)))
-            .ok()
-            .map(|(header, _, _)| header)
+/// The generation of a new baseline written over the file `name` in `dir` (`target`).
+///
+/// Unsigned, it is only a counter: one more than the generation in the header of the
+/// baseline there, or 1 if there is none or it is not a baseline.
+///
+/// Signed with `signer`, the number is part of what the signature vouches for, so it may
+/// continue only a baseline this same key signed: the file there must verify with the
+/// key's public half (the whole file, as `check --verify-key` would). Otherwise whoever
+/// could put an unsigned file claiming a huge generation at the output path would raise
+/// every later signed baseline to it, and an old one could be played back past
+/// `--min-generation`. A file there that does not verify is refused (exit 65, naming it);
+/// `--generation N` says where to start instead. No file (or not a regular file: it is
+/// replaced, never read) starts at 1.
+///
+/// Only a regular file is opened, never through a symlink and without blocking, so a FIFO
+/// or device put at the output path cannot hang the run. A previous generation of
+/// `u64::MAX` cannot be followed and is refused rather than repeated.
+fn next_generation(
+    dir: &File,
+    name: &OsStr,
+    target: &Path,
+    signer: Option<&SecretKey>,
+) -> Result<u64> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let opened = rustix::fs::openat(dir, name, flags | OFlags::CLOEXEC, Mode::empty())
+        .ok()
+        .map(File::from)
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()));
+    let previous = match (opened, signer) {
+        (None, _) => return Ok(1),
+        (Some(file), None) => match read_prefix(&mut Input::new(BufReader::new(file))) {
+            Ok((header, _, _)) => header.generation,
+            Err(_) => return Ok(1),
+        },
+        (Some(file), Some(key)) => {
+            let refuse = |reason: String| {
+                Error::bad_data(
+                    target,
+                    format!(
+                        "{reason}: a signed baseline continues the generation only of a \
+                         baseline signed by the same key; give --generation N to start at N \
+                         (above any generation a verifier has accepted)"
+                    ),
+                )
+            };
+            let data = read_private(&file, target)?;
+            let policy = Policy {
+                key: key.public_key(),
+                expect_host: None,
+                min_generation: None,
+            };
+            check_signature(io::Cursor::new(&data[..]), &policy)
+                .map_err(|reason| refuse(format!("not a baseline this key signed ({reason})")))?
+                .header
+                .generation
+        }
     };
-    previous().map_or(1, |h| h.generation.saturating_add(1))
+    previous.checked_add(1).ok_or_else(|| {
+        Error::bad_data(
+            target,
+            format!("generation {previous} is the last there is; give --generation N"),
+        )
+    })
 }
 
 /// The lock file of a baseline: `.NAME.lock` beside it.
@@ -700,16 +895,89 @@ pub fn lock_path(target: &Path) -> PathBuf {
     target.with_file_name(name)
 }
 
-/// Take the writer's lock, or fail at once if another run holds it.
-fn lock_beside(path: &Path, target: &Path) -> Result<File> {
-    let lock = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(format!("cannot create lock file {}", path.display()), e))?;
+/// Refuse an output path that exists and is neither a regular file nor a symlink (which
+/// is replaced, not followed: see [`BaselineWriter`]).
+fn refuse_special_output(dir: &File, name: &OsStr, target: &Path) -> Result<()> {
+    use rustix::fs::{AtFlags, FileType};
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(rustix::io::Errno::NOENT) => Ok(()),
+        Err(e) => Err(Error::io(
+            format!("cannot stat {}", target.display()),
+            e.into(),
+        )),
+        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile | FileType::Symlink => Ok(()),
+            other => Err(Error::Usage(format!(
+                "{}: is {}, not a regular file: a baseline is written only over a regular \
+                 file or to a new name",
+                target.display(),
+                file_type_name(other)
+            ))),
+        },
+    }
+}
+
+fn file_type_name(kind: rustix::fs::FileType) -> &'static str {
+    use rustix::fs::FileType;
+    match kind {
+        FileType::RegularFile => "a regular file",
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symbolic link",
+        FileType::Fifo => "a FIFO",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        FileType::Unknown => "not a file",
+    }
+}
+
+/// Take the writer's lock at `path` (in `dir`), or fail at once if another run holds it.
+/// The lock file is created if missing, opened relative to `dir` and never through a
+/// symlink; an existing one must be a regular file owned by this user with a single link
+/// (see [`BaselineWriter`]).
+fn lock_beside(dir: &File, path: &Path, target: &Path) -> Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let refuse = |why: String| {
+        Error::io(
+            format!("cannot use lock file {}", path.display()),
+            io::Error::other(format!(
+                "{why}; fimsum makes it itself: remove it if it is not what it should be"
+            )),
+        )
+    };
+    let name = path.file_name().unwrap_or_default();
+    let flags = OFlags::RDWR
+        | OFlags::CREATE
+        | OFlags::NOFOLLOW
+        | OFlags::NONBLOCK
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    let lock = match rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => File::from(fd),
+        Err(rustix::io::Errno::LOOP) => return Err(refuse("it is a symbolic link".into())),
+        Err(e) => {
+            return Err(Error::io(
+                format!("cannot create lock file {}", path.display()),
+                e.into(),
+            ))
+        }
+    };
+    let st = rustix::fs::fstat(&lock)
+        .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e.into()))?;
+    let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+    let euid = rustix::process::geteuid().as_raw();
+    if kind != rustix::fs::FileType::RegularFile {
+        return Err(refuse(format!("it is {}", file_type_name(kind))));
+    }
+    if st.st_uid != euid {
+        return Err(refuse(format!(
+            "it is owned by uid {}, not by the user running fimsum (uid {euid})",
+            st.st_uid
+        )));
+    }
+    if st.st_nlink != 1 {
+        return Err(refuse(format!("it has {} hard links", st.st_nlink)));
+    }
     match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(lock),
         Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Locked {
@@ -722,30 +990,80 @@ fn lock_beside(path: &Path, target: &Path) -> Result<File> {
     }
 }
 
-/// An unnamed temporary file in `dir` (`O_TMPFILE`), or a named one where the filesystem
-/// has no `O_TMPFILE`.
-fn create_temp(dir: &File, named: &Path) -> Result<(File, Option<PathBuf>)> {
+/// An unnamed temporary file in `dir` (`O_TMPFILE`), or the named one `name` where the
+/// filesystem has no `O_TMPFILE` (a leftover of that name was removed under the lock).
+fn create_temp(dir: &File, name: &OsStr, dir_path: &Path) -> Result<(File, Option<OsString>)> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
     match rustix::fs::openat(dir, ".", flags, Mode::from_raw_mode(0o600)) {
         Ok(fd) => Ok((File::from(fd), None)),
         Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::ISDIR | rustix::io::Errno::INVAL) => {
-            // A leftover of a run killed between naming and renaming: we hold the lock.
-            let _ = std::fs::remove_file(named);
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .read(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(named)
-                .map_err(|e| Error::io(format!("cannot create {}", named.display()), e))?;
-            Ok((file, Some(named.to_path_buf())))
+            let file = create_named(dir, name).map_err(|e| {
+                Error::io(
+                    format!("cannot create {}", dir_path.join(name).display()),
+                    e,
+                )
+            })?;
+            Ok((file, Some(name.to_owned())))
         }
         Err(e) => Err(Error::io(
             "cannot create the temporary baseline file",
             e.into(),
         )),
     }
+}
+
+/// A new file `name` in `dir`, for this user only: `O_EXCL` and `O_NOFOLLOW`, so nothing
+/// that is already there (a symlink planted by another user included) is opened.
+fn create_named(dir: &File, name: &OsStr) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDWR | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    Ok(File::from(rustix::fs::openat(
+        dir,
+        name,
+        flags,
+        Mode::from_raw_mode(0o600),
+    )?))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: pretend neither way of linking an `O_TMPFILE` works (a chroot without /proc,
+    /// run without CAP_DAC_READ_SEARCH), to exercise the copy.
+    static NO_LINKAT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Give the finished anonymous file `file` the name `name` in `dir`: `linkat` with
+/// `AT_EMPTY_PATH` (which needs CAP_DAC_READ_SEARCH), else through `/proc/self/fd` (which
+/// needs /proc, missing in many chroots), else by copying it into a new file of that name
+/// (created as [`create_named`] does, and synced), which the rename then moves into place
+/// just the same. A run killed after this leaves `name`, removed by the next one.
+fn name_anonymous(file: &mut File, dir: &File, name: &OsStr) -> io::Result<()> {
+    use rustix::fs::{linkat, AtFlags, CWD};
+    #[cfg(test)]
+    let linkable = !NO_LINKAT.with(|c| c.get());
+    #[cfg(not(test))]
+    let linkable = true;
+    if linkable {
+        if linkat(&*file, "", dir, name, AtFlags::EMPTY_PATH).is_ok() {
+            return Ok(());
+        }
+        let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+        if linkat(CWD, fd_path.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW).is_ok() {
+            return Ok(());
+        }
+    }
+    let mut named = create_named(dir, name)?;
+    let copied = (|| {
+        file.seek(SeekFrom::Start(0))?;
+        io::copy(&mut *file, &mut named)?;
+        named.sync_all()
+    })();
+    if let Err(e) = copied {
+        let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
+        return Err(e);
+    }
+    Ok(())
 }
 
 fn frame_len(frame: &[u8]) -> Result<u32> {
@@ -794,14 +1112,59 @@ pub enum SignatureStatus {
 }
 
 /// A verified baseline, ready to hand out its records in order.
+///
+/// The file is read once, into memory of this process, and everything after that (the
+/// signature check, the verifying pass, the records handed out, [`Baseline::records_again`]
+/// for `check --quick`) reads that private copy: the records used are exactly the bytes
+/// that were verified, whatever is done to the file meanwhile. Reading the file twice
+/// would let whoever can write it (and sees the first pass end) put other records under a
+/// valid signature. The copy costs the baseline's size in memory, about 50 bytes an entry
+/// (16 MB for a /usr of 300,000); a file too large for the memory there is refused
+/// (exit 74) rather than aborting the run.
 pub struct Baseline {
     pub header: Header,
     pub count: u64,
     pub signature: SignatureStatus,
     path: PathBuf,
-    input: BufReader<File>,
+    data: Arc<Vec<u8>>,
     records_offset: u64,
     format: RecordFormat,
+}
+
+/// Read all of `file` (`path`, for messages) into memory, its length taken from `fstat`
+/// (bytes written past it meanwhile are not read; a file cut short is then found
+/// truncated by the checks).
+fn read_private(file: &File, path: &Path) -> Result<Vec<u8>> {
+    let read_error = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let len = file.metadata().map_err(read_error)?.len();
+    let mut data = Vec::new();
+    usize::try_from(len)
+        .ok()
+        .and_then(|n| data.try_reserve_exact(n).ok())
+        .ok_or_else(|| {
+            read_error(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("{len} bytes do not fit in memory"),
+            ))
+        })?;
+    file.take(len).read_to_end(&mut data).map_err(read_error)?;
+    Ok(data)
+}
+
+/// A reader of the shared private copy with its own position.
+struct Shared {
+    data: Arc<Vec<u8>>,
+    pos: usize,
+}
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 impl Baseline {
@@ -819,66 +1182,60 @@ impl Baseline {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut input = BufReader::with_capacity(1 << 20, file);
+        Baseline::from_bytes(path, read_private(&file, path)?, policy)
+    }
+
+    /// [`Baseline::open_with`] of these bytes, read from `path`.
+    fn from_bytes(path: &Path, data: Vec<u8>, policy: Option<&Policy>) -> Result<Baseline> {
         let bad = |reason| Error::bad_data(path, reason);
         let signed = match policy {
-            Some(policy) => Some(check_signature(&mut input, policy).map_err(bad)?),
+            Some(policy) => Some(check_signature(io::Cursor::new(&data[..]), policy).map_err(bad)?),
             None => None,
         };
-        let read_error = |e| Error::io(format!("cannot read {}", path.display()), e);
-        input.seek(SeekFrom::Start(0)).map_err(read_error)?;
-        let verified = verify(&mut input).map_err(bad)?;
+        let verified = verify(&data[..]).map_err(bad)?;
         let signature = match (signed, verified.signature) {
             (None, None) => SignatureStatus::Unsigned,
             (None, Some(block)) => SignatureStatus::Unchecked(block.key_id),
-            // The same bytes both passes saw (the digest covers all but the block).
+            // Both passes read the same bytes in memory; checked all the same.
             (Some(s), Some(block)) if s.block == block && s.digest == verified.digest => {
                 SignatureStatus::Verified(block.key_id)
             }
             (Some(_), _) => return Err(bad("changed while it was being verified".into())),
         };
-        input
-            .seek(SeekFrom::Start(verified.records_offset))
-            .map_err(read_error)?;
         Ok(Baseline {
             format: RecordFormat::new(verified.version, &verified.header),
             header: verified.header,
             count: verified.count,
             signature,
             path: path.to_path_buf(),
-            input,
+            data: Arc::new(data),
             records_offset: verified.records_offset,
         })
     }
 
     /// A second, independent reader of the same records (for `check --quick`, which reads
-    /// them in step with the scan while the diff reads them too). It reads the very file
-    /// that was verified (reopened through this process's fd, so a file swapped in under
-    /// the same name since is not read), without verifying it again.
+    /// them in step with the scan while the diff reads them too): the very bytes that were
+    /// verified, not the file again.
     pub fn records_again(&self) -> Result<Records> {
-        let fd_path = format!("/proc/self/fd/{}", self.input.get_ref().as_raw_fd());
-        let file = File::open(&fd_path)
-            .and_then(|mut f| f.seek(SeekFrom::Start(self.records_offset)).map(|_| f))
-            .map_err(|e| Error::io(format!("cannot read {} again", self.path.display()), e))?;
-        Ok(Records {
-            input: Input::new(BufReader::with_capacity(1 << 20, file)),
+        Ok(self.reader())
+    }
+
+    fn reader(&self) -> Records {
+        Records {
+            input: Input::new(Shared {
+                data: Arc::clone(&self.data),
+                pos: self.records_offset as usize,
+            }),
             format: self.format.clone(),
             left: self.count,
             path: self.path.clone(),
         }
-        .skip_hashing(self.records_offset))
+        .skip_hashing(self.records_offset)
     }
 
-    /// The records in order. The file was verified by [`Baseline::open`]; an error here
-    /// means it changed since.
+    /// The records in order, decoded from the bytes [`Baseline::open`] verified.
     pub fn records(self) -> Records {
-        Records {
-            input: Input::new(self.input),
-            format: self.format,
-            left: self.count,
-            path: self.path,
-        }
-        .skip_hashing(self.records_offset)
+        self.reader()
     }
 }
 
@@ -1015,7 +1372,7 @@ pub fn check_signature<R: Read + Seek>(
 
 /// Iterator over a verified baseline's records.
 pub struct Records {
-    input: Input<BufReader<File>>,
+    input: Input<Shared>,
     format: RecordFormat,
     left: u64,
     path: PathBuf,
@@ -1501,5 +1858,194 @@ mod tests {
         });
         let err = verify(&file_of(3, &v2_head, &[])[..]).err().unwrap();
         assert!(err.contains("bad header"), "{err}");
+    }
+
+    fn signed_header() -> Header {
+        Header {
+            algorithm: Algorithm::Md5,
+            origin: Origin::Scan,
+            sources: vec![b"src/".to_vec()],
+            roots: vec![b"/src/".to_vec()],
+            one_file_system: 0,
+            filters: Vec::new(),
+            host: "h".into(),
+            created: Timestamp::default(),
+            generation: 4,
+            fimsum_version: "0.1.0".into(),
+            extra_digests: Vec::new(),
+        }
+    }
+
+    fn write_signed(path: &Path, key: SecretKey, records: &[Record]) {
+        let mut writer = BaselineWriter::create_signed(path, &signed_header(), key).unwrap();
+        for r in records {
+            writer.append(r).unwrap();
+        }
+        writer.finish().unwrap();
+    }
+
+    /// The records handed out (to the diff, and to `check --quick`'s second reader) are
+    /// decoded from the very bytes whose signature was verified: a file rewritten in place
+    /// after the verifying pass, here with other records of the same length, changes
+    /// nothing that is read.
+    #[test]
+    fn signed_records_are_not_read_again_after_verification() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = sign::generate(&dir.path().join("k")).unwrap();
+        let key = || SecretKey::load(&keys.secret).unwrap();
+        let good = [
+            entry(".", Kind::Dir, Content::None),
+            hashed("bin", Algorithm::Md5, &[]),
+        ];
+        let mut backdoor = good.clone();
+        backdoor[1].content = Content::Digest(Algorithm::Md5.digest(b"backdoor"));
+        let path = dir.path().join("b");
+        let other = dir.path().join("other");
+        write_signed(&path, key(), &good);
+        write_signed(&other, key(), &backdoor);
+        let forged = std::fs::read(&other).unwrap();
+        assert_eq!(
+            forged.len(),
+            std::fs::metadata(&path).unwrap().len() as usize
+        );
+
+        let policy = Policy {
+            key: sign::PublicKey::load(&keys.public).unwrap(),
+            expect_host: None,
+            min_generation: None,
+        };
+        let base = Baseline::open_with(&path, Some(&policy)).unwrap();
+        assert!(matches!(base.signature, SignatureStatus::Verified(_)));
+        // Rewritten in place between the verification and the reading of the records.
+        let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all(&forged).unwrap();
+        drop(file);
+        let again: Vec<Record> = base.records_again().unwrap().map(Result::unwrap).collect();
+        let read: Vec<Record> = base.records().map(Result::unwrap).collect();
+        assert_eq!(read, good);
+        assert_eq!(again, good);
+    }
+
+    /// Only the exact names of a writer's temporary files are taken for them.
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        let name = b"b.fimsum";
+        for (entry, pid) in [
+            (&b".b.fimsum.tmp.123"[..], Some(123)),
+            (b".b.fimsum.2.tmp.77", Some(77)),
+            (b"b.fimsum.tmp.9", Some(9)),
+            (b".b.fimsum.tmp.", None),
+            (b".b.fimsum.tmp.12x", None),
+            (b".b.fimsum.x.tmp.12", None),
+            (b".b.fimsum.lock", None),
+            (b"b.fimsum", None),
+            (b"b.fimsum.1", None),
+            (b".c.fimsum.tmp.1", None),
+            (b".b.fimsumx.tmp.1", None),
+            (b".b.fimsum.tmp.99999999999", None),
+        ] {
+            assert_eq!(
+                temporary_pid(name, entry),
+                pid,
+                "{}",
+                String::from_utf8_lossy(entry)
+            );
+        }
+    }
+
+    /// What a killed run left (its temporary file of a dead process) is removed by the next
+    /// writer; a live process's, another user's, a symlink and other names are left alone.
+    #[test]
+    fn stale_temporaries_of_dead_runs_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // A PID that is not running: a child that has been reaped.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        let dead = child.id();
+        let stale = [
+            format!(".b.tmp.{dead}"),
+            format!(".b.1.tmp.{dead}"),
+            format!("b.tmp.{dead}"),
+        ];
+        for name in &stale {
+            std::fs::write(d.join(name), b"left over").unwrap();
+        }
+        let live = format!(".b.tmp.{}", std::os::unix::process::parent_id());
+        std::fs::write(d.join(&live), b"in use").unwrap();
+        let theirs = format!(".b.2.tmp.{dead}");
+        std::fs::write(d.join(&theirs), b"not ours").unwrap();
+        std::os::unix::fs::chown(d.join(&theirs), Some(65534), Some(65534)).unwrap();
+        let link = format!(".b.3.tmp.{dead}");
+        std::os::unix::fs::symlink("victim", d.join(&link)).unwrap();
+        std::fs::write(d.join("victim"), b"keep").unwrap();
+        std::fs::write(d.join("b.other"), b"keep").unwrap();
+
+        let writer = BaselineWriter::create_next(&d.join("b"), &signed_header()).unwrap();
+        writer.finish().unwrap();
+        for name in &stale {
+            assert!(!d.join(name).exists(), "{name} left");
+        }
+        for name in [&live, &theirs, "victim", "b.other"] {
+            assert!(d.join(name).exists(), "{name} removed");
+        }
+        assert!(d.join(&link).symlink_metadata().is_ok());
+    }
+
+    /// Where neither `linkat` of the anonymous file works (no /proc in a chroot, no
+    /// CAP_DAC_READ_SEARCH), the finished baseline is copied into a named temporary file and
+    /// moved into place all the same, leaving nothing else behind.
+    #[test]
+    fn a_chroot_without_proc_still_gets_its_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b");
+        let records = [
+            entry(".", Kind::Dir, Content::None),
+            hashed("a", Algorithm::Md5, &[]),
+        ];
+        NO_LINKAT.with(|c| c.set(true));
+        let mut writer = BaselineWriter::create_next(&path, &signed_header()).unwrap();
+        for r in &records {
+            writer.append(r).unwrap();
+        }
+        let finished = writer.finish();
+        NO_LINKAT.with(|c| c.set(false));
+        assert_eq!(finished.unwrap(), 2);
+        let back: Vec<Record> = Baseline::open(&path)
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(back, records);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".b.lock", "b"]);
+    }
+
+    /// Rotating keeps every numbered baseline in place and shifts them by one.
+    #[test]
+    fn rotation_shifts_every_kept_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b");
+        for generation in 1..=4 {
+            let mut writer = BaselineWriter::create_next(&path, &signed_header()).unwrap();
+            assert_eq!(writer.generation(), generation);
+            writer.keep_previous(2);
+            writer.finish().unwrap();
+        }
+        let generation = |name: &str| {
+            Baseline::open(&dir.path().join(name))
+                .unwrap()
+                .header
+                .generation
+        };
+        assert_eq!(
+            (generation("b"), generation("b.1"), generation("b.2")),
+            (4, 3, 2)
+        );
+        assert!(!dir.path().join("b.3").exists());
     }
 }

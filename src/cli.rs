@@ -36,7 +36,7 @@ pub enum Command {
     /// without BASELINE, the config file's.
     Check(CheckArgs),
     /// `check`, then make the new scan the baseline (keeping the previous ones).
-    Update(CheckArgs),
+    Update(UpdateArgs),
     /// Print the built-in default config, or check a config file.
     Config(ConfigArgs),
     /// Compare two baselines; either may be an rsync `%n %C` log instead.
@@ -94,6 +94,8 @@ pub struct ScanArgs {
     /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
     #[arg(long, value_name = "FILE", requires = "output")]
     pub sign_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub generation: GenerationArg,
     #[command(flatten)]
     pub ioc: IocArgs,
     #[command(flatten)]
@@ -164,8 +166,36 @@ pub struct InitArgs {
     /// Replace an existing baseline (`update` is the way to accept changes after a check).
     #[arg(long)]
     pub force: bool,
+    /// Sign the baseline with this secret key (default: the config file's `sign_key`).
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub generation: GenerationArg,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// The generation of a baseline being written.
+#[derive(Args, Debug)]
+pub struct GenerationArg {
+    /// Give the new baseline generation N instead of one more than the baseline it
+    /// replaces. A signed baseline continues only a baseline that its key signed: over
+    /// anything else, say where to start (above any generation a verifier accepted).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub generation: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// Sign the new baseline with this secret key (default: the config file's
+    /// `sign_key`). Needed to update a signed baseline: it is never replaced by an
+    /// unsigned one.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub generation: GenerationArg,
 }
 
 #[derive(Args, Debug)]
@@ -265,6 +295,7 @@ pub struct ShowArgs {
 pub struct VerifyArgs {
     /// Require a valid signature by this public key (NAME.pub), checked before any entry is
     /// read; a missing or bad signature, or one by another key, is an error (exit 65).
+    /// `check` and `update` take the config file's `verify_key` when this is not given.
     #[arg(long, value_name = "FILE")]
     pub verify_key: Option<PathBuf>,
     /// With --verify-key: the baseline must have been made on host NAME.
@@ -289,6 +320,8 @@ pub struct ImportArgs {
     /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
     #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub generation: GenerationArg,
 }
 
 #[derive(Args, Debug)]

@@ -46,8 +46,15 @@ pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
     match command {
         Command::Scan(args) => scan(args, filters, charset),
         Command::Init(args) => init(args, charset),
-        Command::Check(args) => check(args, charset, false),
-        Command::Update(args) => check(args, charset, true),
+        Command::Check(args) => check(args, charset, None),
+        Command::Update(args) => check(
+            args.check,
+            charset,
+            Some(UpdateKey {
+                sign_key: args.sign_key,
+                generation: args.generation.generation,
+            }),
+        ),
         Command::Config(args) => config(args),
         Command::Diff(args) => diff(args, charset),
         Command::Show(args) => show(args, charset),
@@ -96,6 +103,11 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
     let iocs = load_iocs(&args.ioc.ioc, args.checksum, &extras)?;
     let mut listed = Listed::new(&iocs, args.checksum, charset);
     let stats = match args.output {
+        None if args.generation.generation.is_some() => {
+            return Err(Error::Usage(
+                "--generation numbers a baseline: it needs -o FILE".into(),
+            ))
+        }
         None if !args.digests.is_empty() => {
             return Err(Error::Usage(
                 "--digest needs -o FILE: rsync's `%n %C` lines have no place for more digests"
@@ -123,10 +135,12 @@ fn scan(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<i32
         }
         Some(path) => {
             let header = new_header(args.checksum, &sources, &walk, extras.clone())?;
-            let mut writer = BaselineWriter::create_next(&path, &header)?;
-            if let Some(key) = signer {
-                writer.sign_with(key);
-            }
+            let mut writer = BaselineWriter::create_numbered(
+                &path,
+                &header,
+                signer,
+                args.generation.generation,
+            )?;
             let options = scan_options(
                 args.checksum,
                 extras,
@@ -174,7 +188,14 @@ fn init(args: InitArgs, charset: Charset) -> Result<i32> {
         .collect::<Result<Vec<_>>>()?;
     let extras = extra_kinds(config.checksum, asked);
     let header = new_header(config.checksum, &sources, &walk, extras.clone())?;
-    let mut writer = BaselineWriter::create_next(path, &header)?;
+    let signer = load_secret_key(
+        args.sign_key
+            .as_ref()
+            .or(config.sign_key.as_ref())
+            .map(PathBuf::as_path),
+    )?;
+    let mut writer =
+        BaselineWriter::create_numbered(path, &header, signer, args.generation.generation)?;
     let options = scan_options(
         config.checksum,
         extras,
@@ -427,16 +448,50 @@ fn warn(problem: &Problem, charset: Charset) {
     );
 }
 
-/// `check`, and `update` (`update` = true): rescan, report, and for `update` write the scan
+/// How `update` signs and numbers the new baseline.
+struct UpdateKey {
+    /// `--sign-key`, else the config's `sign_key`.
+    sign_key: Option<PathBuf>,
+    generation: Option<u64>,
+}
+
+/// `check`, and `update` (`update` given): rescan, report, and for `update` write the scan
 /// as the new baseline, keeping the config's number of earlier ones.
-fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
+///
+/// `update` of a signed baseline needs a sign key (`--sign-key` or the config's
+/// `sign_key`) and is refused without one (exit 64), before the scan: a signed baseline is
+/// never silently replaced by an unsigned one, which the next `check --verify-key` would
+/// refuse. The verify key is `--verify-key`, else the config's `verify_key`.
+fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Result<i32> {
     let config = load_config(args.config.config.as_deref())?;
     let policy = Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
     // Without a BASELINE this is the config's baseline, walked as `init` walked it.
     let from_config = args.baseline.is_none();
     let baseline_path = args.baseline.unwrap_or_else(|| config.baseline.clone());
+    if args.verify.verify_key.is_none() {
+        args.verify.verify_key = config.verify_key.clone();
+    }
     let verify = load_policy(args.verify)?;
+    // Before the scan, not after an hour of it.
+    let signer = match &update {
+        Some(u) => load_secret_key(
+            u.sign_key
+                .as_ref()
+                .or(config.sign_key.as_ref())
+                .map(PathBuf::as_path),
+        )?,
+        None => None,
+    };
     let base = Baseline::open_with(&baseline_path, verify.as_ref())?;
+    if let (Some(_), None, SignatureStatus::Unchecked(id) | SignatureStatus::Verified(id)) =
+        (&update, &signer, base.signature)
+    {
+        return Err(Error::Usage(format!(
+            "{}: signed by key {id}: give --sign-key FILE (or sign_key in the config) to \
+             update it; fimsum does not replace a signed baseline by an unsigned one",
+            baseline_path.display()
+        )));
+    }
     let header = base.header.clone();
     let signature_note = signature_note(&baseline_path, &base);
     let sources: Vec<Vec<u8>> = if args.paths.is_empty() {
@@ -473,11 +528,12 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     walk.skip.extend(file_identity(&baseline_path));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&baseline_path)));
-    let mut writer = if update {
+    let mut writer = if let Some(update) = update {
         let mut next = header.clone();
         next.host = host_name();
         next.created = now();
-        let mut writer = BaselineWriter::create_next(&baseline_path, &next)?;
+        let mut writer =
+            BaselineWriter::create_numbered(&baseline_path, &next, signer, update.generation)?;
         writer.keep_previous(config.keep);
         walk.skip.extend(writer.identities());
         Some(writer)
@@ -590,7 +646,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         time: now(),
         config: &config,
     };
-    report.write()?;
+    report_written(report.write())?;
     if let Some(syslog) = &syslog {
         report.log(syslog, &baseline_path)?;
     }
@@ -604,6 +660,18 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         );
     }
     Ok(report.exit_bits() | incomplete_bit(&stats))
+}
+
+/// A report's outcome, a closed stdout aside: `check BASE | head -1` has shown the reader
+/// what it wanted, and the run goes on (syslog, `update`'s new baseline) to exit with the
+/// bits of everything it found, not 0. Any other failure to write the report is an error
+/// (exit 74), before `update` writes anything: changes nobody could see are not accepted.
+/// (`scan` and `show`, whose output is the listing itself, stop quietly with exit 0.)
+fn report_written(written: Result<()>) -> Result<()> {
+    match written {
+        Err(e) if e.is_broken_pipe() => Ok(()),
+        other => other,
+    }
 }
 
 /// Everything a report is written from.
@@ -858,7 +926,7 @@ fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
         time,
         config: &config,
     };
-    report.write()?;
+    report_written(report.write())?;
     Ok(report.exit_bits())
 }
 
@@ -921,10 +989,8 @@ fn import(args: ImportArgs) -> Result<i32> {
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests: Vec::new(),
     };
-    let mut writer = BaselineWriter::create_next(&args.output, &header)?;
-    if let Some(key) = signer {
-        writer.sign_with(key);
-    }
+    let mut writer =
+        BaselineWriter::create_numbered(&args.output, &header, signer, args.generation.generation)?;
     let records = reader.map(|r| r.map_err(|e| log_error(&args.log, e)));
     for record in ensure_ordered(records, args.log.clone()) {
         writer.append(&record?)?;
@@ -971,12 +1037,13 @@ fn verify_packages(args: VerifyPackagesArgs, charset: Charset) -> Result<i32> {
     let verification = packages::verify(&db, &args.root, args.threads.unwrap_or(0), read::md5)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    match args.format {
+    let written = match args.format {
         ReportFormat::Human => packages::write_human(&mut out, &verification, charset),
         ReportFormat::Json => packages::write_json(&mut out, &db, &verification, charset),
     }
     .and_then(|()| out.flush())
-    .map_err(|e| Error::io("cannot write the report", e))?;
+    .map_err(|e| Error::io("cannot write the report", e));
+    report_written(written)?;
     if args.format == ReportFormat::Human {
         eprintln!("fimsum: {}", packages::summary_line(&db, &verification));
     }

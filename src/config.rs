@@ -56,6 +56,11 @@ pub struct Config {
     pub baseline: PathBuf,
     /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...).
     pub keep: usize,
+    /// The secret key `init` and `update` sign the baseline with, if any.
+    pub sign_key: Option<PathBuf>,
+    /// The public key `check` and `update` require the baseline's signature to verify
+    /// with, if any.
+    pub verify_key: Option<PathBuf>,
     /// The `[[rule]]` tables in file order; the last matching one decides.
     pub rules: Vec<RuleConfig>,
 }
@@ -221,6 +226,8 @@ struct RawConfig {
     packages: Option<bool>,
     baseline: Option<Spanned<String>>,
     keep: Option<usize>,
+    sign_key: Option<Spanned<String>>,
+    verify_key: Option<Spanned<String>>,
     rule: Option<Vec<Spanned<RawRule>>>,
 }
 
@@ -342,6 +349,16 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
         Some(path) => src.path_value("baseline", &path)?,
         None => src.default_of("baseline", |c| c.baseline.clone())?,
     };
+    // Not given by the built-in config (TOML has no "none"): no key unless a file says so.
+    let key_path =
+        |key: &str, value: Option<Spanned<String>>, default: fn(&Config) -> Option<PathBuf>| {
+            match value {
+                Some(path) => src.path_value(key, &path).map(Some),
+                None => Ok(src.defaults.and_then(default)),
+            }
+        };
+    let sign_key = key_path("sign_key", raw.sign_key, |c| c.sign_key.clone())?;
+    let verify_key = key_path("verify_key", raw.verify_key, |c| c.verify_key.clone())?;
     let rules = match raw.rule {
         Some(tables) => tables
             .into_iter()
@@ -369,6 +386,8 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
             Some(value) => value,
             None => src.default_of("keep", |c| c.keep)?,
         },
+        sign_key,
+        verify_key,
         rules,
     })
 }
@@ -590,6 +609,15 @@ packages = false
 # baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
 baseline = "/var/lib/fimsum/baseline.fimsum"
 keep = 1
+
+# Signed baselines: `init` and `update` sign the baseline with sign_key (a NAME.key of
+# `fimsum key generate`), and `check` and `update` refuse a baseline whose signature does
+# not verify with verify_key (its NAME.pub), as with --sign-key and --verify-key, which
+# take precedence. `update` of a signed baseline needs a sign key: it never replaces it by
+# an unsigned one. Both files must be owned by root (or the user running fimsum), the
+# secret key readable by its owner only. Not set by default.
+# sign_key = "/root/fimsum/web1.key"
+# verify_key = "/etc/fimsum/web1.pub"
 
 # Rules: how much a change matters, and which changes count.
 #

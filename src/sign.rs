@@ -121,6 +121,7 @@ impl SignatureBlock {
 /// A secret signing key, loaded from a `NAME.key` file.
 pub struct SecretKey {
     key: SigningKey,
+    path: PathBuf,
 }
 
 impl SecretKey {
@@ -135,11 +136,25 @@ impl SecretKey {
                 "damaged: the public key in it does not belong to its secret key",
             ));
         }
-        Ok(SecretKey { key })
+        Ok(SecretKey {
+            key,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn id(&self) -> KeyId {
         KeyId::of(&self.key.verifying_key())
+    }
+
+    /// The public half, to verify what this key signed (named after the secret key's file
+    /// in messages).
+    pub fn public_key(&self) -> PublicKey {
+        let key = self.key.verifying_key();
+        PublicKey {
+            id: KeyId::of(&key),
+            key,
+            path: self.path.clone(),
+        }
     }
 
     /// The signature block for a baseline whose signed message is `message`.
@@ -307,10 +322,13 @@ fn create_new(path: &Path, mode: u32) -> Result<File> {
         })
 }
 
-/// Read a key file, refusing it if its mode has any of the `forbidden` bits (checked on the
-/// open file, so it cannot be swapped in between) or it is not a regular file.
+/// Read a key file, refusing it if its mode has any of the `forbidden` bits, if it is owned
+/// by another user than the one running fimsum (or root), or if it is not a regular file;
+/// all checked on the open file, so nothing can be swapped in between. Ownership is the
+/// rule of the config file: whoever owns the file can make it say anything, so a verify
+/// key of another user's decides what verifies, and a secret key of theirs signs for them.
 fn read_key_file(path: &Path, forbidden: u32, why: &str) -> Result<String> {
-    let file = File::open(path).map_err(|source| Error::NoInput {
+    let file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
         path: path.to_path_buf(),
         source,
     })?;
@@ -319,6 +337,17 @@ fn read_key_file(path: &Path, forbidden: u32, why: &str) -> Result<String> {
         .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?;
     if !meta.is_file() {
         return Err(key_error(path, "not a regular file"));
+    }
+    let euid = rustix::process::geteuid().as_raw();
+    if meta.uid() != euid && meta.uid() != 0 {
+        return Err(key_error(
+            path,
+            format!(
+                "owned by uid {}, not by the user running fimsum (uid {euid}) or root: \
+                 whoever owns a key file decides what it says; refused",
+                meta.uid()
+            ),
+        ));
     }
     let mode = meta.mode() & 0o7777;
     if mode & forbidden != 0 {

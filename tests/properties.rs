@@ -208,10 +208,11 @@ fn write_baseline_signed(
 ) -> (tempfile::TempDir, Vec<u8>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("b.fimsum");
-    let mut writer = BaselineWriter::create(&path, header).expect("create");
-    if let Some(key) = key {
-        writer.sign_with(key);
+    let mut writer = match key {
+        Some(key) => BaselineWriter::create_signed(&path, header, key),
+        None => BaselineWriter::create(&path, header),
     }
+    .expect("create");
     for r in records {
         writer.append(r).expect("append");
     }

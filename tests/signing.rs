@@ -333,29 +333,37 @@ fn generations_count_up_and_min_generation_refuses_an_older_baseline() {
     // The old baseline is validly signed, but older than the verifier accepts.
     assert_refused(&min3("old"), "replayed", "below --min-generation 3");
     // A baseline written anew (no previous one at its path) starts at 1; an unsigned scan
-    // numbers generations too.
+    // numbers generations too, but a signed one continues only what its key signed.
     let out = run_in(dir, ["scan", "-o", "fresh", "--sign-key", "a.key", "src/"]);
     assert_eq!(code(&out), 0);
     assert_eq!(verified_generation(dir, "fresh"), 1);
     assert_eq!(code(&run_in(dir, ["scan", "-o", "base", "src/"])), 0);
-    assert_eq!(
-        code(&run_in(
-            dir,
-            ["scan", "-o", "base", "--sign-key", "a.key", "src/"]
-        )),
-        0
+    let out = run_in(dir, ["scan", "-o", "base", "--sign-key", "a.key", "src/"]);
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    let out = run_in(
+        dir,
+        [
+            "scan",
+            "-o",
+            "base",
+            "--sign-key",
+            "a.key",
+            "--generation",
+            "5",
+            "src/",
+        ],
     );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(verified_generation(dir, "base"), 5);
-    // A FIFO at the output path is not read for its generation (that would block): it is
-    // replaced, and the baseline starts at 1.
+    // A FIFO at the output path is neither read for its generation (that would block) nor
+    // replaced.
     let status = std::process::Command::new("mkfifo")
         .arg(dir.join("pipe"))
         .status()
         .unwrap();
     assert!(status.success());
     let out = run_in(dir, ["scan", "-o", "pipe", "--sign-key", "a.key", "src/"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(verified_generation(dir, "pipe"), 1);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
 }
 
 #[test]

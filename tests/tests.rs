@@ -3,6 +3,7 @@
 mod util;
 
 mod baseline_files;
+mod baseline_trust;
 mod cli;
 mod dist;
 mod filter_parity;

@@ -468,7 +468,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__import)
-            opts="-o -h --output --cc --checksum-choice --sign-key --help"
+            opts="-o -h --output --cc --checksum-choice --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -494,6 +494,10 @@ _fimsum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -502,13 +506,21 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__init)
-            opts="-q -v -h --config --force --threads --kernel --quiet --verbose --help"
+            opts="-q -v -h --config --force --sign-key --generation --threads --kernel --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -612,7 +624,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -q -v -h --cc --checksum-choice --output --digest --sign-key --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --help"
+            opts="-o -x -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,6 +651,10 @@ _fimsum() {
                     return 0
                     ;;
                 --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -700,7 +716,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__update)
-            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -743,6 +759,14 @@ _fimsum() {
                     return 0
                     ;;
                 --syslog-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --generation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

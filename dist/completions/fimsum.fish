@@ -43,6 +43,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l checksum-choice -
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s o -l output -d 'Write a baseline to FILE instead of printing lines' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l digest -d 'With -o: also record these digests of every file, from the same read: md5, sha1, sha256 (comma-separated or repeated); `check` compares them too' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
@@ -54,6 +55,8 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s q -l quiet -d 'No
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l sign-key -d 'Sign the baseline with this secret key (default: the config file\'s `sign_key`)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l threads -d 'Hashing threads (default: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l force -d 'Replace an existing baseline (`update` is the way to accept changes after a check)'
@@ -64,7 +67,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a 
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
-complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l threads -d 'Hashing threads (default: one per core)' -r
@@ -83,7 +86,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l format -r -f -a
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
-complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l threads -d 'Hashing threads (default: one per core)' -r
@@ -92,6 +95,8 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick-sample -d
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l syslog-socket -d 'The syslog socket' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l sign-key -d 'Sign the new baseline with this secret key (default: the config file\'s `sign_key`). Needed to update a signed baseline: it is never replaced by an unsigned one' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
@@ -107,17 +112,18 @@ itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (README "JSON output")'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs (their checksum width only narrows it down)' -r
-complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s o -l output -d 'The baseline to write' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l checksum-choice -l cc -d 'The log\'s algorithm (default: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'

@@ -36,6 +36,7 @@ _arguments "${_arguments_options[@]}" : \
 '--output=[Write a baseline to FILE instead of printing lines]:FILE:_files' \
 '*--digest=[With -o\: also record these digests of every file, from the same read\: md5, sha1, sha256 (comma-separated or repeated); \`check\` compares them too]:ALGOS:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
+'--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
@@ -56,6 +57,8 @@ _arguments "${_arguments_options[@]}" : \
 (init)
 _arguments "${_arguments_options[@]}" : \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
+'--sign-key=[Sign the baseline with this secret key (default\: the config file'\''s \`sign_key\`)]:FILE:_files' \
+'--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '--threads=[Hashing threads (default\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '--force[Replace an existing baseline (\`update\` is the way to accept changes after a check)]' \
@@ -73,7 +76,7 @@ _arguments "${_arguments_options[@]}" : \
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (README "JSON output")"))' \
-'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
 '--threads=[Hashing threads (default\: one per core)]:N:_default' \
@@ -101,7 +104,7 @@ _arguments "${_arguments_options[@]}" : \
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (README "JSON output")"))' \
-'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
 '--threads=[Hashing threads (default\: one per core)]:N:_default' \
@@ -110,6 +113,8 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--syslog-socket=[The syslog socket]:PATH:_files' \
+'--sign-key=[Sign the new baseline with this secret key (default\: the config file'\''s \`sign_key\`). Needed to update a signed baseline\: it is never replaced by an unsigned one]:FILE:_files' \
+'--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \
@@ -140,7 +145,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '--checksum-choice=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
 '--cc=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
-'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
 '-h[Print help (see more with '\''--help'\'')]' \
@@ -151,7 +156,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 ;;
 (show)
 _arguments "${_arguments_options[@]}" : \
-'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65)]:FILE:_files' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
 '-h[Print help]' \
@@ -166,6 +171,7 @@ _arguments "${_arguments_options[@]}" : \
 '--checksum-choice=[The log'\''s algorithm (default\: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)]:ALGO:_default' \
 '--cc=[The log'\''s algorithm (default\: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)]:ALGO:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
+'--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '-h[Print help]' \
 '--help[Print help]' \
 ':log -- An rsync `--out-format="%n %C"` log:_files' \
