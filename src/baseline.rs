@@ -874,7 +874,14 @@ fn next_generation(
                 min_generation: None,
             };
             check_signature(io::Cursor::new(&data[..]), &policy)
-                .map_err(|reason| refuse(format!("not a baseline this key signed ({reason})")))?
+                .map_err(|reason| {
+                    let reason = if reason == NOT_SIGNED {
+                        "it is not signed".to_string()
+                    } else {
+                        reason
+                    };
+                    refuse(format!("not a baseline this key signed ({reason})"))
+                })?
                 .header
                 .generation
         }
@@ -975,7 +982,7 @@ fn lock_beside(dir: &File, path: &Path, target: &Path) -> Result<File> {
             st.st_uid
         )));
     }
-    if st.st_nlink != 1 {
+    if st.st_nlink > 1 {
         return Err(refuse(format!("it has {} hard links", st.st_nlink)));
     }
     match rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
