@@ -18,7 +18,8 @@
 //! The header's generation numbers the baselines written to one path: `scan -o` and
 //! `import` ([`BaselineWriter::create_next`]) make it one more than the generation of the
 //! baseline they replace (1 if there is none), so a verifier can refuse an older, validly
-//! signed baseline played back (`--min-generation`).
+//! signed baseline played back (`--min-generation`). A signed baseline continues only the
+//! numbering of a baseline signed by the same key (see `next_generation`).
 //!
 //! Version 3 added the extra digests (`scan --digest`): the header lists their kinds, and
 //! each regular file with a checksum carries one digest of each kind, in that order, and
@@ -40,6 +41,8 @@
 //! signature block (if any) and the end of file must all be where they belong.
 //! [`Baseline::open`] checks all of that in a first pass before a single record is handed
 //! out, so a truncated or altered file is an error (exit 65) and never a shorter baseline.
+//! Both passes, and every reader of the records, read one private copy of the file in
+//! memory ([`Baseline`]), so what is decoded is what was verified.
 //!
 //! The wire structs below mirror the public types on purpose: the file format changes only
 //! when this module says so, never by a refactor elsewhere, and decoding validates on the
@@ -515,7 +518,7 @@ fn decode_extra(
 /// never removed) keeps two runs from writing the same baseline at once: the second fails
 /// at once with a clear message (exit 75) rather than queueing behind a long scan. A run
 /// killed in the moment between naming the finished file and moving it into place leaves
-/// `.NAME.tmp.PID`; the next writer removes it ([`remove_stale_temporaries`]).
+/// `.NAME.tmp.PID`; the next writer removes it (`remove_stale_temporaries`).
 ///
 /// The output path is refused before anything is created beside it if it exists and is
 /// not a regular file (`-o /dev/null` would otherwise replace the device node with a
@@ -579,7 +582,7 @@ impl BaselineWriter {
 
     /// A numbered baseline, signed with `signer` if there is one (README "Signed
     /// baselines"); `generation` given, it is the new baseline's generation, else as
-    /// [`next_generation`] says (which, for a signed baseline, trusts only a previous
+    /// `next_generation` says (which, for a signed baseline, trusts only a previous
     /// baseline that this very key signed).
     pub fn create_numbered(
         target: &Path,
