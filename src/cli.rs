@@ -213,6 +213,12 @@ pub struct CheckArgs {
     /// The syslog socket.
     #[arg(long, value_name = "PATH", default_value = fimsum::syslog::DEFAULT_SOCKET, requires = "syslog")]
     pub syslog_socket: PathBuf,
+    /// `update` only: write the new baseline even though this scan could not see everything
+    /// (a directory not listed completely, an entry that could not be looked at, a file that
+    /// could not be read), keeping the old records of what it could not see. Without it,
+    /// `update` leaves the baseline as it was after such a scan.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 #[derive(Args, Debug)]

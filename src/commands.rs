@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc};
 use fimsum::assess::{self, Assessment, Inputs, IocHit};
 use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use fimsum::config::Config;
-use fimsum::diff::{self, Diff, DiffOptions};
+use fimsum::diff::{self, Diff, DiffOptions, Kept};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
 use fimsum::hash::{extra_kinds, Algorithm, HashKind};
@@ -430,6 +430,11 @@ fn warn(problem: &Problem, charset: Charset) {
 /// `check`, and `update` (`update` = true): rescan, report, and for `update` write the scan
 /// as the new baseline, keeping the config's number of earlier ones.
 fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
+    if args.allow_incomplete && !update {
+        return Err(Error::Usage(
+            "--allow-incomplete is for `update`: `check` writes no baseline".into(),
+        ));
+    }
     let config = load_config(args.config.config.as_deref())?;
     let policy = Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
     // Without a BASELINE this is the config's baseline, walked as `init` walked it.
@@ -512,26 +517,38 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     let mut listed = Listed::new(&iocs, header.algorithm, charset);
     let progress = Progress::new(args.run.verbosity(), Some(base.count), charset);
 
+    // For `update`: records kept from the old baseline, and what the scan could not see.
+    let (mut kept_old, mut unseen) = (0u64, 0u64);
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
-        let (listed, writer) = (&mut listed, &mut writer);
+        let listed = &mut listed;
         let scanner = scope.spawn(move || {
             run_scan_reusing(&sources, &options, reuse, charset, progress, |record| {
                 listed.check(&record);
-                if let Some(writer) = writer.as_mut() {
-                    writer.append(&record)?;
-                }
                 // The receiver is gone only if the diff failed; its error is reported.
                 tx.send(record)
                     .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
             })
         });
-        let diff = diff::diff(
+        // The new baseline is written from the comparison, not from the scan alone, so that
+        // it can keep the old records of what the scan could not see.
+        let diff = diff::diff_keeping(
             base.records(),
             rx.into_iter().map(Ok),
             DiffOptions {
                 compare_content: true,
                 identity,
+            },
+            |record, kept| {
+                let Some(writer) = writer.as_mut() else {
+                    return Ok(());
+                };
+                if kept == Kept::Old {
+                    kept_old += 1;
+                } else if record.not_seen().is_some() {
+                    unseen += 1;
+                }
+                writer.append(record)
             },
         );
         let stats = scanner
@@ -596,12 +613,31 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     }
     if let Some(writer) = writer {
         let generation = writer.generation();
+        if kept_old + unseen > 0 && !args.allow_incomplete {
+            // Dropped unfinished: the baseline stays as it was.
+            drop(writer);
+            eprintln!(
+                "fimsum: {}: not updated: this scan could not fully see {} entries, and a \
+                 baseline written from it would lose what is known of them \
+                 (--allow-incomplete writes it, keeping their old records)",
+                baseline_path.display(),
+                kept_old + unseen
+            );
+            return Ok(report.exit_bits() | incomplete_bit(&stats) | exit::INCOMPLETE);
+        }
         writer.finish()?;
         eprintln!(
             "fimsum: {}: updated to generation {generation} (the previous one kept as {}.1)",
             baseline_path.display(),
             baseline_path.display()
         );
+        if kept_old > 0 {
+            eprintln!(
+                "fimsum: {}: {kept_old} records kept from the previous generation for entries \
+                 this scan could not see",
+                baseline_path.display()
+            );
+        }
     }
     Ok(report.exit_bits() | incomplete_bit(&stats))
 }

@@ -303,7 +303,8 @@ fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> 
 /// A file whose content could not be hashed is reported; directories and symlinks whose
 /// problem the walker already reported are not reported twice.
 fn content_problem(record: &Record) -> Option<String> {
-    if record.kind != crate::record::Kind::File {
+    // The walker reported what it could not look at.
+    if record.kind != crate::record::Kind::File || record.is_unseen() {
         return None;
     }
     match &record.content {
