@@ -194,6 +194,13 @@ pub struct CheckArgs {
     /// inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user).
     #[arg(long)]
     pub quick: bool,
+    /// The tree is a copy of the one the baseline describes (a forensic copy, a restored
+    /// backup, `rsync -aHAX`): compare only what a faithful copy keeps (content, type, mode,
+    /// owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or
+    /// link count, which every copy changes. Cannot be combined with --quick, which trusts
+    /// the ctime.
+    #[arg(long)]
+    pub copy: bool,
     /// With --quick, still rehash about this percentage of the trusted files, at random.
     #[arg(long, value_name = "PERCENT", requires = "quick", value_parser = percent)]
     pub quick_sample: Option<f64>,

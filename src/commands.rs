@@ -435,6 +435,12 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
             "--allow-incomplete is for `update`: `check` writes no baseline".into(),
         ));
     }
+    // A copy has new ctimes, which is all --quick goes by: it would trust what it must not.
+    if args.copy && args.quick {
+        return Err(Error::Usage(
+            "--copy and --quick: a copy's ctimes are all new, and --quick relies on them".into(),
+        ));
+    }
     let config = load_config(args.config.config.as_deref())?;
     let policy = Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
     // Without a BASELINE this is the config's baseline, walked as `init` walked it.
@@ -512,8 +518,9 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     } else {
         None
     };
-    // The rsync formats show what rsync would do, so they compare only what rsync compares.
-    let identity = matches!(args.format, Format::Human | Format::Json);
+    // The rsync formats show what rsync would do, so they compare only what rsync compares;
+    // a copy (`--copy`) is compared on what a faithful copy keeps, which is the same set.
+    let identity = matches!(args.format, Format::Human | Format::Json) && !args.copy;
     let mut listed = Listed::new(&iocs, header.algorithm, charset);
     let progress = Progress::new(args.run.verbosity(), Some(base.count), charset);
 
@@ -557,6 +564,13 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         Ok((diff?, stats?))
     })?;
     let mut notes: Vec<String> = signature_note.into_iter().collect();
+    if args.copy {
+        notes.push(
+            "--copy: the tree is taken as a copy: compared content, type, mode, owner, group, \
+             size, mtime, symlink target and device numbers; not ctime, inode or link count"
+                .into(),
+        );
+    }
     if args.quick {
         notes.push(format!(
             "--quick: {} of {} files trusted from unchanged metadata, not read",
@@ -596,6 +610,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         },
     );
     let report = Report {
+        copy: args.copy,
         format: args.format,
         diff: &diff,
         assessment: &assessment,
@@ -644,6 +659,8 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
 
 /// Everything a report is written from.
 struct Report<'a> {
+    /// `check --copy`.
+    copy: bool,
     format: Format,
     diff: &'a Diff,
     assessment: &'a Assessment,
@@ -666,6 +683,7 @@ impl Report<'_> {
             time: self.time,
             rules: &self.config.rules,
             colour: std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal(),
+            copy: self.copy,
         };
         let stdout = io::stdout();
         let mut out = BufWriter::new(stdout.lock());
@@ -883,6 +901,7 @@ fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
         },
     );
     let report = Report {
+        copy: false,
         format: args.format,
         diff: &diff,
         assessment: &assessment,

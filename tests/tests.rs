@@ -4,6 +4,7 @@ mod util;
 
 mod baseline_files;
 mod cli;
+mod copies;
 mod dist;
 mod filter_parity;
 mod packages;
