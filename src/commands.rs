@@ -265,6 +265,63 @@ fn new_header(
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests,
+        skip_fs: Some(fs_set(&walk.skip_fs)),
+    })
+}
+
+/// Filesystem types as a baseline records them: sorted, each once.
+fn fs_set(magics: &[i64]) -> Vec<i64> {
+    let mut set = magics.to_vec();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
+/// The filesystem types a check does not enter. A baseline that records them
+/// ([`Header::skip_fs`]) is checked with its own, so that what its scan did not enter is
+/// neither added nor removed now: when the config (the one of a check without BASELINE, or
+/// one given with --config) says otherwise, a note on stderr says which was used and how to
+/// change it. An older baseline, which does not say, is checked with the config's when it is
+/// the config's baseline, as it was made by `init`, and with none otherwise, as `scan -o`.
+fn check_skip_fs(
+    header: &Header,
+    config: &Config,
+    consult_config: bool,
+    from_config: bool,
+    baseline: &Path,
+) -> Result<Vec<i64>> {
+    let configured = if consult_config {
+        Some(fs_set(&config_walk(config)?.skip_fs))
+    } else {
+        None
+    };
+    Ok(match (&header.skip_fs, configured) {
+        (Some(recorded), Some(configured)) => {
+            if *recorded != configured {
+                let names = |set: &[i64]| -> String {
+                    let mut names: Vec<String> =
+                        set.iter().map(|&m| policy::fs_type_name(m)).collect();
+                    names.dedup();
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                };
+                eprintln!(
+                    "fimsum: note: {}: not entering the filesystem types the baseline's scan did \
+                     not enter ({}), not the config's skip_fs ({}); `fimsum init --force` \
+                     makes a baseline with the config's",
+                    baseline.display(),
+                    names(recorded),
+                    names(&configured)
+                );
+            }
+            recorded.clone()
+        }
+        (Some(recorded), None) => recorded.clone(),
+        (None, Some(configured)) if from_config => configured,
+        (None, _) => Vec::new(),
     })
 }
 
@@ -478,9 +535,13 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     let iocs = load_iocs(&ioc_paths, header.algorithm, &header.extra_digests)?;
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&baseline_path, format!("recorded filter: {e}")))?;
-    if from_config {
-        walk.skip_fs = config_walk(&config)?.skip_fs;
-    }
+    walk.skip_fs = check_skip_fs(
+        &header,
+        &config,
+        from_config || args.config.config.is_some(),
+        from_config,
+        &baseline_path,
+    )?;
     walk.skip.extend(file_identity(&baseline_path));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&baseline_path)));
@@ -488,6 +549,8 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         let mut next = header.clone();
         next.host = host_name();
         next.created = now();
+        // What this scan did not enter, which is what the records say.
+        next.skip_fs = Some(fs_set(&walk.skip_fs));
         let mut writer = BaselineWriter::create_next(&baseline_path, &next)?;
         writer.keep_previous(config.keep);
         walk.skip.extend(writer.identities());
@@ -975,6 +1038,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests: Vec::new(),
+        skip_fs: None,
     };
     let mut writer = BaselineWriter::create_next(&args.output, &header)?;
     if let Some(key) = signer {

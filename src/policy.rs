@@ -776,6 +776,16 @@ pub fn is_virtual_fs(f_type: i64) -> bool {
         .any(|&(name, m)| m == magic && VIRTUAL_FS.contains(&name))
 }
 
+/// A name of a filesystem type by its statfs magic (the first [`FS_TYPES`] gives it), or the
+/// magic as `0x...`: for messages.
+pub fn fs_type_name(magic: i64) -> String {
+    let m = magic as u32;
+    match FS_TYPES.iter().find(|&&(_, known)| known == m) {
+        Some((name, _)) => (*name).to_string(),
+        None => format!("{m:#x}"),
+    }
+}
+
 /// The magic numbers of a `skip_fs` entry: a name from [`FS_TYPES`], or a number written
 /// `0x...` for a type the table lacks.
 pub fn fs_type_magics(name: &str) -> Result<Vec<u32>, String> {

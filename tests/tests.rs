@@ -14,4 +14,5 @@ mod reliability;
 mod rsync_compat;
 mod rsync_incremental;
 mod signing;
+mod skip_fs;
 mod unseen;
