@@ -23,6 +23,12 @@ pub trait Hooks: Send + Sync {
     fn listing_error(&self, _dir: &[u8], _read: usize) -> Option<i32> {
         None
     }
+    /// The filesystem type (`statfs` `f_type`) to take for the file system of this regular
+    /// file, instead of the one statfs reports: asked once per file system by `check
+    /// --quick`, which trusts ctimes only where the file system keeps them.
+    fn fs_type(&self, _name: &[u8]) -> Option<i64> {
+        None
+    }
 }
 
 /// An optional set of [`Hooks`], cheap to clone into every part of a scan.
@@ -53,6 +59,11 @@ impl HookRef {
     #[inline]
     pub fn listing_error(&self, dir: &[u8], read: usize) -> Option<i32> {
         self.0.as_ref().and_then(|h| h.listing_error(dir, read))
+    }
+
+    /// [`Hooks::fs_type`], if there are hooks.
+    pub fn fs_type(&self, name: &[u8]) -> Option<i64> {
+        self.0.as_ref().and_then(|h| h.fs_type(name))
     }
 }
 

@@ -10,6 +10,7 @@ mod filter_parity;
 mod packages;
 mod policy;
 mod properties;
+mod quick_fs;
 mod reliability;
 mod rsync_compat;
 mod rsync_incremental;
