@@ -204,12 +204,24 @@ impl Walker {
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
+        // Why a `dir/` source could not be opened, if one could not (and is not gone).
+        let mut root_unseen = None;
         for src in sources {
             if is_contents_source(src) {
-                walker.add_contents_source(src, &mut root, &mut top);
+                if let Some(reason) = walker.add_contents_source(src, &mut root, &mut top) {
+                    root_unseen.get_or_insert(reason);
+                }
             } else {
                 walker.add_item_source(src, &mut top);
             }
+        }
+        // What a source that could not be opened holds was not seen: the root says so, as
+        // a directory that could not be read, so that a check finds it unverified, not
+        // removed.
+        match (&mut root, root_unseen) {
+            (Some(entry), Some(reason)) => entry.record.content = Content::Unreadable(reason),
+            (None, Some(reason)) => root = Some(unseen(b".".to_vec(), Kind::Dir, reason)),
+            _ => {}
         }
         walker.stack.push(merge_and_sort(top).into_iter());
         if let Some(root) = root {
@@ -219,7 +231,13 @@ impl Walker {
         walker
     }
 
-    fn add_contents_source(&mut self, src: &[u8], root: &mut Option<Entry>, top: &mut Vec<Child>) {
+    /// Returns why the source was not seen when it could not be opened, unless it is gone.
+    fn add_contents_source(
+        &mut self,
+        src: &[u8],
+        root: &mut Option<Entry>,
+        top: &mut Vec<Child>,
+    ) -> Option<String> {
         let opened = c_path(src).and_then(|path| {
             let fd = rustix::fs::open(
                 path.as_c_str(),
@@ -232,7 +250,9 @@ impl Walker {
         let (fd, meta) = match opened {
             Ok(x) => x,
             Err(e) => {
-                return self.problem(src.to_vec(), format!("cannot open source: {}", describe(e)))
+                let reason = format!("cannot open source: {}", describe(e));
+                self.problem(src.to_vec(), reason.clone());
+                return (e != Errno::NOENT).then_some(reason);
             }
         };
         if root.is_none() {
@@ -264,6 +284,7 @@ impl Walker {
                 }
             }
         }
+        None
     }
 
     fn add_item_source(&mut self, src: &[u8], top: &mut Vec<Child>) {

@@ -206,3 +206,29 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
     assert_eq!(text(&out).lines().count(), 1, "{}", text(&out));
     assert!(text(&out).starts_with("d/ "), "{}", text(&out));
 }
+
+/// A `dir/` source that cannot be opened (mode 0700, checked by another user): everything
+/// the baseline has of it is unverified, none of it removed.
+#[test]
+fn source_that_cannot_be_opened_is_unverified_not_removed() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to run as uid 65534");
+        return;
+    }
+    let tmp = scratch();
+    let top = tmp.path();
+    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
+    write(&top.join("t/d/x"), b"x");
+    let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::set_permissions(top.join("t"), PermissionsExt::from_mode(0o700)).unwrap();
+    let out = as_nobody(top, &["check", "b.fimsum"]);
+    let human = text(&out);
+    assert_eq!(code(&out), 8, "{human}");
+    assert!(
+        human.contains("0 removed") && human.contains("3 unverified"),
+        "{human}"
+    );
+    let out = as_nobody(top, &["check", "--format", "rsync", "b.fimsum"]);
+    assert_eq!(text(&out), "", "no deleting lines");
+}
