@@ -141,6 +141,7 @@ fn header() -> Header {
         generation: 1,
         fimsum_version: "bench".into(),
         extra_digests: Vec::new(),
+        skip_fs: Some(Vec::new()),
     }
 }
 

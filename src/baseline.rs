@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! magic      8 bytes  "FIMSUMBL"
-//! version    u32      FORMAT_VERSION (3; versions 1 and 2 are still read)
-//! header     u32 length + bincode(WireHeaderV3)          (at most 1 MiB)
+//! version    u32      FORMAT_VERSION (4; versions 1 to 3 are still read)
+//! header     u32 length + bincode(WireHeaderV4)          (at most 1 MiB)
 //! count      u64      number of records
 //! records    count x (u32 length + bincode(WireRecordV3)) (each at most 1 MiB), in rsync order
 //! end        8 bytes  "FIMSUMEN" + SHA-256 of every byte before "FIMSUMEN"
@@ -24,7 +24,11 @@
 //! Version 3 added the extra digests (`scan --digest`): the header lists their kinds, and
 //! each regular file with a checksum carries one digest of each kind, in that order, and
 //! every other record none. Versions 1 and 2 are read as baselines without extra digests
-//! (version 1 also as generation 0); [`BaselineWriter`] always writes version 3.
+//! (version 1 also as generation 0); [`BaselineWriter`] always writes version 4.
+//!
+//! Version 4 added the filesystem types the scan did not enter (`skip_fs`), so that a check
+//! walks the tree as the baseline's scan did; its records are version 3's. Versions 1 to 3
+//! are read as baselines that do not say ([`Header::skip_fs`] `None`).
 //!
 //! A signed baseline ends with the fixed-size block of [`crate::sign`], which covers the
 //! bytes from the magic through the record count and the end marker's digest. With a verify
@@ -68,9 +72,10 @@ use crate::walk::FilterArg;
 
 const MAGIC: &[u8; 8] = b"FIMSUMBL";
 const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
-/// Version 3: the layout above. Version 2 had no extra digests; version 1 had no generation
-/// in the header either and was never signed. Both are still read.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4: the layout above. Version 3 had no `skip_fs` in the header; version 2 had no
+/// extra digests either; version 1 had no generation in the header either and was never
+/// signed. All are still read.
+pub const FORMAT_VERSION: u32 = 4;
 const FRAME_LIMIT: usize = 1 << 20;
 const DIGEST_LEN: usize = 32;
 /// The end marker and its digest.
@@ -110,6 +115,11 @@ pub struct Header {
     /// The kinds of extra digest every hashed file carries (`scan --digest`), in the
     /// canonical form of [`extra_kinds`]; empty for versions 1 and 2.
     pub extra_digests: Vec<HashKind>,
+    /// The filesystem types (`statfs` magic numbers, sorted) whose mount points the scan
+    /// listed but did not enter ([`crate::walk::WalkOptions::skip_fs`]), so that `check`
+    /// walks the same tree; `None` where the baseline does not say (versions 1 to 3, and a
+    /// log's import, which no walk made).
+    pub skip_fs: Option<Vec<i64>>,
 }
 
 /// Version 1's header, and the first part of the later ones.
@@ -139,6 +149,13 @@ struct WireHeaderV2 {
 struct WireHeaderV3 {
     v2: WireHeaderV2,
     extra_digests: Vec<u8>,
+}
+
+/// Version 4's header: version 3's, then the filesystem types not entered.
+#[derive(Encode, Decode)]
+struct WireHeaderV4 {
+    v3: WireHeaderV3,
+    skip_fs: Option<Vec<i64>>,
 }
 
 #[derive(Encode, Decode)]
@@ -227,6 +244,7 @@ impl WireHeader {
         self,
         generation: u64,
         extra_codes: Vec<u8>,
+        skip_fs: Option<Vec<i64>>,
     ) -> std::result::Result<Header, String> {
         let filters = self
             .filters
@@ -263,6 +281,7 @@ impl WireHeader {
             generation,
             fimsum_version: self.fimsum_version,
             extra_digests,
+            skip_fs,
         })
     }
 }
@@ -806,12 +825,15 @@ impl Drop for BaselineWriter {
 /// A baseline's first bytes for this header and record count: magic, version, header frame,
 /// count. Besides the payload digest, they are what a signature covers ([`sign::message`]).
 pub fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
-    let wire = WireHeaderV3 {
-        v2: WireHeaderV2 {
-            v1: WireHeader::from_header(header),
-            generation: header.generation,
+    let wire = WireHeaderV4 {
+        v3: WireHeaderV3 {
+            v2: WireHeaderV2 {
+                v1: WireHeader::from_header(header),
+                generation: header.generation,
+            },
+            extra_digests: header.extra_digests.iter().map(|k| k.code()).collect(),
         },
-        extra_digests: header.extra_digests.iter().map(|k| k.code()).collect(),
+        skip_fs: header.skip_fs.clone(),
     };
     let head = bincode::encode_to_vec(wire, config())
         .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
@@ -1518,14 +1540,17 @@ fn read_raw_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<RawPref
 
 fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<Header, String> {
     let decoded = match version {
-        1 => decode_exact::<WireHeader>(frame).map(|w| (w, 0, Vec::new())),
-        2 => decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation, Vec::new())),
-        _ => {
-            decode_exact::<WireHeaderV3>(frame).map(|w| (w.v2.v1, w.v2.generation, w.extra_digests))
-        }
+        1 => decode_exact::<WireHeader>(frame).map(|w| (w, 0, Vec::new(), None)),
+        2 => decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation, Vec::new(), None)),
+        3 => decode_exact::<WireHeaderV3>(frame)
+            .map(|w| (w.v2.v1, w.v2.generation, w.extra_digests, None)),
+        _ => decode_exact::<WireHeaderV4>(frame).map(|w| {
+            let v3 = w.v3;
+            (v3.v2.v1, v3.v2.generation, v3.extra_digests, w.skip_fs)
+        }),
     };
     decoded
-        .and_then(|(wire, generation, extra)| wire.into_header(generation, extra))
+        .and_then(|(wire, generation, extra, skip_fs)| wire.into_header(generation, extra, skip_fs))
         .map_err(|e| format!("bad header: {e}"))
 }
 
@@ -1728,6 +1753,7 @@ mod tests {
             generation: 1,
             fimsum_version: "0.1.0".into(),
             extra_digests: kinds.clone(),
+            skip_fs: Some(vec![0x6969]),
         };
         let mut link = entry("l", Kind::Symlink, Content::None);
         link.link_target = Some(b"a".to_vec());
@@ -1746,7 +1772,7 @@ mod tests {
         }
         writer.finish().unwrap();
         let verified = verify(&std::fs::read(&path).unwrap()[..]).unwrap();
-        assert_eq!(verified.version, 3);
+        assert_eq!(verified.version, FORMAT_VERSION);
         let base = Baseline::open(&path).unwrap();
         assert_eq!(base.header, header);
         let back: Vec<Record> = base.records().map(Result::unwrap).collect();

@@ -224,6 +224,13 @@ pub struct CheckArgs {
     /// inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user).
     #[arg(long)]
     pub quick: bool,
+    /// The tree is a copy of the one the baseline describes (a forensic copy, a restored
+    /// backup, `rsync -aHAX`): compare only what a faithful copy keeps (content, type, mode,
+    /// owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or
+    /// link count, which every copy changes. Cannot be combined with --quick, which trusts
+    /// the ctime.
+    #[arg(long)]
+    pub copy: bool,
     /// With --quick, still rehash about this percentage of the trusted files, at random.
     #[arg(long, value_name = "PERCENT", requires = "quick", value_parser = percent)]
     pub quick_sample: Option<f64>,
@@ -243,6 +250,12 @@ pub struct CheckArgs {
     /// The syslog socket.
     #[arg(long, value_name = "PATH", default_value = fimsum::syslog::DEFAULT_SOCKET, requires = "syslog")]
     pub syslog_socket: PathBuf,
+    /// `update` only: write the new baseline even though this scan could not see everything
+    /// (a directory not listed completely, an entry that could not be looked at, a file that
+    /// could not be read), keeping the old records of what it could not see. Without it,
+    /// `update` leaves the baseline as it was after such a scan.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 #[derive(Args, Debug)]

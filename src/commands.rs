@@ -13,7 +13,7 @@ use std::sync::{mpsc, Arc};
 use fimsum::assess::{self, Assessment, Inputs, IocHit};
 use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use fimsum::config::Config;
-use fimsum::diff::{self, Diff, DiffOptions};
+use fimsum::diff::{self, Diff, DiffOptions, Kept};
 use fimsum::error::{exit, Error, Problem, Result};
 use fimsum::escape::{escape_name, Charset};
 use fimsum::hash::{extra_kinds, Algorithm, HashKind};
@@ -286,6 +286,63 @@ fn new_header(
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests,
+        skip_fs: Some(fs_set(&walk.skip_fs)),
+    })
+}
+
+/// Filesystem types as a baseline records them: sorted, each once.
+fn fs_set(magics: &[i64]) -> Vec<i64> {
+    let mut set = magics.to_vec();
+    set.sort_unstable();
+    set.dedup();
+    set
+}
+
+/// The filesystem types a check does not enter. A baseline that records them
+/// ([`Header::skip_fs`]) is checked with its own, so that what its scan did not enter is
+/// neither added nor removed now: when the config (the one of a check without BASELINE, or
+/// one given with --config) says otherwise, a note on stderr says which was used and how to
+/// change it. An older baseline, which does not say, is checked with the config's when it is
+/// the config's baseline, as it was made by `init`, and with none otherwise, as `scan -o`.
+fn check_skip_fs(
+    header: &Header,
+    config: &Config,
+    consult_config: bool,
+    from_config: bool,
+    baseline: &Path,
+) -> Result<Vec<i64>> {
+    let configured = if consult_config {
+        Some(fs_set(&config_walk(config)?.skip_fs))
+    } else {
+        None
+    };
+    Ok(match (&header.skip_fs, configured) {
+        (Some(recorded), Some(configured)) => {
+            if *recorded != configured {
+                let names = |set: &[i64]| -> String {
+                    let mut names: Vec<String> =
+                        set.iter().map(|&m| policy::fs_type_name(m)).collect();
+                    names.dedup();
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                };
+                eprintln!(
+                    "fimsum: note: {}: not entering the filesystem types the baseline's scan did \
+                     not enter ({}), not the config's skip_fs ({}); `fimsum init --force` \
+                     makes a baseline with the config's",
+                    baseline.display(),
+                    names(recorded),
+                    names(&configured)
+                );
+            }
+            recorded.clone()
+        }
+        (Some(recorded), None) => recorded.clone(),
+        (None, Some(configured)) if from_config => configured,
+        (None, _) => Vec::new(),
     })
 }
 
@@ -463,6 +520,17 @@ struct UpdateKey {
 /// never silently replaced by an unsigned one, which the next `check --verify-key` would
 /// refuse. The verify key is `--verify-key`, else the config's `verify_key`.
 fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Result<i32> {
+    if args.allow_incomplete && update.is_none() {
+        return Err(Error::Usage(
+            "--allow-incomplete is for `update`: `check` writes no baseline".into(),
+        ));
+    }
+    // A copy has new ctimes, which is all --quick goes by: it would trust what it must not.
+    if args.copy && args.quick {
+        return Err(Error::Usage(
+            "--copy and --quick: a copy's ctimes are all new, and --quick relies on them".into(),
+        ));
+    }
     let config = load_config(args.config.config.as_deref())?;
     let policy = Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
     // Without a BASELINE this is the config's baseline, walked as `init` walked it.
@@ -522,9 +590,13 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
     let iocs = load_iocs(&ioc_paths, header.algorithm, &header.extra_digests)?;
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&baseline_path, format!("recorded filter: {e}")))?;
-    if from_config {
-        walk.skip_fs = config_walk(&config)?.skip_fs;
-    }
+    walk.skip_fs = check_skip_fs(
+        &header,
+        &config,
+        from_config || args.config.config.is_some(),
+        from_config,
+        &baseline_path,
+    )?;
     walk.skip.extend(file_identity(&baseline_path));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&baseline_path)));
@@ -532,6 +604,8 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
         let mut next = header.clone();
         next.host = host_name();
         next.created = now();
+        // What this scan did not enter, which is what the records say.
+        next.skip_fs = Some(fs_set(&walk.skip_fs));
         let mut writer =
             BaselineWriter::create_numbered(&baseline_path, &next, signer, update.generation)?;
         writer.keep_previous(config.keep);
@@ -563,31 +637,44 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
     } else {
         None
     };
-    // The rsync formats show what rsync would do, so they compare only what rsync compares.
-    let identity = matches!(args.format, Format::Human | Format::Json);
+    // The rsync formats show what rsync would do, so they compare only what rsync compares;
+    // a copy (`--copy`) is compared on what a faithful copy keeps, which is the same set.
+    let identity = matches!(args.format, Format::Human | Format::Json) && !args.copy;
     let mut listed = Listed::new(&iocs, header.algorithm, charset);
     let progress = Progress::new(args.run.verbosity(), Some(base.count), charset);
 
+    // For `update`: records kept from the old baseline, and what the scan could not see.
+    let (mut kept_old, mut unseen) = (0u64, 0u64);
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
-        let (listed, writer) = (&mut listed, &mut writer);
+        let listed = &mut listed;
         let scanner = scope.spawn(move || {
             run_scan_reusing(&sources, &options, reuse, charset, progress, |record| {
                 listed.check(&record);
-                if let Some(writer) = writer.as_mut() {
-                    writer.append(&record)?;
-                }
                 // The receiver is gone only if the diff failed; its error is reported.
                 tx.send(record)
                     .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
             })
         });
-        let diff = diff::diff(
+        // The new baseline is written from the comparison, not from the scan alone, so that
+        // it can keep the old records of what the scan could not see.
+        let diff = diff::diff_keeping(
             base.records(),
             rx.into_iter().map(Ok),
             DiffOptions {
                 compare_content: true,
                 identity,
+            },
+            |record, kept| {
+                let Some(writer) = writer.as_mut() else {
+                    return Ok(());
+                };
+                if kept == Kept::Old {
+                    kept_old += 1;
+                } else if record.not_seen().is_some() {
+                    unseen += 1;
+                }
+                writer.append(record)
             },
         );
         let stats = scanner
@@ -596,6 +683,13 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
         Ok((diff?, stats?))
     })?;
     let mut notes: Vec<String> = signature_note.into_iter().collect();
+    if args.copy {
+        notes.push(
+            "--copy: the tree is taken as a copy: compared content, type, mode, owner, group, \
+             size, mtime, symlink target and device numbers; not ctime, inode or link count"
+                .into(),
+        );
+    }
     if args.quick {
         notes.push(format!(
             "--quick: {} of {} files trusted from unchanged metadata, not read",
@@ -635,6 +729,7 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
         },
     );
     let report = Report {
+        copy: args.copy,
         format: args.format,
         diff: &diff,
         assessment: &assessment,
@@ -652,12 +747,31 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
     }
     if let Some(writer) = writer {
         let generation = writer.generation();
+        if kept_old + unseen > 0 && !args.allow_incomplete {
+            // Dropped unfinished: the baseline stays as it was.
+            drop(writer);
+            eprintln!(
+                "fimsum: {}: not updated: this scan could not fully see {} entries, and a \
+                 baseline written from it would lose what is known of them \
+                 (--allow-incomplete writes it, keeping their old records)",
+                baseline_path.display(),
+                kept_old + unseen
+            );
+            return Ok(report.exit_bits() | incomplete_bit(&stats) | exit::INCOMPLETE);
+        }
         writer.finish()?;
         eprintln!(
             "fimsum: {}: updated to generation {generation} (the previous one kept as {}.1)",
             baseline_path.display(),
             baseline_path.display()
         );
+        if kept_old > 0 {
+            eprintln!(
+                "fimsum: {}: {kept_old} records kept from the previous generation for entries \
+                 this scan could not see",
+                baseline_path.display()
+            );
+        }
     }
     Ok(report.exit_bits() | incomplete_bit(&stats))
 }
@@ -676,6 +790,8 @@ fn report_written(written: Result<()>) -> Result<()> {
 
 /// Everything a report is written from.
 struct Report<'a> {
+    /// `check --copy`.
+    copy: bool,
     format: Format,
     diff: &'a Diff,
     assessment: &'a Assessment,
@@ -698,6 +814,7 @@ impl Report<'_> {
             time: self.time,
             rules: &self.config.rules,
             colour: std::env::var_os("NO_COLOR").is_none() && io::stdout().is_terminal(),
+            copy: self.copy,
         };
         let stdout = io::stdout();
         let mut out = BufWriter::new(stdout.lock());
@@ -766,6 +883,8 @@ impl Report<'_> {
 }
 
 /// One side of a `diff`: a baseline or an rsync log.
+// Two of these exist in a run: boxing the larger would save nothing worth an indirection.
+#[allow(clippy::large_enum_variant)]
 enum Side {
     Baseline(Baseline),
     Log(PathBuf, LogReader<BufReader<File>>),
@@ -915,6 +1034,7 @@ fn diff(args: DiffArgs, charset: Charset) -> Result<i32> {
         },
     );
     let report = Report {
+        copy: false,
         format: args.format,
         diff: &diff,
         assessment: &assessment,
@@ -988,6 +1108,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         generation: 0,
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests: Vec::new(),
+        skip_fs: None,
     };
     let mut writer =
         BaselineWriter::create_numbered(&args.output, &header, signer, args.generation.generation)?;

@@ -170,11 +170,40 @@ pub fn diff(
     new: impl Iterator<Item = Result<Record>>,
     options: DiffOptions,
 ) -> Result<Diff> {
+    diff_keeping(old, new, options, |_, _| Ok(()))
+}
+
+/// Which side's record a baseline written from a comparison keeps for a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kept {
+    /// The new side's: it saw the entry (or saw it gone).
+    New,
+    /// The old side's: the new side could not see the entry, or could not hash the file, so
+    /// the last record of what was verified stands.
+    Old,
+}
+
+/// [`diff`], also handing `keep` the record of each name that a baseline written from this
+/// comparison (`update`) holds, in rsync order: the new side's, except where the new side
+/// could not see what the old side recorded (an entry below a directory whose listing did
+/// not complete, a name it could not look at, a file it could not hash), where the old
+/// record is kept. What the new side saw removed is not kept.
+///
+/// Where one side could not list a directory completely, what the other side has below it
+/// and this side lacks is unverified, not removed or added; entries both sides have are
+/// compared as usual.
+pub fn diff_keeping(
+    old: impl Iterator<Item = Result<Record>>,
+    new: impl Iterator<Item = Result<Record>>,
+    options: DiffOptions,
+    mut keep: impl FnMut(&Record, Kept) -> Result<()>,
+) -> Result<Diff> {
     let mut old = old.peekable();
     let mut new = new.peekable();
     let mut out = Diff::default();
-    // A directory one side could not list: what the other side has below it is unverified.
-    let mut blind: Option<(Vec<u8>, String)> = None;
+    // The directories being inside of that one side could not list completely, outermost
+    // first: their name, why, and whether it is the new side that could not.
+    let mut blind: Vec<(Vec<u8>, String, bool)> = Vec::new();
     loop {
         let ord = match (old.peek(), new.peek()) {
             (None, None) => break,
@@ -207,39 +236,64 @@ pub fn diff(
             .or(n.as_ref())
             .map(|r| r.name.clone())
             .unwrap_or_default();
-        if let Some((dir, reason)) = &blind {
-            if is_below(&name, dir) {
-                let reason = reason.clone();
-                out.changes.push(Change {
-                    kind: ChangeKind::Unverified(reason),
-                    old: o,
-                    new: n,
-                });
-                continue;
-            }
-            blind = None;
+        while blind.last().is_some_and(|(dir, ..)| !is_below(&name, dir)) {
+            blind.pop();
         }
-        for r in [&o, &n].into_iter().flatten() {
-            if let (Kind::Dir, Content::Unreadable(why)) = (r.kind, &r.content) {
-                blind = Some((
-                    r.name.clone(),
-                    format!("directory could not be read: {why}"),
-                ));
+        let blind_on = |new_side: bool| {
+            blind
+                .iter()
+                .rev()
+                .find(|b| b.2 == new_side)
+                .map(|b| b.1.clone())
+        };
+        let (new_blind, old_blind) = (blind_on(true), blind_on(false));
+        for (r, new_side) in [(&o, false), (&n, true)] {
+            if let Some(r) = r {
+                if let (Kind::Dir, Content::Unreadable(why)) = (r.kind, &r.content) {
+                    let why = format!("directory could not be read: {why}");
+                    blind.push((r.name.clone(), why, new_side));
+                }
             }
         }
         match (o, n) {
-            (Some(o), None) => out.changes.push(Change {
-                kind: ChangeKind::Removed,
-                old: Some(o),
-                new: None,
-            }),
-            (None, Some(n)) => out.changes.push(Change {
-                kind: ChangeKind::Added,
-                old: None,
-                new: Some(n),
-            }),
+            (Some(o), None) => match new_blind {
+                Some(why) => {
+                    keep(&o, Kept::Old)?;
+                    out.changes.push(Change {
+                        kind: ChangeKind::Unverified(why),
+                        old: Some(o),
+                        new: None,
+                    })
+                }
+                None => out.changes.push(Change {
+                    kind: ChangeKind::Removed,
+                    old: Some(o),
+                    new: None,
+                }),
+            },
+            (None, Some(n)) => {
+                keep(&n, Kept::New)?;
+                let kind = match old_blind {
+                    Some(why) => ChangeKind::Unverified(format!("not seen in the baseline: {why}")),
+                    None => ChangeKind::Added,
+                };
+                out.changes.push(Change {
+                    kind,
+                    old: None,
+                    new: Some(n),
+                })
+            }
             (Some(o), Some(n)) => {
                 out.compared += 1;
+                let kept_old = n.is_unseen()
+                    || (n.kind == Kind::File
+                        && o.kind == Kind::File
+                        && n.not_seen().is_some()
+                        && o.content.digest().is_some());
+                match kept_old {
+                    true => keep(&o, Kept::Old)?,
+                    false => keep(&n, Kept::New)?,
+                }
                 if let Some(kind) = compare(&o, &n, options) {
                     out.changes.push(Change {
                         kind,
@@ -265,6 +319,15 @@ fn is_below(name: &[u8], dir: &[u8]) -> bool {
 
 /// Compare the two records of one name.
 fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
+    // A name one side listed but could not look at: nothing is known to compare.
+    if let (true, Content::Unreadable(why)) = (n.is_unseen(), &n.content) {
+        return Some(ChangeKind::Unverified(why.clone()));
+    }
+    if let (true, Content::Unreadable(why)) = (o.is_unseen(), &o.content) {
+        return Some(ChangeKind::Unverified(format!(
+            "not seen in the baseline: {why}"
+        )));
+    }
     if !o.kind.same_type(n.kind) {
         return Some(ChangeKind::TypeChanged);
     }

@@ -17,6 +17,18 @@ pub trait Hooks: Send + Sync {
     fn after_open(&self, _name: &[u8]) {}
     /// The first chunk of a file's content was read (files larger than one chunk only).
     fn after_first_read(&self, _name: &[u8]) {}
+    /// The listing of a directory (`.` for a source's top) has returned `read` entries so far
+    /// and is about to return the next: an errno here makes the listing fail at that point,
+    /// as a `getdents` that fails part-way through a directory does.
+    fn listing_error(&self, _dir: &[u8], _read: usize) -> Option<i32> {
+        None
+    }
+    /// The filesystem type (`statfs` `f_type`) to take for the file system of this regular
+    /// file, instead of the one statfs reports: asked once per file system by `check
+    /// --quick`, which trusts ctimes only where the file system keeps them.
+    fn fs_type(&self, _name: &[u8]) -> Option<i64> {
+        None
+    }
 }
 
 /// An optional set of [`Hooks`], cheap to clone into every part of a scan.
@@ -39,6 +51,19 @@ impl HookRef {
         if let Some(h) = &self.0 {
             f(h.as_ref())
         }
+    }
+}
+
+impl HookRef {
+    /// [`Hooks::listing_error`], if there are hooks.
+    #[inline]
+    pub fn listing_error(&self, dir: &[u8], read: usize) -> Option<i32> {
+        self.0.as_ref().and_then(|h| h.listing_error(dir, read))
+    }
+
+    /// [`Hooks::fs_type`], if there are hooks.
+    pub fn fs_type(&self, name: &[u8]) -> Option<i64> {
+        self.0.as_ref().and_then(|h| h.fs_type(name))
     }
 }
 

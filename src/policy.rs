@@ -767,6 +767,33 @@ pub const VIRTUAL_FS: [&str; 20] = [
     "smackfs",
 ];
 
+/// The filesystems of [`FS_TYPES`] whose ctime `check --quick` may trust: the kernel stores
+/// it on disk (or keeps it in memory, for tmpfs) and sets it on every change, and no user
+/// can set it. On the others it is not a change time: FAT and exFAT store none (the kernel
+/// makes one up from the mtime or the creation time when the file is read in), squashfs,
+/// erofs and iso9660 images carry whatever their builder put there, and FUSE, SMB and NFS
+/// report what a server or a user-space program says. An overlay shows its layers' ctimes,
+/// a write copies a file up to a new one, and a lower layer cannot change under a mounted
+/// overlay without its own ctime changing, so it is trusted as its layers are. An allow
+/// list: a type not named here (nor in [`CTIME_KEPT_MAGICS`]) is not trusted, and its files
+/// are read.
+pub const CTIME_KEPT: [&str; 9] = [
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "ramfs", "overlay",
+];
+
+/// Filesystems that keep a real ctime and that [`FS_TYPES`] does not name: ZFS.
+pub const CTIME_KEPT_MAGICS: [u32; 1] = [0x2fc1_2fc1];
+
+/// Does a filesystem of this statfs(2) `f_type` keep a ctime `--quick` can trust (see
+/// [`CTIME_KEPT`])?
+pub fn keeps_ctime(f_type: i64) -> bool {
+    let magic = f_type as u32;
+    CTIME_KEPT_MAGICS.contains(&magic)
+        || FS_TYPES
+            .iter()
+            .any(|&(name, m)| m == magic && CTIME_KEPT.contains(&name))
+}
+
 /// Is this statfs(2) `f_type` one of [`VIRTUAL_FS`]? Takes `f_type` as
 /// [`Policy::skips_fs`] does.
 pub fn is_virtual_fs(f_type: i64) -> bool {
@@ -774,6 +801,16 @@ pub fn is_virtual_fs(f_type: i64) -> bool {
     FS_TYPES
         .iter()
         .any(|&(name, m)| m == magic && VIRTUAL_FS.contains(&name))
+}
+
+/// A name of a filesystem type by its statfs magic (the first [`FS_TYPES`] gives it), or the
+/// magic as `0x...`: for messages.
+pub fn fs_type_name(magic: i64) -> String {
+    let m = magic as u32;
+    match FS_TYPES.iter().find(|&&(_, known)| known == m) {
+        Some((name, _)) => (*name).to_string(),
+        None => format!("{m:#x}"),
+    }
 }
 
 /// The magic numbers of a `skip_fs` entry: a name from [`FS_TYPES`], or a number written
@@ -800,6 +837,23 @@ pub fn fs_type_magics(name: &str) -> Result<Vec<u32>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--quick` trusts the ctime only where the filesystem keeps a real one: vfat, exfat
+    /// and FUSE mounts (among others) have none.
+    #[test]
+    fn quick_does_not_trust_ctime_on_filesystems_without_one() {
+        for name in ["vfat", "msdos", "exfat", "fuse", "squashfs", "cifs", "nfs"] {
+            for magic in fs_type_magics(name).unwrap() {
+                assert!(!keeps_ctime(i64::from(magic)), "{name}");
+            }
+        }
+        for name in CTIME_KEPT {
+            for magic in fs_type_magics(name).unwrap() {
+                assert!(keeps_ctime(i64::from(magic)), "{name}");
+            }
+        }
+        assert!(!keeps_ctime(0x1234_5678), "an unknown type is not trusted");
+    }
 
     fn rule(patterns: &[&str], severity: Severity, attributes: Attributes) -> RuleConfig {
         RuleConfig {

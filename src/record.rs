@@ -173,6 +173,24 @@ impl Record {
         self.kind == Kind::Dir
     }
 
+    /// A name a scan listed but could not look at (`lstat` failed: a directory readable but
+    /// not searchable, for one): no metadata, and the reason as its content. What was there
+    /// is not known, so a check reports it unverified, never removed or unchanged; rsync's
+    /// lines leave it out, as rsync does.
+    pub fn is_unseen(&self) -> bool {
+        self.meta.is_none() && matches!(self.content, Content::Unreadable(_))
+    }
+
+    /// What a scan could not fully see of this entry: the listing of a directory that did
+    /// not complete, a name it could not look at, a file it could not hash. `None` for an
+    /// entry seen whole.
+    pub fn not_seen(&self) -> Option<&str> {
+        match &self.content {
+            Content::Unreadable(why) | Content::ChangedDuringScan(why) => Some(why),
+            _ => None,
+        }
+    }
+
     /// The extra digest of this kind, if the record has one.
     pub fn extra_digest(&self, kind: HashKind) -> Option<&Digest> {
         self.extra.iter().find(|(k, _)| *k == kind).map(|(_, d)| d)

@@ -34,6 +34,8 @@ pub struct Context<'a> {
     pub rules: &'a [RuleConfig],
     /// Colour the severities (a terminal that has not asked for `NO_COLOR`).
     pub colour: bool,
+    /// The new side is a copy (`check --copy`): only what a copy keeps was compared.
+    pub copy: bool,
 }
 
 /// The summary, then one line per finding, most severe first.
@@ -263,6 +265,7 @@ pub fn write_json(
         "grew": assessment.grew,
         "compared": diff.compared,
         "unreadable": ctx.problems,
+        "copy": ctx.copy,
         "notes": ctx.notes,
     });
     writeln!(out, "{summary}")

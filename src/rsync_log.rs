@@ -30,7 +30,7 @@ pub fn format_line(
 /// nothing, for a regular file without a checksum.
 pub fn push_name_and_checksum(record: &Record, algorithm: Algorithm, line: &mut Vec<u8>) -> bool {
     let digest = record.content.digest();
-    if digest.is_none() && record.kind == Kind::File {
+    if (digest.is_none() && record.kind == Kind::File) || record.is_unseen() {
         return false;
     }
     line.extend_from_slice(&record.display_name());

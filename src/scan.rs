@@ -113,6 +113,8 @@ pub fn scan_reusing<E>(
             let mut batch = Batch::new();
             // Files with several links seen so far: each inode is read once per scan.
             let mut inodes = HashSet::new();
+            // For `--quick`: does the file system of each device keep a real ctime?
+            let mut ctime_kept: HashMap<u64, bool> = HashMap::new();
             for event in Walker::new(sources, walk_options) {
                 let Entry {
                     mut record,
@@ -125,8 +127,22 @@ pub fn scan_reusing<E>(
                         continue;
                     }
                 };
-                let known = match (&file, reuse.as_mut()) {
-                    (Some(_), Some(reuse)) => reuse.known(&record),
+                let known = match (&file, reuse.as_mut(), record.meta) {
+                    (Some(file), Some(reuse), Some(m)) => {
+                        let kept = match ctime_kept.get(&m.dev) {
+                            Some(&kept) => kept,
+                            // Not remembered when it could not be told: the next file may.
+                            None => keeps_ctime(file, &record.name, hooks).is_some_and(|kept| {
+                                ctime_kept.insert(m.dev, kept);
+                                kept
+                            }),
+                        };
+                        if kept {
+                            reuse.known(&record)
+                        } else {
+                            None
+                        }
+                    }
                     _ => None,
                 };
                 // Another name of a file this scan reads already takes its outcome (see
@@ -300,10 +316,32 @@ fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> 
     }
 }
 
+/// Does the file system of this file keep a ctime that `--quick` can trust
+/// ([`crate::policy::keeps_ctime`])? Asked of the file itself, not its directory: a file can
+/// be a mount point of its own. `None` when it cannot be told (the file is then read).
+#[allow(clippy::unnecessary_cast)] // f_type's type differs between architectures
+fn keeps_ctime(file: &read::FileRef, name: &[u8], hooks: &crate::hook::HookRef) -> Option<bool> {
+    use rustix::fs::{Mode, OFlags};
+    let f_type = match hooks.fs_type(name) {
+        Some(f_type) => f_type,
+        None => {
+            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match rustix::fs::openat(&*file.dir, file.leaf.as_c_str(), flags, Mode::empty())
+                .and_then(|fd| rustix::fs::fstatfs(&fd))
+            {
+                Ok(st) => st.f_type as i64,
+                Err(_) => return None,
+            }
+        }
+    };
+    Some(crate::policy::keeps_ctime(f_type))
+}
+
 /// A file whose content could not be hashed is reported; directories and symlinks whose
 /// problem the walker already reported are not reported twice.
 fn content_problem(record: &Record) -> Option<String> {
-    if record.kind != crate::record::Kind::File {
+    // The walker reported what it could not look at.
+    if record.kind != crate::record::Kind::File || record.is_unseen() {
         return None;
     }
     match &record.content {

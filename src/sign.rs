@@ -437,6 +437,7 @@ mod tests {
             generation: 5,
             fimsum_version: "0.1.0".into(),
             extra_digests: vec![HashKind::Sha256],
+            skip_fs: Some(vec![0x9fa0]),
         }
     }
 
@@ -457,8 +458,9 @@ mod tests {
             generation: _,
             fimsum_version: _,
             extra_digests: _,
+            skip_fs: _,
         } = header();
-        let mutations: [Mutation; 16] = [
+        let mutations: [Mutation; 18] = [
             ("algorithm", |h| h.algorithm = Algorithm::Sha1),
             ("origin", |h| h.origin = Origin::RsyncLog),
             ("sources", |h| h.sources[0] = b"etc".to_vec()),
@@ -481,6 +483,8 @@ mod tests {
                 h.extra_digests = vec![HashKind::Sha1]
             }),
             ("no extra digests", |h| h.extra_digests.clear()),
+            ("skip_fs", |h| h.skip_fs = Some(vec![0x6969])),
+            ("skip_fs not recorded", |h| h.skip_fs = None),
         ];
         let digest = [7u8; 32];
         let reference = message(&signed_prefix(&header(), 10).unwrap(), &digest);

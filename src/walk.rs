@@ -176,6 +176,10 @@ struct Child {
     /// Directories of the same name from later sources, whose contents rsync merges into
     /// this one's.
     merged: Vec<Child>,
+    /// Listed, but `lstat` failed (not because it is gone): why. Such an entry becomes a
+    /// record without metadata ([`Record::is_unseen`]), so that a check reports it
+    /// unverified instead of removed.
+    unseen: Option<String>,
 }
 
 /// The rsync-ordered walk, as an iterator of [`Event`]s.
@@ -200,12 +204,24 @@ impl Walker {
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
+        // Why a `dir/` source could not be opened, if one could not (and is not gone).
+        let mut root_unseen = None;
         for src in sources {
             if is_contents_source(src) {
-                walker.add_contents_source(src, &mut root, &mut top);
+                if let Some(reason) = walker.add_contents_source(src, &mut root, &mut top) {
+                    root_unseen.get_or_insert(reason);
+                }
             } else {
                 walker.add_item_source(src, &mut top);
             }
+        }
+        // What a source that could not be opened holds was not seen: the root says so, as
+        // a directory that could not be read, so that a check finds it unverified, not
+        // removed.
+        match (&mut root, root_unseen) {
+            (Some(entry), Some(reason)) => entry.record.content = Content::Unreadable(reason),
+            (None, Some(reason)) => root = Some(unseen(b".".to_vec(), Kind::Dir, reason)),
+            _ => {}
         }
         walker.stack.push(merge_and_sort(top).into_iter());
         if let Some(root) = root {
@@ -215,7 +231,13 @@ impl Walker {
         walker
     }
 
-    fn add_contents_source(&mut self, src: &[u8], root: &mut Option<Entry>, top: &mut Vec<Child>) {
+    /// Returns why the source was not seen when it could not be opened, unless it is gone.
+    fn add_contents_source(
+        &mut self,
+        src: &[u8],
+        root: &mut Option<Entry>,
+        top: &mut Vec<Child>,
+    ) -> Option<String> {
         let opened = c_path(src).and_then(|path| {
             let fd = rustix::fs::open(
                 path.as_c_str(),
@@ -228,7 +250,9 @@ impl Walker {
         let (fd, meta) = match opened {
             Ok(x) => x,
             Err(e) => {
-                return self.problem(src.to_vec(), format!("cannot open source: {}", describe(e)))
+                let reason = format!("cannot open source: {}", describe(e));
+                self.problem(src.to_vec(), reason.clone());
+                return (e != Errno::NOENT).then_some(reason);
             }
         };
         if root.is_none() {
@@ -246,7 +270,12 @@ impl Walker {
             });
         }
         match self.list_dir(&fd, b"", meta.dev) {
-            Ok(children) => top.extend(children),
+            Ok((children, incomplete)) => {
+                top.extend(children);
+                if let (Some(reason), Some(Entry { record, .. })) = (incomplete, root.as_mut()) {
+                    record.content = Content::Unreadable(reason);
+                }
+            }
             Err(e) => {
                 let reason = describe(e);
                 self.problem(src.to_vec(), format!("cannot read directory: {reason}"));
@@ -255,6 +284,7 @@ impl Walker {
                 }
             }
         }
+        None
     }
 
     fn add_item_source(&mut self, src: &[u8], top: &mut Vec<Child>) {
@@ -283,6 +313,7 @@ impl Walker {
                     meta: Some(meta),
                     source_dev: meta.dev,
                     merged: Vec::new(),
+                    unseen: None,
                 };
                 if !self
                     .options
@@ -302,28 +333,44 @@ impl Walker {
     }
 
     /// Read a directory through an fd the walker holds, `lstat` every entry relative to it
-    /// and drop what the filter excludes; the caller sorts.
+    /// and drop what the filter excludes; the caller sorts. Also returns why the listing is
+    /// incomplete, if it is: reading it failed part-way, or an entry of unknown type could not
+    /// be looked at. The directory's record then carries that reason as its content, and
+    /// what a baseline has below it that this listing lacks is unverified, not removed. An
+    /// entry whose type the listing gave but that could not be looked at is listed as
+    /// [`Child::unseen`].
     fn list_dir(
         &mut self,
         dir: &Arc<OwnedFd>,
         prefix: &[u8],
         source_dev: u64,
-    ) -> Result<Vec<Child>, Errno> {
+    ) -> Result<(Vec<Child>, Option<String>), Errno> {
         let reader = rustix::fs::Dir::new(rustix::io::fcntl_dupfd_cloexec(&**dir, 0)?)?;
         let mut children = Vec::new();
-        for item in reader {
+        let mut incomplete = None;
+        let dir_name = || {
+            if prefix.is_empty() {
+                b".".to_vec()
+            } else {
+                prefix.to_vec()
+            }
+        };
+        let hooks = self.options.hooks.clone();
+        for (read, item) in reader.enumerate() {
+            let injected = match hooks.is_set() {
+                true => hooks.listing_error(&dir_name(), read),
+                false => None,
+            };
+            let item = match injected {
+                Some(errno) => Err(Errno::from_raw_os_error(errno)),
+                None => item,
+            };
             let item = match item {
                 Ok(item) => item,
                 Err(e) => {
-                    let name = if prefix.is_empty() {
-                        b".".to_vec()
-                    } else {
-                        prefix.to_vec()
-                    };
-                    self.problem(
-                        name,
-                        format!("error while reading directory: {}", describe(e)),
-                    );
+                    let reason = format!("error while reading directory: {}", describe(e));
+                    self.problem(dir_name(), reason.clone());
+                    incomplete = Some(reason);
                     break;
                 }
             };
@@ -349,6 +396,7 @@ impl Walker {
                         meta: None,
                         source_dev,
                         merged: Vec::new(),
+                        unseen: None,
                     });
                 }
                 continue;
@@ -356,7 +404,32 @@ impl Walker {
             let st = match rustix::fs::statat(&**dir, leaf, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => st,
                 Err(e) => {
-                    self.cannot_stat(name, e);
+                    let kind = listed_kind(item.file_type());
+                    self.cannot_stat(name.clone(), e);
+                    match (e, kind) {
+                        // Gone: it is not there to be seen.
+                        (Errno::NOENT, _) => {}
+                        (_, Some(kind)) => {
+                            if !self.options.filter.is_excluded(&name, kind == Kind::Dir) {
+                                children.push(Child {
+                                    parent: Arc::clone(dir),
+                                    leaf: leaf.to_owned(),
+                                    name,
+                                    kind,
+                                    meta: None,
+                                    source_dev,
+                                    merged: Vec::new(),
+                                    unseen: Some(format!("cannot stat: {}", describe(e))),
+                                });
+                            }
+                        }
+                        // Not even its type is known, so not where it sorts: the directory's
+                        // listing as a whole is incomplete.
+                        (_, None) => {
+                            incomplete =
+                                Some(format!("an entry could not be looked at: {}", describe(e)))
+                        }
+                    }
                     continue;
                 }
             };
@@ -376,20 +449,27 @@ impl Walker {
                 meta: Some(meta),
                 source_dev,
                 merged: Vec::new(),
+                unseen: None,
             });
         }
-        Ok(children)
+        Ok((children, incomplete))
     }
 
     /// Turn a listed child into an entry; for a directory, also open and list it so that its
     /// contents come next. `None` when it is gone or left out after all.
     fn enter(&mut self, child: Child) -> Option<Entry> {
+        if let Some(reason) = child.unseen {
+            return Some(unseen(child.name, child.kind, reason));
+        }
         let mut opened = None;
         let mut content = Content::None;
         let meta = match child.meta {
             Some(meta) => meta,
             None => {
-                let (meta, fd, problem) = self.look_at_file(&child)?;
+                let (meta, fd, problem) = match self.look_at_file(&child)? {
+                    Ok(looked) => looked,
+                    Err(reason) => return Some(unseen(child.name, Kind::File, reason)),
+                };
                 opened = fd.map(|fd| OpenedFile::new(fd, &self.options.waiting));
                 content = problem.map_or(Content::None, Content::ChangedDuringScan);
                 meta
@@ -436,7 +516,12 @@ impl Walker {
                     );
                 for (parent, leaf, seen, source_dev) in dirs {
                     match self.descend(parent, leaf, &record.name, &seen, source_dev) {
-                        Ok(listed) => children.extend(listed),
+                        Ok((listed, incomplete)) => {
+                            children.extend(listed);
+                            if let Some(reason) = incomplete {
+                                record.content = Content::Unreadable(reason);
+                            }
+                        }
                         Err(reason) => {
                             self.problem(
                                 record.name.clone(),
@@ -465,8 +550,13 @@ impl Walker {
     /// The metadata of a regular file listed without it, and the file opened for reading
     /// (see [`WalkOptions::open_files`]), or why it cannot be hashed: it is no longer a
     /// regular file, and it keeps the type it was listed and sorted with. `None` when it is
-    /// gone, could not be looked at (a problem says so), or is a file the walk skips.
-    fn look_at_file(&mut self, child: &Child) -> Option<(Meta, Option<OwnedFd>, Option<String>)> {
+    /// gone or is a file the walk skips; `Some(Err(why))` when it could not be looked at (a
+    /// problem says so).
+    #[allow(clippy::type_complexity)]
+    fn look_at_file(
+        &mut self,
+        child: &Child,
+    ) -> Option<Result<(Meta, Option<OwnedFd>, Option<String>), String>> {
         let stat = || rustix::fs::statat(&*child.parent, &child.leaf, AtFlags::SYMLINK_NOFOLLOW);
         let looked = if self.options.waiting.load(Ordering::Relaxed) >= self.options.open_files {
             // Enough fds wait for their readers: this one opens the file itself.
@@ -487,7 +577,7 @@ impl Walker {
             Ok(x) => x,
             Err(e) => {
                 self.cannot_stat(child.name.clone(), e);
-                return None;
+                return (e != Errno::NOENT).then(|| Err(format!("cannot stat: {}", describe(e))));
             }
         };
         let meta = Meta::from_stat(&st);
@@ -495,9 +585,13 @@ impl Walker {
             return None;
         }
         if Kind::from_stat(&st) != Kind::File {
-            return Some((meta, None, Some("replaced by a non-regular file".into())));
+            return Some(Ok((
+                meta,
+                None,
+                Some("replaced by a non-regular file".into()),
+            )));
         }
-        Some((meta, fd, None))
+        Some(Ok((meta, fd, None)))
     }
 
     /// An entry listed a moment ago that cannot be looked at now.
@@ -517,9 +611,9 @@ impl Walker {
         name: &[u8],
         seen: &Meta,
         source_dev: u64,
-    ) -> Result<Vec<Child>, String> {
+    ) -> Result<(Vec<Child>, Option<String>), String> {
         if self.options.one_file_system > 0 && seen.dev != source_dev {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         self.options.hooks.call(|h| h.before_descend(name));
         // O_NOFOLLOW|O_DIRECTORY: a directory swapped for a symlink since it was listed fails
@@ -532,7 +626,7 @@ impl Walker {
             return Err("replaced during the scan".into());
         }
         if st.dev != source_dev && self.skips_fs(&fd) {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         self.list_dir(&Arc::new(fd), name, source_dev)
             .map_err(describe)
@@ -572,6 +666,36 @@ impl Iterator for Walker {
                 self.pending.push_front(Event::Entry(entry));
             }
         }
+    }
+}
+
+/// The type a directory listing gives an entry (`d_type`), if it gives one.
+fn listed_kind(t: FileType) -> Option<Kind> {
+    match t {
+        FileType::RegularFile => Some(Kind::File),
+        FileType::Directory => Some(Kind::Dir),
+        FileType::Symlink => Some(Kind::Symlink),
+        FileType::Fifo => Some(Kind::Fifo),
+        FileType::Socket => Some(Kind::Socket),
+        FileType::CharacterDevice => Some(Kind::CharDevice),
+        FileType::BlockDevice => Some(Kind::BlockDevice),
+        _ => None,
+    }
+}
+
+/// The entry of a name that was listed but could not be looked at (see [`Record::is_unseen`]).
+fn unseen(name: Vec<u8>, kind: Kind, reason: String) -> Entry {
+    Entry {
+        record: Record {
+            name,
+            kind,
+            meta: None,
+            link_target: None,
+            content: Content::Unreadable(reason),
+            extra: Vec::new(),
+        },
+        file: None,
+        opened: None,
     }
 }
 

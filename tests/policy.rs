@@ -517,6 +517,7 @@ fn json_events_follow_the_documented_schema() {
         "grew",
         "compared",
         "unreadable",
+        "copy",
         "notes",
     ];
     let obj = summary.as_object().unwrap();

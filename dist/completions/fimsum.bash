@@ -130,7 +130,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__check)
-            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --copy --quick-sample --config --ioc --packages --syslog --syslog-socket --allow-incomplete --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,7 +716,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__update)
-            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --quick-sample --config --ioc --packages --syslog --syslog-socket --sign-key --generation --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --copy --quick-sample --config --ioc --packages --syslog --syslog-socket --allow-incomplete --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -90,8 +90,10 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '-v[List every entry on stderr as it is done]' \
 '--verbose[List every entry on stderr as it is done]' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
+'--copy[The tree is a copy of the one the baseline describes (a forensic copy, a restored backup, \`rsync -aHAX\`)\: compare only what a faithful copy keeps (content, type, mode, owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or link count, which every copy changes. Cannot be combined with --quick, which trusts the ctime]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
 '--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
+'--allow-incomplete[\`update\` only\: write the new baseline even though this scan could not see everything (a directory not listed completely, an entry that could not be looked at, a file that could not be read), keeping the old records of what it could not see. Without it, \`update\` leaves the baseline as it was after such a scan]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \
@@ -120,8 +122,10 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '-v[List every entry on stderr as it is done]' \
 '--verbose[List every entry on stderr as it is done]' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
+'--copy[The tree is a copy of the one the baseline describes (a forensic copy, a restored backup, \`rsync -aHAX\`)\: compare only what a faithful copy keeps (content, type, mode, owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or link count, which every copy changes. Cannot be combined with --quick, which trusts the ctime]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
 '--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
+'--allow-incomplete[\`update\` only\: write the new baseline even though this scan could not see everything (a directory not listed completely, an entry that could not be looked at, a file that could not be read), keeping the old records of what it could not see. Without it, \`update\` leaves the baseline as it was after such a scan]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 '::baseline -- The baseline to check against (default\: the config file'\''s `baseline`):_files' \

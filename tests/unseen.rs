@@ -1,0 +1,234 @@
+//! What a scan could not see is unverified, never removed: a directory listing that fails
+//! part-way, a directory readable but not searchable, and what `update` writes after such a
+//! scan.
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use fimsum::diff::{diff_keeping, ChangeKind, DiffOptions, Kept};
+use fimsum::hash::{Algorithm, Kernel};
+use fimsum::hook::{HookRef, Hooks};
+use fimsum::record::Record;
+use fimsum::scan::{scan, Item, ScanOptions};
+use fimsum::walk::WalkOptions;
+
+use crate::util::{code, fimsum, scratch, write};
+
+/// Fails the listing of one directory with EIO once it has returned `after` entries, as a
+/// `getdents` that fails on its second call does.
+struct ListingFails {
+    dir: &'static [u8],
+    after: usize,
+}
+
+impl Hooks for ListingFails {
+    fn listing_error(&self, dir: &[u8], read: usize) -> Option<i32> {
+        (dir == self.dir && read >= self.after).then_some(libc::EIO)
+    }
+}
+
+fn scan_records(root: &Path, hooks: Option<Arc<dyn Hooks>>) -> (Vec<Record>, Vec<String>) {
+    let mut walk = WalkOptions::new(0, Vec::new()).unwrap();
+    if let Some(hooks) = hooks {
+        walk.hooks = HookRef::new(hooks);
+    }
+    let options = ScanOptions {
+        algorithm: Algorithm::Md5,
+        extras: Vec::new(),
+        threads: 2,
+        walk,
+        kernel: Kernel::detect(),
+        batches_ahead: 2,
+    };
+    let mut source = root.as_os_str().as_bytes().to_vec();
+    source.push(b'/');
+    let (mut records, mut problems) = (Vec::new(), Vec::new());
+    scan(&[source], &options, |item| -> Result<(), ()> {
+        match item {
+            Item::Record(r) => records.push(r),
+            Item::Problem(p) => problems.push(format!(
+                "{}: {}",
+                String::from_utf8_lossy(&p.name),
+                p.message
+            )),
+        }
+        Ok(())
+    })
+    .unwrap();
+    (records, problems)
+}
+
+/// A listing that fails part-way (EIO from `getdents` after the first entries): what it did
+/// not return is unverified, never removed, and a baseline written from the comparison keeps
+/// every old record.
+#[test]
+fn listing_that_fails_part_way_reports_unverified_not_removed() {
+    let tmp = scratch();
+    let root = tmp.path().join("t");
+    for i in 0..300 {
+        write(
+            &root.join(format!("big/f{i:03}")),
+            format!("{i}").as_bytes(),
+        );
+    }
+    write(&root.join("big/sub/deep"), b"deep");
+    write(&root.join("other"), b"other");
+    let (old, problems) = scan_records(&root, None);
+    assert!(problems.is_empty(), "{problems:?}");
+    let hooks: Arc<dyn Hooks> = Arc::new(ListingFails {
+        dir: b"big",
+        after: 24,
+    });
+    let (new, problems) = scan_records(&root, Some(hooks));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("big: error while reading directory")),
+        "{problems:?}"
+    );
+    assert!(new.len() < old.len(), "the listing was cut short");
+    let mut kept = Vec::new();
+    let diff = diff_keeping(
+        old.clone().into_iter().map(Ok),
+        new.into_iter().map(Ok),
+        DiffOptions {
+            compare_content: true,
+            identity: true,
+        },
+        |r, k| {
+            kept.push((r.clone(), k));
+            Ok(())
+        },
+    )
+    .unwrap();
+    let s = diff.summary();
+    assert_eq!((s.added, s.removed), (0, 0), "{:?}", diff.changes);
+    assert!(s.unverified > 250, "{s:?}");
+    for c in &diff.changes {
+        match &c.kind {
+            ChangeKind::Unverified(why) => assert!(why.contains("error while reading"), "{why}"),
+            // The directory's own record is compared as usual: nothing else may differ.
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(c.name())),
+        }
+    }
+    // Every old record is kept, in order; those not seen from the old side.
+    let names: Vec<&[u8]> = kept.iter().map(|(r, _)| r.name.as_slice()).collect();
+    let old_names: Vec<&[u8]> = old.iter().map(|r| r.name.as_slice()).collect();
+    assert_eq!(names, old_names);
+    assert!(kept.iter().filter(|(_, k)| *k == Kept::Old).count() > 250);
+}
+
+fn as_nobody(dir: &Path, args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_fimsum"))
+        .args(args)
+        .current_dir(dir)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("setpriv runs")
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A directory readable but not searchable (mode 0744, checked by another user): its
+/// entries are listed but cannot be looked at. They are unverified in every report format,
+/// no `deleting` line is printed for them, and `update` keeps their records.
+#[test]
+fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to run as uid 65534");
+        return;
+    }
+    let tmp = scratch();
+    let top = tmp.path();
+    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
+    write(&top.join("t/a"), b"a");
+    write(&top.join("t/d/x"), b"x");
+    write(&top.join("t/d/sub/y"), b"y");
+    let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::set_permissions(top.join("t/d"), PermissionsExt::from_mode(0o744)).unwrap();
+
+    let out = as_nobody(top, &["check", "b.fimsum"]);
+    let human = text(&out);
+    assert_eq!(code(&out) & 2, 0, "nothing removed: {human}");
+    assert!(human.contains("0 removed"), "{human}");
+    assert!(human.contains("3 unverified"), "{human}");
+    for name in ["d/x", "d/sub/", "d/sub/y"] {
+        assert!(human.contains(&format!("unverified {name}")), "{human}");
+    }
+    let out = as_nobody(top, &["check", "--format", "json", "b.fimsum"]);
+    let lines = text(&out);
+    let summary: serde_json::Value =
+        serde_json::from_str(lines.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(summary["removed"], 0, "{lines}");
+    assert_eq!(summary["unverified"], 3, "{lines}");
+    assert!(!lines.contains("\"removed\",\"severity"), "{lines}");
+    for format in ["rsync", "itemize"] {
+        let out = as_nobody(top, &["check", "--format", format, "b.fimsum"]);
+        assert!(!text(&out).contains("deleting"), "{format}: {}", text(&out));
+        assert_eq!(code(&out) & 2, 0, "{format}");
+        assert_ne!(code(&out) & 8, 0, "{format}: incomplete");
+    }
+    // The scan prints no line for what it could not look at, as rsync does.
+    let out = as_nobody(top, &["scan", "t/"]);
+    assert!(!text(&out).contains("d/x"), "{}", text(&out));
+
+    // `update` refuses to drop what it could not see...
+    let before = std::fs::read(top.join("b.fimsum")).unwrap();
+    let out = as_nobody(top, &["update", "b.fimsum"]);
+    assert_ne!(code(&out) & 8, 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not updated"));
+    assert_eq!(std::fs::read(top.join("b.fimsum")).unwrap(), before);
+    // ...and with --allow-incomplete keeps their old records.
+    let out = as_nobody(top, &["update", "--allow-incomplete", "b.fimsum"]);
+    assert_ne!(code(&out) & 8, 0);
+    let shown = text(
+        &fimsum()
+            .current_dir(top)
+            .args(["show", "b.fimsum"])
+            .output()
+            .unwrap(),
+    );
+    for name in ["d/x ", "d/sub/ ", "d/sub/y "] {
+        assert!(shown.contains(name), "{name} kept: {shown}");
+    }
+    // Searchable again: nothing changed but the directory's mode (the update recorded 0744).
+    std::fs::set_permissions(top.join("t/d"), PermissionsExt::from_mode(0o755)).unwrap();
+    let out = as_nobody(top, &["check", "--format", "rsync", "b.fimsum"]);
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    assert_eq!(text(&out).lines().count(), 1, "{}", text(&out));
+    assert!(text(&out).starts_with("d/ "), "{}", text(&out));
+}
+
+/// A `dir/` source that cannot be opened (mode 0700, checked by another user): everything
+/// the baseline has of it is unverified, none of it removed.
+#[test]
+fn source_that_cannot_be_opened_is_unverified_not_removed() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to run as uid 65534");
+        return;
+    }
+    let tmp = scratch();
+    let top = tmp.path();
+    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
+    write(&top.join("t/d/x"), b"x");
+    let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::set_permissions(top.join("t"), PermissionsExt::from_mode(0o700)).unwrap();
+    let out = as_nobody(top, &["check", "b.fimsum"]);
+    let human = text(&out);
+    assert_eq!(code(&out), 8, "{human}");
+    assert!(
+        human.contains("0 removed") && human.contains("3 unverified"),
+        "{human}"
+    );
+    let out = as_nobody(top, &["check", "--format", "rsync", "b.fimsum"]);
+    assert_eq!(text(&out), "", "no deleting lines");
+}
