@@ -773,7 +773,7 @@ impl Write for HashWriter<'_> {
 /// Does this file start like a baseline? (Anything else is taken for an rsync log.)
 pub fn is_baseline(path: &Path) -> Result<bool> {
     let mut magic = [0u8; 8];
-    let mut file = File::open(path).map_err(|source| Error::NoInput {
+    let mut file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
         path: path.to_path_buf(),
         source,
     })?;
@@ -815,7 +815,7 @@ impl Baseline {
     /// and check its host and generation ([`check_signature`]), all before any record is
     /// decoded.
     pub fn open_with(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
-        let file = File::open(path).map_err(|source| Error::NoInput {
+        let file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
             path: path.to_path_buf(),
             source,
         })?;

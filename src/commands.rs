@@ -289,15 +289,33 @@ fn incomplete_bit(stats: &Stats) -> i32 {
 fn load_iocs(paths: &[PathBuf], algorithm: Algorithm, extras: &[HashKind]) -> Result<IocSet> {
     let mut iocs = IocSet::new();
     for path in paths {
-        iocs.load(path).map_err(|e| Error::Usage(e.to_string()))?;
+        iocs.load(path).map_err(ioc_error)?;
     }
     let mut available: Vec<HashKind> = ioc_kind(algorithm).into_iter().collect();
     available.extend_from_slice(extras);
     if !iocs.is_empty() {
-        iocs.require(&available)
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        iocs.require(&available).map_err(ioc_error)?;
     }
     Ok(iocs)
+}
+
+/// A list that cannot be read is missing input (66), one that is not a hash list is bad
+/// data (65); a list the run's digests cannot match is a usage error (64: add `--digest`).
+fn ioc_error(e: fimsum::ioc::IocError) -> Error {
+    use fimsum::ioc::IocError;
+    match e {
+        IocError::Io { path, source } => Error::NoInput { path, source },
+        IocError::Parse {
+            path,
+            line: 0,
+            reason,
+        } => Error::BadData { path, reason },
+        IocError::Parse { path, line, reason } => Error::BadData {
+            path,
+            reason: format!("line {line}: {reason}"),
+        },
+        IocError::NotCovered { .. } => Error::Usage(e.to_string()),
+    }
 }
 
 /// The IOC hash kind of a checksum algorithm, if lists carry it.
@@ -718,7 +736,7 @@ impl Side {
                 "an rsync log, which cannot be signed: --verify-key needs baselines",
             ));
         }
-        let file = File::open(path).map_err(|source| Error::NoInput {
+        let file = fimsum::input::open_regular(path).map_err(|source| Error::NoInput {
             path: path.to_path_buf(),
             source,
         })?;
@@ -887,7 +905,7 @@ fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
 
 fn import(args: ImportArgs) -> Result<i32> {
     let signer = load_secret_key(args.sign_key.as_deref())?;
-    let file = File::open(&args.log).map_err(|source| Error::NoInput {
+    let file = fimsum::input::open_regular(&args.log).map_err(|source| Error::NoInput {
         path: args.log.clone(),
         source,
     })?;

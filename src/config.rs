@@ -9,7 +9,6 @@
 //! replaces that value whole.
 
 use std::fmt;
-use std::fs;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
@@ -182,7 +181,7 @@ fn read_trusted(path: &Path) -> Result<String, ConfigError> {
         message: e.to_string(),
         source: Some(e),
     };
-    let mut file = fs::File::open(path).map_err(io_error)?;
+    let mut file = crate::input::open_regular(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
     let euid = rustix::process::geteuid().as_raw();
     let problem = if meta.mode() & 0o022 != 0 {
@@ -1063,6 +1062,7 @@ severity = \"critical\"
 
     #[test]
     fn load_reads_owned_files_and_refuses_writable_ones() {
+        use std::fs;
         use std::os::unix::fs::PermissionsExt;
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,

@@ -310,9 +310,15 @@ fn create_new(path: &Path, mode: u32) -> Result<File> {
 /// Read a key file, refusing it if its mode has any of the `forbidden` bits (checked on the
 /// open file, so it cannot be swapped in between) or it is not a regular file.
 fn read_key_file(path: &Path, forbidden: u32, why: &str) -> Result<String> {
-    let file = File::open(path).map_err(|source| Error::NoInput {
-        path: path.to_path_buf(),
-        source,
+    let file = crate::input::open_regular(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::InvalidInput {
+            key_error(path, source.to_string())
+        } else {
+            Error::NoInput {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     })?;
     let meta = file
         .metadata()

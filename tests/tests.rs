@@ -6,6 +6,7 @@ mod baseline_files;
 mod cli;
 mod dist;
 mod filter_parity;
+mod inputs;
 mod packages;
 mod policy;
 mod properties;

@@ -1,0 +1,148 @@
+//! Input files that are not what they should be: a FIFO, a directory or a device where a
+//! file is named, lists and logs that are malformed, hostile or without end. Each must be
+//! refused promptly with the exit code of its kind and a message naming the path.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{code, fimsum, scratch, write};
+
+/// Run `cmd` to its end, or kill it after `limit` and fail: a run that blocks is the defect.
+fn run_within(mut cmd: Command, limit: Duration, what: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("fimsum starts");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = fimsum();
+    cmd.current_dir(dir).args(args);
+    run_within(cmd, Duration::from_secs(10), &format!("{args:?}"))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn mkfifo(path: &Path) {
+    rustix::fs::mkfifoat(rustix::fs::CWD, path, rustix::fs::Mode::from(0o600)).expect("mkfifo");
+}
+
+/// A small tree `src/`, its baseline `base`, its log `log`, and a key pair `k.key`/`k.pub`.
+fn setup(dir: &Path) {
+    write(&dir.join("src/a"), b"a\n");
+    write(&dir.join("src/d/b"), b"b\n");
+    let out = run(dir, &["scan", "-o", "base", "src/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(dir, &["scan", "src/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    std::fs::write(dir.join("log"), &out.stdout).unwrap();
+    let out = run(dir, &["key", "generate", "k"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn a_fifo_given_as_any_input_file_is_refused_without_hanging() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    mkfifo(&dir.join("fifo"));
+    // A dpkg database whose status file is a FIFO.
+    std::fs::create_dir_all(dir.join("root/var/lib/dpkg/info")).unwrap();
+    mkfifo(&dir.join("root/var/lib/dpkg/status"));
+    // A config that names the FIFO as an IOC list.
+    write(&dir.join("ioc.toml"), b"ioc = [\"fifo\"]\n");
+    let cases: &[(&[&str], i32)] = &[
+        (&["config", "--config", "fifo"], 78),
+        (&["check", "--config", "fifo", "base"], 78),
+        (&["scan", "--ioc", "fifo", "src/"], 66),
+        (&["check", "--config", "ioc.toml", "base"], 66),
+        (&["scan", "--exclude-from", "fifo", "src/"], 66),
+        (&["scan", "-o", "signed", "--sign-key", "fifo", "src/"], 78),
+        (&["import", "log", "-o", "imported", "--sign-key", "fifo"], 78),
+        (&["show", "--verify-key", "fifo", "base"], 78),
+        (&["show", "fifo"], 66),
+        (&["check", "fifo"], 66),
+        (&["update", "fifo"], 66),
+        (&["diff", "fifo", "base"], 66),
+        (&["diff", "base", "fifo"], 66),
+        (&["diff", "log", "fifo"], 66),
+        (&["import", "fifo", "-o", "imported"], 66),
+        (&["verify-packages", "--root", "root"], 66),
+    ];
+    for (args, want) in cases {
+        let out = run(dir, args);
+        assert_eq!(code(&out), *want, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("fifo: is a FIFO, not a regular file")
+                || stderr(&out).contains("status: is a FIFO, not a regular file"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!dir.join("signed").exists() && !dir.join("imported").exists());
+}
+
+#[test]
+fn a_directory_given_as_a_baseline_or_log_is_said_to_be_a_directory() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    for args in [
+        &["show", "src"][..],
+        &["check", "src"],
+        &["diff", "src", "base"],
+        &["diff", "base", "src"],
+        &["import", "src", "-o", "imported"],
+    ] {
+        let out = run(dir, args);
+        assert_eq!(code(&out), 66, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("src: is a directory, not a regular file"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn ioc_list_errors_exit_66_when_missing_and_65_when_malformed() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    let out = run(dir, &["scan", "--ioc", "absent.txt", "src/"]);
+    assert_eq!(code(&out), 66, "{}", stderr(&out));
+    assert!(stderr(&out).contains("absent.txt: "), "{}", stderr(&out));
+    write(
+        &dir.join("bad.txt"),
+        b"# a list\nd41d8cd98f00b204e9800998ecf8427e  empty\nnot a hash\n",
+    );
+    for args in [
+        &["scan", "--ioc", "bad.txt", "src/"][..],
+        &["check", "--ioc", "bad.txt", "base"],
+    ] {
+        let out = run(dir, args);
+        assert_eq!(code(&out), 65, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("bad.txt: line 3: "),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
