@@ -5,7 +5,7 @@ use std::io::BufRead;
 
 use crate::escape::{escape_line, unescape, Charset};
 use crate::hash::{Algorithm, Digest};
-use crate::record::{Content, Kind, Record};
+use crate::record::{check_name, Content, Kind, Record};
 
 /// Append the `%n %C` line of `record`, newline included, to `out`. Returns false (and
 /// writes nothing) for a regular file without a checksum: rsync prints no line for a file
@@ -175,9 +175,14 @@ impl<R: BufRead> LogReader<R> {
                 Digest::from_hex(sum).ok_or_else(|| err("checksum is not hexadecimal".into()))?;
             (Kind::File, Content::Digest(digest))
         };
-        if name.is_empty() || name.contains(&0) {
-            return Err(err("empty name or NUL byte in name".into()));
-        }
+        // As the baseline reader demands, so that `import` never writes a baseline that
+        // fimsum then refuses, and `diff` never reports a name outside the tree.
+        check_name(&name).map_err(|why| {
+            err(format!(
+                "invalid entry name {:?}: {why}",
+                String::from_utf8_lossy(&name)
+            ))
+        })?;
         Ok(Record {
             name,
             kind,

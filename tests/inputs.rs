@@ -146,3 +146,148 @@ fn ioc_list_errors_exit_66_when_missing_and_65_when_malformed() {
         );
     }
 }
+
+const MD5_A: &str = "60b725f10c9c85c70d97880dfe8191b3"; // md5 of "a\n"
+
+#[test]
+fn import_of_a_log_with_a_name_fimsum_refuses_fails_and_keeps_the_previous_baseline() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    let out = run(dir, &["import", "log", "-o", "imported"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let before = std::fs::read(dir.join("imported")).unwrap();
+    let blank = " ".repeat(32);
+    let bad_lines = [
+        format!("/etc/passwd {MD5_A}"),
+        format!("sub/../../etc/shadow {MD5_A}"),
+        format!("../x {MD5_A}"),
+        format!("a//b {MD5_A}"),
+        format!("a/./b {MD5_A}"),
+        format!("a/ {MD5_A}"),
+        format!("a// {blank}"),
+        format!("/ {blank}"),
+    ];
+    for bad in &bad_lines {
+        // The bad line third, after lines that are fine, so that writing has begun.
+        let text = format!("./ {blank}\na {MD5_A}\n{bad}\n");
+        std::fs::write(dir.join("bad.log"), text).unwrap();
+        let out = run(dir, &["import", "bad.log", "-o", "imported"]);
+        assert_eq!(code(&out), 65, "{bad:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("bad.log: line 3: invalid entry name"),
+            "{bad:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read(dir.join("imported")).unwrap(),
+            before,
+            "{bad:?}: the previous baseline is untouched"
+        );
+        let out = run(dir, &["show", "imported"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        // diff reads logs with the same reader.
+        let out = run(dir, &["diff", "--format", "rsync", "base", "bad.log"]);
+        assert_eq!(code(&out), 65, "{bad:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{bad:?}");
+    }
+}
+
+/// A baseline of one file whose name is replaced by `name` (of 20 bytes) and whose digest
+/// is made to match, as someone who can write the baseline would.
+fn crafted_baseline(dir: &Path, name: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    let real = b"nnnnnnnnnnnnnnnnnnnn";
+    assert_eq!(name.len(), real.len());
+    write(&dir.join("tree").join("nnnnnnnnnnnnnnnnnnnn"), b"s\n");
+    let out = run(dir, &["scan", "-o", "real", "tree/nnnnnnnnnnnnnnnnnnnn"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut bytes = std::fs::read(dir.join("real")).unwrap();
+    // The header's sources hold the name too; the record comes last.
+    let at = bytes
+        .windows(real.len())
+        .rposition(|w| w == real)
+        .expect("the name is in the baseline");
+    bytes[at..at + real.len()].copy_from_slice(name);
+    // Unsigned: the file ends with the 8-byte end magic and the SHA-256 of all before it.
+    let end = bytes.len() - 40;
+    let digest = sha2::Sha256::digest(&bytes[..end]);
+    let len = bytes.len();
+    bytes[len - 32..].copy_from_slice(&digest);
+    bytes
+}
+
+#[test]
+fn a_baseline_with_a_dotdot_name_is_refused_not_reported_as_deleting_outside_the_tree() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    // The patching itself is sound: an equally long harmless name is read back.
+    std::fs::write(
+        dir.join("same"),
+        crafted_baseline(dir, b"sub-etc-shadowxxxxxx"),
+    )
+    .unwrap();
+    let out = run(dir, &["show", "same"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for name in [
+        &b"sub/../../etc/shadow"[..],
+        b"/etc/shadowxxxxxxxxx",
+        b"sub//etc/shadowxxxxx",
+        b"sub/./etc/shadowxxxx",
+        b"sub/etc/shadowxxxxx/",
+    ] {
+        std::fs::write(dir.join("crafted"), crafted_baseline(dir, name)).unwrap();
+        for args in [
+            &["show", "crafted"][..],
+            &["diff", "--format", "rsync", "crafted", "base"],
+            &["check", "--format", "rsync", "crafted", "tree/"],
+        ] {
+            let out = run(dir, args);
+            assert_eq!(code(&out), 65, "{name:?} {args:?}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("crafted: ") && stderr(&out).contains("invalid entry name"),
+                "{name:?} {args:?}: {}",
+                stderr(&out)
+            );
+            assert!(
+                !String::from_utf8_lossy(&out.stdout).contains("etc/shadow"),
+                "{name:?} {args:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn scan_of_a_dotdot_source_lists_its_contents_as_rsync_does() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    write(&dir.join("s/x/f"), b"f\n");
+    let mut rsync = Command::new("rsync");
+    rsync.current_dir(dir.join("s/x")).args([
+        "-a",
+        "--checksum",
+        "--checksum-choice=md5",
+        "--out-format=%n %C",
+        "..",
+    ]);
+    let dest = dir.join("dest/");
+    let Ok(expected) = rsync.arg(&dest).output() else {
+        eprintln!("skipped: rsync not installed");
+        return;
+    };
+    assert!(expected.status.success());
+    for src in ["..", "../x/.."] {
+        let out = run(&dir.join("s/x"), &["scan", src]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&expected.stdout),
+            "{src}"
+        );
+        let out = run(&dir.join("s/x"), &["scan", "-o", "../../b", src]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = run(dir, &["show", "b"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+}
