@@ -291,3 +291,38 @@ fn scan_of_a_dotdot_source_lists_its_contents_as_rsync_does() {
         assert_eq!(code(&out), 0, "{}", stderr(&out));
     }
 }
+
+#[test]
+fn a_huge_log_without_newlines_is_refused_in_bounded_memory() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    // Sparse: 3 GB of NULs that cost no disk.
+    let big = std::fs::File::create(dir.join("big")).unwrap();
+    big.set_len(3 << 30).unwrap();
+    drop(big);
+    for args in [
+        "import big -o imported",
+        "import --cc md5 big -o imported",
+        "diff base big",
+        "diff big base",
+        "diff --cc md5 base big",
+    ] {
+        let mut cmd = Command::new("bash");
+        cmd.current_dir(dir).env("LC_ALL", "C.UTF-8").args([
+            "-c",
+            &format!(
+                "ulimit -v 1000000; exec {} {args}",
+                env!("CARGO_BIN_EXE_fimsum")
+            ),
+        ]);
+        let out = run_within(cmd, Duration::from_secs(10), args);
+        assert_eq!(code(&out), 65, "{args}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("big: line 1: longer than 65536 bytes"),
+            "{args}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(!dir.join("imported").exists());
+}

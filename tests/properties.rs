@@ -345,7 +345,7 @@ proptest! {
         for r in &records {
             prop_assert!(format_line(r, Algorithm::Md5, charset, &mut text));
         }
-        let back: Vec<Record> = LogReader::new(&text[..], Some(Algorithm::Md5))
+        let back: Vec<Record> = LogReader::new(std::io::Cursor::new(&text[..]), Some(Algorithm::Md5))
             .collect::<Result<_, _>>()
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         prop_assert_eq!(back, records);
@@ -371,7 +371,7 @@ proptest! {
         for r in &records {
             prop_assert!(format_line(r, Algorithm::Md5, charset, &mut text));
         }
-        let mut reader = LogReader::new(&text[..], None);
+        let mut reader = LogReader::new(std::io::Cursor::new(&text[..]), None);
         prop_assert_eq!(reader.width().ok(), Some(Some(32)));
         let back: Vec<Record> = reader
             .collect::<Result<_, _>>()
