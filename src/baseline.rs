@@ -1409,7 +1409,9 @@ mod tests {
         assert!(writer.append(&dir_with).is_err());
         // A name the reader would refuse (`record::check_name`) is refused here too.
         for name in ["sub/../../etc/shadow", "/etc/passwd", "a//b"] {
-            assert!(writer.append(&entry(name, Kind::Dir, Content::None)).is_err());
+            assert!(writer
+                .append(&entry(name, Kind::Dir, Content::None))
+                .is_err());
         }
         drop(writer);
         // A list that is not canonical.

@@ -184,9 +184,11 @@ impl<R: BufRead + Seek> LogReader<R> {
     fn parse(&self, no: u64, line: &[u8]) -> Result<Record, LogError> {
         let err = |reason: String| LogError { line: no, reason };
         let width = self.width.ok_or_else(|| {
-            err("no line shows the checksum width (no checksum, no directory): \
+            err(
+                "no line shows the checksum width (no checksum, no directory): \
                  give --checksum-choice"
-                .into())
+                    .into(),
+            )
         })?;
         if line.len() < width + 2 || line[line.len() - width - 1] != b' ' {
             return Err(err(format!(
@@ -394,7 +396,10 @@ mod tests {
             assert_eq!(err.line, 1);
             assert!(err.reason.contains("longer than 65536 bytes"), "{err:?}");
             let read = input.get_ref().read;
-            assert!(read <= (MAX_LINE + 2 * (1 << 12)) as u64, "{read} bytes read");
+            assert!(
+                read <= (MAX_LINE + 2 * (1 << 12)) as u64,
+                "{read} bytes read"
+            );
         }
     }
 
@@ -414,7 +419,10 @@ mod tests {
         let got: Vec<_> = reader.collect();
         assert_eq!(got.len(), 10_002);
         let first = got[0].as_ref().unwrap();
-        assert_eq!((&first.name[..], first.kind), (&b"l00000"[..], Kind::Special));
+        assert_eq!(
+            (&first.name[..], first.kind),
+            (&b"l00000"[..], Kind::Special)
+        );
         assert_eq!(got[10_000].as_ref().unwrap().kind, Kind::File);
         assert_eq!(got[10_001].as_ref().unwrap_err().line, 10_002);
     }

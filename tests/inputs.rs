@@ -75,7 +75,10 @@ fn a_fifo_given_as_any_input_file_is_refused_without_hanging() {
         (&["check", "--config", "ioc.toml", "base"], 66),
         (&["scan", "--exclude-from", "fifo", "src/"], 66),
         (&["scan", "-o", "signed", "--sign-key", "fifo", "src/"], 78),
-        (&["import", "log", "-o", "imported", "--sign-key", "fifo"], 78),
+        (
+            &["import", "log", "-o", "imported", "--sign-key", "fifo"],
+            78,
+        ),
         (&["show", "--verify-key", "fifo", "base"], 78),
         (&["show", "fifo"], 66),
         (&["check", "fifo"], 66),
