@@ -29,6 +29,10 @@ pub const DEFAULT_PATH: &str = "/etc/fimsum.toml";
 /// files are keyed on. rsync's other checksums identify nothing outside rsync.
 pub const EXTRA_DIGESTS: [&str; 3] = ["md5", "sha1", "sha256"];
 
+/// The most earlier baselines `keep` may ask for: `update` renames each of them every
+/// time, so a number that large is a mistake, and a huge one would keep it renaming for ever.
+pub const MAX_KEEP: usize = 1000;
+
 /// How the built-in config is named in messages.
 const BUILTIN_NAME: &str = "(built-in config)";
 
@@ -53,7 +57,8 @@ pub struct Config {
     /// Check changed package-owned files against the package manager's digests.
     pub packages: bool,
     pub baseline: PathBuf,
-    /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...).
+    /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...), at most
+    /// [`MAX_KEEP`].
     pub keep: usize,
     /// The `[[rule]]` tables in file order; the last matching one decides.
     pub rules: Vec<RuleConfig>,
@@ -219,7 +224,7 @@ struct RawConfig {
     ioc: Option<Vec<Spanned<String>>>,
     packages: Option<bool>,
     baseline: Option<Spanned<String>>,
-    keep: Option<usize>,
+    keep: Option<Spanned<usize>>,
     rule: Option<Vec<Spanned<RawRule>>>,
 }
 
@@ -396,7 +401,13 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
         },
         baseline,
         keep: match raw.keep {
-            Some(value) => value,
+            Some(value) if *value.get_ref() > MAX_KEEP => {
+                return Err(src.at(
+                    &value,
+                    format!("keep: {} is more than {MAX_KEEP}", value.get_ref()),
+                ));
+            }
+            Some(value) => value.into_inner(),
             None => src.default_of("keep", |c| c.keep)?,
         },
         rules,
@@ -616,8 +627,8 @@ ioc = []
 packages = false
 
 # Where `init` writes the baseline and `check` reads it (relative paths are taken from the
-# directory of this file), and how many earlier baselines `update` keeps beside it, as
-# baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
+# directory of this file), and how many earlier baselines `update` keeps beside it (at
+# most 1000), as baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
 baseline = "/var/lib/fimsum/baseline.fimsum"
 keep = 1
 
@@ -1089,6 +1100,17 @@ severity = \"critical\"
             message.contains(":2:1: unknown field `ünknown`"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn absurd_keep_is_refused_with_its_line() {
+        assert_eq!(ok("keep = 1000\n").keep, 1000);
+        assert_eq!(ok("keep = 0\n").keep, 0);
+        for huge in ["1001", "18446744073709551615"] {
+            let (line, message) = error(&format!("# old ones\nkeep = {huge}\n"));
+            assert_eq!(line, Some(2), "{message}");
+            assert!(message.contains("keep"), "{message}");
+        }
     }
 
     /// How positions were found before the line index: by counting the newlines before the

@@ -329,3 +329,45 @@ fn a_huge_log_without_newlines_is_refused_in_bounded_memory() {
     }
     assert!(!dir.join("imported").exists());
 }
+
+#[test]
+fn absurd_counts_are_refused_before_any_work() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    setup(dir);
+    for args in [
+        &["scan", "--threads", "18446744073709551615", "src/"][..],
+        &["scan", "--threads", "1025", "src/"],
+        &["check", "--threads", "18446744073709551615", "base"],
+        &["update", "--threads", "100000", "base"],
+        &["verify-packages", "--threads", "18446744073709551615"],
+    ] {
+        let out = run(dir, args);
+        assert_eq!(code(&out), 64, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("--threads") && stderr(&out).contains("1024"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = run(dir, &["scan", "--threads", "1024", "src/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let config = dir.join("keep.toml");
+    std::fs::write(
+        &config,
+        "baseline = \"base\"\nkeep = 18446744073709551615\n",
+    )
+    .unwrap();
+    for args in [
+        &["config", "--config", "keep.toml"][..],
+        &["update", "--config", "keep.toml"],
+    ] {
+        let out = run(dir, args);
+        assert_eq!(code(&out), 78, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("keep.toml:2:"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
