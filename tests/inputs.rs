@@ -371,3 +371,60 @@ fn absurd_counts_are_refused_before_any_work() {
         );
     }
 }
+
+/// Two baselines of one file that moved to another filesystem under the same inode number.
+#[test]
+fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
+    use fimsum::baseline::{BaselineWriter, Header, Origin};
+    use fimsum::hash::Algorithm;
+    use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
+    let tmp = scratch();
+    let dir = tmp.path();
+    let header = Header {
+        algorithm: Algorithm::Md5,
+        origin: Origin::Scan,
+        sources: vec![b"/srv/".to_vec()],
+        roots: vec![b"/srv/".to_vec()],
+        one_file_system: 0,
+        filters: Vec::new(),
+        host: "h".into(),
+        created: Timestamp::default(),
+        generation: 1,
+        fimsum_version: "0".into(),
+        extra_digests: Vec::new(),
+    };
+    let makedev = |major: u64, minor: u64| (major << 8) | minor;
+    for (name, dev) in [("old", makedev(8, 1)), ("new", makedev(8, 2))] {
+        let mut writer = BaselineWriter::create(&dir.join(name), &header).unwrap();
+        writer
+            .append(&Record {
+                name: b"data".to_vec(),
+                kind: Kind::Dir,
+                meta: Some(Meta {
+                    mode: 0o755,
+                    ino: 2,
+                    dev,
+                    nlink: 3,
+                    ..Meta::default()
+                }),
+                link_target: None,
+                content: Content::None,
+                extra: Vec::new(),
+            })
+            .unwrap();
+        writer.finish().unwrap();
+    }
+    let out = run(dir, &["diff", "old", "new"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code(&out), 4, "{text}{}", stderr(&out));
+    assert!(
+        text.contains("inode 2 (filesystem 8:1) -> 2 (filesystem 8:2)"),
+        "{text}"
+    );
+    let out = run(dir, &["diff", "--format", "json", "old", "new"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r#""filesystem":"8:1""#) && text.contains(r#""filesystem":"8:2""#),
+        "{text}"
+    );
+}
