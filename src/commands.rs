@@ -717,7 +717,8 @@ impl Report<'_> {
 
 /// One side of a `diff`: a baseline or an rsync log.
 enum Side {
-    Baseline(Baseline),
+    /// Boxed: a baseline's reader is three times the size of a log's.
+    Baseline(Box<Baseline>),
     Log(PathBuf, LogReader<BufReader<File>>),
 }
 
@@ -728,7 +729,7 @@ impl Side {
         policy: Option<&sign::Policy>,
     ) -> Result<Side> {
         if baseline::is_baseline(path)? {
-            return Ok(Side::Baseline(Baseline::open_with(path, policy)?));
+            return Ok(Side::Baseline(Box::new(Baseline::open_with(path, policy)?)));
         }
         if policy.is_some() {
             return Err(Error::bad_data(
