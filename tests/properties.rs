@@ -41,12 +41,13 @@ fn any_name_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(name_piece(), 0..24).prop_map(|pieces| pieces.concat())
 }
 
-/// One path component: no NUL, no `/`, not empty.
+/// One path component: no NUL, no `/`, not empty, not `.` or `..` (no directory entry is
+/// named so; `record::check_name` refuses them).
 fn component() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(name_piece(), 1..6)
         .prop_map(|pieces| pieces.concat())
-        .prop_filter("no NUL or /", |c| {
-            !c.is_empty() && !c.contains(&0) && !c.contains(&b'/')
+        .prop_filter("no NUL or /, not . or ..", |c| {
+            !c.is_empty() && !c.contains(&0) && !c.contains(&b'/') && c != b"." && c != b".."
         })
 }
 
