@@ -45,7 +45,8 @@ fuzz_target!(|data: &[u8]| {
         for charset in [Charset::Utf8, Charset::Ascii, Charset::EightBit] {
             let mut line = Vec::new();
             assert!(format_line(record, algorithm, charset, &mut line));
-            let back: Vec<_> = LogReader::new(std::io::Cursor::new(&line[..]), Some(algorithm)).collect();
+            let back: Vec<_> =
+                LogReader::new(std::io::Cursor::new(&line[..]), Some(algorithm)).collect();
             assert_eq!(back.len(), 1, "{charset:?} {line:?}");
             assert_eq!(back[0].as_ref().ok(), Some(record), "{charset:?} {line:?}");
         }
