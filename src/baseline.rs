@@ -66,7 +66,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::order::cmp_entries;
-use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
 use crate::sign::{self, KeyId, Policy, SecretKey, SignatureBlock, BLOCK_LEN};
 use crate::walk::FilterArg;
 
@@ -317,13 +317,7 @@ impl WireRecord {
         let kind = *Kind::ALL
             .get(self.kind as usize)
             .ok_or_else(|| format!("unknown kind code {}", self.kind))?;
-        if self.name.is_empty()
-            || self.name.contains(&0)
-            || self.name.starts_with(b"/")
-            || self.name.ends_with(b"/")
-        {
-            return Err("invalid entry name".into());
-        }
+        check_name(&self.name).map_err(|why| invalid_name(&self.name, why))?;
         let content = match self.content {
             WireContent::None => Content::None,
             WireContent::Digest(bytes) => {
@@ -364,6 +358,15 @@ impl WireRecord {
             extra: Vec::new(),
         })
     }
+}
+
+/// The message for a name that [`check_name`] refuses; the name quoted with its control
+/// characters escaped, as it may hold anything.
+fn invalid_name(name: &[u8], why: &str) -> String {
+    format!(
+        "invalid entry name {:?}: {why}",
+        String::from_utf8_lossy(name)
+    )
 }
 
 /// Keep the baseline `target` is about to be replaced with as `target.1`, after shifting
@@ -700,6 +703,14 @@ impl BaselineWriter {
 
     /// Append one record; records must come in rsync order, as a scan yields them.
     pub fn append(&mut self, record: &Record) -> Result<()> {
+        // What the reader demands: refuse here rather than write a baseline that could not
+        // be read back.
+        check_name(&record.name).map_err(|why| {
+            Error::io(
+                "baseline record refused",
+                io::Error::other(invalid_name(&record.name, why)),
+            )
+        })?;
         if let Some((name, is_dir)) = &self.last {
             if cmp_entries(name, *is_dir, &record.name, record.is_dir()) != std::cmp::Ordering::Less
             {
@@ -1123,7 +1134,7 @@ impl Write for HashWriter<'_> {
 /// Does this file start like a baseline? (Anything else is taken for an rsync log.)
 pub fn is_baseline(path: &Path) -> Result<bool> {
     let mut magic = [0u8; 8];
-    let mut file = File::open(path).map_err(|source| Error::NoInput {
+    let mut file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
         path: path.to_path_buf(),
         source,
     })?;
@@ -1210,7 +1221,7 @@ impl Baseline {
     /// and check its host and generation ([`check_signature`]), all before any record is
     /// decoded.
     pub fn open_with(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
-        let file = File::open(path).map_err(|source| Error::NoInput {
+        let file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
             path: path.to_path_buf(),
             source,
         })?;
@@ -1789,6 +1800,12 @@ mod tests {
         let mut dir_with = entry("d", Kind::Dir, Content::None);
         dir_with.extra = hashed("d", Algorithm::Xxh128, &kinds).extra;
         assert!(writer.append(&dir_with).is_err());
+        // A name the reader would refuse (`record::check_name`) is refused here too.
+        for name in ["sub/../../etc/shadow", "/etc/passwd", "a//b"] {
+            assert!(writer
+                .append(&entry(name, Kind::Dir, Content::None))
+                .is_err());
+        }
         drop(writer);
         // A list that is not canonical.
         for extra_digests in [

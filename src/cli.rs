@@ -124,8 +124,8 @@ pub struct WalkArgs {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Hashing threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Hashing threads, at most 1024 (default, or 0: one per core).
+    #[arg(long, value_name = "N", value_parser = threads)]
     pub threads: Option<usize>,
     /// MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel
     /// the CPU lacks is an error). The digests are the same with every kernel.
@@ -267,6 +267,22 @@ pub struct IocArgs {
     pub ioc: Vec<PathBuf>,
 }
 
+/// The most hashing threads `--threads` may ask for. The scan queues 1024 files ahead of
+/// its hashing threads, so more could never all be busy; each costs a stack and buffers.
+pub const MAX_THREADS: usize = 1024;
+
+fn threads(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of threads"))?;
+    if n > MAX_THREADS {
+        return Err(format!(
+            "{n} is more than {MAX_THREADS}, the most fimsum runs"
+        ));
+    }
+    Ok(n)
+}
+
 fn percent(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim_end_matches('%')
@@ -362,8 +378,8 @@ pub struct VerifyPackagesArgs {
     pub root: PathBuf,
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
-    /// Hashing threads (default: one per core).
-    #[arg(long, value_name = "N")]
+    /// Hashing threads, at most 1024 (default, or 0: one per core).
+    #[arg(long, value_name = "N", value_parser = threads)]
     pub threads: Option<usize>,
 }
 

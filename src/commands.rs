@@ -367,15 +367,33 @@ fn incomplete_bit(stats: &Stats) -> i32 {
 fn load_iocs(paths: &[PathBuf], algorithm: Algorithm, extras: &[HashKind]) -> Result<IocSet> {
     let mut iocs = IocSet::new();
     for path in paths {
-        iocs.load(path).map_err(|e| Error::Usage(e.to_string()))?;
+        iocs.load(path).map_err(ioc_error)?;
     }
     let mut available: Vec<HashKind> = ioc_kind(algorithm).into_iter().collect();
     available.extend_from_slice(extras);
     if !iocs.is_empty() {
-        iocs.require(&available)
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        iocs.require(&available).map_err(ioc_error)?;
     }
     Ok(iocs)
+}
+
+/// A list that cannot be read is missing input (66), one that is not a hash list is bad
+/// data (65); a list the run's digests cannot match is a usage error (64: add `--digest`).
+fn ioc_error(e: fimsum::ioc::IocError) -> Error {
+    use fimsum::ioc::IocError;
+    match e {
+        IocError::Io { path, source } => Error::NoInput { path, source },
+        IocError::Parse {
+            path,
+            line: 0,
+            reason,
+        } => Error::BadData { path, reason },
+        IocError::Parse { path, line, reason } => Error::BadData {
+            path,
+            reason: format!("line {line}: {reason}"),
+        },
+        IocError::NotCovered { .. } => Error::Usage(e.to_string()),
+    }
 }
 
 /// The IOC hash kind of a checksum algorithm, if lists carry it.
@@ -886,7 +904,8 @@ impl Report<'_> {
 // Two of these exist in a run: boxing the larger would save nothing worth an indirection.
 #[allow(clippy::large_enum_variant)]
 enum Side {
-    Baseline(Baseline),
+    /// Boxed: a baseline's reader is three times the size of a log's.
+    Baseline(Box<Baseline>),
     Log(PathBuf, LogReader<BufReader<File>>),
 }
 
@@ -897,7 +916,7 @@ impl Side {
         policy: Option<&sign::Policy>,
     ) -> Result<Side> {
         if baseline::is_baseline(path)? {
-            return Ok(Side::Baseline(Baseline::open_with(path, policy)?));
+            return Ok(Side::Baseline(Box::new(Baseline::open_with(path, policy)?)));
         }
         if policy.is_some() {
             return Err(Error::bad_data(
@@ -905,7 +924,7 @@ impl Side {
                 "an rsync log, which cannot be signed: --verify-key needs baselines",
             ));
         }
-        let file = File::open(path).map_err(|source| Error::NoInput {
+        let file = fimsum::input::open_regular(path).map_err(|source| Error::NoInput {
             path: path.to_path_buf(),
             source,
         })?;
@@ -1075,7 +1094,7 @@ fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
 
 fn import(args: ImportArgs) -> Result<i32> {
     let signer = load_secret_key(args.sign_key.as_deref())?;
-    let file = File::open(&args.log).map_err(|source| Error::NoInput {
+    let file = fimsum::input::open_regular(&args.log).map_err(|source| Error::NoInput {
         path: args.log.clone(),
         source,
     })?;

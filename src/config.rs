@@ -9,7 +9,6 @@
 //! replaces that value whole.
 
 use std::fmt;
-use std::fs;
 use std::io::{self, Read};
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
@@ -29,6 +28,10 @@ pub const DEFAULT_PATH: &str = "/etc/fimsum.toml";
 /// Digests that `digests` may name: the kinds that lists of known-bad (and known-good)
 /// files are keyed on. rsync's other checksums identify nothing outside rsync.
 pub const EXTRA_DIGESTS: [&str; 3] = ["md5", "sha1", "sha256"];
+
+/// The most earlier baselines `keep` may ask for: `update` renames each of them every
+/// time, so a number that large is a mistake, and a huge one would keep it renaming for ever.
+pub const MAX_KEEP: usize = 1000;
 
 /// How the built-in config is named in messages.
 const BUILTIN_NAME: &str = "(built-in config)";
@@ -54,7 +57,8 @@ pub struct Config {
     /// Check changed package-owned files against the package manager's digests.
     pub packages: bool,
     pub baseline: PathBuf,
-    /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...).
+    /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...), at most
+    /// [`MAX_KEEP`].
     pub keep: usize,
     /// The secret key `init` and `update` sign the baseline with, if any.
     pub sign_key: Option<PathBuf>,
@@ -187,7 +191,7 @@ fn read_trusted(path: &Path) -> Result<String, ConfigError> {
         message: e.to_string(),
         source: Some(e),
     };
-    let mut file = fs::File::open(path).map_err(io_error)?;
+    let mut file = crate::input::open_regular(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
     let euid = rustix::process::geteuid().as_raw();
     let problem = if meta.mode() & 0o022 != 0 {
@@ -225,7 +229,7 @@ struct RawConfig {
     ioc: Option<Vec<Spanned<String>>>,
     packages: Option<bool>,
     baseline: Option<Spanned<String>>,
-    keep: Option<usize>,
+    keep: Option<Spanned<usize>>,
     sign_key: Option<Spanned<String>>,
     verify_key: Option<Spanned<String>>,
     rule: Option<Vec<Spanned<RawRule>>>,
@@ -244,6 +248,7 @@ struct RawRule {
 /// The text being parsed, to turn byte offsets into positions.
 struct Source<'a> {
     text: &'a str,
+    lines: Lines,
     path: &'a Path,
     /// Values for keys the file leaves out; `None` while parsing the built-in config,
     /// which must give them all.
@@ -254,7 +259,7 @@ impl Source<'_> {
     fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ConfigError {
         let (line, column) = match span {
             Some(span) => {
-                let (line, column) = position(self.text, span.start);
+                let (line, column) = self.lines.position(self.text, span.start);
                 (Some(line), Some(column))
             }
             None => (None, None),
@@ -294,21 +299,51 @@ impl Source<'_> {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
+/// Where each line of a text starts, found once: every `[[rule]]` is given its line, and
+/// counting the newlines before each anew would make a config of many rules take time
+/// quadratic in its length.
+struct Lines {
+    /// Byte offsets of the line starts, ascending; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Lines { starts }
     }
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    (line, before[line_start..].chars().count() + 1)
+
+    /// 1-based line and column (in characters) of a byte offset into `text`, the text this
+    /// was made from. An offset inside a character counts as that character's; one past the
+    /// end as the end.
+    fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        // Lines that start at or before the offset: never zero, as the first starts at 0.
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+#[cfg(test)]
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    Lines::new(text).position(text, offset)
 }
 
 fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Config, ConfigError> {
     let src = Source {
         text,
+        lines: Lines::new(text),
         path,
         defaults,
     };
@@ -383,7 +418,13 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
         },
         baseline,
         keep: match raw.keep {
-            Some(value) => value,
+            Some(value) if *value.get_ref() > MAX_KEEP => {
+                return Err(src.at(
+                    &value,
+                    format!("keep: {} is more than {MAX_KEEP}", value.get_ref()),
+                ));
+            }
+            Some(value) => value.into_inner(),
             None => src.default_of("keep", |c| c.keep)?,
         },
         sign_key,
@@ -463,7 +504,7 @@ fn parse_digests(
 
 fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, ConfigError> {
     let span = table.span();
-    let line = position(src.text, span.start).0;
+    let line = src.lines.position(src.text, span.start).0;
     let raw = table.into_inner();
     let patterns = match (raw.pattern, raw.patterns) {
         (Some(one), None) => vec![one],
@@ -605,8 +646,8 @@ ioc = []
 packages = false
 
 # Where `init` writes the baseline and `check` reads it (relative paths are taken from the
-# directory of this file), and how many earlier baselines `update` keeps beside it, as
-# baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
+# directory of this file), and how many earlier baselines `update` keeps beside it (at
+# most 1000), as baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
 baseline = "/var/lib/fimsum/baseline.fimsum"
 keep = 1
 
@@ -1090,7 +1131,73 @@ severity = \"critical\"
     }
 
     #[test]
+    fn absurd_keep_is_refused_with_its_line() {
+        assert_eq!(ok("keep = 1000\n").keep, 1000);
+        assert_eq!(ok("keep = 0\n").keep, 0);
+        for huge in ["1001", "18446744073709551615"] {
+            let (line, message) = error(&format!("# old ones\nkeep = {huge}\n"));
+            assert_eq!(line, Some(2), "{message}");
+            assert!(message.contains("keep"), "{message}");
+        }
+    }
+
+    /// How positions were found before the line index: by counting the newlines before the
+    /// offset, for each offset anew.
+    fn position_by_rescan(text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    #[test]
+    fn config_position_index_gives_the_positions_of_a_rescan() {
+        let texts = [
+            "",
+            "\n",
+            "\n\n\nx",
+            "abc",
+            "a\nbc\n",
+            "é\né=x\n\n[[rule]]\npattern = \"/€/***\"\n",
+            Config::default_text(),
+        ];
+        for text in texts {
+            let lines = Lines::new(text);
+            // Every offset of the short texts, a sample of the default's.
+            let step = if text.len() > 100 { 7 } else { 1 };
+            for offset in (0..=text.len() + 2).step_by(step) {
+                assert_eq!(
+                    lines.position(text, offset),
+                    position_by_rescan(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
+        }
+    }
+
+    /// Every rule is given its line: with the newlines counted anew for each, 100,000 rules
+    /// took about a minute to load.
+    #[test]
+    fn config_of_100000_rules_loads_with_each_rule_s_line() {
+        let mut text = String::new();
+        for i in 0..100_000 {
+            text.push_str(&format!(
+                "[[rule]]\npattern = \"/srv/d{i}/***\"\nseverity = \"low\"\n\n"
+            ));
+        }
+        let config = ok(&text);
+        assert_eq!(config.rules.len(), 100_000);
+        assert_eq!(config.rules[0].line, Some(1));
+        assert_eq!(config.rules[99_999].line, Some(4 * 99_999 + 1));
+    }
+
+    #[test]
     fn load_reads_owned_files_and_refuses_writable_ones() {
+        use std::fs;
         use std::os::unix::fs::PermissionsExt;
         let dir = match tempfile::tempdir() {
             Ok(dir) => dir,

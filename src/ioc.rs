@@ -24,7 +24,6 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -190,7 +189,7 @@ impl IocSet {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io_error)?;
+        let file = crate::input::open_regular(path).map_err(io_error)?;
         let list = u32::try_from(self.lists.len()).map_err(|_| IocError::Parse {
             path: path.to_path_buf(),
             line: 0,

@@ -71,11 +71,7 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
                 "include" => FilterArg::Include(bytes),
                 _ => {
                     let path = std::path::Path::new(value);
-                    let contents =
-                        std::fs::read(path).map_err(|source| fimsum::error::Error::NoInput {
-                            path: path.to_path_buf(),
-                            source,
-                        })?;
+                    let contents = read_filter_file(path)?;
                     FilterArg::ExcludeFrom(contents)
                 }
             };
@@ -84,4 +80,19 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     }
     rules.sort_by_key(|(i, _)| *i);
     Ok(rules.into_iter().map(|(_, a)| a).collect())
+}
+
+/// The contents of an `--exclude-from` file, which must be a regular file: a FIFO would
+/// block the run before it starts, a device would never end.
+fn read_filter_file(path: &std::path::Path) -> fimsum::error::Result<Vec<u8>> {
+    use std::io::Read;
+    let no_input = |source| fimsum::error::Error::NoInput {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut contents = Vec::new();
+    fimsum::input::open_regular(path)
+        .and_then(|mut file| file.read_to_end(&mut contents))
+        .map_err(no_input)?;
+    Ok(contents)
 }

@@ -129,7 +129,7 @@ impl PackageDb {
         let mut warnings = Vec::new();
 
         let status_path = admin.join("status");
-        let status = fs::read(&status_path).map_err(|source| Error::NoInput {
+        let status = read_database_file(&status_path).map_err(|source| Error::NoInput {
             path: status_path.clone(),
             source,
         })?;
@@ -162,7 +162,7 @@ impl PackageDb {
                 ));
                 continue;
             }
-            let text = match fs::read(&file) {
+            let text = match read_database_file(&file) {
                 Ok(text) => text,
                 Err(err) => {
                     warnings.push(format!("{}: {}", file.display(), err));
@@ -1170,10 +1170,19 @@ struct Diversion {
     by: Option<String>,
 }
 
+/// The contents of a file of the package database. Only a regular file is read: a FIFO
+/// planted in a mounted image (`--root`) would block the run, a device would never end.
+fn read_database_file(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut text = Vec::new();
+    crate::input::open_regular(path)?.read_to_end(&mut text)?;
+    Ok(text)
+}
+
 /// The contents of an optional database file: `None` when it is missing (nothing to say) or
 /// unreadable (a warning).
 fn read_optional(file: &Path, warnings: &mut Vec<String>) -> Option<Vec<u8>> {
-    match fs::read(file) {
+    match read_database_file(file) {
         Ok(text) => Some(text),
         Err(err) if err.kind() == io::ErrorKind::NotFound => None,
         Err(err) => {
@@ -1220,7 +1229,7 @@ fn read_diversions(file: &Path, warnings: &mut Vec<String>) -> Vec<(Vec<u8>, Div
 
 /// `name:x:id:...` lines of `etc/passwd` or `etc/group`; unreadable means empty.
 fn read_ids(file: &Path) -> HashMap<Vec<u8>, u32> {
-    let Ok(text) = fs::read(file) else {
+    let Ok(text) = read_database_file(file) else {
         return HashMap::new();
     };
     numbered_lines(&text)
@@ -1316,7 +1325,7 @@ fn read_filters(root: &Path, warnings: &mut Vec<String>) -> Vec<PathFilter> {
 
     let mut filters = Vec::new();
     for file in files {
-        let text = match fs::read(&file) {
+        let text = match read_database_file(&file) {
             Ok(text) => text,
             Err(err) if matches!(err.kind(), io::ErrorKind::NotFound) => continue,
             Err(err) => {

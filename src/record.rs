@@ -196,3 +196,76 @@ impl Record {
         self.extra.iter().find(|(k, _)| *k == kind).map(|(_, d)| d)
     }
 }
+
+/// Why `name` cannot be an entry's name, if it cannot: the one rule that baselines and
+/// rsync logs are read by, and that the baseline writer keeps.
+///
+/// A name is what a scan records and rsync's `%n` prints: `.` (the root of a `src/`
+/// source), or a relative path of components joined by single `/`s, none of them empty,
+/// `.` or `..`, and no NUL. A report joins names to the roots it was scanned from, and
+/// `--format rsync` prints them for a user to act on, so a name from a file must not point
+/// outside its tree (`sub/../../etc/shadow`, `/etc/passwd`) nor be a second spelling of
+/// another name (`a//b`, `a/./b`, `a/`), which would show one file as removed and added.
+pub fn check_name(name: &[u8]) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("empty name");
+    }
+    if name.contains(&0) {
+        return Err("NUL byte in name");
+    }
+    if name == b"." {
+        return Ok(());
+    }
+    if name.starts_with(b"/") {
+        return Err("absolute name");
+    }
+    if name.ends_with(b"/") {
+        return Err("name ends in `/`");
+    }
+    for component in name.split(|&b| b == b'/') {
+        match component {
+            b"" => return Err("empty component (`//`) in name"),
+            b"." => return Err("`.` component in name"),
+            b".." => return Err("`..` component in name"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_name_accepts_what_a_scan_records_and_nothing_else() {
+        for good in [
+            &b"."[..],
+            b"a",
+            b"etc/passwd",
+            b"..a/b..",
+            b".hidden/...",
+            b"sp ace/\xff\n",
+        ] {
+            assert_eq!(check_name(good), Ok(()), "{good:?}");
+        }
+        for bad in [
+            &b""[..],
+            b"a\0b",
+            b"/etc/passwd",
+            b"/",
+            b"a/",
+            b"./",
+            b"a//b",
+            b"./a",
+            b"a/./b",
+            b"a/.",
+            b"..",
+            b"../a",
+            b"sub/../../etc/shadow",
+            b"a/..",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

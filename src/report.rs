@@ -14,7 +14,7 @@ use crate::config::RuleConfig;
 use crate::diff::{differing_extra, Change, ChangeKind, Diff, Field};
 use crate::escape::{escape_name, Charset};
 use crate::policy::Severity;
-use crate::record::{Content, Kind, Record, Timestamp};
+use crate::record::{Content, Kind, Meta, Record, Timestamp};
 
 /// Version of the JSON lines schema (README "JSON output").
 pub const JSON_SCHEMA_VERSION: u32 = 2;
@@ -109,6 +109,9 @@ pub fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset
                 .iter()
                 .map(|&f| {
                     if let Some(text) = collision_text(change, f) {
+                        return text;
+                    }
+                    if let Some(text) = other_filesystem_text(change, f) {
                         return text;
                     }
                     let value = |r: &Option<Record>| {
@@ -307,6 +310,18 @@ fn collision_text(change: &Change, field: Field) -> Option<String> {
     ))
 }
 
+/// The detail of an inode change across filesystems: the inode number may well be the same
+/// (every ext4 root is inode 2), and "inode 2 -> 2" would hide what changed, so the
+/// filesystems' device numbers are shown with it.
+fn other_filesystem_text(change: &Change, field: Field) -> Option<String> {
+    let (o, n) = (change.old.as_ref()?.meta?, change.new.as_ref()?.meta?);
+    if field != Field::Inode || o.dev == n.dev {
+        return None;
+    }
+    let on = |m: Meta| format!("{} (filesystem {}:{})", m.ino, major(m.dev), minor(m.dev));
+    Some(format!("inode {} -> {}", on(o), on(n)))
+}
+
 /// The value of one field of a record, as the human report shows it.
 fn field_text(r: &Record, field: Field, charset: Charset) -> String {
     let meta = r.meta.unwrap_or_default();
@@ -341,6 +356,7 @@ fn record_json(r: &Record, charset: Charset) -> Value {
         obj["mtime"] = Value::from(rfc3339(m.mtime));
         obj["ctime"] = Value::from(rfc3339(m.ctime));
         obj["inode"] = Value::from(m.ino);
+        obj["filesystem"] = Value::from(format!("{}:{}", major(m.dev), minor(m.dev)));
         obj["nlink"] = Value::from(m.nlink);
         if matches!(r.kind, Kind::CharDevice | Kind::BlockDevice) {
             obj["device"] = Value::from(format!("{}:{}", major(m.rdev), minor(m.rdev)));

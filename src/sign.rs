@@ -328,9 +328,15 @@ fn create_new(path: &Path, mode: u32) -> Result<File> {
 /// rule of the config file: whoever owns the file can make it say anything, so a verify
 /// key of another user's decides what verifies, and a secret key of theirs signs for them.
 fn read_key_file(path: &Path, forbidden: u32, why: &str) -> Result<String> {
-    let file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
-        path: path.to_path_buf(),
-        source,
+    let file = crate::input::open_regular(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::InvalidInput {
+            key_error(path, source.to_string())
+        } else {
+            Error::NoInput {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     })?;
     let meta = file
         .metadata()

@@ -734,9 +734,14 @@ fn merge_and_sort(children: Vec<Child>) -> Vec<Child> {
     sort(out)
 }
 
-/// `src/`, `src//`, `.` and `src/.` send a directory's contents rather than the directory.
+/// `src/`, `src//`, `.` and `src/.` send a directory's contents rather than the directory;
+/// so do `..` and `src/..`, as in rsync (whose names never hold a `..`).
 fn is_contents_source(src: &[u8]) -> bool {
-    src.ends_with(b"/") || src == b"." || src.ends_with(b"/.")
+    src.ends_with(b"/")
+        || src == b"."
+        || src.ends_with(b"/.")
+        || src == b".."
+        || src.ends_with(b"/..")
 }
 
 fn c_path(bytes: &[u8]) -> Result<CString, Errno> {

@@ -440,6 +440,7 @@ fn json_events_follow_the_documented_schema() {
         "mtime",
         "ctime",
         "inode",
+        "filesystem",
         "nlink",
         "device",
         "checksum",

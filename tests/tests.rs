@@ -8,6 +8,7 @@ mod cli;
 mod copies;
 mod dist;
 mod filter_parity;
+mod inputs;
 mod packages;
 mod policy;
 mod properties;

@@ -48,7 +48,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
@@ -57,7 +57,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Pri
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l sign-key -d 'Sign the baseline with this secret key (default: the config file\'s `sign_key`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
-complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l force -d 'Replace an existing baseline (`update` is the way to accept changes after a check)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
@@ -70,7 +70,7 @@ json\t'One JSON object per line (README "JSON output")'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
-complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
@@ -91,7 +91,7 @@ json\t'One JSON object per line (README "JSON output")'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
-complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick-sample -d 'With --quick, still rehash about this percentage of the trusted files, at random' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
@@ -138,7 +138,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subco
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l root -d 'Check the Debian-like system mounted at DIR: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l format -r -f -a "human\t'One line per finding'
 json\t'One JSON object per line (README "verify-packages")'"
-complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l threads -d 'Hashing threads (default: one per core)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand man" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand completions" -s h -l help -d 'Print help'

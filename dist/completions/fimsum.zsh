@@ -41,7 +41,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
 '*--exclude-from=[Read exclude patterns from FILE]:FILE:_files' \
-'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '*-x[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
 '*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
@@ -59,7 +59,7 @@ _arguments "${_arguments_options[@]}" : \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '--sign-key=[Sign the baseline with this secret key (default\: the config file'\''s \`sign_key\`)]:FILE:_files' \
 '--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
-'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '--force[Replace an existing baseline (\`update\` is the way to accept changes after a check)]' \
 '(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
@@ -79,7 +79,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
-'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
@@ -109,7 +109,7 @@ json\:"One JSON object per line (README "JSON output")"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
-'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '--quick-sample=[With --quick, still rehash about this percentage of the trusted files, at random]:PERCENT:_default' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
@@ -235,7 +235,7 @@ _arguments "${_arguments_options[@]}" : \
 '--root=[Check the Debian-like system mounted at DIR\: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)]:DIR:_files' \
 '--format=[]:FORMAT:((human\:"One line per finding"
 json\:"One JSON object per line (README "verify-packages")"))' \
-'--threads=[Hashing threads (default\: one per core)]:N:_default' \
+'--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 && ret=0

@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         .checked_sub(2)
         .and_then(|i| Algorithm::ALL.get(i).copied());
     let lines = text.iter().filter(|&&b| b == b'\n').count();
-    let mut reader = LogReader::new(text, given);
+    let mut reader = LogReader::new(std::io::Cursor::new(text), given);
     let mut records = Vec::new();
     let mut items = 0;
     for item in reader.by_ref() {
@@ -45,7 +45,8 @@ fuzz_target!(|data: &[u8]| {
         for charset in [Charset::Utf8, Charset::Ascii, Charset::EightBit] {
             let mut line = Vec::new();
             assert!(format_line(record, algorithm, charset, &mut line));
-            let back: Vec<_> = LogReader::new(&line[..], Some(algorithm)).collect();
+            let back: Vec<_> =
+                LogReader::new(std::io::Cursor::new(&line[..]), Some(algorithm)).collect();
             assert_eq!(back.len(), 1, "{charset:?} {line:?}");
             assert_eq!(back[0].as_ref().ok(), Some(record), "{charset:?} {line:?}");
         }
