@@ -1045,12 +1045,23 @@ fn host_name() -> String {
         .into_owned()
 }
 
+/// The time now; a clock set before 1970 gives a negative time, not the epoch.
 fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp {
-        sec: d.as_secs() as i64,
-        nsec: d.subsec_nanos(),
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => Timestamp {
+            sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nsec: d.subsec_nanos(),
+        },
+        Err(e) => {
+            let d = e.duration();
+            let sec = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => Timestamp { sec, nsec: 0 },
+                n => Timestamp {
+                    sec: sec - 1,
+                    nsec: 1_000_000_000 - n,
+                },
+            }
+        }
     }
 }

@@ -13,3 +13,4 @@ mod reliability;
 mod rsync_compat;
 mod rsync_incremental;
 mod signing;
+mod timestamps;
