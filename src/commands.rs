@@ -29,7 +29,7 @@ use fimsum::record::{Record, Timestamp};
 use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
 use fimsum::rsync_report::write_rsync;
-use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
+use fimsum::scan::{self, Item, Prefixes, ScanError, ScanOptions, Stats};
 use fimsum::sign::{self, PublicKey, SecretKey};
 use fimsum::syslog::{Priority, Syslog};
 use fimsum::walk::{FilterArg, WalkOptions};
@@ -377,6 +377,7 @@ fn scan_options(
         walk,
         kernel: run.kernel,
         batches_ahead: scan::BATCHES_AHEAD,
+        growing: None,
     })
 }
 
@@ -485,12 +486,19 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
         None
     };
     // The same extra digests as the baseline, so that they are compared too.
-    let options = scan_options(
+    let mut options = scan_options(
         header.algorithm,
         header.extra_digests.clone(),
         &args.run,
         walk,
     )?;
+    // The growing files, whose old parts the scan checks as it reads them.
+    let growing = Arc::new(Prefixes::new(assess::growing_files(
+        base.records_again()?,
+        &header.roots,
+        &policy,
+    )?));
+    options.growing = Some(Arc::clone(&growing));
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
@@ -565,9 +573,7 @@ fn check(args: CheckArgs, charset: Charset, update: bool) -> Result<i32> {
     } else {
         None
     };
-    let prefix_digest = |path: &[u8], len: u64| {
-        fimsum::read::prefix_checksum(Path::new(std::ffi::OsStr::from_bytes(path)), len, algorithm)
-    };
+    let prefix_digest = |name: &[u8], len: u64| growing.digest(name, len);
     let assessment = assess::assess(
         &diff,
         &Inputs {

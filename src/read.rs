@@ -62,6 +62,9 @@ pub struct Hashed {
     /// The extra digests of the very bytes `content` is the digest of, in the order they
     /// were asked for; empty unless `content` is a digest.
     pub extra: Vec<(HashKind, Digest)>,
+    /// The checksum (main algorithm) of the first [`Job::prefix`] bytes of those very bytes,
+    /// when one was asked for and `content` is a digest of at least that many bytes.
+    pub prefix: Option<Digest>,
 }
 
 impl Hashed {
@@ -70,6 +73,7 @@ impl Hashed {
             meta,
             content,
             extra: Vec::new(),
+            prefix: None,
         }
     }
 }
@@ -82,6 +86,20 @@ pub fn checksum(
     seen: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
+    hooks: &HookRef,
+) -> Hashed {
+    checksum_with_prefix(file, name, seen, algorithm, extras, None, hooks)
+}
+
+/// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
+/// (see [`Job::prefix`]).
+pub fn checksum_with_prefix(
+    file: &FileRef,
+    name: &[u8],
+    seen: &Meta,
+    algorithm: Algorithm,
+    extras: &[HashKind],
+    prefix: Option<u64>,
     hooks: &HookRef,
 ) -> Hashed {
     let mut expected = *seen;
@@ -101,7 +119,7 @@ pub fn checksum(
                 Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, extras, hooks) {
+        match read_once(file, name, &expected, algorithm, extras, prefix, hooks) {
             Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
@@ -115,22 +133,47 @@ pub fn checksum(
     Hashed::failed(expected, Content::ChangedDuringScan(last_change))
 }
 
-/// The hashers of the extra digests of one file.
-struct Extras(Vec<(HashKind, Hasher)>);
+/// The hashers of the extra digests of one file, and of its prefix (see [`Job::prefix`]):
+/// the prefix hasher takes the same pieces as the extras, up to the prefix length.
+struct Extras {
+    extra: Vec<(HashKind, Hasher)>,
+    /// The hasher of the prefix and how many of its bytes it still has to see.
+    prefix: Option<(Hasher, u64)>,
+}
 
 impl Extras {
-    fn new(kinds: &[HashKind]) -> Extras {
-        Extras(kinds.iter().map(|&k| (k, k.hasher())).collect())
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for (_, hasher) in &mut self.0 {
-            hasher.update(bytes);
+    fn new(kinds: &[HashKind], algorithm: Algorithm, prefix: Option<u64>) -> Extras {
+        Extras {
+            extra: kinds.iter().map(|&k| (k, k.hasher())).collect(),
+            prefix: prefix.map(|len| (algorithm.hasher(), len)),
         }
     }
 
-    fn finish(self) -> Vec<(HashKind, Digest)> {
-        self.0.into_iter().map(|(k, h)| (k, h.finish())).collect()
+    fn update(&mut self, bytes: &[u8]) {
+        for (_, hasher) in &mut self.extra {
+            hasher.update(bytes);
+        }
+        if let Some((hasher, left)) = &mut self.prefix {
+            let n = usize::try_from(*left).map_or(bytes.len(), |left| left.min(bytes.len()));
+            if n > 0 {
+                hasher.update(&bytes[..n]);
+                *left -= n as u64;
+            }
+        }
+    }
+
+    /// The extra digests, and the prefix's if the content had all of its bytes.
+    fn finish(self) -> (Vec<(HashKind, Digest)>, Option<Digest>) {
+        let extra = self
+            .extra
+            .into_iter()
+            .map(|(k, h)| (k, h.finish()))
+            .collect();
+        let prefix = match self.prefix {
+            Some((hasher, 0)) => Some(hasher.finish()),
+            _ => None,
+        };
+        (extra, prefix)
     }
 }
 
@@ -219,11 +262,12 @@ fn read_once(
     expected: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
+    prefix: Option<u64>,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
     let (fd, before, uncached) = open_checked(file, None, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
-    let mut extra = Extras::new(extras);
+    let mut extra = Extras::new(extras, algorithm, prefix);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
         let mut total = 0u64;
@@ -247,10 +291,13 @@ fn read_once(
     if uncached {
         cache::release(&fd);
     }
+    let meta = confirm(&fd, &before, read?)?;
+    let (extra, prefix) = extra.finish();
     Ok(Hashed {
-        meta: confirm(&fd, &before, read?)?,
+        meta,
         content: Content::Digest(hasher.finish()),
-        extra: extra.finish(),
+        extra,
+        prefix,
     })
 }
 
@@ -291,6 +338,11 @@ pub struct Job<T> {
     pub opened: Option<OpenedFile>,
     pub name: Vec<u8>,
     pub seen: Meta,
+    /// For a growing file (a log), the size the baseline recorded: the checksum of its first
+    /// this many bytes comes back in [`Hashed::prefix`], taken from the very bytes hashed, so
+    /// that "the old part is unchanged" is a fact about the file this scan read, not about
+    /// whatever a path names later.
+    pub prefix: Option<u64>,
     pub token: T,
 }
 
@@ -454,6 +506,7 @@ where
     /// Open a job's file and load its first piece or map it; a file that fails the checks
     /// at open goes the streaming way at once (`None`).
     fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
+        let loaded_prefix = job.prefix;
         let opened = job.opened.take().and_then(OpenedFile::take);
         let Ok((fd, before, uncached)) =
             open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
@@ -484,7 +537,7 @@ where
             before,
             uncached,
             body,
-            extras: Extras::new(self.extras),
+            extras: Extras::new(self.extras, self.algorithm, loaded_prefix),
             failed: false,
         };
         match loaded.read_piece() {
@@ -499,12 +552,13 @@ where
 
     /// The streaming path for a job the fast path could not finish.
     fn fall_back(&mut self, job: Job<T>) {
-        let hashed = checksum(
+        let hashed = checksum_with_prefix(
             &job.file,
             &job.name,
             &job.seen,
             self.algorithm,
             self.extras,
+            job.prefix,
             self.hooks,
         );
         (self.done)(job.token, hashed);
@@ -560,14 +614,18 @@ where
             cache::release(&fd);
         }
         match meta {
-            Some(meta) => (self.done)(
-                job.token,
-                Hashed {
-                    meta,
-                    content: Content::Digest(digest),
-                    extra: extras.finish(),
-                },
-            ),
+            Some(meta) => {
+                let (extra, prefix) = extras.finish();
+                (self.done)(
+                    job.token,
+                    Hashed {
+                        meta,
+                        content: Content::Digest(digest),
+                        extra,
+                        prefix,
+                    },
+                )
+            }
             None => self.fall_back(job),
         }
     }
@@ -575,38 +633,6 @@ where
 
 thread_local! {
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; BUF_SIZE]);
-}
-
-/// The checksum of the first `len` bytes of the regular file at `path` (the last component
-/// not followed), for a growing log's "is the old part unchanged" check; `None` when it
-/// cannot be read, is not a regular file, or is shorter than `len`.
-pub fn prefix_checksum(path: &std::path::Path, len: u64, algorithm: Algorithm) -> Option<Digest> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut hasher = algorithm.hasher();
-    let mut reader = file.take(len);
-    let mut buf = vec![0u8; BUF_SIZE];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                total += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    }
-    (total == len).then(|| hasher.finish())
 }
 
 /// Open a file for reading without following a symlink, blocking on a FIFO or acquiring a
@@ -630,6 +656,80 @@ pub fn describe(e: Errno) -> String {
 mod tests {
     use super::*;
     use crate::hook::HookRef;
+
+    /// The prefix checksum of a growing file is of the first bytes of the very content
+    /// hashed, whether read in pieces, mapped or on the fallback path; none when the file is
+    /// shorter than the prefix.
+    #[test]
+    fn prefix_checksums_come_from_the_bytes_hashed() {
+        let dir = std::env::temp_dir().join(format!("fimsum-prefix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let size = MAP_MIN as usize + WINDOW + 100;
+        let data: Vec<u8> = (0..size).map(|b| (b * 13 + b / 7) as u8).collect();
+        std::fs::write(dir.join("f"), &data).unwrap();
+        std::fs::write(dir.join("small"), &data[..PIECE + 5]).unwrap();
+        let dir_fd = Arc::new(
+            rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap(),
+        );
+        let lens = [
+            0,
+            1,
+            64,
+            PIECE as u64,
+            PIECE as u64 + 5,
+            WINDOW as u64 + 1,
+            size as u64,
+        ];
+        for algorithm in [Algorithm::Md5, Algorithm::Xxh128] {
+            for leaf in ["f", "small"] {
+                let len_of = if leaf == "f" { size } else { PIECE + 5 };
+                let leaf_c = std::ffi::CString::new(leaf).unwrap();
+                let st = rustix::fs::statat(&*dir_fd, &leaf_c, AtFlags::empty()).unwrap();
+                let file = FileRef {
+                    dir: Arc::clone(&dir_fd),
+                    leaf: leaf_c,
+                };
+                let want = |len: u64| {
+                    ((len as usize) <= len_of).then(|| algorithm.digest(&data[..len as usize]))
+                };
+                let mut jobs = lens.iter().map(|&len| Job {
+                    file: file.clone(),
+                    opened: None,
+                    name: leaf.into(),
+                    seen: Meta::from_stat(&st),
+                    prefix: Some(len),
+                    token: len,
+                });
+                let mut got = Vec::new();
+                checksum_stream(
+                    algorithm,
+                    &[],
+                    Kernel::detect(),
+                    &HookRef::default(),
+                    |_| jobs.next().map_or(Next::End, Next::Msg),
+                    |len, hashed| got.push((len, hashed.prefix)),
+                );
+                got.sort_by_key(|g| g.0);
+                for (len, prefix) in got {
+                    assert_eq!(prefix, want(len), "{algorithm} {leaf} {len}");
+                }
+                for &len in &lens {
+                    let meta = Meta::from_stat(&st);
+                    let h = checksum_with_prefix(
+                        &file,
+                        b"f",
+                        &meta,
+                        algorithm,
+                        &[],
+                        Some(len),
+                        &HookRef::default(),
+                    );
+                    assert_eq!(h.prefix, want(len), "fallback {algorithm} {leaf} {len}");
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// Files at every boundary of the piece and window logic hash as the one-shot digest of
     /// their content, with every algorithm and kernel, and so do their extra digests (every
@@ -685,6 +785,7 @@ mod tests {
                 opened,
                 name: i.to_string().into_bytes(),
                 seen: Meta::from_stat(&st),
+                prefix: None,
                 token: i,
             }
         };
@@ -698,6 +799,7 @@ mod tests {
                 meta: Meta::default(),
                 content: Content::Digest(algorithm.digest(data)),
                 extra: extras.iter().map(|&k| (k, k.digest(data))).collect(),
+                prefix: None,
             };
             // Only the size of the metadata is compared.
             let sized = |mut h: Hashed| {

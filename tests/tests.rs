@@ -4,6 +4,7 @@ mod util;
 
 mod baseline_files;
 mod cli;
+mod consistency;
 mod dist;
 mod filter_parity;
 mod packages;
