@@ -162,6 +162,7 @@ mod tests {
     /// The libc `gmtime_r` of a second, as `(year, month, day, h, m, s)`, where its `int`
     /// year can hold the answer.
     fn libc_utc(sec: i64) -> Option<(i128, u32, u32, u32, u32, u32)> {
+        #[allow(clippy::useless_conversion)] // time_t is i64 here, narrower elsewhere
         let t: libc::time_t = sec.try_into().ok()?;
         // SAFETY: gmtime_r writes only into the tm it is given.
         let mut tm: libc::tm = unsafe { std::mem::zeroed() };

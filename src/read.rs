@@ -3,9 +3,11 @@
 //! The rules (see docs in README "Failure modes"): open relative to the directory the walker
 //! holds, never following a symlink and never blocking on a FIFO swapped in for the file;
 //! hash only a regular file with the device and inode the walk saw; compare `fstat` before
-//! and after reading and the bytes read with the size, and retry once when the file changed
-//! under us. A checksum is recorded only for content that was read whole while the file
-//! stood still: never a checksum of mixed, truncated or zero-filled content.
+//! and after reading and the bytes read with the size; read a file changed within seconds
+//! of its read a second time and compare (`settle`: the `fstat`s cannot see a write that
+//! was already under way); and retry once when the file changed under us. A checksum is
+//! recorded only for content that was read whole while the file stood still: never a
+//! checksum of mixed, truncated or zero-filled content.
 //!
 //! Every way in also computes the extra digests asked for (`--digest`, [`HashKind`]) from
 //! the same bytes in the same pass: each piece or window is handed to them when it becomes
@@ -24,9 +26,11 @@
 //!   that check one file at a time (`verify-packages`).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
@@ -265,6 +269,7 @@ fn read_once(
     prefix: Option<u64>,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
+    let started = now_nanos();
     let (fd, before, uncached) = open_checked(file, None, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
     let mut extra = Extras::new(extras, algorithm, prefix);
@@ -287,18 +292,123 @@ fn read_once(
             }
         }
     });
+    let hashed = read.map_err(Failure::from).and_then(|read| {
+        let meta = confirm(&fd, &before, read)?;
+        let (extra, prefix) = extra.finish();
+        settle(
+            &fd,
+            started,
+            algorithm,
+            Hashed {
+                meta,
+                content: Content::Digest(hasher.finish()),
+                extra,
+                prefix,
+            },
+        )
+    });
     // Whether or not the read went through, leave the cache as it was.
     if uncached {
         cache::release(&fd);
     }
-    let meta = confirm(&fd, &before, read?)?;
-    let (extra, prefix) = extra.finish();
-    Ok(Hashed {
-        meta,
-        content: Content::Digest(hasher.finish()),
-        extra,
-        prefix,
-    })
+    hashed
+}
+
+/// A file changed this close (in nanoseconds) to the start of its read may have had a write
+/// in progress while it was read. Three seconds: the coarsest timestamps of a common file
+/// system (FAT's two seconds), plus one of margin for the coarse clock the kernel stamps
+/// with and a writer descheduled in the middle of a write.
+const RECENT: i128 = 3_000_000_000;
+
+/// How long a recently changed file is left alone before it is read a second time: longer
+/// than a writer is normally descheduled in the middle of a write. The scan's path does not
+/// sleep for it but hashes other files meanwhile ([`FileFeed::pending`]).
+const SETTLE: Duration = Duration::from_millis(20);
+
+/// Files a hashing thread holds back for their second read at once; beyond it, it waits for
+/// the oldest one's [`SETTLE`] to pass. A tree written just before it is scanned (a fresh
+/// copy) has every file recent: this bounds that case to a few thousand files a second per
+/// thread, not one file per [`SETTLE`].
+const PENDING_MAX: usize = 256;
+
+/// The time now, in nanoseconds since the epoch.
+fn now_nanos() -> i128 {
+    let now = std::time::SystemTime::now();
+    match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+/// Must the content just hashed be read again before its checksum is trusted?
+///
+/// The `fstat` before and after a read cannot see every write: the kernel sets a file's
+/// times when a write *begins*, at the granularity of its timestamps, so a write already
+/// under way when the read started (or one begun within the same timestamp tick as the last
+/// change) leaves them as they were, and the bytes read are part old, part new: a checksum
+/// of content the file never held. So a file whose ctime lies within [`RECENT`] of the
+/// moment its read `started` (or is that close ahead of now: a clock set back) is read a
+/// second time after [`SETTLE`] ([`reread`]) and must give the same checksum with the same
+/// metadata; otherwise it "changed while reading" and goes the retry way like any other
+/// change. Files changed seconds before they are read are rare, so the second read costs
+/// little (a scalar read, whatever the kernel of the first). What this cannot see is left
+/// in README "Failure modes": writes through a shared mapping, which set no times, and a
+/// writer stalled in the middle of one write for longer than the margins.
+fn is_recent(meta: &Meta, started: i128) -> bool {
+    let ctime = i128::from(meta.ctime.sec) * 1_000_000_000 + i128::from(meta.ctime.nsec);
+    ctime > started - RECENT && ctime < now_nanos() + RECENT
+}
+
+/// [`is_recent`]'s check on the fallback path: sleep [`SETTLE`], then [`reread`].
+fn settle(
+    fd: &OwnedFd,
+    started: i128,
+    algorithm: Algorithm,
+    hashed: Hashed,
+) -> Result<Hashed, Failure> {
+    if !is_recent(&hashed.meta, started) {
+        return Ok(hashed);
+    }
+    std::thread::sleep(SETTLE);
+    reread(fd, algorithm, hashed)
+}
+
+/// Read the file of `fd` again from its start; `hashed` stands only if the content hashes
+/// the same and the file still has the metadata it had.
+fn reread(fd: &OwnedFd, algorithm: Algorithm, hashed: Hashed) -> Result<Hashed, Failure> {
+    let mut hasher = algorithm.hasher();
+    let read = BUFFER.with(|buf| -> Result<u64, Errno> {
+        let mut buf = buf.borrow_mut();
+        let mut total = 0u64;
+        loop {
+            match rustix::io::pread(fd, &mut buf[..], total) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    total += n as u64;
+                }
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    })?;
+    confirm(fd, &hashed.meta, read)?;
+    if hashed.content != Content::Digest(hasher.finish()) {
+        return Err(Failure::Changed(
+            "modified while reading (a second read differs)".into(),
+        ));
+    }
+    Ok(hashed)
+}
+
+/// A file hashed in the stream whose checksum waits for its second read ([`is_recent`]).
+struct Pending<T> {
+    job: Job<T>,
+    hashed: Hashed,
+    /// None of it was in the page cache before the first read: drop it after the second.
+    uncached: bool,
+    /// When [`SETTLE`] has passed.
+    due: Instant,
 }
 
 /// Files of this size and up are mapped rather than read: below it the cost of mapping and
@@ -367,12 +477,15 @@ pub fn checksum_stream<T>(
         done,
         buffers: Vec::new(),
         mapped: 0,
+        pending: VecDeque::new(),
     };
     digest_stream(algorithm, kernel, &mut feed);
+    // Files finished after the feed ran dry may still wait for their second read.
+    feed.recheck(true);
 }
 
 /// Opens and loads the jobs for [`digest_stream`], and checks each file once it is hashed.
-struct FileFeed<'h, N, D> {
+struct FileFeed<'h, T, N, D> {
     algorithm: Algorithm,
     extras: &'h [HashKind],
     hooks: &'h HookRef,
@@ -383,6 +496,9 @@ struct FileFeed<'h, N, D> {
     buffers: Vec<Vec<u8>>,
     /// Files of this thread mapped right now (see [`MAPPED_MAX`]).
     mapped: usize,
+    /// Recently changed files waiting for their second read, oldest first: held back rather
+    /// than slept on, so that their pauses overlap with the hashing of other files.
+    pending: VecDeque<Pending<T>>,
 }
 
 /// A file being hashed.
@@ -398,6 +514,8 @@ struct Loaded<T> {
     extras: Extras,
     /// A read failed: the digest is not the file's.
     failed: bool,
+    /// When the read started, for [`settle`].
+    started: i128,
 }
 
 /// How a file's content reaches the hash.
@@ -498,7 +616,7 @@ impl<T> Loaded<T> {
     }
 }
 
-impl<T, N, D> FileFeed<'_, N, D>
+impl<T, N, D> FileFeed<'_, T, N, D>
 where
     N: FnMut(bool) -> Next<Job<T>>,
     D: FnMut(T, Hashed),
@@ -507,6 +625,7 @@ where
     /// at open goes the streaming way at once (`None`).
     fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
         let loaded_prefix = job.prefix;
+        let started = now_nanos();
         let opened = job.opened.take().and_then(OpenedFile::take);
         let Ok((fd, before, uncached)) =
             open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
@@ -539,6 +658,7 @@ where
             body,
             extras: Extras::new(self.extras, self.algorithm, loaded_prefix),
             failed: false,
+            started,
         };
         match loaded.read_piece() {
             Ok(()) => loaded.extras.update(loaded.body.current()),
@@ -548,6 +668,55 @@ where
             self.hooks.call(|h| h.after_first_read(&loaded.job.name));
         }
         Some(loaded)
+    }
+
+    /// Read again the held-back files whose pause is over, or with `all`, every one of
+    /// them (sleeping out what is left of their pauses).
+    fn recheck(&mut self, all: bool) {
+        while let Some(first) = self.pending.front() {
+            if !all && first.due > Instant::now() {
+                return;
+            }
+            self.recheck_one();
+        }
+    }
+
+    /// The oldest held-back file's second read, once its pause is over. It is opened again
+    /// by name (holding every such file open could take too many descriptors): it must be
+    /// the same regular file, dev and inode, for [`reread`]'s comparison to stand.
+    fn recheck_one(&mut self) {
+        let Some(Pending {
+            job,
+            hashed,
+            uncached,
+            due,
+        }) = self.pending.pop_front()
+        else {
+            return;
+        };
+        if let Some(left) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(left);
+        }
+        let again = open_regular(&job.file.dir, &job.file.leaf)
+            .map_err(Failure::Io)
+            .and_then(|fd| {
+                let st = rustix::fs::fstat(&fd)?;
+                let meta = Meta::from_stat(&st);
+                if Kind::from_stat(&st) != Kind::File
+                    || (meta.dev, meta.ino) != (hashed.meta.dev, hashed.meta.ino)
+                {
+                    return Err(Failure::Changed("replaced by another file".into()));
+                }
+                let again = reread(&fd, self.algorithm, hashed);
+                if uncached {
+                    cache::release(&fd);
+                }
+                again
+            });
+        match again {
+            Ok(hashed) => (self.done)(job.token, hashed),
+            Err(_) => self.fall_back(job),
+        }
     }
 
     /// The streaming path for a job the fast path could not finish.
@@ -565,23 +734,35 @@ where
     }
 }
 
-impl<T, N, D> Feed for FileFeed<'_, N, D>
+impl<T, N, D> Feed for FileFeed<'_, T, N, D>
 where
     N: FnMut(bool) -> Next<Job<T>>,
     D: FnMut(T, Hashed),
 {
     type Msg = Loaded<T>;
 
+    /// Held-back files whose pause is over are read again first. With files held back, it
+    /// never blocks for a job: the output may be waiting for one of them, and the walker
+    /// for the output; when there is nothing to do but wait (the walker stalled, or done),
+    /// it finishes them all.
     fn next(&mut self, wait: bool) -> Next<Loaded<T>> {
         loop {
-            match (self.next)(wait) {
+            self.recheck(false);
+            match (self.next)(wait && self.pending.is_empty()) {
                 Next::Msg(job) => {
                     if let Some(loaded) = self.load(job) {
                         return Next::Msg(loaded);
                     }
                 }
-                Next::Later => return Next::Later,
-                Next::End => return Next::End,
+                Next::Later if wait && !self.pending.is_empty() => self.recheck(true),
+                Next::Later => {
+                    self.recheck(true);
+                    return Next::Later;
+                }
+                Next::End => {
+                    self.recheck(true);
+                    return Next::End;
+                }
             }
         }
     }
@@ -595,6 +776,7 @@ where
             body,
             extras,
             failed,
+            started,
         } = loaded;
         // A fault zero-filled what lay past the new end; fstat catches a truncation within
         // the last page, and any other change.
@@ -609,23 +791,35 @@ where
             }
         };
         let meta = confirm(&fd, &before, read).ok().filter(|_| trusted);
-        // Whether or not the read went through, leave the cache as it was.
-        if uncached {
+        let hashed = meta.map(|meta| {
+            let (extra, prefix) = extras.finish();
+            Hashed {
+                meta,
+                content: Content::Digest(digest),
+                extra,
+                prefix,
+            }
+        });
+        let recent = hashed.as_ref().is_some_and(|h| is_recent(&h.meta, started));
+        // Whether or not the read went through, leave the cache as it was (after the second
+        // read, for a file that needs one).
+        if uncached && !recent {
             cache::release(&fd);
         }
-        match meta {
-            Some(meta) => {
-                let (extra, prefix) = extras.finish();
-                (self.done)(
-                    job.token,
-                    Hashed {
-                        meta,
-                        content: Content::Digest(digest),
-                        extra,
-                        prefix,
-                    },
-                )
+        match hashed {
+            Some(hashed) if recent => {
+                if self.pending.len() >= PENDING_MAX {
+                    self.recheck_one();
+                }
+                self.pending.push_back(Pending {
+                    job,
+                    hashed,
+                    uncached,
+                    due: Instant::now() + SETTLE,
+                });
+                self.recheck(false);
             }
+            Some(hashed) => (self.done)(job.token, hashed),
             None => self.fall_back(job),
         }
     }

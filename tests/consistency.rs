@@ -198,3 +198,80 @@ fn a_decoy_swapped_in_after_the_scan_does_not_make_a_rewritten_log_pass() {
     assert_eq!(a.findings.len(), 1, "{:?}", a.findings);
     assert_eq!(a.findings[0].name, b"app.log");
 }
+
+/// A 4 MiB file rewritten in a loop, all 'A' then all 'B' (one `pwrite` each), by another
+/// thread while it is scanned again and again: every checksum recorded is that of all-A or
+/// of all-B, never of a mix; otherwise the file is reported changed during the scan. The
+/// `fstat` before and after each read cannot see these writes (the kernel stamps a write
+/// when it begins, at the granularity of its clock): only a second read can.
+#[test]
+fn a_file_rewritten_while_read_never_gets_a_checksum_of_mixed_content() {
+    use std::os::unix::fs::FileExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const SIZE: usize = 4 << 20;
+    let tmp = scratch();
+    let root = tmp.path().join("src");
+    let a = vec![b'A'; SIZE];
+    let b = vec![b'B'; SIZE];
+    write(&root.join("f"), &a);
+    let stop = AtomicBool::new(false);
+    let (mut scans, mut mixed, mut changed) = (0, Vec::new(), 0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(root.join("f"))
+                .unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                file.write_at(&a, 0).unwrap();
+                file.write_at(&b, 0).unwrap();
+            }
+        });
+        let start = std::time::Instant::now();
+        let mut source = root.as_os_str().as_bytes().to_vec();
+        source.push(b'/');
+        // XXH128, whose crate the test build optimizes: reads as fast as a release build's
+        // are what slips between the timestamp ticks.
+        let algorithm = Algorithm::Xxh128;
+        let versions = [algorithm.digest(&a), algorithm.digest(&b)];
+        while scans < 400 && start.elapsed() < std::time::Duration::from_secs(7) {
+            let options = ScanOptions {
+                algorithm,
+                extras: Vec::new(),
+                threads: 1,
+                walk: WalkOptions::new(0, Vec::new()).unwrap(),
+                kernel: Kernel::detect(),
+                batches_ahead: 2,
+                growing: None,
+            };
+            scan(&[source.clone()], &options, |item| -> Result<(), ()> {
+                if let Item::Record(r) = item {
+                    if r.name != b"f" {
+                        return Ok(());
+                    }
+                    match &r.content {
+                        fimsum::record::Content::Digest(d) => {
+                            if !versions.contains(d) {
+                                mixed.push(format!("{algorithm} {d:?}"));
+                            }
+                        }
+                        fimsum::record::Content::ChangedDuringScan(_) => changed += 1,
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+            scans += 1;
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(
+        mixed.is_empty(),
+        "{} of {scans} scans recorded a checksum of mixed content ({changed} reported changed): {:?}",
+        mixed.len(),
+        &mixed[..mixed.len().min(3)]
+    );
+    eprintln!("{scans} scans, {changed} reported changed during the scan");
+    assert!(scans >= 3, "only {scans} scans");
+}
