@@ -321,8 +321,10 @@ fn read_once(
 const RECENT: i128 = 3_000_000_000;
 
 /// How long a recently changed file is left alone before it is read a second time: longer
-/// than a writer is normally descheduled in the middle of a write. The scan's path does not
-/// sleep for it but hashes other files meanwhile ([`FileFeed::pending`]).
+/// than a writer is normally descheduled in the middle of a write, and than one tick of the
+/// clock the kernel stamps writes with (10 ms at HZ=100), so that a write during the pause
+/// also shows in the ctime [`reread`] compares. The scan's path does not sleep for it but
+/// hashes other files meanwhile ([`FileFeed::pending`]).
 const SETTLE: Duration = Duration::from_millis(20);
 
 /// Files a hashing thread holds back for their second read at once; beyond it, it waits for
