@@ -321,17 +321,19 @@ fn read_once(
 const RECENT: i128 = 3_000_000_000;
 
 /// How long a recently changed file is left alone before it is read a second time: longer
-/// than a writer is normally descheduled in the middle of a write, and than one tick of the
-/// clock the kernel stamps writes with (10 ms at HZ=100), so that a write during the pause
-/// also shows in the ctime [`reread`] compares. The scan's path does not sleep for it but
-/// hashes other files meanwhile ([`FileFeed::pending`]).
-const SETTLE: Duration = Duration::from_millis(20);
+/// than a writer is descheduled in the middle of a write on a busy machine (a fifth of it
+/// let mixed reads through on an overloaded one), and than one tick of the clock the kernel
+/// stamps writes with (10 ms at HZ=100), so that a write during the
+/// pause also shows in the ctime [`reread`] compares. The scan's path does not sleep for it
+/// but hashes other files meanwhile ([`FileFeed::pending`]).
+const SETTLE: Duration = Duration::from_millis(100);
 
 /// Files a hashing thread holds back for their second read at once; beyond it, it waits for
 /// the oldest one's [`SETTLE`] to pass. A tree written just before it is scanned (a fresh
-/// copy) has every file recent: this bounds that case to a few thousand files a second per
-/// thread, not one file per [`SETTLE`].
-const PENDING_MAX: usize = 256;
+/// copy) has every file recent: this bounds that case to about ten thousand files a second
+/// per thread, not one file per [`SETTLE`]. Held-back files keep no descriptor of their
+/// own (only their directory's, shared with the walk).
+const PENDING_MAX: usize = 1024;
 
 /// The time now, in nanoseconds since the epoch.
 fn now_nanos() -> i128 {
