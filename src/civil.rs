@@ -76,7 +76,9 @@ pub fn parse(text: &str) -> Option<(i128, u32)> {
         _ => (1, b),
     };
     let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits < 4 || (digits > 4 && rest.len() == b.len()) {
+    // At most 19 digits: every year of an `i64` second has 12, and the day arithmetic on
+    // an `i128` year stays far from overflow.
+    if digits < 4 || digits > 19 || (digits > 4 && rest.len() == b.len()) {
         return None;
     }
     let year = sign * num(&rest[..digits])?;
@@ -220,6 +222,7 @@ mod tests {
             "1970-01-01T00:00:00",
             "1970-01-01T00:00:00.Z",
             "1970-01-01T00:00:00Zjunk",
+            "+99999999999999999999999999999999999999-01-01T00:00:00Z",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
