@@ -78,7 +78,7 @@ pub fn parse(text: &str) -> Option<(i128, u32)> {
     let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
     // At most 19 digits: every year of an `i64` second has 12, and the day arithmetic on
     // an `i128` year stays far from overflow.
-    if digits < 4 || digits > 19 || (digits > 4 && rest.len() == b.len()) {
+    if !(4..=19).contains(&digits) || (digits > 4 && rest.len() == b.len()) {
         return None;
     }
     let year = sign * num(&rest[..digits])?;
