@@ -629,6 +629,9 @@ where
     /// at open goes the streaming way at once (`None`).
     fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
         let loaded_prefix = job.prefix;
+        // For a file the walk opened, its `fstat` is older; a write begun since then either
+        // moved its ctime (which `confirm` sees) or is within [`RECENT`] of now, or else it
+        // has been under way for longer than that: the case [`is_recent`] leaves.
         let started = now_nanos();
         let opened = job.opened.take().and_then(OpenedFile::take);
         let Ok((fd, before, uncached)) =
