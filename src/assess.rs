@@ -188,8 +188,8 @@ pub struct Inputs<'a> {
     pub roots: &'a [Vec<u8>],
     /// IOC hits of the scan by `%n` name, for files changed or not.
     pub ioc_hits: &'a HashMap<Vec<u8>, Vec<IocHit>>,
-    /// For a growing file: the checksum of the first `len` bytes of the file now at `path`
-    /// (with the old side's algorithm), if it can be read.
+    /// For a growing file, by `%n` name: the checksum of its first `len` bytes (with the old
+    /// side's algorithm) as the scan read them ([`crate::scan::Prefixes`]), if it took one.
     pub prefix_digest: &'a dyn Fn(&[u8], u64) -> Option<Digest>,
     /// The dpkg database (`--packages`), when the checksums are MD5 as dpkg's are: a file
     /// whose new content is its package's is an expected update, of low severity.
@@ -238,7 +238,7 @@ pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
                 ChangeKind::TypeChanged => verdict.counts(Attribute::Type),
                 _ => true,
             };
-        if counts && verdict.growing && only_grew(change, &path, inputs) {
+        if counts && verdict.growing && only_grew(change, inputs) {
             out.grew += 1;
             continue;
         }
@@ -347,9 +347,9 @@ fn attribute_of(field: Field) -> Attribute {
 }
 
 /// A growing file's change is expected when the file only grew: nothing but its size,
-/// content and times changed, it is not smaller, and its first old-size bytes still hash to
-/// the old checksum.
-fn only_grew(change: &Change, path: &[u8], inputs: &Inputs) -> bool {
+/// content and times changed, it is not smaller, and its first old-size bytes, as the scan
+/// read them, still hash to the old checksum.
+fn only_grew(change: &Change, inputs: &Inputs) -> bool {
     let (ChangeKind::Modified(fields), Some(old), Some(new)) =
         (&change.kind, &change.old, &change.new)
     else {
@@ -367,9 +367,37 @@ fn only_grew(change: &Change, path: &[u8], inputs: &Inputs) -> bool {
     }
     match (&old.content, fields.contains(&Field::Content)) {
         (_, false) => true,
-        (Content::Digest(d), true) => (inputs.prefix_digest)(path, o.size).as_ref() == Some(d),
+        (Content::Digest(d), true) => {
+            (inputs.prefix_digest)(change.name(), o.size).as_ref() == Some(d)
+        }
         _ => false,
     }
+}
+
+/// The regular files with a checksum among `records` (a baseline's) that a `growing` rule
+/// covers, by `%n` name, with their recorded sizes: the files a scan takes prefix checksums
+/// of ([`crate::scan::Prefixes`]) for [`Inputs::prefix_digest`]. Names resolve against
+/// `roots` as in [`assess`].
+pub fn growing_files<E>(
+    records: impl Iterator<Item = Result<Record, E>>,
+    roots: &[Vec<u8>],
+    policy: &Policy,
+) -> Result<HashMap<Vec<u8>, u64>, E> {
+    let mut out = HashMap::new();
+    let mut path = Vec::new();
+    for record in records {
+        let record = record?;
+        let (Kind::File, Some(meta), Content::Digest(_)) =
+            (record.kind, record.meta, &record.content)
+        else {
+            continue;
+        };
+        absolute(roots, &record.name, &mut path);
+        if policy.classify(&path, false).growing {
+            out.insert(record.name, meta.size);
+        }
+    }
+    Ok(out)
 }
 
 /// Pairs of (added index -> removed index) that are one move.

@@ -423,6 +423,7 @@ mod tests {
             },
             content,
             extra,
+            prefix: None,
         };
         let extra = vec![(HashKind::Sha256, digest(b"passwd"))];
         passwd_slot.fill(hashed(Content::Digest(digest(b"passwd")), extra.clone()));

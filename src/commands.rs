@@ -29,7 +29,7 @@ use fimsum::record::{Record, Timestamp};
 use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
 use fimsum::rsync_report::write_rsync;
-use fimsum::scan::{self, Item, ScanError, ScanOptions, Stats};
+use fimsum::scan::{self, Item, Prefixes, ScanError, ScanOptions, Stats};
 use fimsum::sign::{self, PublicKey, SecretKey};
 use fimsum::syslog::{Priority, Syslog};
 use fimsum::walk::{FilterArg, WalkOptions};
@@ -473,6 +473,7 @@ fn scan_options(
         walk,
         kernel: run.kernel,
         batches_ahead: scan::BATCHES_AHEAD,
+        growing: None,
     })
 }
 
@@ -633,12 +634,19 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
         None
     };
     // The same extra digests as the baseline, so that they are compared too.
-    let options = scan_options(
+    let mut options = scan_options(
         header.algorithm,
         header.extra_digests.clone(),
         &args.run,
         walk,
     )?;
+    // The growing files, whose old parts the scan checks as it reads them.
+    let growing = Arc::new(Prefixes::new(assess::growing_files(
+        base.records_again()?,
+        &header.roots,
+        &policy,
+    )?));
+    options.growing = Some(Arc::clone(&growing));
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
@@ -733,9 +741,7 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
     } else {
         None
     };
-    let prefix_digest = |path: &[u8], len: u64| {
-        fimsum::read::prefix_checksum(Path::new(std::ffi::OsStr::from_bytes(path)), len, algorithm)
-    };
+    let prefix_digest = |name: &[u8], len: u64| growing.digest(name, len);
     let assessment = assess::assess(
         &diff,
         &Inputs {
@@ -1252,12 +1258,23 @@ fn host_name() -> String {
         .into_owned()
 }
 
+/// The time now; a clock set before 1970 gives a negative time, not the epoch.
 fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp {
-        sec: d.as_secs() as i64,
-        nsec: d.subsec_nanos(),
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => Timestamp {
+            sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nsec: d.subsec_nanos(),
+        },
+        Err(e) => {
+            let d = e.duration();
+            let sec = -i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+            match d.subsec_nanos() {
+                0 => Timestamp { sec, nsec: 0 },
+                n => Timestamp {
+                    sec: sec - 1,
+                    nsec: 1_000_000_000 - n,
+                },
+            }
+        }
     }
 }

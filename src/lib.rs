@@ -19,6 +19,7 @@ pub mod assess;
 pub mod baseline;
 mod batch;
 mod cache;
+pub mod civil;
 pub mod config;
 pub mod diff;
 pub mod error;

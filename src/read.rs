@@ -3,9 +3,11 @@
 //! The rules (see docs in README "Failure modes"): open relative to the directory the walker
 //! holds, never following a symlink and never blocking on a FIFO swapped in for the file;
 //! hash only a regular file with the device and inode the walk saw; compare `fstat` before
-//! and after reading and the bytes read with the size, and retry once when the file changed
-//! under us. A checksum is recorded only for content that was read whole while the file
-//! stood still: never a checksum of mixed, truncated or zero-filled content.
+//! and after reading and the bytes read with the size; read a file changed within seconds
+//! of its read a second time and compare (`settle`: the `fstat`s cannot see a write that
+//! was already under way); and retry once when the file changed under us. A checksum is
+//! recorded only for content that was read whole while the file stood still: never a
+//! checksum of mixed, truncated or zero-filled content.
 //!
 //! Every way in also computes the extra digests asked for (`--digest`, [`HashKind`]) from
 //! the same bytes in the same pass: each piece or window is handed to them when it becomes
@@ -24,9 +26,11 @@
 //!   that check one file at a time (`verify-packages`).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
@@ -62,6 +66,9 @@ pub struct Hashed {
     /// The extra digests of the very bytes `content` is the digest of, in the order they
     /// were asked for; empty unless `content` is a digest.
     pub extra: Vec<(HashKind, Digest)>,
+    /// The checksum (main algorithm) of the first [`Job::prefix`] bytes of those very bytes,
+    /// when one was asked for and `content` is a digest of at least that many bytes.
+    pub prefix: Option<Digest>,
 }
 
 impl Hashed {
@@ -70,6 +77,7 @@ impl Hashed {
             meta,
             content,
             extra: Vec::new(),
+            prefix: None,
         }
     }
 }
@@ -82,6 +90,20 @@ pub fn checksum(
     seen: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
+    hooks: &HookRef,
+) -> Hashed {
+    checksum_with_prefix(file, name, seen, algorithm, extras, None, hooks)
+}
+
+/// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
+/// (see [`Job::prefix`]).
+pub fn checksum_with_prefix(
+    file: &FileRef,
+    name: &[u8],
+    seen: &Meta,
+    algorithm: Algorithm,
+    extras: &[HashKind],
+    prefix: Option<u64>,
     hooks: &HookRef,
 ) -> Hashed {
     let mut expected = *seen;
@@ -101,7 +123,7 @@ pub fn checksum(
                 Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, extras, hooks) {
+        match read_once(file, name, &expected, algorithm, extras, prefix, hooks) {
             Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
@@ -115,22 +137,47 @@ pub fn checksum(
     Hashed::failed(expected, Content::ChangedDuringScan(last_change))
 }
 
-/// The hashers of the extra digests of one file.
-struct Extras(Vec<(HashKind, Hasher)>);
+/// The hashers of the extra digests of one file, and of its prefix (see [`Job::prefix`]):
+/// the prefix hasher takes the same pieces as the extras, up to the prefix length.
+struct Extras {
+    extra: Vec<(HashKind, Hasher)>,
+    /// The hasher of the prefix and how many of its bytes it still has to see.
+    prefix: Option<(Hasher, u64)>,
+}
 
 impl Extras {
-    fn new(kinds: &[HashKind]) -> Extras {
-        Extras(kinds.iter().map(|&k| (k, k.hasher())).collect())
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for (_, hasher) in &mut self.0 {
-            hasher.update(bytes);
+    fn new(kinds: &[HashKind], algorithm: Algorithm, prefix: Option<u64>) -> Extras {
+        Extras {
+            extra: kinds.iter().map(|&k| (k, k.hasher())).collect(),
+            prefix: prefix.map(|len| (algorithm.hasher(), len)),
         }
     }
 
-    fn finish(self) -> Vec<(HashKind, Digest)> {
-        self.0.into_iter().map(|(k, h)| (k, h.finish())).collect()
+    fn update(&mut self, bytes: &[u8]) {
+        for (_, hasher) in &mut self.extra {
+            hasher.update(bytes);
+        }
+        if let Some((hasher, left)) = &mut self.prefix {
+            let n = usize::try_from(*left).map_or(bytes.len(), |left| left.min(bytes.len()));
+            if n > 0 {
+                hasher.update(&bytes[..n]);
+                *left -= n as u64;
+            }
+        }
+    }
+
+    /// The extra digests, and the prefix's if the content had all of its bytes.
+    fn finish(self) -> (Vec<(HashKind, Digest)>, Option<Digest>) {
+        let extra = self
+            .extra
+            .into_iter()
+            .map(|(k, h)| (k, h.finish()))
+            .collect();
+        let prefix = match self.prefix {
+            Some((hasher, 0)) => Some(hasher.finish()),
+            _ => None,
+        };
+        (extra, prefix)
     }
 }
 
@@ -219,11 +266,13 @@ fn read_once(
     expected: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
+    prefix: Option<u64>,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
+    let started = now_nanos();
     let (fd, before, uncached) = open_checked(file, None, name, expected, hooks)?;
     let mut hasher = algorithm.hasher();
-    let mut extra = Extras::new(extras);
+    let mut extra = Extras::new(extras, algorithm, prefix);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
         let mut total = 0u64;
@@ -243,15 +292,127 @@ fn read_once(
             }
         }
     });
+    let hashed = read.map_err(Failure::from).and_then(|read| {
+        let meta = confirm(&fd, &before, read)?;
+        let (extra, prefix) = extra.finish();
+        settle(
+            &fd,
+            started,
+            algorithm,
+            Hashed {
+                meta,
+                content: Content::Digest(hasher.finish()),
+                extra,
+                prefix,
+            },
+        )
+    });
     // Whether or not the read went through, leave the cache as it was.
     if uncached {
         cache::release(&fd);
     }
-    Ok(Hashed {
-        meta: confirm(&fd, &before, read?)?,
-        content: Content::Digest(hasher.finish()),
-        extra: extra.finish(),
-    })
+    hashed
+}
+
+/// A file changed this close (in nanoseconds) to the start of its read may have had a write
+/// in progress while it was read. Three seconds: the coarsest timestamps of a common file
+/// system (FAT's two seconds), plus one of margin for the coarse clock the kernel stamps
+/// with and a writer descheduled in the middle of a write.
+const RECENT: i128 = 3_000_000_000;
+
+/// How long a recently changed file is left alone before it is read a second time: longer
+/// than a writer is descheduled in the middle of a write on a busy machine (a fifth of it
+/// let mixed reads through on an overloaded one), and than one tick of the clock the kernel
+/// stamps writes with (10 ms at HZ=100), so that a write during the
+/// pause also shows in the ctime [`reread`] compares. The scan's path does not sleep for it
+/// but hashes other files meanwhile ([`FileFeed::pending`]).
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Files a hashing thread holds back for their second read at once; beyond it, it waits for
+/// the oldest one's [`SETTLE`] to pass. A tree written just before it is scanned (a fresh
+/// copy) has every file recent: this bounds that case to about ten thousand files a second
+/// per thread, not one file per [`SETTLE`]. Held-back files keep no descriptor of their
+/// own (only their directory's, shared with the walk).
+const PENDING_MAX: usize = 1024;
+
+/// The time now, in nanoseconds since the epoch.
+fn now_nanos() -> i128 {
+    let now = std::time::SystemTime::now();
+    match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
+    }
+}
+
+/// Must the content just hashed be read again before its checksum is trusted?
+///
+/// The `fstat` before and after a read cannot see every write: the kernel sets a file's
+/// times when a write *begins*, at the granularity of its timestamps, so a write already
+/// under way when the read started (or one begun within the same timestamp tick as the last
+/// change) leaves them as they were, and the bytes read are part old, part new: a checksum
+/// of content the file never held. So a file whose ctime lies within [`RECENT`] of the
+/// moment its read `started` (or is that close ahead of now: a clock set back) is read a
+/// second time after [`SETTLE`] ([`reread`]) and must give the same checksum with the same
+/// metadata; otherwise it "changed while reading" and goes the retry way like any other
+/// change. Files changed seconds before they are read are rare, so the second read costs
+/// little (a scalar read, whatever the kernel of the first). What this cannot see is left
+/// in README "Failure modes": writes through a shared mapping, which set no times, and a
+/// writer stalled in the middle of one write for longer than the margins.
+fn is_recent(meta: &Meta, started: i128) -> bool {
+    let ctime = i128::from(meta.ctime.sec) * 1_000_000_000 + i128::from(meta.ctime.nsec);
+    ctime > started - RECENT && ctime < now_nanos() + RECENT
+}
+
+/// [`is_recent`]'s check on the fallback path: sleep [`SETTLE`], then [`reread`].
+fn settle(
+    fd: &OwnedFd,
+    started: i128,
+    algorithm: Algorithm,
+    hashed: Hashed,
+) -> Result<Hashed, Failure> {
+    if !is_recent(&hashed.meta, started) {
+        return Ok(hashed);
+    }
+    std::thread::sleep(SETTLE);
+    reread(fd, algorithm, hashed)
+}
+
+/// Read the file of `fd` again from its start; `hashed` stands only if the content hashes
+/// the same and the file still has the metadata it had.
+fn reread(fd: &OwnedFd, algorithm: Algorithm, hashed: Hashed) -> Result<Hashed, Failure> {
+    let mut hasher = algorithm.hasher();
+    let read = BUFFER.with(|buf| -> Result<u64, Errno> {
+        let mut buf = buf.borrow_mut();
+        let mut total = 0u64;
+        loop {
+            match rustix::io::pread(fd, &mut buf[..], total) {
+                Ok(0) => return Ok(total),
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                    total += n as u64;
+                }
+                Err(Errno::INTR) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    })?;
+    confirm(fd, &hashed.meta, read)?;
+    if hashed.content != Content::Digest(hasher.finish()) {
+        return Err(Failure::Changed(
+            "modified while reading (a second read differs)".into(),
+        ));
+    }
+    Ok(hashed)
+}
+
+/// A file hashed in the stream whose checksum waits for its second read ([`is_recent`]).
+struct Pending<T> {
+    job: Job<T>,
+    hashed: Hashed,
+    /// None of it was in the page cache before the first read: drop it after the second.
+    uncached: bool,
+    /// When [`SETTLE`] has passed.
+    due: Instant,
 }
 
 /// Files of this size and up are mapped rather than read: below it the cost of mapping and
@@ -291,6 +452,11 @@ pub struct Job<T> {
     pub opened: Option<OpenedFile>,
     pub name: Vec<u8>,
     pub seen: Meta,
+    /// For a growing file (a log), the size the baseline recorded: the checksum of its first
+    /// this many bytes comes back in [`Hashed::prefix`], taken from the very bytes hashed, so
+    /// that "the old part is unchanged" is a fact about the file this scan read, not about
+    /// whatever a path names later.
+    pub prefix: Option<u64>,
     pub token: T,
 }
 
@@ -315,12 +481,15 @@ pub fn checksum_stream<T>(
         done,
         buffers: Vec::new(),
         mapped: 0,
+        pending: VecDeque::new(),
     };
     digest_stream(algorithm, kernel, &mut feed);
+    // Files finished after the feed ran dry may still wait for their second read.
+    feed.recheck(true);
 }
 
 /// Opens and loads the jobs for [`digest_stream`], and checks each file once it is hashed.
-struct FileFeed<'h, N, D> {
+struct FileFeed<'h, T, N, D> {
     algorithm: Algorithm,
     extras: &'h [HashKind],
     hooks: &'h HookRef,
@@ -331,6 +500,9 @@ struct FileFeed<'h, N, D> {
     buffers: Vec<Vec<u8>>,
     /// Files of this thread mapped right now (see [`MAPPED_MAX`]).
     mapped: usize,
+    /// Recently changed files waiting for their second read, oldest first: held back rather
+    /// than slept on, so that their pauses overlap with the hashing of other files.
+    pending: VecDeque<Pending<T>>,
 }
 
 /// A file being hashed.
@@ -346,6 +518,8 @@ struct Loaded<T> {
     extras: Extras,
     /// A read failed: the digest is not the file's.
     failed: bool,
+    /// When the read started, for [`settle`].
+    started: i128,
 }
 
 /// How a file's content reaches the hash.
@@ -446,7 +620,7 @@ impl<T> Loaded<T> {
     }
 }
 
-impl<T, N, D> FileFeed<'_, N, D>
+impl<T, N, D> FileFeed<'_, T, N, D>
 where
     N: FnMut(bool) -> Next<Job<T>>,
     D: FnMut(T, Hashed),
@@ -454,6 +628,11 @@ where
     /// Open a job's file and load its first piece or map it; a file that fails the checks
     /// at open goes the streaming way at once (`None`).
     fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
+        let loaded_prefix = job.prefix;
+        // For a file the walk opened, its `fstat` is older; a write begun since then either
+        // moved its ctime (which `confirm` sees) or is within [`RECENT`] of now, or else it
+        // has been under way for longer than that: the case [`is_recent`] leaves.
+        let started = now_nanos();
         let opened = job.opened.take().and_then(OpenedFile::take);
         let Ok((fd, before, uncached)) =
             open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
@@ -484,8 +663,9 @@ where
             before,
             uncached,
             body,
-            extras: Extras::new(self.extras),
+            extras: Extras::new(self.extras, self.algorithm, loaded_prefix),
             failed: false,
+            started,
         };
         match loaded.read_piece() {
             Ok(()) => loaded.extras.update(loaded.body.current()),
@@ -497,37 +677,99 @@ where
         Some(loaded)
     }
 
+    /// Read again the held-back files whose pause is over, or with `all`, every one of
+    /// them (sleeping out what is left of their pauses).
+    fn recheck(&mut self, all: bool) {
+        while let Some(first) = self.pending.front() {
+            if !all && first.due > Instant::now() {
+                return;
+            }
+            self.recheck_one();
+        }
+    }
+
+    /// The oldest held-back file's second read, once its pause is over. It is opened again
+    /// by name (holding every such file open could take too many descriptors): it must be
+    /// the same regular file, dev and inode, for [`reread`]'s comparison to stand.
+    fn recheck_one(&mut self) {
+        let Some(Pending {
+            job,
+            hashed,
+            uncached,
+            due,
+        }) = self.pending.pop_front()
+        else {
+            return;
+        };
+        if let Some(left) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(left);
+        }
+        let again = open_regular(&job.file.dir, &job.file.leaf)
+            .map_err(Failure::Io)
+            .and_then(|fd| {
+                let st = rustix::fs::fstat(&fd)?;
+                let meta = Meta::from_stat(&st);
+                if Kind::from_stat(&st) != Kind::File
+                    || (meta.dev, meta.ino) != (hashed.meta.dev, hashed.meta.ino)
+                {
+                    return Err(Failure::Changed("replaced by another file".into()));
+                }
+                let again = reread(&fd, self.algorithm, hashed);
+                if uncached {
+                    cache::release(&fd);
+                }
+                again
+            });
+        match again {
+            Ok(hashed) => (self.done)(job.token, hashed),
+            Err(_) => self.fall_back(job),
+        }
+    }
+
     /// The streaming path for a job the fast path could not finish.
     fn fall_back(&mut self, job: Job<T>) {
-        let hashed = checksum(
+        let hashed = checksum_with_prefix(
             &job.file,
             &job.name,
             &job.seen,
             self.algorithm,
             self.extras,
+            job.prefix,
             self.hooks,
         );
         (self.done)(job.token, hashed);
     }
 }
 
-impl<T, N, D> Feed for FileFeed<'_, N, D>
+impl<T, N, D> Feed for FileFeed<'_, T, N, D>
 where
     N: FnMut(bool) -> Next<Job<T>>,
     D: FnMut(T, Hashed),
 {
     type Msg = Loaded<T>;
 
+    /// Held-back files whose pause is over are read again first. With files held back, it
+    /// never blocks for a job: the output may be waiting for one of them, and the walker
+    /// for the output; when there is nothing to do but wait (the walker stalled, or done),
+    /// it finishes them all.
     fn next(&mut self, wait: bool) -> Next<Loaded<T>> {
         loop {
-            match (self.next)(wait) {
+            self.recheck(false);
+            match (self.next)(wait && self.pending.is_empty()) {
                 Next::Msg(job) => {
                     if let Some(loaded) = self.load(job) {
                         return Next::Msg(loaded);
                     }
                 }
-                Next::Later => return Next::Later,
-                Next::End => return Next::End,
+                Next::Later if wait && !self.pending.is_empty() => self.recheck(true),
+                Next::Later => {
+                    self.recheck(true);
+                    return Next::Later;
+                }
+                Next::End => {
+                    self.recheck(true);
+                    return Next::End;
+                }
             }
         }
     }
@@ -541,6 +783,7 @@ where
             body,
             extras,
             failed,
+            started,
         } = loaded;
         // A fault zero-filled what lay past the new end; fstat catches a truncation within
         // the last page, and any other change.
@@ -555,19 +798,35 @@ where
             }
         };
         let meta = confirm(&fd, &before, read).ok().filter(|_| trusted);
-        // Whether or not the read went through, leave the cache as it was.
-        if uncached {
+        let hashed = meta.map(|meta| {
+            let (extra, prefix) = extras.finish();
+            Hashed {
+                meta,
+                content: Content::Digest(digest),
+                extra,
+                prefix,
+            }
+        });
+        let recent = hashed.as_ref().is_some_and(|h| is_recent(&h.meta, started));
+        // Whether or not the read went through, leave the cache as it was (after the second
+        // read, for a file that needs one).
+        if uncached && !recent {
             cache::release(&fd);
         }
-        match meta {
-            Some(meta) => (self.done)(
-                job.token,
-                Hashed {
-                    meta,
-                    content: Content::Digest(digest),
-                    extra: extras.finish(),
-                },
-            ),
+        match hashed {
+            Some(hashed) if recent => {
+                if self.pending.len() >= PENDING_MAX {
+                    self.recheck_one();
+                }
+                self.pending.push_back(Pending {
+                    job,
+                    hashed,
+                    uncached,
+                    due: Instant::now() + SETTLE,
+                });
+                self.recheck(false);
+            }
+            Some(hashed) => (self.done)(job.token, hashed),
             None => self.fall_back(job),
         }
     }
@@ -575,38 +834,6 @@ where
 
 thread_local! {
     static BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0u8; BUF_SIZE]);
-}
-
-/// The checksum of the first `len` bytes of the regular file at `path` (the last component
-/// not followed), for a growing log's "is the old part unchanged" check; `None` when it
-/// cannot be read, is not a regular file, or is shorter than `len`.
-pub fn prefix_checksum(path: &std::path::Path, len: u64, algorithm: Algorithm) -> Option<Digest> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    let mut hasher = algorithm.hasher();
-    let mut reader = file.take(len);
-    let mut buf = vec![0u8; BUF_SIZE];
-    let mut total = 0u64;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                total += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return None,
-        }
-    }
-    (total == len).then(|| hasher.finish())
 }
 
 /// Open a file for reading without following a symlink, blocking on a FIFO or acquiring a
@@ -630,6 +857,80 @@ pub fn describe(e: Errno) -> String {
 mod tests {
     use super::*;
     use crate::hook::HookRef;
+
+    /// The prefix checksum of a growing file is of the first bytes of the very content
+    /// hashed, whether read in pieces, mapped or on the fallback path; none when the file is
+    /// shorter than the prefix.
+    #[test]
+    fn prefix_checksums_come_from_the_bytes_hashed() {
+        let dir = std::env::temp_dir().join(format!("fimsum-prefix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let size = MAP_MIN as usize + WINDOW + 100;
+        let data: Vec<u8> = (0..size).map(|b| (b * 13 + b / 7) as u8).collect();
+        std::fs::write(dir.join("f"), &data).unwrap();
+        std::fs::write(dir.join("small"), &data[..PIECE + 5]).unwrap();
+        let dir_fd = Arc::new(
+            rustix::fs::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap(),
+        );
+        let lens = [
+            0,
+            1,
+            64,
+            PIECE as u64,
+            PIECE as u64 + 5,
+            WINDOW as u64 + 1,
+            size as u64,
+        ];
+        for algorithm in [Algorithm::Md5, Algorithm::Xxh128] {
+            for leaf in ["f", "small"] {
+                let len_of = if leaf == "f" { size } else { PIECE + 5 };
+                let leaf_c = std::ffi::CString::new(leaf).unwrap();
+                let st = rustix::fs::statat(&*dir_fd, &leaf_c, AtFlags::empty()).unwrap();
+                let file = FileRef {
+                    dir: Arc::clone(&dir_fd),
+                    leaf: leaf_c,
+                };
+                let want = |len: u64| {
+                    ((len as usize) <= len_of).then(|| algorithm.digest(&data[..len as usize]))
+                };
+                let mut jobs = lens.iter().map(|&len| Job {
+                    file: file.clone(),
+                    opened: None,
+                    name: leaf.into(),
+                    seen: Meta::from_stat(&st),
+                    prefix: Some(len),
+                    token: len,
+                });
+                let mut got = Vec::new();
+                checksum_stream(
+                    algorithm,
+                    &[],
+                    Kernel::detect(),
+                    &HookRef::default(),
+                    |_| jobs.next().map_or(Next::End, Next::Msg),
+                    |len, hashed| got.push((len, hashed.prefix)),
+                );
+                got.sort_by_key(|g| g.0);
+                for (len, prefix) in got {
+                    assert_eq!(prefix, want(len), "{algorithm} {leaf} {len}");
+                }
+                for &len in &lens {
+                    let meta = Meta::from_stat(&st);
+                    let h = checksum_with_prefix(
+                        &file,
+                        b"f",
+                        &meta,
+                        algorithm,
+                        &[],
+                        Some(len),
+                        &HookRef::default(),
+                    );
+                    assert_eq!(h.prefix, want(len), "fallback {algorithm} {leaf} {len}");
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// Files at every boundary of the piece and window logic hash as the one-shot digest of
     /// their content, with every algorithm and kernel, and so do their extra digests (every
@@ -685,6 +986,7 @@ mod tests {
                 opened,
                 name: i.to_string().into_bytes(),
                 seen: Meta::from_stat(&st),
+                prefix: None,
                 token: i,
             }
         };
@@ -698,6 +1000,7 @@ mod tests {
                 meta: Meta::default(),
                 content: Content::Digest(algorithm.digest(data)),
                 extra: extras.iter().map(|&k| (k, k.digest(data))).collect(),
+                prefix: None,
             };
             // Only the size of the metadata is compared.
             let sized = |mut h: Hashed| {

@@ -5,7 +5,6 @@
 //! the original bytes can be recovered with [`crate::escape::unescape`].
 
 use std::io::{self, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -384,16 +383,10 @@ fn record_json(r: &Record, charset: Charset) -> Value {
     obj
 }
 
-/// RFC 3339 time in UTC with nanoseconds, e.g. `2026-11-26T12:00:00.123456789Z`.
+/// RFC 3339 time in UTC with nanoseconds, e.g. `2026-11-26T12:00:00.123456789Z`; every
+/// timestamp prints, years outside 0000 to 9999 in ISO 8601 expanded form ([`crate::civil`]).
 pub fn rfc3339(t: Timestamp) -> String {
-    let nanos = Duration::new(t.sec.unsigned_abs(), t.nsec.min(999_999_999));
-    let time: SystemTime = if t.sec >= 0 {
-        UNIX_EPOCH + nanos
-    } else {
-        UNIX_EPOCH - Duration::from_secs(t.sec.unsigned_abs())
-            + Duration::from_nanos(u64::from(t.nsec))
-    };
-    humantime::format_rfc3339_nanos(time).to_string()
+    crate::civil::format(t.sec, t.nsec)
 }
 
 fn major(rdev: u64) -> u64 {

@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
@@ -24,7 +25,7 @@ use crate::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::quick::Reuse;
-use crate::read::{self, Job};
+use crate::read::{self, Hashed, Job};
 use crate::record::{Content, Kind, Record};
 use crate::walk::{Entry, Event, WalkOptions, Walker};
 
@@ -51,6 +52,45 @@ pub struct ScanOptions {
     /// Batches of 4,096 entries the walk may run ahead of the output: [`BATCHES_AHEAD`];
     /// tests make it small, so that a few thousand files fill it.
     pub batches_ahead: usize,
+    /// Growing files (`check`): the checksums of their old parts, taken while they are read.
+    pub growing: Option<Arc<Prefixes>>,
+}
+
+/// The growing files of a baseline (logs, under a `growing` rule) and their recorded sizes;
+/// the scan fills in the checksum of the first that many bytes of each as it reads it, from
+/// the same descriptor and the same bytes as its full checksum. "It only grew" is then
+/// decided on the file the scan read, under the root it scanned: never by opening a path
+/// again afterwards, which a swapped-in decoy or, offline, a file of the same name on the
+/// checking host would answer instead.
+#[derive(Debug, Default)]
+pub struct Prefixes {
+    sizes: HashMap<Vec<u8>, u64>,
+    digests: Mutex<HashMap<Vec<u8>, Digest>>,
+}
+
+impl Prefixes {
+    /// For these `%n` names and old sizes.
+    pub fn new(sizes: HashMap<Vec<u8>, u64>) -> Prefixes {
+        Prefixes {
+            sizes,
+            digests: Mutex::default(),
+        }
+    }
+
+    /// The checksum of the first `len` bytes of the file `name` as this scan read it; `None`
+    /// if it was not asked for at that length, not read, or shorter.
+    pub fn digest(&self, name: &[u8], len: u64) -> Option<Digest> {
+        if self.sizes.get(name) != Some(&len) {
+            return None;
+        }
+        let digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
+        digests.get(name).cloned()
+    }
+
+    fn found(&self, name: Vec<u8>, digest: Digest) {
+        let mut digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
+        digests.insert(name, digest);
+    }
 }
 
 /// What a scan hands to its sink, in rsync order.
@@ -98,7 +138,9 @@ pub fn scan_reusing<E>(
     let extras = &options.extras[..];
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
-    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<Slot>>(JOBS_AHEAD);
+    let growing = options.growing.as_deref();
+    // The token of a growing file's job also carries its name, for its prefix checksum.
+    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<(Slot, Vec<u8>)>>(JOBS_AHEAD);
     let stalled = &AtomicBool::new(false);
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Closed>(options.batches_ahead.max(1));
@@ -162,8 +204,12 @@ pub fn scan_reusing<E>(
                     (false, Some(file), Some(seen)) => Some((file, seen)),
                     _ => None,
                 };
-                // The name is for the hooks; a copy per file costs without them.
-                let name = match (&job, hooks.is_set()) {
+                let prefix = match (&job, growing) {
+                    (Some(_), Some(g)) => g.sizes.get(&record.name).copied(),
+                    _ => None,
+                };
+                // The name is for the hooks and growing files; a copy per file costs.
+                let name = match (&job, hooks.is_set() || prefix.is_some()) {
                     (Some(_), true) => record.name.clone(),
                     _ => Vec::new(),
                 };
@@ -172,12 +218,17 @@ pub fn scan_reusing<E>(
                 // any) go with the job, or are closed now; a batch must not hold fds.
                 let index = batch.push(Item::Record(record));
                 if let Some((file, seen)) = job {
+                    let for_prefix = match prefix {
+                        Some(_) => name.clone(),
+                        None => Vec::new(),
+                    };
                     let job = Job {
                         file,
                         opened,
                         name,
                         seen,
-                        token: batch.expect_outcome(index),
+                        prefix,
+                        token: (batch.expect_outcome(index), for_prefix),
                     };
                     if job_tx.send(job).is_err() {
                         return;
@@ -203,7 +254,12 @@ pub fn scan_reusing<E>(
                         kernel,
                         hooks,
                         |wait| next_job(jobs, wait, stalled),
-                        Slot::fill,
+                        |(slot, name): (Slot, Vec<u8>), mut hashed: Hashed| {
+                            if let (Some(g), Some(d)) = (growing, hashed.prefix.take()) {
+                                g.found(name, d);
+                            }
+                            slot.fill(hashed)
+                        },
                     )
                 })
                 .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;

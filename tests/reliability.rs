@@ -80,6 +80,7 @@ fn scan_with_hooks(
         kernel,
         // Small, so that the test with 40,000 small files fills it.
         batches_ahead: 2,
+        growing: None,
     };
     let src = root.join("src/");
     let mut source = src.as_os_str().as_bytes().to_vec();
