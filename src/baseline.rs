@@ -1926,6 +1926,7 @@ mod tests {
             generation: 4,
             fimsum_version: "0.1.0".into(),
             extra_digests: Vec::new(),
+            skip_fs: None,
         }
     }
 

@@ -34,6 +34,7 @@ fn quick_scan(root: &Path, baseline: &[Record], f_type: i64) -> (Vec<Record>, u6
         walk,
         kernel: Kernel::detect(),
         batches_ahead: 2,
+        growing: None,
     };
     let trusted = Arc::new(AtomicU64::new(0));
     let old: Vec<_> = baseline.iter().cloned().map(Ok).collect();

@@ -42,6 +42,7 @@ fn scan_records(root: &Path, hooks: Option<Arc<dyn Hooks>>) -> (Vec<Record>, Vec
         walk,
         kernel: Kernel::detect(),
         batches_ahead: 2,
+        growing: None,
     };
     let mut source = root.as_os_str().as_bytes().to_vec();
     source.push(b'/');
