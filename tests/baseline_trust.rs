@@ -161,10 +161,12 @@ fn a_key_file_owned_by_another_user_is_refused() {
         "{}",
         stderr(&out)
     );
-    // A FIFO in place of a key is refused at once, not waited on.
+    // A FIFO in place of a key is refused at once, not waited on: a key error, like any
+    // other key file that is not what it must be.
     rustix::fs::mkfifoat(rustix::fs::CWD, d.join("fifo.pub"), 0o644.into()).unwrap();
     let out = run_in(d, ["show", "--verify-key", "fifo.pub", "base"]);
-    assert_eq!(code(&out), 66, "{}", stderr(&out));
+    assert_eq!(code(&out), 78, "{}", stderr(&out));
+    assert!(stderr(&out).contains("is a FIFO"), "{}", stderr(&out));
 }
 
 #[test]
