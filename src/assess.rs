@@ -384,6 +384,19 @@ pub fn growing_files<E>(
     policy: &Policy,
 ) -> Result<HashMap<Vec<u8>, u64>, E> {
     let mut out = HashMap::new();
+    // The directory each root's names hang from: an item source's parent, since its own
+    // last component is the first component of its names.
+    let reachable = roots.is_empty()
+        || roots.iter().any(|root| {
+            let dir = match root.iter().rposition(|&b| b == b'/') {
+                Some(i) if !root.ends_with(b"/") => &root[..=i],
+                _ => &root[..],
+            };
+            policy.may_grow_under(dir)
+        });
+    if !reachable {
+        return Ok(out);
+    }
     let mut path = Vec::new();
     for record in records {
         let record = record?;

@@ -427,6 +427,18 @@ impl Policy {
         })
     }
 
+    /// Could a rule with `growing` set match something at or below the absolute directory
+    /// `dir` (e.g. `/usr/`)? False when every such pattern is anchored in another tree, so
+    /// that `check` need not search the baseline for growing files under a policy whose
+    /// only growing rule is `/var/log/**` when it checks `/usr`.
+    pub fn may_grow_under(&self, dir: &[u8]) -> bool {
+        let name = dir.strip_prefix(b"/").unwrap_or(dir);
+        self.patterns
+            .iter()
+            .filter(|p| p.verdict.growing)
+            .any(|p| p.prefix.iter().zip(name).all(|(a, b)| a == b))
+    }
+
     /// The verdict for the entry at `abs_path` (raw bytes, e.g. `/etc/passwd`; a trailing
     /// `/` is ignored). `is_dir` says whether it is a directory, not a symlink to one, as
     /// for rsync's filters. The root directory `/` itself is matched by no rule, as rsync
@@ -1074,6 +1086,22 @@ mod tests {
         assert!(!v.counts(Attribute::Content), "ignored: nothing counts");
         assert!(!v.needs_content());
         assert!(!p.classify(b"/var/lib/x", false).growing);
+    }
+
+    #[test]
+    fn growing_rules_are_only_looked_for_where_they_can_match() {
+        let mut log = rule(&["/var/log/***"], Severity::Low, Attributes::ALL);
+        log.growing = true;
+        let usr = rule(&["/usr/***"], Severity::High, Attributes::ALL);
+        let p = policy(vec![log.clone(), usr.clone()]);
+        assert!(!p.may_grow_under(b"/usr/"));
+        assert!(!p.may_grow_under(b"/etc/"));
+        assert!(p.may_grow_under(b"/var/"));
+        assert!(p.may_grow_under(b"/var/log/apt/"));
+        assert!(p.may_grow_under(b"/"));
+        let mut anywhere = rule(&["*.log"], Severity::Low, Attributes::ALL);
+        anywhere.growing = true;
+        assert!(policy(vec![log, usr, anywhere]).may_grow_under(b"/usr/"));
     }
 
     #[test]
