@@ -57,6 +57,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -1180,6 +1181,22 @@ pub struct Baseline {
 fn read_private(file: &File, path: &Path) -> Result<Vec<u8>> {
     let read_error = |e| Error::io(format!("cannot read {}", path.display()), e);
     let len = file.metadata().map_err(read_error)?.len();
+    // What is not a baseline at all (a disk image, a log) is said to be that, not found too
+    // large to read: the magic is looked at before any memory is set aside for the rest.
+    let mut magic = [0u8; MAGIC.len()];
+    match file.read_exact_at(&mut magic, 0) {
+        Ok(()) if &magic != MAGIC => {
+            return Err(Error::bad_data(path, "not a fimsum baseline (wrong magic)"))
+        }
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            return Err(Error::bad_data(
+                path,
+                "not a fimsum baseline (file too short)",
+            ))
+        }
+        Err(e) => return Err(read_error(e)),
+        Ok(()) => {}
+    }
     let mut data = Vec::new();
     usize::try_from(len)
         .ok()

@@ -9,7 +9,7 @@
 //! replaces that value whole.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -191,7 +191,7 @@ fn read_trusted(path: &Path) -> Result<String, ConfigError> {
         message: e.to_string(),
         source: Some(e),
     };
-    let mut file = crate::input::open_regular(path).map_err(io_error)?;
+    let file = crate::input::open_regular(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
     let euid = rustix::process::geteuid().as_raw();
     let problem = if meta.mode() & 0o022 != 0 {
@@ -210,10 +210,18 @@ fn read_trusted(path: &Path) -> Result<String, ConfigError> {
             source: None,
         });
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io_error)?;
-    Ok(text)
+    let data =
+        crate::input::read_bounded(file, CONFIG_FILE_LIMIT, "config file").map_err(io_error)?;
+    String::from_utf8(data).map_err(|_| {
+        io_error(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
 }
+
+/// The largest config file read: a million rules fit in it many times over.
+const CONFIG_FILE_LIMIT: u64 = 64 << 20;
 
 /// The file as written, each key optional so that a missing one can take its default,
 /// values that need checking spanned so that errors can point at them.

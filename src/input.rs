@@ -48,6 +48,31 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Read all of `file`, refusing one larger than `limit` bytes with an error of kind
+/// [`io::ErrorKind::InvalidData`] ("is N bytes, more than the LIMIT ..."), before any memory
+/// is set aside for it: a config or filter file is small, and a disk image named by mistake
+/// must not take the machine's memory. The length is checked on the open file, and the read
+/// stops at `limit` whatever the file grows to meanwhile.
+pub fn read_bounded(mut file: File, limit: u64, what: &str) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let len = file.metadata()?.len();
+    let too_large = |len: u64| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("is {len} bytes, more than the {limit} a {what} may have"),
+        )
+    };
+    if len > limit {
+        return Err(too_large(len));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    (&mut file).take(limit + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > limit {
+        return Err(too_large(data.len() as u64));
+    }
+    Ok(data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +110,19 @@ mod tests {
         assert_eq!(text, "hello");
         let flags = rustix::fs::fcntl_getfl(open_regular(&path).unwrap()).unwrap();
         assert!(!flags.contains(rustix::fs::OFlags::NONBLOCK));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let file = File::create(&path).unwrap();
+        file.set_len(3 << 30).unwrap();
+        let err = read_bounded(open_regular(&path).unwrap(), 1 << 20, "filter file").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("more than the 1048576"), "{err}");
+        std::fs::write(&path, b"- *.tmp\n").unwrap();
+        let data = read_bounded(open_regular(&path).unwrap(), 1 << 20, "filter file").unwrap();
+        assert_eq!(data, b"- *.tmp\n");
     }
 }

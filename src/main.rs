@@ -82,17 +82,18 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     Ok(rules.into_iter().map(|(_, a)| a).collect())
 }
 
+/// The largest `--exclude-from` file read: millions of rules, far more than rsync itself could
+/// use in reasonable time.
+const FILTER_FILE_LIMIT: u64 = 256 << 20;
+
 /// The contents of an `--exclude-from` file, which must be a regular file: a FIFO would
 /// block the run before it starts, a device would never end.
 fn read_filter_file(path: &std::path::Path) -> fimsum::error::Result<Vec<u8>> {
-    use std::io::Read;
     let no_input = |source| fimsum::error::Error::NoInput {
         path: path.to_path_buf(),
         source,
     };
-    let mut contents = Vec::new();
     fimsum::input::open_regular(path)
-        .and_then(|mut file| file.read_to_end(&mut contents))
-        .map_err(no_input)?;
-    Ok(contents)
+        .and_then(|file| fimsum::input::read_bounded(file, FILTER_FILE_LIMIT, "filter file"))
+        .map_err(no_input)
 }

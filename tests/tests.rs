@@ -4,6 +4,7 @@ mod util;
 
 mod baseline_files;
 mod baseline_trust;
+mod bounds;
 mod cli;
 mod consistency;
 mod copies;
