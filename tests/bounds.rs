@@ -32,7 +32,11 @@ fn input_files_far_too_large_are_refused_before_they_are_read() {
             "big: is 3221225472 bytes, more than the",
         ),
         ("show big", 65, "big: not a fimsum baseline (wrong magic)"),
-        ("check big t/", 65, "big: not a fimsum baseline (wrong magic)"),
+        (
+            "check big t/",
+            65,
+            "big: not a fimsum baseline (wrong magic)",
+        ),
     ] {
         let out = Command::new("bash")
             .current_dir(dir)
