@@ -25,7 +25,7 @@ use fimsum::policy::{self, Policy};
 use fimsum::progress::Progress;
 use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::read;
-use fimsum::record::{Record, Timestamp};
+use fimsum::record::{Content, Record, Timestamp};
 use fimsum::report::{self, Context};
 use fimsum::rsync_log::{format_line, LogReader};
 use fimsum::rsync_report::write_rsync;
@@ -670,7 +670,9 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
     let progress = Progress::new(args.run.verbosity(), Some(base.count), charset);
 
     // For `update`: records kept from the old baseline, and what the scan could not see.
-    let (mut kept_old, mut unseen) = (0u64, 0u64);
+    // Files seen changing while they were read (a busy log) do not make a scan incomplete:
+    // their last verified records are kept, and the next check compares with those.
+    let (mut kept_old, mut unseen, mut unsettled) = (0u64, 0u64, 0u64);
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
         let listed = &mut listed;
@@ -695,10 +697,16 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
                 let Some(writer) = writer.as_mut() else {
                     return Ok(());
                 };
-                if kept == Kept::Old {
-                    kept_old += 1;
-                } else if record.not_seen().is_some() {
-                    unseen += 1;
+                match kept {
+                    Kept::Old => kept_old += 1,
+                    Kept::Unsettled => unsettled += 1,
+                    // A file that changed while it was read was seen: the next check has
+                    // only this record to compare with, and says it was not hashed.
+                    Kept::New if matches!(record.content, Content::ChangedDuringScan(_)) => {
+                        unsettled += 1
+                    }
+                    Kept::New if record.not_seen().is_some() => unseen += 1,
+                    Kept::New => {}
                 }
                 writer.append(record)
             },
@@ -793,6 +801,14 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
             eprintln!(
                 "fimsum: {}: {kept_old} records kept from the previous generation for entries \
                  this scan could not see",
+                baseline_path.display()
+            );
+        }
+        if unsettled > 0 {
+            eprintln!(
+                "fimsum: {}: {unsettled} files changed while they were read: their records \
+                 from the previous generation are kept where there was one, and the next check \
+                 compares with them",
                 baseline_path.display()
             );
         }

@@ -181,6 +181,10 @@ pub enum Kept {
     /// The old side's: the new side could not see the entry, or could not hash the file, so
     /// the last record of what was verified stands.
     Old,
+    /// The old side's, because the new side saw the file change while it was read (a busy
+    /// log): it was seen, so the scan is not incomplete, and the next comparison is made
+    /// with the last verified record, so the change is not lost either.
+    Unsettled,
 }
 
 /// [`diff`], also handing `keep` the record of each name that a baseline written from this
@@ -291,6 +295,9 @@ pub fn diff_keeping(
                         && n.not_seen().is_some()
                         && o.content.digest().is_some());
                 match kept_old {
+                    true if matches!(n.content, Content::ChangedDuringScan(_)) => {
+                        keep(&o, Kept::Unsettled)?
+                    }
                     true => keep(&o, Kept::Old)?,
                     false => keep(&n, Kept::New)?,
                 }

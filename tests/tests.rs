@@ -5,6 +5,7 @@ mod util;
 mod baseline_files;
 mod baseline_trust;
 mod bounds;
+mod busy;
 mod cli;
 mod consistency;
 mod copies;
