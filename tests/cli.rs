@@ -532,16 +532,8 @@ fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
 fn man_pages_and_completions_in_dist_are_current() {
     let dist = crate::util::repo().join("dist");
     let mut pages = vec![(vec!["man".to_string()], "man/fimsum.1".to_string())];
-    for c in [
-        "scan",
-        "check",
-        "diff",
-        "show",
-        "import",
-        "key",
-        "verify-packages",
-    ] {
-        pages.push((vec!["man".into(), c.into()], format!("man/fimsum-{c}.1")));
+    for c in command_names(&dist) {
+        pages.push((vec!["man".into(), c.clone()], format!("man/fimsum-{c}.1")));
     }
     for s in ["bash", "zsh", "fish"] {
         pages.push((
@@ -571,6 +563,105 @@ fn man_pages_and_completions_in_dist_are_current() {
         assert!(page.contains(option), "fimsum-scan(1) lacks --{option}");
     }
     assert_eq!(code(&run_in(&dist, ["man", "nope"])), 64);
+}
+
+/// Every command of `fimsum --help`, nested ones joined with `-` as their pages are named
+/// (`key-generate`), in help order; clap's `help` is no command of ours.
+fn command_names(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, path: &[String], names: &mut Vec<String>) {
+        let mut args = path.to_vec();
+        args.push("--help".into());
+        let out = run_in(dir, &args);
+        assert_eq!(code(&out), 0, "{args:?}");
+        let help = String::from_utf8(out.stdout).expect("help is UTF-8");
+        let commands = help
+            .lines()
+            .skip_while(|l| *l != "Commands:")
+            .skip(1)
+            .take_while(|l| !l.is_empty());
+        for line in commands {
+            let name = line.split_whitespace().next().expect("a command name");
+            if name == "help" {
+                continue;
+            }
+            let mut sub = path.to_vec();
+            sub.push(name.to_string());
+            names.push(sub.join("-"));
+            walk(dir, &sub, names);
+        }
+    }
+    let mut names = Vec::new();
+    walk(dir, &[], &mut names);
+    names
+}
+
+/// dist/man holds a page for each command and nothing else; every page carries the version
+/// in its title line, and every page it names exists.
+#[test]
+fn every_command_has_a_man_page_with_the_version() {
+    let dir = crate::util::repo().join("dist/man");
+    let names = command_names(&dir);
+    for required in [
+        "scan",
+        "init",
+        "update",
+        "config",
+        "man",
+        "completions",
+        "key-generate",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "{required} not in {names:?}"
+        );
+    }
+    let mut expected: Vec<String> = names.iter().map(|n| format!("fimsum-{n}.1")).collect();
+    expected.push("fimsum.1".into());
+    expected.sort();
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dist/man")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    present.sort();
+    assert_eq!(present, expected, "dist/man: run scripts/gen-dist.sh");
+    let version = env!("CARGO_PKG_VERSION");
+    for file in &present {
+        let text = std::fs::read_to_string(dir.join(file)).expect("page is UTF-8");
+        let title = file.trim_end_matches(".1");
+        let th = format!(".TH {title} 1  \"{title} {version}\"");
+        assert!(
+            text.lines().any(|l| l.trim_end() == th),
+            "{file}: no title line {th:?}"
+        );
+        // A SUBCOMMANDS entry or a reference in the text: `fimsum\-key\-generate(1)`.
+        for (at, _) in text.match_indices("(1)") {
+            let start = text[..at]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '\\'))
+                .map_or(0, |i| i + 1);
+            let page = text[start..at].replace("\\-", "-");
+            if page.starts_with("fimsum") && page != "fimsum-COMMAND" {
+                assert!(
+                    dir.join(format!("{page}.1")).exists(),
+                    "{file} names {page}(1)"
+                );
+            }
+        }
+    }
+    for page in ["fimsum.1", "fimsum-scan.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).expect("page");
+        assert!(
+            text.contains("\n.SH \"EXIT STATUS\"\n"),
+            "{page}: no EXIT STATUS"
+        );
+    }
+    let top = std::fs::read_to_string(dir.join("fimsum.1")).expect("fimsum.1");
+    assert!(top.contains("\n.SH EXAMPLES\n"), "fimsum(1): no EXAMPLES");
+    for code in ["0", "8", "16", "64", "65", "66", "74", "75", "78"] {
+        assert!(
+            top.contains(&format!("\n.TP\n\\fB{code}\\fR")),
+            "fimsum(1): no exit {code}"
+        );
+    }
 }
 
 /// The progress display is drawn on a terminal only, and `--quiet` and `--verbose` do what
