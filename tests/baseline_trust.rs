@@ -7,11 +7,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use crate::util::{code, fimsum, run_in, scratch, write};
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::util::{code, fimsum, run_in, scratch, stderr, write};
 
 fn tree(dir: &Path) {
     for i in 0..6 {

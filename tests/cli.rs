@@ -3,7 +3,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::util::{code, fimsum, run_in, scratch, write};
+use crate::util::{code, fimsum, run_in, scratch, stdout, write};
 
 fn tree(root: &Path) {
     write(
@@ -14,10 +14,6 @@ fn tree(root: &Path) {
     write(&root.join("bin/tool"), b"\x7fELF binary");
     write(&root.join("bin/empty"), b"");
     std::os::unix::fs::symlink("tool", root.join("bin/alias")).expect("symlink");
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

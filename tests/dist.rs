@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{repo, scratch, write};
+use crate::util::{repo, scratch, write, TestCommand};
 
 /// A unit file: section -> key -> values in file order (a key may be given more than once).
 type Unit = BTreeMap<String, BTreeMap<String, Vec<String>>>;
@@ -266,10 +266,7 @@ fn packaged_config_is_the_built_in_default() {
         "dist/fimsum.toml is out of date: run scripts/gen-dist.sh"
     );
     // Once `fimsum config --default` exists, it must print the same bytes.
-    let out = crate::util::fimsum()
-        .args(["config", "--default"])
-        .output()
-        .unwrap();
+    let out = TestCommand::new(repo()).args(["config", "--default"]).run();
     if out.status.success() {
         assert!(
             out.stdout == committed.as_bytes(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{code, fimsum, scratch, write};
+use crate::util::{code, fimsum, scratch, stderr, write};
 
 /// Run `cmd` to its end, or kill it after `limit` and fail: a run that blocks is the defect.
 fn run_within(mut cmd: Command, limit: Duration, what: &str) -> Output {
@@ -34,10 +34,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = fimsum();
     cmd.current_dir(dir).args(args);
     run_within(cmd, Duration::from_secs(10), &format!("{args:?}"))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn mkfifo(path: &Path) {

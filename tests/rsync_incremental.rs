@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{code, repo, run_in, scratch};
+use crate::util::{code, is_root, repo, rsync_available, run_in, scratch};
 
 fn recordings() -> PathBuf {
     repo().join("baselines/rsync-incremental")
@@ -17,7 +17,7 @@ fn recordings() -> PathBuf {
 
 /// The recorded cases, by name; those that need root are left out without it.
 fn cases() -> Vec<String> {
-    let root = rustix::process::geteuid().is_root();
+    let root = is_root();
     let mut cases: Vec<_> = std::fs::read_dir(recordings())
         .expect("recordings")
         .map(|e| e.expect("entry").path())
@@ -214,16 +214,11 @@ fn deletions_first(stdout: &[u8]) -> Vec<u8> {
 /// sent with new attributes, and names rsync escapes, against live rsync (both formats).
 #[test]
 fn type_changes_of_special_files_match_live_rsync() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: needs root (mknod, owners)");
         return;
     }
-    let rsync_found = Command::new("rsync")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !rsync_found {
-        eprintln!("NOTICE: rsync is not installed; skipping the live rsync comparison");
+    if !rsync_available("the live rsync comparison") {
         return;
     }
     let tmp = scratch();

@@ -8,19 +8,11 @@ use std::process::Output;
 
 use sha2::{Digest, Sha256};
 
-use crate::util::{code, run_in, scratch, write};
+use crate::util::{code, run_in, scratch, stderr, stdout, write};
 
 /// The end marker and digest, then the signature block: "FIMSUMSG", key id, signature.
 const END_LEN: usize = 8 + 32;
 const BLOCK_LEN: usize = 8 + 32 + 64;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn key(dir: &Path, name: &str) {
     let out = run_in(dir, ["key", "generate", name]);
