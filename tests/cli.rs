@@ -3,7 +3,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::util::{code, fimsum, run_in, scratch, stdout, write};
+use crate::util::{code, fimsum, run_in, scratch, stderr, stdout, write};
 
 fn tree(root: &Path) {
     write(
@@ -23,20 +23,14 @@ fn check_of_an_unchanged_tree_is_silent_and_exits_zero() {
     tree(&src);
     let base = tmp.path().join("base.fimsum");
     let out = run_in(tmp.path(), ["scan", "-o", "base.fimsum", "src/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "scan -o prints nothing on stdout");
     // check rescans the absolute roots recorded in the baseline, from any directory.
     let out = run_in(
         Path::new("/"),
         [std::ffi::OsStr::new("check"), base.as_os_str()],
     );
-    assert_eq!(
-        code(&out),
-        0,
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).starts_with("0 added, 0 removed, 0 changed, 0 moved, 0 unverified"));
 }
 
@@ -216,7 +210,7 @@ fn missing_source_is_reported_and_the_scan_goes_on() {
     tree(&tmp.path().join("src"));
     let out = run_in(tmp.path(), ["scan", "nope", "src"]);
     assert_eq!(code(&out), 8);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    assert!(stderr(&out).contains("nope"));
     assert!(stdout(&out).contains("src/etc/passwd "));
 }
 
@@ -236,11 +230,7 @@ fn broken_pipe_ends_quietly() {
     drop(child.stdout.take()); // the reader goes away at once
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0);
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
 }
 
 #[test]
@@ -354,7 +344,7 @@ fn extra_digests_are_stored_checked_and_reported() {
         tmp.path(),
         ["scan", "-o", "b", "--digest", "sha256", "src/"],
     );
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     // The baseline carries the sha256 of every file, beside the md5.
     let base = fimsum::baseline::Baseline::open(&tmp.path().join("b")).unwrap();
@@ -488,7 +478,7 @@ fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
             "src/",
         ],
     );
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     let base = fimsum::baseline::Baseline::open(&tmp.path().join("b")).unwrap();
     assert_eq!(
         base.header.extra_digests,
@@ -498,7 +488,7 @@ fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
 
     let usage = |args: &[&str], says: &str| {
         let out = run_in(tmp.path(), args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let err = stderr(&out);
         assert_eq!(code(&out), 64, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     };
@@ -670,16 +660,12 @@ fn progress_only_on_a_terminal() {
     assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
     // Not a terminal: nothing on stderr.
     let out = run_in(tmp.path(), ["check", "b"]);
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
     let out = run_in(tmp.path(), ["check", "--verbose", "b"]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("fimsum: etc/passwd"),
+        stderr(&out).contains("fimsum: etc/passwd"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     let Ok(status) = std::process::Command::new("script")
         .arg("--version")
@@ -696,7 +682,7 @@ fn progress_only_on_a_terminal() {
             .args(["-qec", &format!("{bin} check {extra} b"), "/dev/null"])
             .output()
             .expect("script runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout(&out)
     };
     // The bar of a check (its total is the baseline's entry count) ends with an ETA.
     let text = on_tty("");
@@ -730,12 +716,8 @@ fn a_low_open_file_limit_is_never_reached() {
     };
     let free = scan("");
     let limited = scan("ulimit -n 256 &&");
-    assert_eq!(code(&free), 0, "{}", String::from_utf8_lossy(&free.stderr));
-    assert_eq!(
-        String::from_utf8_lossy(&limited.stderr),
-        "",
-        "problems under the limit"
-    );
+    assert_eq!(code(&free), 0, "{}", stderr(&free));
+    assert_eq!(stderr(&limited), "", "problems under the limit");
     assert_eq!(code(&limited), 0);
     assert_eq!(limited.stdout, free.stdout);
     assert_eq!(free.stdout.split(|&c| c == b'\n').count(), 4000 + 5 + 1);

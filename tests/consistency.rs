@@ -12,7 +12,9 @@ use fimsum::record::Record;
 use fimsum::scan::{scan, Item, Prefixes, ScanOptions};
 use fimsum::walk::WalkOptions;
 
-use crate::util::{code, contents_of, run_in, scan_options, scan_source, scratch, stdout, write};
+use crate::util::{
+    code, contents_of, run_in, scan_options, scan_source, scratch, stderr, stdout, write,
+};
 
 /// A config for `dir/src/` with its baseline at `dir/state/b.fimsum`, and `*.log` under it
 /// growing.
@@ -50,7 +52,7 @@ fn offline_check_of_a_rewritten_growing_log_is_not_vouched_for_by_the_host_copy(
     let cfg = growing_config(dir);
     let cfg = cfg.to_str().unwrap();
     let out = run_in(dir, ["init", "--config", cfg]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     std::fs::rename(dir.join("src"), dir.join("image")).unwrap();
     let image = format!("{}/", dir.join("image").display());
     let base = dir.join("state/b.fimsum");

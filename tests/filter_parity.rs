@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::util::{rsync_available, Rng};
+use crate::util::{rsync_available, stderr, Rng};
 
 type Names = BTreeSet<Vec<u8>>;
 
@@ -200,7 +200,7 @@ fn run_rsync(work: &Path, opts: &[Opt], source: &OsStr) -> Result<Names, String>
     let _ = fs::remove_dir_all(&dest);
     let output = output.map_err(|e| e.to_string())?;
     if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        return Err(stderr(&output));
     }
     Ok(output
         .stdout

@@ -7,7 +7,7 @@ use std::process::Output;
 use fimsum::hash::Algorithm;
 use serde_json::Value;
 
-use crate::util::{code, is_root, repo, run_in, scratch, stderr, write, TestCommand};
+use crate::util::{code, is_root, repo, run_in, scratch, stderr, stdout, write, TestCommand};
 
 fn md5_hex(data: &[u8]) -> String {
     Algorithm::Md5.digest(data).to_hex()
@@ -195,12 +195,7 @@ fn verify_packages_reports_each_problem_with_its_exit_bit() {
     .unwrap();
     write(&root.join("usr/bin/tool.distrib"), b"patched");
     let out = verify(&root, &["--format", "json"]);
-    assert_eq!(
-        code(&out),
-        bits(4),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(code(&out), bits(4), "{}", stdout(&out));
     let first: Value = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

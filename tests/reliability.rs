@@ -14,7 +14,7 @@ use fimsum::record::{Content, Kind, Record};
 use fimsum::scan::ScanOptions;
 use fimsum::walk::WalkOptions;
 
-use crate::util::{contents_of, is_root, scan_options, scan_source, scratch, write};
+use crate::util::{contents_of, is_root, scan_options, scan_source, scratch, stdout, write};
 
 /// Big enough to take several reads (the read buffer is 256 KiB), and mapped in the scan.
 const BIG: usize = 1 << 20;
@@ -508,7 +508,7 @@ fn scanning_leaves_the_page_cache_as_it_found_it() {
             .arg(tmp.path().join("src").join(name))
             .output()
             .ok()?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        stdout(&out).trim().parse().ok()
     };
     let evict = |name: &str| {
         let f = std::fs::File::open(tmp.path().join("src").join(name)).unwrap();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{code, fixtures, is_root, repo, TestCommand};
+use crate::util::{code, fixtures, is_root, repo, stdout, TestCommand};
 
 struct Case {
     name: String,
@@ -89,7 +89,7 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
         problems.push(format!(
             "stdout differs:\n--- rsync\n{}\n--- fimsum\n{}",
             String::from_utf8_lossy(&expected),
-            String::from_utf8_lossy(&out.stdout)
+            stdout(&out)
         ));
     }
     // rsync exits 23 for a partial transfer; fimsum says "incomplete" with bit 8.

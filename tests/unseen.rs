@@ -14,7 +14,8 @@ use fimsum::record::Record;
 use fimsum::walk::WalkOptions;
 
 use crate::util::{
-    code, contents_of, run_in, scan_options, scan_source, scratch, stdout, write, TestCommand,
+    code, contents_of, is_root, run_in, scan_options, scan_source, scratch, stderr, stdout, write,
+    TestCommand,
 };
 
 /// Fails the listing of one directory with EIO once it has returned `after` entries, as a
@@ -108,7 +109,7 @@ fn as_nobody(dir: &Path, args: &[&str]) -> Output {
 /// no `deleting` line is printed for them, and `update` keeps their records.
 #[test]
 fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: needs root to run as uid 65534");
         return;
     }
@@ -119,7 +120,7 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
     write(&top.join("t/d/x"), b"x");
     write(&top.join("t/d/sub/y"), b"y");
     let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     std::fs::set_permissions(top.join("t/d"), PermissionsExt::from_mode(0o744)).unwrap();
 
     let out = as_nobody(top, &["check", "b.fimsum"]);
@@ -155,7 +156,7 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
     let before = std::fs::read(top.join("b.fimsum")).unwrap();
     let out = as_nobody(top, &["update", "b.fimsum"]);
     assert_ne!(code(&out) & 8, 0);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not updated"));
+    assert!(stderr(&out).contains("not updated"));
     assert_eq!(std::fs::read(top.join("b.fimsum")).unwrap(), before);
     // ...and with --allow-incomplete keeps their old records.
     let out = as_nobody(top, &["update", "--allow-incomplete", "b.fimsum"]);
@@ -176,7 +177,7 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
 /// the baseline has of it is unverified, none of it removed.
 #[test]
 fn source_that_cannot_be_opened_is_unverified_not_removed() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: needs root to run as uid 65534");
         return;
     }
@@ -185,7 +186,7 @@ fn source_that_cannot_be_opened_is_unverified_not_removed() {
     std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
     write(&top.join("t/d/x"), b"x");
     let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     std::fs::set_permissions(top.join("t"), PermissionsExt::from_mode(0o700)).unwrap();
     let out = as_nobody(top, &["check", "b.fimsum"]);
     let human = stdout(&out);

@@ -103,6 +103,19 @@ pub fn rsync_available(skipping: &str) -> bool {
     found
 }
 
+/// The generation of the signed `baseline` in `dir`, as the "signature verified" note of
+/// `show --verify-key a.pub` reports it (`..., generation N, created ...`).
+pub fn verified_generation(dir: &Path, baseline: &str) -> u64 {
+    let out = run_in(dir, ["show", "--verify-key", "a.pub", baseline]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    let at = err
+        .find("generation ")
+        .expect("the note names the generation")
+        + 11;
+    err[at..].split(',').next().unwrap().parse().unwrap()
+}
+
 /// A fimsum run being put together: `TestCommand::new(dir).args([...]).run()`.
 pub struct TestCommand {
     cmd: Command,
