@@ -104,18 +104,27 @@ fn as_nobody(dir: &Path, args: &[&str]) -> Output {
     TestCommand::as_nobody(dir).args(args).run()
 }
 
+/// A scratch directory that user 65534 can write in; `None`, with a notice, when the tests
+/// cannot switch to that user (they are not root).
+fn scratch_for_nobody() -> Option<tempfile::TempDir> {
+    if !is_root() {
+        eprintln!("skipped: needs root to run as uid 65534");
+        return None;
+    }
+    let tmp = scratch();
+    std::fs::set_permissions(tmp.path(), PermissionsExt::from_mode(0o777)).unwrap();
+    Some(tmp)
+}
+
 /// A directory readable but not searchable (mode 0744, checked by another user): its
 /// entries are listed but cannot be looked at. They are unverified in every report format,
 /// no `deleting` line is printed for them, and `update` keeps their records.
 #[test]
 fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run as uid 65534");
+    let Some(tmp) = scratch_for_nobody() else {
         return;
-    }
-    let tmp = scratch();
+    };
     let top = tmp.path();
-    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
     write(&top.join("t/a"), b"a");
     write(&top.join("t/d/x"), b"x");
     write(&top.join("t/d/sub/y"), b"y");
@@ -177,13 +186,10 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
 /// the baseline has of it is unverified, none of it removed.
 #[test]
 fn source_that_cannot_be_opened_is_unverified_not_removed() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run as uid 65534");
+    let Some(tmp) = scratch_for_nobody() else {
         return;
-    }
-    let tmp = scratch();
+    };
     let top = tmp.path();
-    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
     write(&top.join("t/d/x"), b"x");
     let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
