@@ -10,7 +10,18 @@ bin=target/debug/fimsum
 rm -rf dist/man dist/completions
 mkdir -p dist/man dist/completions
 "$bin" man >dist/man/fimsum.1
-for c in scan check diff show import key verify-packages; do "$bin" man "$c" >"dist/man/fimsum-$c.1"; done
+# A page's SUBCOMMANDS section names the page of each command under it, one
+# `fimsum\-NAME(1)` line each (fimsum\-key\-generate(1) in fimsum-key.1): write those
+# pages, then the ones they name, so every command of the clap tree gets its page.
+pending=(fimsum.1)
+while ((${#pending[@]})); do
+    page=${pending[0]}
+    pending=("${pending[@]:1}")
+    for name in $(sed -n 's/^fimsum\\-\(.*\)(1)$/\1/p' "dist/man/$page" | sed 's/\\-/-/g'); do
+        "$bin" man "$name" >"dist/man/fimsum-$name.1"
+        pending+=("fimsum-$name.1")
+    done
+done
 for s in bash zsh fish; do "$bin" completions "$s" >"dist/completions/fimsum.$s"; done
 if "$bin" config --default >dist/fimsum.toml.new 2>/dev/null; then
     mv dist/fimsum.toml.new dist/fimsum.toml

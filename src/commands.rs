@@ -70,17 +70,16 @@ pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<i32> {
 }
 
 fn man(command: Option<&str>) -> Result<i32> {
-    let top = Cli::command();
-    let page = match command {
-        None => top,
-        Some(name) => {
-            let sub = top
-                .find_subcommand(name)
-                .ok_or_else(|| Error::Usage(format!("man: no command {name:?}")))?;
-            sub.clone().name(format!("fimsum-{name}"))
-        }
-    };
-    print_generated(|out| clap_mangen::Man::new(page).render(out))
+    let mut found = false;
+    print_generated(|out| {
+        found = crate::man::render(command, out)?;
+        Ok(())
+    })?;
+    if !found {
+        let name = command.unwrap_or_default();
+        return Err(Error::Usage(format!("man: no command {name:?}")));
+    }
+    Ok(0)
 }
 
 /// Write generated documentation (man page, completions) to stdout.

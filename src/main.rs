@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod man;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use fimsum::error::exit;

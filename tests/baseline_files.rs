@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{code, run_in, scratch, write};
+use crate::util::{code, run_in, scratch, stderr, write};
 
 /// A baseline with extra digests (format version 3), so that damage to them is covered too.
 fn make_baseline(dir: &Path) -> Vec<u8> {
@@ -21,10 +21,7 @@ fn make_baseline(dir: &Path) -> Vec<u8> {
 fn show_code(dir: &Path, bytes: &[u8]) -> (i32, String) {
     std::fs::write(dir.join("bad"), bytes).unwrap();
     let out = run_in(dir, ["show", "bad"]);
-    (
-        code(&out),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (code(&out), stderr(&out))
 }
 
 #[test]
@@ -98,11 +95,11 @@ fn a_failed_write_leaves_the_old_baseline_and_no_temp_file() {
         tmp.path(),
         ["scan", "-o", "base", "--exclude", &long, "src/"],
     );
-    assert_eq!(code(&out), 64, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
     assert_eq!(std::fs::read(tmp.path().join("base")).unwrap(), good);
     // The same for a write that fails: an output directory that does not exist.
     let out = run_in(tmp.path(), ["scan", "-o", "missing/base", "src/"]);
-    assert_eq!(code(&out), 74, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 74, "{}", stderr(&out));
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -120,7 +117,7 @@ fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
     let out = run_in(tmp.path(), ["scan", "-o", "base", "src/"]);
     assert_eq!(code(&out), 75);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("another fimsum run is writing"));
+    assert!(stderr(&out).contains("another fimsum run is writing"));
     assert_eq!(std::fs::read(tmp.path().join("base")).unwrap(), good);
     drop(lock);
     assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "base", "src/"])), 0);
@@ -195,11 +192,6 @@ fn hostile_prefixes_fail_cleanly_under_an_address_space_limit() {
             .arg(&path)
             .output()
             .unwrap();
-        assert_eq!(
-            code(&out),
-            65,
-            "bomb {i}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(code(&out), 65, "bomb {i}: {}", stderr(&out));
     }
 }

@@ -7,11 +7,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use crate::util::{code, fimsum, run_in, scratch, write};
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::util::{code, fimsum, run_in, scratch, stderr, stdout, verified_generation, write};
 
 fn tree(dir: &Path) {
     for i in 0..6 {
@@ -30,23 +26,6 @@ fn keys(dir: &Path) {
     for name in ["a", "b"] {
         ok(&run_in(dir, ["key", "generate", name]));
     }
-}
-
-/// The generation of a signed baseline, as `show --verify-key a.pub` reports it.
-fn generation(dir: &Path, baseline: &str) -> u64 {
-    let out = run_in(dir, ["show", "--verify-key", "a.pub", baseline]);
-    ok(&out);
-    let err = stderr(&out);
-    let at = err
-        .find("generation ")
-        .expect("the note names the generation")
-        + 11;
-    err[at..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 #[test]
@@ -195,8 +174,8 @@ fn update_of_a_signed_baseline_is_never_an_unsigned_one() {
         ["update", "base", "--sign-key", "a.key", "--format", "rsync"],
     );
     assert!(matches!(code(&out), 1 | 5), "{}", stderr(&out));
-    assert_eq!(generation(d, "base"), 2);
-    assert_eq!(generation(d, "base.1"), 1);
+    assert_eq!(verified_generation(d, "base"), 2);
+    assert_eq!(verified_generation(d, "base.1"), 1);
     ok(&run_in(d, ["check", "base", "--verify-key", "a.pub"]));
 }
 
@@ -214,15 +193,15 @@ fn the_config_names_the_sign_and_verify_keys() {
     write(&d.join("fimsum.toml"), config.as_bytes());
     std::fs::set_permissions(d.join("fimsum.toml"), PermissionsExt::from_mode(0o644)).unwrap();
     ok(&run_in(d, ["init", "--config", "fimsum.toml"]));
-    assert_eq!(generation(d, "state/base"), 1);
+    assert_eq!(verified_generation(d, "state/base"), 1);
     let out = run_in(d, ["check", "--config", "fimsum.toml"]);
     ok(&out);
-    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let said = format!("{}{}", stdout(&out), stderr(&out));
     assert!(said.contains("signature verified"), "{said}");
     write(&d.join("src/new"), b"new");
     let out = run_in(d, ["update", "--config", "fimsum.toml"]);
     assert!(matches!(code(&out), 1 | 5), "{}", stderr(&out));
-    assert_eq!(generation(d, "state/base"), 2);
+    assert_eq!(verified_generation(d, "state/base"), 2);
     // The verify key of the config is required: a baseline signed by another key fails.
     ok(&run_in(
         d,
@@ -278,12 +257,12 @@ fn an_unsigned_generation_does_not_carry_over_to_a_signed_baseline() {
             "src/",
         ],
     ));
-    assert_eq!(generation(d, "base"), 7);
+    assert_eq!(verified_generation(d, "base"), 7);
     ok(&run_in(
         d,
         ["scan", "-o", "base", "--sign-key", "a.key", "src/"],
     ));
-    assert_eq!(generation(d, "base"), 8);
+    assert_eq!(verified_generation(d, "base"), 8);
     // Another key's baseline is not continued either.
     let out = run_in(d, ["scan", "-o", "base", "--sign-key", "b.key", "src/"]);
     assert_eq!(code(&out), 65, "{}", stderr(&out));

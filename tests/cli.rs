@@ -3,7 +3,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::util::{code, fimsum, run_in, scratch, write};
+use crate::util::{code, fimsum, run_in, scratch, stderr, stdout, write};
 
 fn tree(root: &Path) {
     write(
@@ -16,10 +16,6 @@ fn tree(root: &Path) {
     std::os::unix::fs::symlink("tool", root.join("bin/alias")).expect("symlink");
 }
 
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn check_of_an_unchanged_tree_is_silent_and_exits_zero() {
     let tmp = scratch();
@@ -27,20 +23,14 @@ fn check_of_an_unchanged_tree_is_silent_and_exits_zero() {
     tree(&src);
     let base = tmp.path().join("base.fimsum");
     let out = run_in(tmp.path(), ["scan", "-o", "base.fimsum", "src/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "scan -o prints nothing on stdout");
     // check rescans the absolute roots recorded in the baseline, from any directory.
     let out = run_in(
         Path::new("/"),
         [std::ffi::OsStr::new("check"), base.as_os_str()],
     );
-    assert_eq!(
-        code(&out),
-        0,
-        "{}{}",
-        stdout(&out),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).starts_with("0 added, 0 removed, 0 changed, 0 moved, 0 unverified"));
 }
 
@@ -220,7 +210,7 @@ fn missing_source_is_reported_and_the_scan_goes_on() {
     tree(&tmp.path().join("src"));
     let out = run_in(tmp.path(), ["scan", "nope", "src"]);
     assert_eq!(code(&out), 8);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    assert!(stderr(&out).contains("nope"));
     assert!(stdout(&out).contains("src/etc/passwd "));
 }
 
@@ -240,11 +230,7 @@ fn broken_pipe_ends_quietly() {
     drop(child.stdout.take()); // the reader goes away at once
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 0);
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
 }
 
 #[test]
@@ -358,7 +344,7 @@ fn extra_digests_are_stored_checked_and_reported() {
         tmp.path(),
         ["scan", "-o", "b", "--digest", "sha256", "src/"],
     );
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     // The baseline carries the sha256 of every file, beside the md5.
     let base = fimsum::baseline::Baseline::open(&tmp.path().join("b")).unwrap();
@@ -492,7 +478,7 @@ fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
             "src/",
         ],
     );
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     let base = fimsum::baseline::Baseline::open(&tmp.path().join("b")).unwrap();
     assert_eq!(
         base.header.extra_digests,
@@ -502,7 +488,7 @@ fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
 
     let usage = |args: &[&str], says: &str| {
         let out = run_in(tmp.path(), args);
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let err = stderr(&out);
         assert_eq!(code(&out), 64, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     };
@@ -532,16 +518,8 @@ fn digest_lists_are_normalised_and_misuse_is_a_usage_error() {
 fn man_pages_and_completions_in_dist_are_current() {
     let dist = crate::util::repo().join("dist");
     let mut pages = vec![(vec!["man".to_string()], "man/fimsum.1".to_string())];
-    for c in [
-        "scan",
-        "check",
-        "diff",
-        "show",
-        "import",
-        "key",
-        "verify-packages",
-    ] {
-        pages.push((vec!["man".into(), c.into()], format!("man/fimsum-{c}.1")));
+    for c in command_names(&dist) {
+        pages.push((vec!["man".into(), c.clone()], format!("man/fimsum-{c}.1")));
     }
     for s in ["bash", "zsh", "fish"] {
         pages.push((
@@ -573,6 +551,105 @@ fn man_pages_and_completions_in_dist_are_current() {
     assert_eq!(code(&run_in(&dist, ["man", "nope"])), 64);
 }
 
+/// Every command of `fimsum --help`, nested ones joined with `-` as their pages are named
+/// (`key-generate`), in help order; clap's `help` is no command of ours.
+fn command_names(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, path: &[String], names: &mut Vec<String>) {
+        let mut args = path.to_vec();
+        args.push("--help".into());
+        let out = run_in(dir, &args);
+        assert_eq!(code(&out), 0, "{args:?}");
+        let help = String::from_utf8(out.stdout).expect("help is UTF-8");
+        let commands = help
+            .lines()
+            .skip_while(|l| *l != "Commands:")
+            .skip(1)
+            .take_while(|l| !l.is_empty());
+        for line in commands {
+            let name = line.split_whitespace().next().expect("a command name");
+            if name == "help" {
+                continue;
+            }
+            let mut sub = path.to_vec();
+            sub.push(name.to_string());
+            names.push(sub.join("-"));
+            walk(dir, &sub, names);
+        }
+    }
+    let mut names = Vec::new();
+    walk(dir, &[], &mut names);
+    names
+}
+
+/// dist/man holds a page for each command and nothing else; every page carries the version
+/// in its title line, and every page it names exists.
+#[test]
+fn every_command_has_a_man_page_with_the_version() {
+    let dir = crate::util::repo().join("dist/man");
+    let names = command_names(&dir);
+    for required in [
+        "scan",
+        "init",
+        "update",
+        "config",
+        "man",
+        "completions",
+        "key-generate",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "{required} not in {names:?}"
+        );
+    }
+    let mut expected: Vec<String> = names.iter().map(|n| format!("fimsum-{n}.1")).collect();
+    expected.push("fimsum.1".into());
+    expected.sort();
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dist/man")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    present.sort();
+    assert_eq!(present, expected, "dist/man: run scripts/gen-dist.sh");
+    let version = env!("CARGO_PKG_VERSION");
+    for file in &present {
+        let text = std::fs::read_to_string(dir.join(file)).expect("page is UTF-8");
+        let title = file.trim_end_matches(".1");
+        let th = format!(".TH {title} 1  \"{title} {version}\"");
+        assert!(
+            text.lines().any(|l| l.trim_end() == th),
+            "{file}: no title line {th:?}"
+        );
+        // A SUBCOMMANDS entry or a reference in the text: `fimsum\-key\-generate(1)`.
+        for (at, _) in text.match_indices("(1)") {
+            let start = text[..at]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '\\'))
+                .map_or(0, |i| i + 1);
+            let page = text[start..at].replace("\\-", "-");
+            if page.starts_with("fimsum") && page != "fimsum-COMMAND" {
+                assert!(
+                    dir.join(format!("{page}.1")).exists(),
+                    "{file} names {page}(1)"
+                );
+            }
+        }
+    }
+    for page in ["fimsum.1", "fimsum-scan.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).expect("page");
+        assert!(
+            text.contains("\n.SH \"EXIT STATUS\"\n"),
+            "{page}: no EXIT STATUS"
+        );
+    }
+    let top = std::fs::read_to_string(dir.join("fimsum.1")).expect("fimsum.1");
+    assert!(top.contains("\n.SH EXAMPLES\n"), "fimsum(1): no EXAMPLES");
+    for code in ["0", "8", "16", "64", "65", "66", "74", "75", "78"] {
+        assert!(
+            top.contains(&format!("\n.TP\n\\fB{code}\\fR")),
+            "fimsum(1): no exit {code}"
+        );
+    }
+}
+
 /// The progress display is drawn on a terminal only, and `--quiet` and `--verbose` do what
 /// they say. `script` gives fimsum a pseudo-terminal.
 #[test]
@@ -583,16 +660,12 @@ fn progress_only_on_a_terminal() {
     assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "b", "src/"])), 0);
     // Not a terminal: nothing on stderr.
     let out = run_in(tmp.path(), ["check", "b"]);
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
     let out = run_in(tmp.path(), ["check", "--verbose", "b"]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("fimsum: etc/passwd"),
+        stderr(&out).contains("fimsum: etc/passwd"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     let Ok(status) = std::process::Command::new("script")
         .arg("--version")
@@ -609,7 +682,7 @@ fn progress_only_on_a_terminal() {
             .args(["-qec", &format!("{bin} check {extra} b"), "/dev/null"])
             .output()
             .expect("script runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout(&out)
     };
     // The bar of a check (its total is the baseline's entry count) ends with an ETA.
     let text = on_tty("");
@@ -643,12 +716,8 @@ fn a_low_open_file_limit_is_never_reached() {
     };
     let free = scan("");
     let limited = scan("ulimit -n 256 &&");
-    assert_eq!(code(&free), 0, "{}", String::from_utf8_lossy(&free.stderr));
-    assert_eq!(
-        String::from_utf8_lossy(&limited.stderr),
-        "",
-        "problems under the limit"
-    );
+    assert_eq!(code(&free), 0, "{}", stderr(&free));
+    assert_eq!(stderr(&limited), "", "problems under the limit");
     assert_eq!(code(&limited), 0);
     assert_eq!(limited.stdout, free.stdout);
     assert_eq!(free.stdout.split(|&c| c == b'\n').count(), 4000 + 5 + 1);

@@ -2,22 +2,19 @@
 //! log's "only grew" is decided on the bytes the scan read under the root it scanned, and a
 //! file rewritten while it is read gets no checksum of mixed content.
 
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use fimsum::assess::{self, Inputs};
 use fimsum::diff::{self, DiffOptions};
-use fimsum::hash::{Algorithm, Kernel};
+use fimsum::hash::Algorithm;
 use fimsum::policy::Policy;
 use fimsum::record::Record;
 use fimsum::scan::{scan, Item, Prefixes, ScanOptions};
 use fimsum::walk::WalkOptions;
 
-use crate::util::{code, run_in, scratch, write};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::util::{
+    code, contents_of, run_in, scan_options, scan_source, scratch, stderr, stdout, write,
+};
 
 /// A config for `dir/src/` with its baseline at `dir/state/b.fimsum`, and `*.log` under it
 /// growing.
@@ -55,7 +52,7 @@ fn offline_check_of_a_rewritten_growing_log_is_not_vouched_for_by_the_host_copy(
     let cfg = growing_config(dir);
     let cfg = cfg.to_str().unwrap();
     let out = run_in(dir, ["init", "--config", cfg]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     std::fs::rename(dir.join("src"), dir.join("image")).unwrap();
     let image = format!("{}/", dir.join("image").display());
     let base = dir.join("state/b.fimsum");
@@ -94,30 +91,18 @@ fn check_growing(
     policy: &Policy,
     between: impl FnOnce(),
 ) -> assess::Assessment {
-    let mut source = root.as_os_str().as_bytes().to_vec();
-    source.push(b'/');
+    let source = contents_of(root);
     let roots = vec![source.clone()];
     let sizes =
         assess::growing_files(old.iter().cloned().map(Ok::<_, ()>), &roots, policy).unwrap();
     assert_eq!(sizes.len(), 1, "the log is growing");
     let growing = std::sync::Arc::new(Prefixes::new(sizes));
+    let walk = WalkOptions::new(0, Vec::new()).unwrap();
     let options = ScanOptions {
-        algorithm: Algorithm::Xxh128,
-        extras: Vec::new(),
-        threads: 1,
-        walk: WalkOptions::new(0, Vec::new()).unwrap(),
-        kernel: Kernel::detect(),
-        batches_ahead: 2,
         growing: Some(std::sync::Arc::clone(&growing)),
+        ..scan_options(Algorithm::Xxh128, 1, walk)
     };
-    let mut new = Vec::new();
-    scan(&[source], &options, |item| -> Result<(), ()> {
-        if let Item::Record(r) = item {
-            new.push(r);
-        }
-        Ok(())
-    })
-    .unwrap();
+    let (new, _) = scan_source(&source, &options, None);
     between();
     let diff = diff::diff(
         old.iter().cloned().map(Ok),
@@ -141,26 +126,9 @@ fn check_growing(
 }
 
 fn scan_records(root: &Path) -> Vec<Record> {
-    let mut source = root.as_os_str().as_bytes().to_vec();
-    source.push(b'/');
-    let options = ScanOptions {
-        algorithm: Algorithm::Xxh128,
-        extras: Vec::new(),
-        threads: 1,
-        walk: WalkOptions::new(0, Vec::new()).unwrap(),
-        kernel: Kernel::detect(),
-        batches_ahead: 2,
-        growing: None,
-    };
-    let mut out = Vec::new();
-    scan(&[source], &options, |item| -> Result<(), ()> {
-        if let Item::Record(r) = item {
-            out.push(r);
-        }
-        Ok(())
-    })
-    .unwrap();
-    out
+    let walk = WalkOptions::new(0, Vec::new()).unwrap();
+    let options = scan_options(Algorithm::Xxh128, 1, walk);
+    scan_source(&contents_of(root), &options, None).0
 }
 
 /// The log was rewritten (its old lines changed) and grew; right after the scan read it, a
@@ -228,23 +196,14 @@ fn a_file_rewritten_while_read_never_gets_a_checksum_of_mixed_content() {
             }
         });
         let start = std::time::Instant::now();
-        let mut source = root.as_os_str().as_bytes().to_vec();
-        source.push(b'/');
+        let sources = [contents_of(&root)];
         // MD4, whose crate the test build optimizes (Cargo.toml): reads about as fast as a
         // release build's, which is what lets a whole read fall within one write.
         let algorithm = Algorithm::Md4;
         let versions = [algorithm.digest(&a), algorithm.digest(&b)];
         while scans < 400 && start.elapsed() < std::time::Duration::from_secs(7) {
-            let options = ScanOptions {
-                algorithm,
-                extras: Vec::new(),
-                threads: 1,
-                walk: WalkOptions::new(0, Vec::new()).unwrap(),
-                kernel: Kernel::detect(),
-                batches_ahead: 2,
-                growing: None,
-            };
-            scan(&[source.clone()], &options, |item| -> Result<(), ()> {
+            let options = scan_options(algorithm, 1, WalkOptions::new(0, Vec::new()).unwrap());
+            scan(&sources, &options, |item| -> Result<(), ()> {
                 if let Item::Record(r) = item {
                     if r.name != b"f" {
                         return Ok(());

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::util::{code, run_in, scratch, write};
+use crate::util::{code, run_in, scratch, stderr, stdout, write};
 
 /// A real `rsync -aHAX` copy: plain `check` reports a ctime and inode change on every entry;
 /// `check --copy` reports nothing (exit 0) and says it compared a copy; a real change of the
@@ -23,7 +23,7 @@ fn check_copy_of_an_rsync_copy_is_not_noise_and_still_sees_a_change() {
     std::fs::hard_link(dir.join("t/a"), dir.join("t/hard")).unwrap();
     std::os::unix::fs::symlink("a", dir.join("t/link")).unwrap();
     let out = run_in(dir, ["scan", "-o", "b.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     // rsync sets no time it finds equal to the second: a copy made in the second the tree
     // was made would keep the copy's own sub-second times.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -39,7 +39,7 @@ fn check_copy_of_an_rsync_copy_is_not_noise_and_still_sees_a_change() {
     assert_eq!(code(&plain), 4, "a plain check sees new inodes");
 
     let out = run_in(dir, ["check", "--copy", "b.fimsum", "copy/"]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert_eq!(code(&out), 0, "{text}");
     assert!(text.contains("0 changed"), "{text}");
     assert!(text.contains("note: --copy:"), "{text}");
@@ -47,7 +47,7 @@ fn check_copy_of_an_rsync_copy_is_not_noise_and_still_sees_a_change() {
         dir,
         ["check", "--copy", "--format", "json", "b.fimsum", "copy/"],
     );
-    let json = String::from_utf8_lossy(&out.stdout);
+    let json = stdout(&out);
     let summary: serde_json::Value =
         serde_json::from_str(json.lines().last().unwrap_or_default()).unwrap();
     assert_eq!(summary["copy"], true, "{json}");
@@ -64,7 +64,7 @@ fn check_copy_of_an_rsync_copy_is_not_noise_and_still_sees_a_change() {
         .set_modified(mtime)
         .unwrap();
     let out = run_in(dir, ["check", "--copy", "b.fimsum", "copy/"]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert_eq!(code(&out), 4, "{text}");
     assert!(text.contains("changed    d/z: content"), "{text}");
 

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{repo, scratch, write};
+use crate::util::{repo, scratch, stderr, stdout, write, TestCommand};
 
 /// A unit file: section -> key -> values in file order (a key may be given more than once).
 type Unit = BTreeMap<String, BTreeMap<String, Vec<String>>>;
@@ -249,11 +249,7 @@ fn systemd_analyze_verifies_the_units() {
         ])
         .output()
         .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = format!("{}{}", stdout(&out), stderr(&out));
     assert!(out.status.success() && said.trim().is_empty(), "{said}");
 }
 
@@ -266,10 +262,7 @@ fn packaged_config_is_the_built_in_default() {
         "dist/fimsum.toml is out of date: run scripts/gen-dist.sh"
     );
     // Once `fimsum config --default` exists, it must print the same bytes.
-    let out = crate::util::fimsum()
-        .args(["config", "--default"])
-        .output()
-        .unwrap();
+    let out = TestCommand::new(repo()).args(["config", "--default"]).run();
     if out.status.success() {
         assert!(
             out.stdout == committed.as_bytes(),
@@ -317,12 +310,8 @@ fn cron_job_prints_only_when_the_check_fails() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        assert_eq!(String::from_utf8_lossy(&out.stdout), expect, "exit {exit}");
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(stdout(&out), expect, "exit {exit}");
+        assert!(out.stderr.is_empty(), "{}", stderr(&out));
     }
 }
 
@@ -386,11 +375,7 @@ impl Notify {
             .envs(env.iter().copied())
             .output()
             .unwrap();
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let said = format!("{}{}", stdout(&out), stderr(&out));
         (out.status.code().unwrap(), said)
     }
 }

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::util::{rsync_available, stderr, Rng};
+
 type Names = BTreeSet<Vec<u8>>;
 
 /// One filter option, as given to rsync and to `Filter`.
@@ -51,17 +53,6 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
-}
-
-fn rsync_available() -> bool {
-    let found = Command::new("rsync")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("NOTICE: rsync is not installed; skipping the rsync parity test");
-    }
-    found
 }
 
 /// Files, directories (trailing '/') and symlinks ("name -> target") that
@@ -209,7 +200,7 @@ fn run_rsync(work: &Path, opts: &[Opt], source: &OsStr) -> Result<Names, String>
     let _ = fs::remove_dir_all(&dest);
     let output = output.map_err(|e| e.to_string())?;
     if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+        return Err(stderr(&output));
     }
     Ok(output
         .stdout
@@ -398,27 +389,10 @@ fn cases() -> Vec<(Vec<Opt>, bool)> {
 
 #[test]
 fn filter_matches_rsync_on_chosen_rules() -> io::Result<()> {
-    if !rsync_available() {
+    if !rsync_available("the rsync parity test") {
         return Ok(());
     }
     check_all("chosen", &cases())
-}
-
-/// xorshift64*: deterministic, dependency-free randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let r = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32;
-        usize::try_from(r).unwrap_or(0) % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
-        items[self.below(items.len())]
-    }
 }
 
 /// Wildcard fragments and name pieces for random patterns.
@@ -517,7 +491,7 @@ fn mutated_name(rng: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn filter_matches_rsync_on_random_rules() -> io::Result<()> {
-    if !rsync_available() {
+    if !rsync_available("the rsync parity test") {
         return Ok(());
     }
     let count = std::env::var("FIMSUM_FUZZ_CASES")
@@ -528,7 +502,7 @@ fn filter_matches_rsync_on_random_rules() -> io::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x9e37_79b9_7f4a_7c15_u64);
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let cases: Vec<(Vec<Opt>, bool)> = (0..count)
         .map(|_| {
             let opts = (0..=rng.below(3))

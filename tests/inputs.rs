@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{code, fimsum, scratch, write};
+use crate::util::{code, fimsum, scratch, stderr, stdout, write};
 
 /// Run `cmd` to its end, or kill it after `limit` and fail: a run that blocks is the defect.
 fn run_within(mut cmd: Command, limit: Duration, what: &str) -> Output {
@@ -34,10 +34,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = fimsum();
     cmd.current_dir(dir).args(args);
     run_within(cmd, Duration::from_secs(10), &format!("{args:?}"))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn mkfifo(path: &Path) {
@@ -253,10 +249,7 @@ fn a_baseline_with_a_dotdot_name_is_refused_not_reported_as_deleting_outside_the
                 "{name:?} {args:?}: {}",
                 stderr(&out)
             );
-            assert!(
-                !String::from_utf8_lossy(&out.stdout).contains("etc/shadow"),
-                "{name:?} {args:?}"
-            );
+            assert!(!stdout(&out).contains("etc/shadow"), "{name:?} {args:?}");
         }
     }
 }
@@ -283,11 +276,7 @@ fn scan_of_a_dotdot_source_lists_its_contents_as_rsync_does() {
     for src in ["..", "../x/.."] {
         let out = run(&dir.join("s/x"), &["scan", src]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&expected.stdout),
-            "{src}"
-        );
+        assert_eq!(stdout(&out), stdout(&expected), "{src}");
         let out = run(&dir.join("s/x"), &["scan", "-o", "../../b", src]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
         let out = run(dir, &["show", "b"]);
@@ -416,14 +405,14 @@ fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
         writer.finish().unwrap();
     }
     let out = run(dir, &["diff", "old", "new"]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert_eq!(code(&out), 4, "{text}{}", stderr(&out));
     assert!(
         text.contains("inode 2 (filesystem 8:1) -> 2 (filesystem 8:2)"),
         "{text}"
     );
     let out = run(dir, &["diff", "--format", "json", "old", "new"]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout(&out);
     assert!(
         text.contains(r#""filesystem":"8:1""#) && text.contains(r#""filesystem":"8:2""#),
         "{text}"

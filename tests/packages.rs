@@ -7,7 +7,7 @@ use std::process::Output;
 use fimsum::hash::Algorithm;
 use serde_json::Value;
 
-use crate::util::{code, run_in, scratch, write};
+use crate::util::{code, is_root, repo, run_in, scratch, stderr, stdout, write, TestCommand};
 
 fn md5_hex(data: &[u8]) -> String {
     Algorithm::Md5.digest(data).to_hex()
@@ -77,7 +77,7 @@ fn verify(root: &Path, args: &[&str]) -> Output {
 /// The finding lines. Not being root, the tests' files are not root's: that owner finding
 /// is then left out (it is checked as root below).
 fn findings(out: &Output) -> Vec<String> {
-    let root = rustix::process::geteuid().is_root();
+    let root = is_root();
     String::from_utf8(out.stdout.clone())
         .unwrap()
         .lines()
@@ -88,15 +88,11 @@ fn findings(out: &Output) -> Vec<String> {
 
 /// The exit code expected: when not root, every file has the owner finding (bit 4).
 fn bits(expected: i32) -> i32 {
-    if rustix::process::geteuid().is_root() {
+    if is_root() {
         expected
     } else {
         expected | 4
     }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -147,7 +143,7 @@ fn verify_packages_reports_each_problem_with_its_exit_bit() {
         ]
     );
     assert_eq!(code(&out), bits(4 | 2));
-    let summary = if rustix::process::geteuid().is_root() {
+    let summary = if is_root() {
         "checked 9 files of 2 packages: 2 changed, 1 missing, 1 of the wrong type, \
          1 with a wrong mode or owner, 0 unreadable; 0 set-id files to review"
     } else {
@@ -162,7 +158,7 @@ fn verify_packages_reports_each_problem_with_its_exit_bit() {
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .filter(|v: &Value| v["problem"] != "owner" || rustix::process::geteuid().is_root())
+        .filter(|v: &Value| v["problem"] != "owner" || is_root())
         .collect();
     let modified = &lines[2];
     assert_eq!(modified["type"], "finding");
@@ -199,12 +195,7 @@ fn verify_packages_reports_each_problem_with_its_exit_bit() {
     .unwrap();
     write(&root.join("usr/bin/tool.distrib"), b"patched");
     let out = verify(&root, &["--format", "json"]);
-    assert_eq!(
-        code(&out),
-        bits(4),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(code(&out), bits(4), "{}", stdout(&out));
     let first: Value = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -254,7 +245,7 @@ fn verify_packages_stays_inside_the_root() {
 
 #[test]
 fn verify_packages_checks_owners_as_root() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("not root: skipped");
         return;
     }
@@ -293,10 +284,9 @@ fn verify_packages_on_this_host_agrees_with_md5sum() {
         eprintln!("no dpkg database: skipped");
         return;
     }
-    let out = crate::util::fimsum()
+    let out = TestCommand::new(repo())
         .args(["verify-packages", "--format", "json"])
-        .output()
-        .unwrap();
+        .run();
     assert!((0..16).contains(&code(&out)), "{}", stderr(&out));
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()

@@ -3,15 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{code, run_in, scratch, write};
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::util::{code, run_in, scratch, stderr, stdout, write};
 
 /// A config for `dir/src/` with its baseline at `dir/state/b.fimsum`, and these rules.
 fn config(dir: &Path, rules: &str) -> std::path::PathBuf {

@@ -20,6 +20,8 @@ use fimsum::sign::{self, Policy, PublicKey, SecretKey};
 use fimsum::walk::FilterArg;
 use proptest::prelude::*;
 
+use crate::util::Rng;
+
 const CHARSETS: [Charset; 3] = [Charset::Utf8, Charset::Ascii, Charset::EightBit];
 
 /// A piece of a name, biased towards what the escaper and the parsers treat specially:
@@ -290,12 +292,9 @@ proptest! {
         let mut sorted = v.clone();
         sorted.sort_by(cmp);
         let mut shuffled = v;
-        let mut state = seed | 1;
+        let mut rng = Rng::new(seed);
         for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+            shuffled.swap(i, rng.below(i + 1));
         }
         shuffled.sort_by(cmp);
         prop_assert_eq!(shuffled, sorted);

@@ -1,19 +1,17 @@
 //! `check --quick` trusts a file's ctime only on a file system that keeps a real one: on
 //! vfat, exfat or FUSE a file patched in place with its mtime set back must be read again.
 
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use fimsum::hash::{Algorithm, Kernel};
+use fimsum::hash::Algorithm;
 use fimsum::hook::{HookRef, Hooks};
 use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::record::Record;
-use fimsum::scan::{scan_reusing, Item, ScanOptions};
 use fimsum::walk::WalkOptions;
 
-use crate::util::{scratch, write};
+use crate::util::{contents_of, scan_options, scan_source, scratch, write};
 
 /// Every file system is taken to be of this statfs type.
 struct FsType(i64);
@@ -27,15 +25,7 @@ impl Hooks for FsType {
 fn quick_scan(root: &Path, baseline: &[Record], f_type: i64) -> (Vec<Record>, u64) {
     let mut walk = WalkOptions::new(0, Vec::new()).unwrap();
     walk.hooks = HookRef::new(Arc::new(FsType(f_type)));
-    let options = ScanOptions {
-        algorithm: Algorithm::Md5,
-        extras: Vec::new(),
-        threads: 1,
-        walk,
-        kernel: Kernel::detect(),
-        batches_ahead: 2,
-        growing: None,
-    };
+    let options = scan_options(Algorithm::Md5, 1, walk);
     let trusted = Arc::new(AtomicU64::new(0));
     let old: Vec<_> = baseline.iter().cloned().map(Ok).collect();
     let reuse: Box<dyn Reuse> = Box::new(QuickCheck::new(
@@ -45,16 +35,7 @@ fn quick_scan(root: &Path, baseline: &[Record], f_type: i64) -> (Vec<Record>, u6
         1,
         Arc::clone(&trusted),
     ));
-    let mut source = root.as_os_str().as_bytes().to_vec();
-    source.push(b'/');
-    let mut records = Vec::new();
-    scan_reusing(&[source], &options, Some(reuse), |item| -> Result<(), ()> {
-        if let Item::Record(r) = item {
-            records.push(r);
-        }
-        Ok(())
-    })
-    .unwrap();
+    let (records, _) = scan_source(&contents_of(root), &options, Some(reuse));
     let n = trusted.load(Ordering::Relaxed);
     (records, n)
 }

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 use fimsum::hash::{Algorithm, HashKind, Kernel};
 use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::{Content, Kind, Record};
-use fimsum::scan::{scan, Item, ScanOptions};
+use fimsum::scan::ScanOptions;
 use fimsum::walk::WalkOptions;
 
-use crate::util::{scratch, write};
+use crate::util::{contents_of, is_root, scan_options, scan_source, scratch, stdout, write};
 
 /// Big enough to take several reads (the read buffer is 256 KiB), and mapped in the scan.
 const BIG: usize = 1 << 20;
@@ -72,34 +72,14 @@ fn scan_with_hooks(
 ) -> (Vec<Record>, Vec<String>) {
     let mut walk = WalkOptions::new(0, Vec::new()).unwrap();
     walk.hooks = HookRef::new(hooks);
+    // The look-ahead of scan_options is small, so that the test with 40,000 small files
+    // fills it.
     let options = ScanOptions {
-        algorithm: Algorithm::Md5,
         extras: extras.to_vec(),
-        threads,
-        walk,
         kernel,
-        // Small, so that the test with 40,000 small files fills it.
-        batches_ahead: 2,
-        growing: None,
+        ..scan_options(Algorithm::Md5, threads, walk)
     };
-    let src = root.join("src/");
-    let mut source = src.as_os_str().as_bytes().to_vec();
-    source.push(b'/');
-    let mut records = Vec::new();
-    let mut problems = Vec::new();
-    scan(&[source], &options, |item| -> Result<(), ()> {
-        match item {
-            Item::Record(r) => records.push(r),
-            Item::Problem(p) => problems.push(format!(
-                "{}: {}",
-                String::from_utf8_lossy(&p.name),
-                p.message
-            )),
-        }
-        Ok(())
-    })
-    .unwrap();
-    (records, problems)
+    scan_source(&contents_of(&root.join("src/")), &options, None)
 }
 
 fn find<'a>(records: &'a [Record], name: &str) -> &'a Record {
@@ -391,7 +371,7 @@ fn special_files_are_listed_and_never_opened() {
         rustix::fs::Mode::from_raw_mode(0o644),
     )
     .unwrap();
-    let is_root = rustix::process::geteuid().is_root();
+    let is_root = is_root();
     if is_root {
         let null = rustix::fs::makedev(1, 3);
         rustix::fs::mknodat(
@@ -528,7 +508,7 @@ fn scanning_leaves_the_page_cache_as_it_found_it() {
             .arg(tmp.path().join("src").join(name))
             .output()
             .ok()?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        stdout(&out).trim().parse().ok()
     };
     let evict = |name: &str| {
         let f = std::fs::File::open(tmp.path().join("src").join(name)).unwrap();

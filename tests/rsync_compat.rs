@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{code, fimsum, fixtures, repo};
+use crate::util::{code, fixtures, is_root, repo, stdout, TestCommand};
 
 struct Case {
     name: String,
@@ -70,33 +70,26 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
         .iter()
         .map(|a| a.replace("@ROOT@", root_str))
         .collect();
+    let cwd = root.join(&case.cwd);
     let mut cmd = if run.as_nobody {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_fimsum"),
-        ]);
-        c
+        TestCommand::as_nobody(&cwd)
     } else {
-        fimsum()
+        TestCommand::new(&cwd)
     };
-    cmd.current_dir(root.join(&case.cwd)).env("LC_ALL", locale);
-    cmd.arg("scan").arg("--cc").arg(algo);
+    cmd = cmd.env("LC_ALL", locale).args(["scan", "--cc", algo]);
     if let Some(k) = run.kernel {
-        cmd.arg("--kernel").arg(k);
+        cmd = cmd.args(["--kernel", k]);
     }
     if let Some(t) = run.threads {
-        cmd.arg("--threads").arg(t);
+        cmd = cmd.args(["--threads", t]);
     }
-    let out = cmd.args(&args).output().expect("fimsum runs");
+    let out = cmd.args(&args).run();
     let mut problems = Vec::new();
     if out.stdout != expected {
         problems.push(format!(
             "stdout differs:\n--- rsync\n{}\n--- fimsum\n{}",
             String::from_utf8_lossy(&expected),
-            String::from_utf8_lossy(&out.stdout)
+            stdout(&out)
         ));
     }
     // rsync exits 23 for a partial transfer; fimsum says "incomplete" with bit 8.
@@ -161,7 +154,7 @@ fn output_is_identical_at_one_and_eight_threads() {
 /// (with a notice) otherwise.
 #[test]
 fn unreadable_entries_as_rsync_shows_them_to_an_unprivileged_user() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: needs root to run as uid 65534");
         return;
     }
@@ -187,7 +180,7 @@ fn unreadable_entries_as_rsync_shows_them_to_an_unprivileged_user() {
 /// is installed, and with the behaviour recorded in docs/rsync-behaviour.md in any case.
 #[test]
 fn one_file_system_stops_at_mount_points() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: needs root to mount a tmpfs");
         return;
     }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{code, repo, run_in, scratch};
+use crate::util::{code, is_root, repo, rsync_available, run_in, scratch, stderr, stdout};
 
 fn recordings() -> PathBuf {
     repo().join("baselines/rsync-incremental")
@@ -17,7 +17,7 @@ fn recordings() -> PathBuf {
 
 /// The recorded cases, by name; those that need root are left out without it.
 fn cases() -> Vec<String> {
-    let root = rustix::process::geteuid().is_root();
+    let root = is_root();
     let mut cases: Vec<_> = std::fs::read_dir(recordings())
         .expect("recordings")
         .map(|e| e.expect("entry").path())
@@ -73,7 +73,7 @@ fn check_against_recordings(format: &str, suffix: &str) {
             failures.push(format!(
                 "{name}:\n--- rsync\n{}--- fimsum\n{}",
                 String::from_utf8_lossy(&expected),
-                String::from_utf8_lossy(&out.stdout)
+                stdout(&out)
             ));
         }
         let want_changes = !expected.is_empty();
@@ -150,7 +150,7 @@ fn diff_format_itemize_with_a_log_side_prints_what_a_log_can_tell() {
                 failures.push(format!(
                     "{name} (diff {old} {new}):\n--- rsync, lines a log can tell\n{}--- fimsum\n{}",
                     String::from_utf8_lossy(&knowable.concat()),
-                    String::from_utf8_lossy(&out.stdout)
+                    stdout(&out)
                 ));
             }
         }
@@ -193,7 +193,7 @@ fn diff_format_itemize_without_comparable_checksums_prints_what_it_can_tell() {
             failures.push(format!(
                 "{name}:\n--- rsync, what can be told\n{}--- fimsum\n{}",
                 String::from_utf8_lossy(&expected.join(&b"\n"[..])),
-                String::from_utf8_lossy(&out.stdout)
+                stdout(&out)
             ));
         }
     }
@@ -214,16 +214,11 @@ fn deletions_first(stdout: &[u8]) -> Vec<u8> {
 /// sent with new attributes, and names rsync escapes, against live rsync (both formats).
 #[test]
 fn type_changes_of_special_files_match_live_rsync() {
-    if !rustix::process::geteuid().is_root() {
+    if !is_root() {
         eprintln!("skipped: needs root (mknod, owners)");
         return;
     }
-    let rsync_found = Command::new("rsync")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !rsync_found {
-        eprintln!("NOTICE: rsync is not installed; skipping the live rsync comparison");
+    if !rsync_available("the live rsync comparison") {
         return;
     }
     let tmp = scratch();
@@ -284,18 +279,14 @@ printf 'CR\\n' >$'\\rcr'; chmod 600 $'n\\nl'; touch -d @1600000500 $'bad\\xff'
             .env("LC_ALL", "C.UTF-8")
             .output()
             .expect("rsync runs");
-        assert!(
-            live.status.success(),
-            "{}",
-            String::from_utf8_lossy(&live.stderr)
-        );
+        assert!(live.status.success(), "{}", stderr(&live));
         let expected = deletions_first(&live.stdout);
         let out = run_in(dir, ["check", "--format", format, "base"]);
         if out.stdout != expected {
             failures.push(format!(
                 "--format {format}:\n--- rsync\n{}--- fimsum\n{}",
                 String::from_utf8_lossy(&expected),
-                String::from_utf8_lossy(&out.stdout)
+                stdout(&out)
             ));
         }
     }

@@ -8,19 +8,11 @@ use std::process::Output;
 
 use sha2::{Digest, Sha256};
 
-use crate::util::{code, run_in, scratch, write};
+use crate::util::{code, run_in, scratch, stderr, stdout, verified_generation, write};
 
 /// The end marker and digest, then the signature block: "FIMSUMSG", key id, signature.
 const END_LEN: usize = 8 + 32;
 const BLOCK_LEN: usize = 8 + 32 + 64;
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn key(dir: &Path, name: &str) {
     let out = run_in(dir, ["key", "generate", name]);
@@ -68,18 +60,6 @@ fn fix_digest(bytes: &mut [u8]) {
     let payload_end = bytes.len() - BLOCK_LEN - END_LEN;
     let digest = Sha256::digest(&bytes[..payload_end]);
     bytes[payload_end + 8..payload_end + END_LEN].copy_from_slice(&digest);
-}
-
-/// The generation the "signature verified" note reports.
-fn verified_generation(dir: &Path, baseline: &str) -> u64 {
-    let out = run_in(dir, ["show", "--verify-key", "a.pub", baseline]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let err = stderr(&out);
-    let at = err
-        .find("generation ")
-        .expect("the note names the generation")
-        + 11;
-    err[at..].split(',').next().unwrap().parse().unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use fimsum::baseline::Baseline;
 
-use crate::util::{code, repo, run_in, scratch, write};
+use crate::util::{code, repo, run_in, scratch, stderr, stdout, write};
 
 /// A version-3 baseline, written by fimsum before baselines recorded `skip_fs` (a scan of
 /// a directory holding `a` and `d/f`).
@@ -27,9 +27,9 @@ fn baseline_written_before_skip_fs_was_recorded_is_still_read() {
         tmp.path(),
         [std::ffi::OsStr::new("show"), old_baseline().as_os_str()],
     );
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        stdout(&out),
         "./                                 \na 60b725f10c9c85c70d97880dfe8191b3\n\
          d/                                 \nd/f 9a8ad92c50cae39aa2c5604fd0ab6d8c\n"
     );
@@ -39,7 +39,7 @@ fn baseline_written_before_skip_fs_was_recorded_is_still_read() {
     write(&tmp.path().join("t/d/f"), b"f\n");
     std::fs::copy(old_baseline(), tmp.path().join("b.fimsum")).unwrap();
     let out = run_in(tmp.path(), ["update", "b.fimsum", "t/"]);
-    assert!(code(&out) < 64, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(code(&out) < 64, "{}", stderr(&out));
     let base = Baseline::open(&tmp.path().join("b.fimsum")).unwrap();
     assert_eq!(base.header.skip_fs, Some(Vec::new()));
 }
@@ -90,33 +90,24 @@ fn skip_fs_of_the_baseline_is_used_by_check_not_the_configs() {
 
     // Made entering the tmpfs (scan -o), checked with a config that skips it.
     let out = run_in(dir, ["scan", "-o", "b.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = run_in(dir, ["check", "--config", "skip.toml"]);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(code(&out), 0, "{stdout}{stderr}");
-    assert!(stdout.contains("0 added, 0 removed"), "{stdout}");
-    assert!(
-        stderr.contains("not the config's skip_fs (tmpfs)"),
-        "{stderr}"
-    );
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 0, "{text}{err}");
+    assert!(text.contains("0 added, 0 removed"), "{text}");
+    assert!(err.contains("not the config's skip_fs (tmpfs)"), "{err}");
 
     // Made skipping it (init with that config), checked with one that enters it.
     let out = run_in(dir, ["init", "--force", "--config", "skip.toml"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = run_in(dir, ["check", "--config", "enter.toml"]);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(code(&out), 0, "{stdout}{stderr}");
-    assert!(stdout.contains("0 added, 0 removed"), "{stdout}");
-    assert!(stderr.contains("did not enter (tmpfs)"), "{stderr}");
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 0, "{text}{err}");
+    assert!(text.contains("0 added, 0 removed"), "{text}");
+    assert!(err.contains("did not enter (tmpfs)"), "{err}");
     // The mount point itself is listed, as rsync -x lists one, and nothing below it.
     let out = run_in(dir, ["show", "b.fimsum"]);
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let shown = stdout(&out);
     assert!(shown.lines().any(|l| l.starts_with("m/ ")), "{shown}");
     assert!(!shown.contains("m/secret"), "{shown}");
 }

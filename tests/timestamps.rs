@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{code, run_in, write};
+use crate::util::{code, run_in, stderr, stdout, write};
 
 /// Set a file's mtime to `sec` seconds after the epoch (negative: before it); `false` if
 /// the file system cannot store it exactly.
@@ -29,7 +29,7 @@ fn wide_scratch() -> tempfile::TempDir {
 }
 
 fn assert_no_panic(out: &std::process::Output) {
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = stderr(out);
     assert_ne!(code(out), 101, "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -41,7 +41,7 @@ fn times_before_1970_do_not_crash_check_in_any_format() {
     write(&tree.join("f"), b"same");
     assert!(set_mtime(&tree.join("f"), -315_619_200)); // 1960-01-01
     let out = run_in(dir.path(), ["scan", "-o", "B.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(set_mtime(&tree.join("f"), -283_996_800)); // 1961-01-01
     write(&tree.join("added"), b"new");
     assert!(set_mtime(&tree.join("added"), -1)); // 1969-12-31T23:59:59
@@ -57,7 +57,7 @@ fn times_before_1970_do_not_crash_check_in_any_format() {
         let out = run_in(dir.path(), ["check", "--format", format, "B.fimsum", "t/"]);
         assert_no_panic(&out);
         if format == "json" {
-            let text = String::from_utf8_lossy(&out.stdout);
+            let text = stdout(&out);
             let mut seen = Vec::new();
             for line in text.lines() {
                 let e: serde_json::Value = serde_json::from_str(line).expect("json line");
@@ -98,7 +98,7 @@ fn negative_times_survive_a_baseline_round_trip() {
     let out = run_in(dir.path(), ["scan", "-o", "B.fimsum", "t/"]);
     assert_eq!(code(&out), 0);
     let out = run_in(dir.path(), ["check", "--format", "json", "B.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
     let records: Vec<_> = fimsum::baseline::Baseline::open(&dir.path().join("B.fimsum"))
         .expect("opens")
         .records()

@@ -2,20 +2,21 @@
 //! part-way, a directory readable but not searchable, and what `update` writes after such a
 //! scan.
 
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use fimsum::diff::{diff_keeping, ChangeKind, DiffOptions, Kept};
-use fimsum::hash::{Algorithm, Kernel};
+use fimsum::hash::Algorithm;
 use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::Record;
-use fimsum::scan::{scan, Item, ScanOptions};
 use fimsum::walk::WalkOptions;
 
-use crate::util::{code, fimsum, scratch, write};
+use crate::util::{
+    code, contents_of, is_root, run_in, scan_options, scan_source, scratch, stderr, stdout, write,
+    TestCommand,
+};
 
 /// Fails the listing of one directory with EIO once it has returned `after` entries, as a
 /// `getdents` that fails on its second call does.
@@ -35,31 +36,8 @@ fn scan_records(root: &Path, hooks: Option<Arc<dyn Hooks>>) -> (Vec<Record>, Vec
     if let Some(hooks) = hooks {
         walk.hooks = HookRef::new(hooks);
     }
-    let options = ScanOptions {
-        algorithm: Algorithm::Md5,
-        extras: Vec::new(),
-        threads: 2,
-        walk,
-        kernel: Kernel::detect(),
-        batches_ahead: 2,
-        growing: None,
-    };
-    let mut source = root.as_os_str().as_bytes().to_vec();
-    source.push(b'/');
-    let (mut records, mut problems) = (Vec::new(), Vec::new());
-    scan(&[source], &options, |item| -> Result<(), ()> {
-        match item {
-            Item::Record(r) => records.push(r),
-            Item::Problem(p) => problems.push(format!(
-                "{}: {}",
-                String::from_utf8_lossy(&p.name),
-                p.message
-            )),
-        }
-        Ok(())
-    })
-    .unwrap();
-    (records, problems)
+    let options = scan_options(Algorithm::Md5, 2, walk);
+    scan_source(&contents_of(root), &options, None)
 }
 
 /// A listing that fails part-way (EIO from `getdents` after the first entries): what it did
@@ -123,18 +101,19 @@ fn listing_that_fails_part_way_reports_unverified_not_removed() {
 }
 
 fn as_nobody(dir: &Path, args: &[&str]) -> Output {
-    Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_fimsum"))
-        .args(args)
-        .current_dir(dir)
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .expect("setpriv runs")
+    TestCommand::as_nobody(dir).args(args).run()
 }
 
-fn text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// A scratch directory that user 65534 can write in; `None`, with a notice, when the tests
+/// cannot switch to that user (they are not root).
+fn scratch_for_nobody() -> Option<tempfile::TempDir> {
+    if !is_root() {
+        eprintln!("skipped: needs root to run as uid 65534");
+        return None;
+    }
+    let tmp = scratch();
+    std::fs::set_permissions(tmp.path(), PermissionsExt::from_mode(0o777)).unwrap();
+    Some(tmp)
 }
 
 /// A directory readable but not searchable (mode 0744, checked by another user): its
@@ -142,22 +121,19 @@ fn text(out: &Output) -> String {
 /// no `deleting` line is printed for them, and `update` keeps their records.
 #[test]
 fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: needs root to run as uid 65534");
+    let Some(tmp) = scratch_for_nobody() else {
         return;
-    }
-    let tmp = scratch();
+    };
     let top = tmp.path();
-    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
     write(&top.join("t/a"), b"a");
     write(&top.join("t/d/x"), b"x");
     write(&top.join("t/d/sub/y"), b"y");
     let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     std::fs::set_permissions(top.join("t/d"), PermissionsExt::from_mode(0o744)).unwrap();
 
     let out = as_nobody(top, &["check", "b.fimsum"]);
-    let human = text(&out);
+    let human = stdout(&out);
     assert_eq!(code(&out) & 2, 0, "nothing removed: {human}");
     assert!(human.contains("0 removed"), "{human}");
     assert!(human.contains("3 unverified"), "{human}");
@@ -165,7 +141,7 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
         assert!(human.contains(&format!("unverified {name}")), "{human}");
     }
     let out = as_nobody(top, &["check", "--format", "json", "b.fimsum"]);
-    let lines = text(&out);
+    let lines = stdout(&out);
     let summary: serde_json::Value =
         serde_json::from_str(lines.lines().last().unwrap_or_default()).unwrap();
     assert_eq!(summary["removed"], 0, "{lines}");
@@ -173,63 +149,58 @@ fn entries_of_a_non_searchable_directory_are_unverified_not_removed() {
     assert!(!lines.contains("\"removed\",\"severity"), "{lines}");
     for format in ["rsync", "itemize"] {
         let out = as_nobody(top, &["check", "--format", format, "b.fimsum"]);
-        assert!(!text(&out).contains("deleting"), "{format}: {}", text(&out));
+        assert!(
+            !stdout(&out).contains("deleting"),
+            "{format}: {}",
+            stdout(&out)
+        );
         assert_eq!(code(&out) & 2, 0, "{format}");
         assert_ne!(code(&out) & 8, 0, "{format}: incomplete");
     }
     // The scan prints no line for what it could not look at, as rsync does.
     let out = as_nobody(top, &["scan", "t/"]);
-    assert!(!text(&out).contains("d/x"), "{}", text(&out));
+    assert!(!stdout(&out).contains("d/x"), "{}", stdout(&out));
 
     // `update` refuses to drop what it could not see...
     let before = std::fs::read(top.join("b.fimsum")).unwrap();
     let out = as_nobody(top, &["update", "b.fimsum"]);
     assert_ne!(code(&out) & 8, 0);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not updated"));
+    assert!(stderr(&out).contains("not updated"));
     assert_eq!(std::fs::read(top.join("b.fimsum")).unwrap(), before);
     // ...and with --allow-incomplete keeps their old records.
     let out = as_nobody(top, &["update", "--allow-incomplete", "b.fimsum"]);
     assert_ne!(code(&out) & 8, 0);
-    let shown = text(
-        &fimsum()
-            .current_dir(top)
-            .args(["show", "b.fimsum"])
-            .output()
-            .unwrap(),
-    );
+    let shown = stdout(&run_in(top, ["show", "b.fimsum"]));
     for name in ["d/x ", "d/sub/ ", "d/sub/y "] {
         assert!(shown.contains(name), "{name} kept: {shown}");
     }
     // Searchable again: nothing changed but the directory's mode (the update recorded 0744).
     std::fs::set_permissions(top.join("t/d"), PermissionsExt::from_mode(0o755)).unwrap();
     let out = as_nobody(top, &["check", "--format", "rsync", "b.fimsum"]);
-    assert_eq!(code(&out), 4, "{}", text(&out));
-    assert_eq!(text(&out).lines().count(), 1, "{}", text(&out));
-    assert!(text(&out).starts_with("d/ "), "{}", text(&out));
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("d/ "), "{}", stdout(&out));
 }
 
 /// A `dir/` source that cannot be opened (mode 0700, checked by another user): everything
 /// the baseline has of it is unverified, none of it removed.
 #[test]
 fn source_that_cannot_be_opened_is_unverified_not_removed() {
-    if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: needs root to run as uid 65534");
+    let Some(tmp) = scratch_for_nobody() else {
         return;
-    }
-    let tmp = scratch();
+    };
     let top = tmp.path();
-    std::fs::set_permissions(top, PermissionsExt::from_mode(0o777)).unwrap();
     write(&top.join("t/d/x"), b"x");
     let out = as_nobody(top, &["scan", "-o", "b.fimsum", "t/"]);
-    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     std::fs::set_permissions(top.join("t"), PermissionsExt::from_mode(0o700)).unwrap();
     let out = as_nobody(top, &["check", "b.fimsum"]);
-    let human = text(&out);
+    let human = stdout(&out);
     assert_eq!(code(&out), 8, "{human}");
     assert!(
         human.contains("0 removed") && human.contains("3 unverified"),
         "{human}"
     );
     let out = as_nobody(top, &["check", "--format", "rsync", "b.fimsum"]);
-    assert_eq!(text(&out), "", "no deleting lines");
+    assert_eq!(stdout(&out), "", "no deleting lines");
 }
