@@ -3,19 +3,15 @@
 
 use std::process::Command;
 
-use crate::util::{code, scratch, write};
+use crate::util::{code, run_in, scratch, stderr, write};
 
 #[test]
 fn input_files_far_too_large_are_refused_before_they_are_read() {
     let tmp = scratch();
     let dir = tmp.path();
     write(&dir.join("t/f"), b"hi\n");
-    let scanned = Command::new(env!("CARGO_BIN_EXE_fimsum"))
-        .current_dir(dir)
-        .args(["scan", "-o", "base.fimsum", "t/"])
-        .output()
-        .expect("fimsum runs");
-    assert_eq!(code(&scanned), 0);
+    let scanned = run_in(dir, ["scan", "-o", "base.fimsum", "t/"]);
+    assert_eq!(code(&scanned), 0, "{}", stderr(&scanned));
     // 3 GiB of holes: nothing on disk, and more than the address space allowed below.
     std::fs::File::create(dir.join("big"))
         .and_then(|f| f.set_len(3 << 30))
@@ -50,8 +46,8 @@ fn input_files_far_too_large_are_refused_before_they_are_read() {
             ])
             .output()
             .expect("bash runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(code(&out), exit, "{args}: {stderr}");
-        assert!(stderr.contains(says), "{args}: {stderr}");
+        let err = stderr(&out);
+        assert_eq!(code(&out), exit, "{args}: {err}");
+        assert!(err.contains(says), "{args}: {err}");
     }
 }

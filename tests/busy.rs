@@ -1,12 +1,11 @@
 //! A file that changes all the time (a busy log) while `update` reads it: it was seen, so the
 //! scan is not incomplete and the update is written, with the file's last verified record.
 
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::util::{code, run_in, scratch, write};
+use crate::util::{code, run_in, scratch, stderr, write};
 
 #[test]
 fn update_is_not_refused_for_a_file_that_changed_while_it_was_read() {
@@ -50,13 +49,13 @@ fn update_is_not_refused_for_a_file_that_changed_while_it_was_read() {
     let mut saw_unsettled = false;
     for generation in 2..=4 {
         let out = run_in(dir, ["update", "b.fimsum", "t/"]);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(!stderr.contains("not updated"), "{stderr}");
+        let err = stderr(&out);
+        assert!(!err.contains("not updated"), "{err}");
         assert!(
-            stderr.contains(&format!("updated to generation {generation}")),
-            "{stderr}"
+            err.contains(&format!("updated to generation {generation}")),
+            "{err}"
         );
-        if stderr.contains("changed while they were read") {
+        if err.contains("changed while they were read") {
             saw_unsettled = true;
             // The last verified record stands: what the first scan read.
             let now = run_in(dir, ["show", "b.fimsum"]).stdout;
@@ -65,7 +64,6 @@ fn update_is_not_refused_for_a_file_that_changed_while_it_was_read() {
     }
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("writer thread");
-    std::io::stderr().flush().ok();
     assert!(
         saw_unsettled,
         "the writer never overlapped a read: the case was not exercised"
