@@ -140,8 +140,8 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    pub fn verbosity(&self) -> fimsum::progress::Verbosity {
-        use fimsum::progress::Verbosity;
+    pub fn verbosity(&self) -> crate::progress::Verbosity {
+        use crate::progress::Verbosity;
         match (self.quiet, self.verbose) {
             (true, _) => Verbosity::Quiet,
             (_, true) => Verbosity::Verbose,

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
+use crate::progress::Progress;
 use fimsum::assess::{self, Assessment, Inputs, IocHit};
 use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use fimsum::config::Config;
@@ -22,7 +23,6 @@ use fimsum::itemize::write_itemize;
 use fimsum::order::ensure_ordered;
 use fimsum::packages::{self, PackageDb};
 use fimsum::policy::{self, Policy};
-use fimsum::progress::Progress;
 use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::read;
 use fimsum::record::{Record, Timestamp};

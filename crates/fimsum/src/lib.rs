@@ -36,7 +36,6 @@ pub mod md5_mb;
 pub mod order;
 pub mod packages;
 pub mod policy;
-pub mod progress;
 pub mod quick;
 pub mod read;
 pub mod record;
