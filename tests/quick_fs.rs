@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use fimsum::hash::{Algorithm, Kernel};
-use fimsum::hook::{HookRef, Hooks};
-use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::record::Record;
+use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::quick::{QuickCheck, Reuse};
+use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::{scan_reusing, Item, ScanOptions};
-use fimsum::walk::WalkOptions;
 
 use crate::util::{scratch, write};
 

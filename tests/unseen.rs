@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use fimsum::diff::{diff_keeping, ChangeKind, DiffOptions, Kept};
 use fimsum::hash::{Algorithm, Kernel};
-use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::Record;
+use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::{scan, Item, ScanOptions};
-use fimsum::walk::WalkOptions;
 
 use crate::util::{code, fimsum, scratch, write};
 

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use fimsum::baseline::{Baseline, BaselineWriter, Header, Origin};
 use fimsum::diff::{diff, DiffOptions};
-use fimsum::escape::{escape_line, Charset};
 use fimsum::hash::Algorithm;
-use fimsum::hook::HookRef;
-use fimsum::read::{checksum, FileRef};
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
+use fimsum::rsync::escape::{escape_line, Charset};
+use fimsum::scan::hook::HookRef;
+use fimsum::scan::read::{checksum, FileRef};
 
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + i / 7) as u8).collect()

@@ -17,8 +17,8 @@ use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::hash::{Digest, HashKind};
-use crate::order::cmp_entries;
 use crate::record::{Content, Kind, Meta, Record};
+use crate::rsync::order::cmp_entries;
 
 /// One attribute that can differ between the two sides of a pair.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -378,7 +378,7 @@ pub fn differing_extra(o: &Record, n: &Record) -> Option<(HashKind, Digest, Dige
 
 /// Push the metadata fields that differ between two entries of kind `kind`: size only
 /// counts for regular files and the device number only for devices. Also used by
-/// [`crate::itemize`] for entries rsync updates in place although their exact type changed
+/// [`crate::report::itemize`] for entries rsync updates in place although their exact type changed
 /// (a FIFO become a socket, a character device become a block device).
 pub fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Field>) {
     let mut check = |differs: bool, field: Field| {

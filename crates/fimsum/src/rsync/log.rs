@@ -3,9 +3,9 @@
 
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
-use crate::escape::{escape_line, unescape, Charset};
 use crate::hash::{Algorithm, Digest};
 use crate::record::{check_name, Content, Kind, Record};
+use crate::rsync::escape::{escape_line, unescape, Charset};
 
 /// Append the `%n %C` line of `record`, newline included, to `out`. Returns false (and
 /// writes nothing) for a regular file without a checksum: rsync prints no line for a file

@@ -20,11 +20,11 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::Problem;
-use crate::filter::{Filter, PatternError};
-use crate::hook::HookRef;
-use crate::order::cmp_entries;
-use crate::read::{describe, open_regular, FileRef};
 use crate::record::{Content, Kind, Meta, Record};
+use crate::rsync::filter::{Filter, PatternError};
+use crate::rsync::order::cmp_entries;
+use crate::scan::hook::HookRef;
+use crate::scan::read::{describe, open_regular, FileRef};
 
 /// What a walk is told besides its sources.
 #[derive(Clone, Debug, Default)]
@@ -53,7 +53,7 @@ pub struct WalkOptions {
     pub open_files: usize,
     /// Files opened by the walk whose readers have not taken them yet.
     waiting: Arc<AtomicUsize>,
-    /// Fault-injection points for tests (see [`crate::hook`]).
+    /// Fault-injection points for tests (see [`crate::scan::hook`]).
     pub hooks: HookRef,
 }
 

@@ -20,10 +20,10 @@
 use std::collections::HashMap;
 
 use crate::diff::{Change, ChangeKind, Diff, Field};
+use crate::fim::ioc::{HashKind, IocSet};
+use crate::fim::packages::PackageDb;
+use crate::fim::policy::{entry_path, Attribute, Policy, Severity, Verdict};
 use crate::hash::Digest;
-use crate::ioc::{HashKind, IocSet};
-use crate::packages::PackageDb;
-use crate::policy::{entry_path, Attribute, Policy, Severity, Verdict};
 use crate::record::{Content, Kind, Record};
 
 /// What happened, as a report shows it.
@@ -597,7 +597,7 @@ fn listed_unchanged(diff: &Diff, inputs: &Inputs, findings: &mut Vec<Finding>) {
         .keys()
         .filter(|n| !changed.contains(n.as_slice()))
         .collect();
-    names.sort_by(|a, b| crate::order::cmp_entries(a, false, b, false));
+    names.sort_by(|a, b| crate::rsync::order::cmp_entries(a, false, b, false));
     let mut path = Vec::new();
     for name in names {
         absolute(inputs.roots, name, &mut path);
@@ -641,7 +641,7 @@ pub fn ioc_hits(iocs: &IocSet, record: &Record, main: Option<HashKind>) -> Vec<I
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::fim::config::Config;
     use crate::hash::Algorithm;
     use crate::record::Meta;
 
@@ -856,7 +856,7 @@ mod tests {
 #[cfg(test)]
 mod package_tests {
     use super::*;
-    use crate::config::Config;
+    use crate::fim::config::Config;
     use crate::hash::Algorithm;
     use crate::record::Meta;
 

@@ -14,9 +14,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::error::Problem;
 use crate::hash::{Digest, HashKind};
-use crate::order::common_prefix;
-use crate::read::Hashed;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::rsync::order::common_prefix;
+use crate::scan::read::Hashed;
 use crate::scan::Item;
 
 /// Entries of a batch: the unit in which the walk reaches the output.

@@ -7,7 +7,7 @@
 //!   (mode, owner, group, mtime) differ; attribute-only changes of other entries print
 //!   nothing; the lines come in transfer order (rsync's file-list order of the new tree).
 //!   Which entries these are follows from the flags rsync's generator gives each entry,
-//!   computed once for both rsync formats in [`crate::itemize`];
+//!   computed once for both rsync formats in [`crate::report::itemize`];
 //! - `deleting NAME` lines: directories in transfer order, inside each the extraneous entries
 //!   in reverse sorted order, a removed directory emptied children first; then the contents
 //!   of entries of that directory that went from directory to non-directory (the entry
@@ -24,12 +24,12 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::diff::{ChangeKind, Diff};
-use crate::escape::{escape_line, Charset};
 use crate::hash::Algorithm;
-use crate::itemize::items;
-use crate::order::cmp_entries;
 use crate::record::Record;
-use crate::rsync_log::format_line;
+use crate::report::itemize::items;
+use crate::rsync::escape::{escape_line, Charset};
+use crate::rsync::log::format_line;
+use crate::rsync::order::cmp_entries;
 
 pub fn write_rsync(
     out: &mut dyn Write,

@@ -1,6 +1,6 @@
 //! The config file of `fimsum init`, `check` and `update` (`--config FILE`, by default
 //! /etc/fimsum.toml): what to scan, where the baseline lives, and the policy that
-//! [`crate::policy`] compiles from its `[[rule]]` tables.
+//! [`crate::fim::policy`] compiles from its `[[rule]]` tables.
 //!
 //! Strict on purpose: in a security tool a misspelt key must not silently leave a default
 //! in force, so an unknown key, a bad value or a pattern that can never match is an error
@@ -18,9 +18,9 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::filter::Filter;
+use crate::fim::policy::{self, Attribute, Attributes, Severity};
 use crate::hash::Algorithm;
-use crate::policy::{self, Attribute, Attributes, Severity};
+use crate::rsync::filter::Filter;
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/fimsum.toml";

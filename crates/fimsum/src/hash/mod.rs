@@ -3,14 +3,16 @@
 //!
 //! This is the only module that names a hash crate. Everything else sees an [`Algorithm`]
 //! or a [`HashKind`], a streaming [`Hasher`], [`digest_stream`] for a stream of files (where
-//! multi-buffer MD5 from [`crate::md5_mb`] comes in) and a fixed-size [`Digest`].
+//! multi-buffer MD5 from [`crate::hash::md5_mb`] comes in) and a fixed-size [`Digest`].
+
+pub mod md5_mb;
 
 use std::fmt;
 use std::str::FromStr;
 
 use md4::Digest as _;
 
-pub use crate::md5_mb::Kernel;
+pub use crate::hash::md5_mb::Kernel;
 
 /// A checksum algorithm of rsync's `--checksum-choice` (see rsync `checksum.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -118,7 +120,7 @@ impl FromStr for Algorithm {
 
 /// A digest kept beside the rsync checksum (`scan -o FILE --digest sha256,sha1`): the kinds
 /// that lists of known-bad files are keyed on (MalwareBazaar gives sha256, md5 and sha1) and
-/// that evidence is expected to carry. Also how [`crate::ioc`] names the kind of a listed hash.
+/// that evidence is expected to carry. Also how [`crate::fim::ioc`] names the kind of a listed hash.
 ///
 /// Not an [`Algorithm`]: sha256 is no rsync checksum, so `--checksum-choice` must refuse it
 /// and [`Algorithm::ALL`] stays rsync's list. md5 and sha1 are both: as the main algorithm
@@ -312,7 +314,7 @@ impl fmt::Display for Digest {
     }
 }
 
-pub use crate::md5_mb::{Message, Next};
+pub use crate::hash::md5_mb::{Message, Next};
 
 /// A source of messages and the sink of their digests, for [`digest_stream`].
 pub trait Feed {
@@ -325,12 +327,12 @@ pub trait Feed {
 }
 
 /// Hash every message `feed` hands out. MD5 goes through the multi-buffer kernels of
-/// [`crate::md5_mb`] (many files side by side in SIMD lanes, or two interleaved in
+/// [`crate::hash::md5_mb`] (many files side by side in SIMD lanes, or two interleaved in
 /// general-purpose registers with the scalar kernel); the other algorithms are fast enough one
 /// message at a time.
 pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F) {
     if algorithm == Algorithm::Md5 {
-        crate::md5_mb::md5_stream(kernel, &mut Md5Feed(feed));
+        crate::hash::md5_mb::md5_stream(kernel, &mut Md5Feed(feed));
         return;
     }
     loop {
@@ -354,7 +356,7 @@ pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F
 /// A [`Feed`] as the MD5 scheduler sees it.
 struct Md5Feed<'a, F>(&'a mut F);
 
-impl<F: Feed> crate::md5_mb::Feed for Md5Feed<'_, F> {
+impl<F: Feed> crate::hash::md5_mb::Feed for Md5Feed<'_, F> {
     type Msg = F::Msg;
 
     fn next(&mut self, wait: bool) -> Next<F::Msg> {

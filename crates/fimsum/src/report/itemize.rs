@@ -9,7 +9,7 @@
 //!   created (`+++++++++`), transferred (`>`), re-created (`c`), or any attribute letter,
 //!   so attribute-only changes of files, symlinks and special files get lines
 //!   (`.f...p.....`, `.L..t......`, `.S....og...`);
-//! - without it (`--format rsync`, [`crate::rsync_report`]) only transfers, entries created
+//! - without it (`--format rsync`, [`crate::report::rsync`]) only transfers, entries created
 //!   or re-created on the receiver, and directories with any flag get a line
 //!   (`maybe_log_item()` in log.c).
 //!
@@ -29,7 +29,7 @@
 //!   `tests/rsync_incremental.rs`).
 //!
 //! `*deleting` lines (`*deleting   NAME` and a blank `%C`) come first, in the order of
-//! [`crate::rsync_report::deletions`]: rsync interleaves them with the others in an order
+//! [`crate::report::rsync::deletions`]: rsync interleaves them with the others in an order
 //! that varies between identical runs, so fimsum prints the one order the recordings are
 //! normalised to (docs/rsync-behaviour.md, "Incremental runs").
 //!
@@ -44,12 +44,12 @@
 use std::io::{self, Write};
 
 use crate::diff::{meta_fields, Change, ChangeKind, Diff, Field};
-use crate::escape::{escape_line, Charset};
 use crate::hash::Algorithm;
-use crate::order::cmp_entries;
 use crate::record::{Kind, Record};
-use crate::rsync_log::{push_blank_checksum, push_name_and_checksum};
-use crate::rsync_report::deletions;
+use crate::report::rsync::deletions;
+use crate::rsync::escape::{escape_line, Charset};
+use crate::rsync::log::{push_blank_checksum, push_name_and_checksum};
+use crate::rsync::order::cmp_entries;
 
 /// How rsync updates an entry: the first letter of `%i`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //!
 //! A rule pairs rsync patterns with a [`Severity`], the [`Attributes`] whose changes count,
 //! and the `growing` flag for logs. Patterns are matched against an entry's absolute path by
-//! fimsum's own rsync matcher ([`crate::filter`]), so a pattern means what it means in an
+//! fimsum's own rsync matcher ([`crate::rsync::filter`]), so a pattern means what it means in an
 //! `--exclude`: `/etc/***` is /etc and everything below it, `/etc/**` only what is below
 //! it, a trailing `/` restricts a pattern to directories, and a pattern without a leading
 //! `/` matches at any depth (`authorized_keys`).
@@ -24,8 +24,8 @@ use std::str::FromStr;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-use crate::config::{Config, RuleConfig};
-use crate::filter::{self, Filter};
+use crate::fim::config::{Config, RuleConfig};
+use crate::rsync::filter::{self, Filter};
 
 /// How much a change matters, in increasing order, so that `>=` picks a report threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -579,7 +579,7 @@ fn rule_verdict(rule: &RuleConfig, index: usize) -> Verdict {
     }
 }
 
-/// Checks a rule pattern as [`Policy::new`] will, for [`crate::config`], which can still
+/// Checks a rule pattern as [`Policy::new`] will, for [`crate::fim::config`], which can still
 /// say on which line it is.
 pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     compile_pattern(pattern, Verdict::UNMATCHED).map(drop)

@@ -13,6 +13,14 @@
 //! while it holds files in its lanes; a work-stealing pool of short tasks does not fit that,
 //! and plain scoped threads joined by bounded channels do.
 
+mod batch;
+mod cache;
+pub mod hook;
+pub mod mapped;
+pub mod quick;
+pub mod read;
+pub mod walk;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
@@ -21,13 +29,13 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
-use crate::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
-use crate::quick::Reuse;
-use crate::read::{self, Hashed, Job};
 use crate::record::{Content, Kind, Record};
-use crate::walk::{Entry, Event, WalkOptions, Walker};
+use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
+use crate::scan::quick::Reuse;
+use crate::scan::read::{Hashed, Job};
+use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
 
 /// Batches walked ahead of the output. Within this window files are hashed in whatever order
 /// the lanes take them; a batch with a big file waits for it while later ones are hashed, so
@@ -128,7 +136,7 @@ pub fn scan_reusing<E>(
     mut sink: impl FnMut(Item) -> Result<(), E>,
 ) -> Result<Stats, ScanError<E>> {
     // Before any mapping: a file truncated under one must raise a flag, not kill us.
-    let _ = crate::mapped::GuardedMap::install_handler();
+    let _ = crate::scan::mapped::GuardedMap::install_handler();
     let open_files = raise_open_file_limit();
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -373,10 +381,14 @@ fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> 
 }
 
 /// Does the file system of this file keep a ctime that `--quick` can trust
-/// ([`crate::policy::keeps_ctime`])? Asked of the file itself, not its directory: a file can
+/// ([`crate::fim::policy::keeps_ctime`])? Asked of the file itself, not its directory: a file can
 /// be a mount point of its own. `None` when it cannot be told (the file is then read).
 #[allow(clippy::unnecessary_cast)] // f_type's type differs between architectures
-fn keeps_ctime(file: &read::FileRef, name: &[u8], hooks: &crate::hook::HookRef) -> Option<bool> {
+fn keeps_ctime(
+    file: &read::FileRef,
+    name: &[u8],
+    hooks: &crate::scan::hook::HookRef,
+) -> Option<bool> {
     use rustix::fs::{Mode, OFlags};
     let f_type = match hooks.fs_type(name) {
         Some(f_type) => f_type,
@@ -390,7 +402,7 @@ fn keeps_ctime(file: &read::FileRef, name: &[u8], hooks: &crate::hook::HookRef) 
             }
         }
     };
-    Some(crate::policy::keeps_ctime(f_type))
+    Some(crate::fim::policy::keeps_ctime(f_type))
 }
 
 /// A file whose content could not be hashed is reported; directories and symlinks whose

@@ -24,7 +24,7 @@ impl Charset {
     /// the C library exactly as rsync's `setlocale(LC_CTYPE, "")` does (so a locale that is
     /// not installed falls back to C, as it does for rsync).
     pub fn from_environment() -> Charset {
-        Charset::from_codeset(&crate::locale::codeset())
+        Charset::from_codeset(&crate::rsync::locale::codeset())
     }
 
     /// Classify a codeset name as `nl_langinfo(CODESET)` returns it.

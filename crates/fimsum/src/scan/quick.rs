@@ -24,8 +24,8 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
 use crate::error::Result;
 use crate::hash::{Digest, HashKind};
-use crate::order::cmp_entries;
 use crate::record::{Kind, Record};
+use crate::rsync::order::cmp_entries;
 
 /// Records handed over from the decoding thread at a time.
 const AHEAD_CHUNK: usize = 1024;

@@ -427,7 +427,7 @@ mod tests {
     use crate::baseline::{signed_prefix, Origin};
     use crate::hash::{Algorithm, HashKind};
     use crate::record::Timestamp;
-    use crate::walk::FilterArg;
+    use crate::scan::walk::FilterArg;
     use std::os::unix::fs::PermissionsExt;
 
     fn header() -> Header {

@@ -1,19 +1,23 @@
 //! How changes are written: for people (`human`), for programs (`json`, one object a line).
 //!
-//! Names are always written escaped as rsync escapes them (see [`crate::escape`]), so a
+//! Names are always written escaped as rsync escapes them (see [`crate::rsync::escape`]), so a
 //! hostile name cannot put control characters on a terminal or forge a report line, and
-//! the original bytes can be recovered with [`crate::escape::unescape`].
+//! the original bytes can be recovered with [`crate::rsync::escape::unescape`].
+
+pub mod itemize;
+pub mod rsync;
+pub mod syslog;
 
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::assess::{Assessment, Detector, Event, Finding};
-use crate::config::RuleConfig;
 use crate::diff::{differing_extra, Change, ChangeKind, Diff, Field};
-use crate::escape::{escape_name, Charset};
-use crate::policy::Severity;
+use crate::fim::assess::{Assessment, Detector, Event, Finding};
+use crate::fim::config::RuleConfig;
+use crate::fim::policy::Severity;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::rsync::escape::{escape_name, Charset};
 
 /// Version of the JSON lines schema (README "JSON output").
 pub const JSON_SCHEMA_VERSION: u32 = 2;

@@ -35,14 +35,14 @@ use std::time::{Duration, Instant};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::cache;
 use crate::hash::{
     digest_stream, Algorithm, Digest, Feed, HashKind, Hasher, Kernel, Message, Next,
 };
-use crate::hook::HookRef;
-use crate::mapped::GuardedMap;
 use crate::record::{Content, Kind, Meta};
-use crate::walk::OpenedFile;
+use crate::scan::cache;
+use crate::scan::hook::HookRef;
+use crate::scan::mapped::GuardedMap;
+use crate::scan::walk::OpenedFile;
 
 /// Size of the per-thread read buffer: 256 KiB reads are within a few percent of the best
 /// read size measured on this kind of machine.
@@ -211,7 +211,7 @@ impl From<Errno> for Failure {
 
 /// Open a file the walk listed and check it is still that regular file, unless the walk
 /// `opened` it already (and `expected` is its `fstat`). Also says whether none of it was in
-/// the page cache (see [`crate::cache`]).
+/// the page cache (see [`crate::scan::cache`]).
 fn open_checked(
     file: &FileRef,
     opened: Option<OwnedFd>,
@@ -856,7 +856,7 @@ pub fn describe(e: Errno) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hook::HookRef;
+    use crate::scan::hook::HookRef;
 
     /// The prefix checksum of a growing file is of the first bytes of the very content
     /// hashed, whether read in pieces, mapped or on the fallback path; none when the file is

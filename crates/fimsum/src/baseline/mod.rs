@@ -30,7 +30,7 @@
 //! walks the tree as the baseline's scan did; its records are version 3's. Versions 1 to 3
 //! are read as baselines that do not say ([`Header::skip_fs`] `None`).
 //!
-//! A signed baseline ends with the fixed-size block of [`crate::sign`], which covers the
+//! A signed baseline ends with the fixed-size block of [`crate::baseline::sign`], which covers the
 //! bytes from the magic through the record count and the end marker's digest. With a verify
 //! key, [`Baseline::open_with`] checks it first ([`check_signature`]): it finds the block
 //! and the end marker at fixed offsets from the end of the file, hashes the bytes before
@@ -52,6 +52,8 @@
 //! when this module says so, never by a refactor elsewhere, and decoding validates on the
 //! way in (kinds, digest lengths, names).
 
+pub mod sign;
+
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -63,12 +65,12 @@ use std::sync::Arc;
 use bincode::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
 
+use crate::baseline::sign::{KeyId, Policy, SecretKey, SignatureBlock, BLOCK_LEN};
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
-use crate::order::cmp_entries;
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
-use crate::sign::{self, KeyId, Policy, SecretKey, SignatureBlock, BLOCK_LEN};
-use crate::walk::FilterArg;
+use crate::rsync::order::cmp_entries;
+use crate::scan::walk::FilterArg;
 
 const MAGIC: &[u8; 8] = b"FIMSUMBL";
 const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
@@ -103,7 +105,7 @@ pub struct Header {
     pub sources: Vec<Vec<u8>>,
     /// The same sources made absolute (with trailing slashes kept), for `check`.
     pub roots: Vec<Vec<u8>>,
-    /// How many times `-x` was given (see [`crate::walk::WalkOptions`]).
+    /// How many times `-x` was given (see [`crate::scan::walk::WalkOptions`]).
     pub one_file_system: u8,
     pub filters: Vec<FilterArg>,
     pub host: String,
@@ -116,7 +118,7 @@ pub struct Header {
     /// canonical form of [`extra_kinds`]; empty for versions 1 and 2.
     pub extra_digests: Vec<HashKind>,
     /// The filesystem types (`statfs` magic numbers, sorted) whose mount points the scan
-    /// listed but did not enter ([`crate::walk::WalkOptions::skip_fs`]), so that `check`
+    /// listed but did not enter ([`crate::scan::walk::WalkOptions::skip_fs`]), so that `check`
     /// walks the same tree; `None` where the baseline does not say (versions 1 to 3, and a
     /// log's import, which no walk made).
     pub skip_fs: Option<Vec<i64>>,

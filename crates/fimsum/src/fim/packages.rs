@@ -43,10 +43,10 @@ use rustix::io::Errno;
 use serde_json::{json, Value};
 
 use crate::error::{exit, Error, Result};
-use crate::escape::{escape_name, Charset};
 use crate::hash::Digest;
-use crate::read::{describe, FileRef};
 use crate::record::{Kind, Meta};
+use crate::rsync::escape::{escape_name, Charset};
+use crate::scan::read::{describe, FileRef};
 
 /// dpkg's administrative directory, relative to the root.
 const ADMIN_DIR: &str = "var/lib/dpkg";
@@ -475,7 +475,7 @@ const BATCH: usize = 64;
 /// owner and mode checks (see [`Problem`]).
 ///
 /// `md5` digests a regular file given its directory, name and `lstat` (fimsum passes
-/// [`crate::read::md5`], which never follows a symlink and hashes only that very file;
+/// [`crate::scan::read::md5`], which never follows a symlink and hashes only that very file;
 /// tests pass failures). It runs on `threads` threads (0: one per CPU).
 ///
 /// Paths are resolved inside `root` as if chrooted: the kernel's `RESOLVE_IN_ROOT` makes
@@ -1522,7 +1522,7 @@ mod tests {
 
     /// fimsum's own safe reader, as `verify-packages` uses it.
     fn md5_file(file: &FileRef, seen: &Meta) -> Result<[u8; 16], String> {
-        crate::read::md5(file, seen)
+        crate::scan::read::md5(file, seen)
     }
 
     /// A stanza of the status file.
