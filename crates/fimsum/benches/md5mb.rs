@@ -4,7 +4,7 @@
 //! `cargo bench --bench md5mb` prints bytes/s per kernel (one thread).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use fimsum::hash::md5_mb::{md5_many, Kernel};
+use fimsum::hash::md5::{md5_many, Kernel};
 use md5::{Digest, Md5};
 use std::ops::Range;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! - [`scan`]: the ordered parallel pipeline: [`scan::walk`] lists sources in rsync order
 //!   ([`rsync::order`]), honouring [`rsync::filter`] rules; [`scan::read`] (or
 //!   [`scan::mapped`]: map) reads each regular file safely and [`hash`] checksums it, MD5
-//!   through the multi-buffer kernels of [`hash::md5_mb`];
+//!   through the multi-buffer kernels of [`hash::md5`];
 //! - [`record`]: one entry of a scan, as rsync would list it;
 //! - [`rsync`]: rsync's order, filters, escaping and the `%n %C` text, both ways;
 //! - [`baseline`]: the baseline file codec, and its signatures ([`baseline::sign`]);

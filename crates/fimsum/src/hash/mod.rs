@@ -3,16 +3,16 @@
 //!
 //! This is the only module that names a hash crate. Everything else sees an [`Algorithm`]
 //! or a [`HashKind`], a streaming [`Hasher`], [`digest_stream`] for a stream of files (where
-//! multi-buffer MD5 from [`crate::hash::md5_mb`] comes in) and a fixed-size [`Digest`].
+//! multi-buffer MD5 from [`crate::hash::md5`] comes in) and a fixed-size [`Digest`].
 
-pub mod md5_mb;
+pub mod md5;
 
 use std::fmt;
 use std::str::FromStr;
 
 use md4::Digest as _;
 
-pub use crate::hash::md5_mb::Kernel;
+pub use crate::hash::md5::Kernel;
 
 /// A checksum algorithm of rsync's `--checksum-choice` (see rsync `checksum.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -191,7 +191,7 @@ impl HashKind {
 
     pub fn hasher(self) -> Hasher {
         match self {
-            HashKind::Md5 => Hasher::Md5(md5::Md5::new()),
+            HashKind::Md5 => Hasher::Md5(::md5::Md5::new()),
             HashKind::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
             HashKind::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
         }
@@ -314,7 +314,7 @@ impl fmt::Display for Digest {
     }
 }
 
-pub use crate::hash::md5_mb::{Message, Next};
+pub use crate::hash::md5::{Message, Next};
 
 /// A source of messages and the sink of their digests, for [`digest_stream`].
 pub trait Feed {
@@ -327,12 +327,12 @@ pub trait Feed {
 }
 
 /// Hash every message `feed` hands out. MD5 goes through the multi-buffer kernels of
-/// [`crate::hash::md5_mb`] (many files side by side in SIMD lanes, or two interleaved in
+/// [`crate::hash::md5`] (many files side by side in SIMD lanes, or two interleaved in
 /// general-purpose registers with the scalar kernel); the other algorithms are fast enough one
 /// message at a time.
 pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F) {
     if algorithm == Algorithm::Md5 {
-        crate::hash::md5_mb::md5_stream(kernel, &mut Md5Feed(feed));
+        crate::hash::md5::md5_stream(kernel, &mut Md5Feed(feed));
         return;
     }
     loop {
@@ -356,7 +356,7 @@ pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F
 /// A [`Feed`] as the MD5 scheduler sees it.
 struct Md5Feed<'a, F>(&'a mut F);
 
-impl<F: Feed> crate::hash::md5_mb::Feed for Md5Feed<'_, F> {
+impl<F: Feed> crate::hash::md5::Feed for Md5Feed<'_, F> {
     type Msg = F::Msg;
 
     fn next(&mut self, wait: bool) -> Next<F::Msg> {
@@ -370,7 +370,7 @@ impl<F: Feed> crate::hash::md5_mb::Feed for Md5Feed<'_, F> {
 
 /// A streaming hash of one file's content.
 pub enum Hasher {
-    Md5(md5::Md5),
+    Md5(::md5::Md5),
     Md4(md4::Md4),
     Sha1(sha1::Sha1),
     /// Only as a [`HashKind`], never an rsync [`Algorithm`].
@@ -383,7 +383,7 @@ pub enum Hasher {
 impl Hasher {
     pub fn new(algorithm: Algorithm) -> Hasher {
         match algorithm {
-            Algorithm::Md5 => Hasher::Md5(md5::Md5::new()),
+            Algorithm::Md5 => Hasher::Md5(::md5::Md5::new()),
             Algorithm::Md4 => Hasher::Md4(md4::Md4::new()),
             Algorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
             // rsync seeds every xxhash with 0.
