@@ -19,7 +19,7 @@ use fimsum::fim::assess::{self, Assessment, Inputs, IocHit};
 use fimsum::fim::config::Config;
 use fimsum::fim::ioc::IocSet;
 use fimsum::fim::packages::{self, PackageDb};
-use fimsum::fim::policy::{self, Policy};
+use fimsum::fim::policy::Policy;
 use fimsum::hash::{extra_kinds, Algorithm, HashKind};
 use fimsum::record::{Record, Timestamp};
 use fimsum::report::itemize::write_itemize;
@@ -29,6 +29,7 @@ use fimsum::report::{self, Context};
 use fimsum::rsync::escape::{escape_name, Charset};
 use fimsum::rsync::log::{format_line, LogReader};
 use fimsum::rsync::order::ensure_ordered;
+use fimsum::scan::fs_types;
 use fimsum::scan::quick::{QuickCheck, Reuse};
 use fimsum::scan::read;
 use fimsum::scan::walk::{FilterArg, WalkOptions};
@@ -261,7 +262,7 @@ fn config_walk(config: &Config) -> Result<WalkOptions> {
         .map_err(|e| Error::Config(format!("exclude: {e}")))?;
     for name in &config.skip_fs {
         let magics =
-            policy::fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
+            fs_types::fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));
     }
     Ok(walk)
@@ -321,7 +322,7 @@ fn check_skip_fs(
             if *recorded != configured {
                 let names = |set: &[i64]| -> String {
                     let mut names: Vec<String> =
-                        set.iter().map(|&m| policy::fs_type_name(m)).collect();
+                        set.iter().map(|&m| fs_types::fs_type_name(m)).collect();
                     names.dedup();
                     if names.is_empty() {
                         "none".into()

@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use crate::diff::{Change, ChangeKind, Diff, Field};
 use crate::fim::ioc::{HashKind, IocSet};
 use crate::fim::packages::PackageDb;
-use crate::fim::policy::{entry_path, Attribute, Policy, Severity, Verdict};
+use crate::fim::policy::{entry_path, Policy, Verdict};
+use crate::fim::severity::{Attribute, Severity};
 use crate::hash::Digest;
 use crate::record::{Content, Kind, Record};
 

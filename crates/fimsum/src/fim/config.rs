@@ -18,9 +18,11 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::fim::policy::{self, Attribute, Attributes, Severity};
+use crate::fim::policy;
+use crate::fim::severity::{self, Attribute, Attributes, Severity};
 use crate::hash::Algorithm;
 use crate::rsync::filter::Filter;
+use crate::scan::fs_types;
 
 /// Where the config is read from when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/fimsum.toml";
@@ -44,7 +46,7 @@ pub struct Config {
     pub roots: Vec<String>,
     /// rsync `--exclude` rules, relative to each root as rsync's are; `"+ "` includes.
     pub exclude: Vec<String>,
-    /// Filesystem types not entered: names of [`policy::FS_TYPES`] or `0x...` numbers.
+    /// Filesystem types not entered: names of [`fs_types::FS_TYPES`] or `0x...` numbers.
     pub skip_fs: Vec<String>,
     /// rsync's `-x`.
     pub one_file_system: bool,
@@ -472,7 +474,7 @@ fn parse_exclude(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>
 
 fn parse_skip_fs(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>, ConfigError> {
     list.into_iter()
-        .map(|name| match policy::fs_type_magics(name.get_ref()) {
+        .map(|name| match fs_types::fs_type_magics(name.get_ref()) {
             Ok(_) => Ok(name.into_inner()),
             Err(e) => Err(src.at(&name, format!("skip_fs: {e}"))),
         })
@@ -525,7 +527,7 @@ fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, Confi
     }
     let attributes = match raw.attributes {
         Some(names) => names.iter().try_fold(Attributes::NONE, |set, name| {
-            policy::parse_attribute_name(name.get_ref())
+            severity::parse_attribute_name(name.get_ref())
                 .map(|more| set.union(more))
                 .map_err(|e| src.at(name, format!("rule: {e}")))
         })?,
@@ -1005,7 +1007,7 @@ severity = \"critical\"
         assert_eq!(config.keep, 1);
         assert!(config.rules.len() >= 10);
         assert!(config.rules.iter().all(|r| r.line.is_some()));
-        for name in policy::VIRTUAL_FS {
+        for name in fs_types::VIRTUAL_FS {
             assert!(config.skip_fs.iter().any(|s| s == name), "{name}");
         }
         assert!(

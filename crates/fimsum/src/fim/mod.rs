@@ -8,3 +8,4 @@ pub mod config;
 pub mod ioc;
 pub mod packages;
 pub mod policy;
+pub mod severity;

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::diff::{differing_extra, Change, ChangeKind, Diff, Field};
 use crate::fim::assess::{Assessment, Detector, Event, Finding};
 use crate::fim::config::RuleConfig;
-use crate::fim::policy::Severity;
+use crate::fim::severity::Severity;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
 

@@ -13,7 +13,7 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-use crate::fim::policy::Severity;
+use crate::fim::severity::Severity;
 
 /// The socket syslog daemons and journald listen on.
 pub const DEFAULT_SOCKET: &str = "/dev/log";

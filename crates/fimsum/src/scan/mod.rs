@@ -15,6 +15,7 @@
 
 mod batch;
 mod cache;
+pub mod fs_types;
 pub mod hook;
 pub mod mapped;
 pub mod quick;
@@ -381,7 +382,7 @@ fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> 
 }
 
 /// Does the file system of this file keep a ctime that `--quick` can trust
-/// ([`crate::fim::policy::keeps_ctime`])? Asked of the file itself, not its directory: a file can
+/// ([`crate::scan::fs_types::keeps_ctime`])? Asked of the file itself, not its directory: a file can
 /// be a mount point of its own. `None` when it cannot be told (the file is then read).
 #[allow(clippy::unnecessary_cast)] // f_type's type differs between architectures
 fn keeps_ctime(
@@ -402,7 +403,7 @@ fn keeps_ctime(
             }
         }
     };
-    Some(crate::fim::policy::keeps_ctime(f_type))
+    Some(crate::scan::fs_types::keeps_ctime(f_type))
 }
 
 /// A file whose content could not be hashed is reported; directories and symlinks whose
