@@ -29,7 +29,7 @@
 //!   `tests/rsync_incremental.rs`).
 //!
 //! `*deleting` lines (`*deleting   NAME` and a blank `%C`) come first, in the order of
-//! [`crate::report::rsync::deletions`]: rsync interleaves them with the others in an order
+//! [`crate::report::deletions`]: rsync interleaves them with the others in an order
 //! that varies between identical runs, so fimsum prints the one order the recordings are
 //! normalised to (docs/rsync-behaviour.md, "Incremental runs").
 //!
@@ -46,7 +46,7 @@ use std::io::{self, Write};
 use crate::diff::{meta_fields, Change, ChangeKind, Diff, Field};
 use crate::hash::Algorithm;
 use crate::record::{Kind, Record};
-use crate::report::rsync::deletions;
+use crate::report::deletions::deletions;
 use crate::rsync::escape::{escape_line, Charset};
 use crate::rsync::log::{push_blank_checksum, push_name_and_checksum};
 use crate::rsync::order::cmp_entries;

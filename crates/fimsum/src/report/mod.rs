@@ -4,6 +4,7 @@
 //! hostile name cannot put control characters on a terminal or forge a report line, and
 //! the original bytes can be recovered with [`crate::rsync::escape::unescape`].
 
+pub mod deletions;
 pub mod itemize;
 pub mod rsync;
 pub mod syslog;

@@ -29,6 +29,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,6 @@ use crate::record::{Content, Kind, Meta};
 use crate::scan::cache;
 use crate::scan::hook::HookRef;
 use crate::scan::mapped::GuardedMap;
-use crate::scan::walk::OpenedFile;
 
 /// Size of the per-thread read buffer: 256 KiB reads are within a few percent of the best
 /// read size measured on this kind of machine.
@@ -851,6 +851,35 @@ pub(crate) fn open_regular(dir: &OwnedFd, leaf: &CStr) -> Result<OwnedFd, Errno>
 /// An errno as people read it, e.g. "Permission denied (os error 13)".
 pub fn describe(e: Errno) -> String {
     std::io::Error::from(e).to_string()
+}
+
+/// A regular file the walk opened for its reader; it counts against
+/// [`crate::scan::walk::WalkOptions::open_files`] until it is dropped.
+#[derive(Debug)]
+pub struct OpenedFile {
+    fd: Option<OwnedFd>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl OpenedFile {
+    pub(crate) fn new(fd: OwnedFd, waiting: &Arc<AtomicUsize>) -> OpenedFile {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        OpenedFile {
+            fd: Some(fd),
+            waiting: Arc::clone(waiting),
+        }
+    }
+
+    /// The fd, for the reader (always there: an `Option` only so that `Drop` can count it).
+    pub fn take(mut self) -> Option<OwnedFd> {
+        self.fd.take()
+    }
+}
+
+impl Drop for OpenedFile {
+    fn drop(&mut self) {
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]

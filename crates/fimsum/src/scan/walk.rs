@@ -24,7 +24,7 @@ use crate::record::{Content, Kind, Meta, Record};
 use crate::rsync::filter::{Filter, PatternError};
 use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
-use crate::scan::read::{describe, open_regular, FileRef};
+use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 
 /// What a walk is told besides its sources.
 #[derive(Clone, Debug, Default)]
@@ -131,35 +131,6 @@ pub struct Entry {
     /// metadata in `record`; whoever takes the entry must take or drop it soon, as a batch of
     /// entries holding fds would run out of them.
     pub opened: Option<OpenedFile>,
-}
-
-/// A regular file the walk opened for its reader; it counts against
-/// [`WalkOptions::open_files`] until it is dropped.
-#[derive(Debug)]
-pub struct OpenedFile {
-    fd: Option<OwnedFd>,
-    waiting: Arc<AtomicUsize>,
-}
-
-impl OpenedFile {
-    pub(crate) fn new(fd: OwnedFd, waiting: &Arc<AtomicUsize>) -> OpenedFile {
-        waiting.fetch_add(1, Ordering::Relaxed);
-        OpenedFile {
-            fd: Some(fd),
-            waiting: Arc::clone(waiting),
-        }
-    }
-
-    /// The fd, for the reader (always there: an `Option` only so that `Drop` can count it).
-    pub fn take(mut self) -> Option<OwnedFd> {
-        self.fd.take()
-    }
-}
-
-impl Drop for OpenedFile {
-    fn drop(&mut self) {
-        self.waiting.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// An entry waiting in a sorted directory listing.
