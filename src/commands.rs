@@ -920,7 +920,7 @@ impl Side {
     fn open(
         path: &Path,
         algorithm: Option<Algorithm>,
-        policy: Option<&sign::Policy>,
+        policy: Option<&baseline::Policy>,
     ) -> Result<Side> {
         if baseline::is_baseline(path)? {
             return Ok(Side::Baseline(Box::new(Baseline::open_with(path, policy)?)));
@@ -1201,11 +1201,11 @@ fn load_secret_key(path: Option<&Path>) -> Result<Option<SecretKey>> {
     path.map(SecretKey::load).transpose()
 }
 
-fn load_policy(args: VerifyArgs) -> Result<Option<sign::Policy>> {
+fn load_policy(args: VerifyArgs) -> Result<Option<baseline::Policy>> {
     let Some(path) = args.verify_key else {
         return Ok(None);
     };
-    Ok(Some(sign::Policy {
+    Ok(Some(baseline::Policy {
         key: PublicKey::load(&path)?,
         expect_host: args.expect_host,
         min_generation: args.min_generation,

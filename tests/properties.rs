@@ -8,9 +8,9 @@ use std::cmp::Ordering;
 use std::io::Cursor;
 use std::sync::OnceLock;
 
-use fimsum::baseline::sign::{self, Policy, PublicKey, SecretKey};
+use fimsum::baseline::sign::{self, PublicKey, SecretKey};
 use fimsum::baseline::{
-    check_signature, verify, Baseline, BaselineWriter, Header, Origin, SignatureStatus,
+    check_signature, verify, Baseline, BaselineWriter, Header, Origin, Policy, SignatureStatus,
 };
 use fimsum::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};

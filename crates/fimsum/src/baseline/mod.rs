@@ -65,7 +65,7 @@ use std::sync::Arc;
 use bincode::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
 
-use crate::baseline::sign::{KeyId, Policy, SecretKey, SignatureBlock, BLOCK_LEN};
+use crate::baseline::sign::{KeyId, PublicKey, SecretKey, SignatureBlock, BLOCK_LEN};
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
@@ -1591,6 +1591,37 @@ fn read_record<R: Read>(
     let mut record = wire.into_record(format.algorithm)?;
     record.extra = decode_extra(&record, extra, &format.extra)?;
     Ok(record)
+}
+
+/// What a verifier demands of a baseline: a valid signature by `key` and, optionally, the
+/// host it was made on and a lowest generation (against replaying an older baseline).
+pub struct Policy {
+    pub key: PublicKey,
+    pub expect_host: Option<String>,
+    pub min_generation: Option<u64>,
+}
+
+impl Policy {
+    /// The checks on a header whose signature has been verified.
+    pub fn check(&self, header: &Header) -> std::result::Result<(), String> {
+        if let Some(host) = &self.expect_host {
+            if header.host != *host {
+                return Err(format!(
+                    "made on host {:?}, not on the expected host {host:?}",
+                    header.host
+                ));
+            }
+        }
+        if let Some(min) = self.min_generation {
+            if header.generation < min {
+                return Err(format!(
+                    "generation {} is below --min-generation {min}: an older baseline replayed?",
+                    header.generation
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -38,7 +38,6 @@ use std::path::{Path, PathBuf};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
-use crate::baseline::Header;
 use crate::error::{Error, Result};
 
 /// Domain separation: the signed message starts with this, so a fimsum signature can never
@@ -211,37 +210,6 @@ impl PublicKey {
         self.key
             .verify_strict(message, &Signature::from_bytes(&block.signature))
             .map_err(|_| "bad signature: the baseline was altered after it was signed".to_string())
-    }
-}
-
-/// What a verifier demands of a baseline: a valid signature by `key` and, optionally, the
-/// host it was made on and a lowest generation (against replaying an older baseline).
-pub struct Policy {
-    pub key: PublicKey,
-    pub expect_host: Option<String>,
-    pub min_generation: Option<u64>,
-}
-
-impl Policy {
-    /// The checks on a header whose signature has been verified.
-    pub fn check(&self, header: &Header) -> std::result::Result<(), String> {
-        if let Some(host) = &self.expect_host {
-            if header.host != *host {
-                return Err(format!(
-                    "made on host {:?}, not on the expected host {host:?}",
-                    header.host
-                ));
-            }
-        }
-        if let Some(min) = self.min_generation {
-            if header.generation < min {
-                return Err(format!(
-                    "generation {} is below --min-generation {min}: an older baseline replayed?",
-                    header.generation
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -424,7 +392,7 @@ fn unhex32(s: &str) -> Option<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::baseline::{signed_prefix, Origin};
+    use crate::baseline::{signed_prefix, Header, Origin};
     use crate::hash::{Algorithm, HashKind};
     use crate::record::Timestamp;
     use crate::scan::walk::FilterArg;
