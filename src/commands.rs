@@ -1185,14 +1185,17 @@ fn verify_packages(args: VerifyPackagesArgs, charset: Charset) -> Result<i32> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = match args.format {
-        ReportFormat::Human => packages::write_human(&mut out, &verification, charset),
-        ReportFormat::Json => packages::write_json(&mut out, &db, &verification, charset),
+        ReportFormat::Human => report::packages::write_human(&mut out, &verification, charset),
+        ReportFormat::Json => report::packages::write_json(&mut out, &db, &verification, charset),
     }
     .and_then(|()| out.flush())
     .map_err(|e| Error::io("cannot write the report", e));
     report_written(written)?;
     if args.format == ReportFormat::Human {
-        eprintln!("fimsum: {}", packages::summary_line(&db, &verification));
+        eprintln!(
+            "fimsum: {}",
+            report::packages::summary_line(&db, &verification)
+        );
     }
     Ok(verification.exit_bits())
 }

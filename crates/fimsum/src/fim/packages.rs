@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::{CString, OsStr};
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -40,12 +40,10 @@ use std::sync::Arc;
 
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
-use serde_json::{json, Value};
 
 use crate::error::{exit, Error, Result};
 use crate::hash::Digest;
 use crate::record::{Kind, Meta};
-use crate::rsync::escape::{escape_name, Charset};
 use crate::scan::read::{describe, FileRef};
 
 /// dpkg's administrative directory, relative to the root.
@@ -727,136 +725,6 @@ where
     (findings, false)
 }
 
-/// One line per finding, sorted by path: `changed    /usr/bin/foo  (coreutils: md5
-/// expected X, found Y)`. Names are escaped as in every fimsum report.
-pub fn write_human(out: &mut dyn Write, v: &Verification, charset: Charset) -> io::Result<()> {
-    for f in &v.findings {
-        let detail = match f.problem {
-            Problem::Missing => String::new(),
-            ref problem => format!(": {problem}"),
-        };
-        writeln!(
-            out,
-            "{:<10} {}  ({}{}{})",
-            f.problem.label(),
-            escape_name(&f.file.path, charset),
-            escape_name(f.file.package.as_bytes(), charset),
-            if f.file.conffile { ", conffile" } else { "" },
-            escape_escaped(&detail, charset),
-        )?;
-    }
-    Ok(())
-}
-
-/// The summary: `checked N files of M packages: ...`.
-pub fn summary_line(db: &PackageDb, v: &Verification) -> String {
-    let mut line = format!(
-        "checked {} files of {} packages: {} changed, {} missing, {} of the wrong type, \
-         {} with a wrong mode or owner, {} unreadable; {} set-id files to review",
-        v.checked,
-        db.package_count(),
-        v.count("changed"),
-        v.count("missing"),
-        v.count("type"),
-        v.count("mode") + v.count("owner") + v.count("override"),
-        v.count("unreadable"),
-        v.count("setid"),
-    );
-    if v.excluded > 0 {
-        line.push_str(&format!(
-            "; {} not installed by dpkg's path-exclude",
-            v.excluded
-        ));
-    }
-    line
-}
-
-/// One JSON object per finding, then a summary object, in the style of
-/// [`crate::report::write_json`] (same schema version).
-pub fn write_json(
-    out: &mut dyn Write,
-    db: &PackageDb,
-    v: &Verification,
-    charset: Charset,
-) -> io::Result<()> {
-    for f in &v.findings {
-        let mut obj = json!({
-            "type": "finding",
-            "path": escape_name(&f.file.path, charset),
-            "problem": f.problem.label(),
-            "package": escape_name(f.file.package.as_bytes(), charset),
-            "conffile": f.file.conffile,
-        });
-        if let Some(listed) = &f.file.listed_as {
-            obj["listed_as"] = Value::from(escape_name(listed, charset));
-        }
-        let octal = |mode: u32| Value::from(format!("{mode:04o}"));
-        match &f.problem {
-            Problem::Missing => {}
-            Problem::NotRegular { kind } => obj["kind"] = Value::from(kind.name()),
-            Problem::Md5Mismatch { expected, actual } => {
-                obj["expected_md5"] = Value::from(hex(expected));
-                obj["found_md5"] = Value::from(hex(actual));
-            }
-            Problem::Unreadable { reason } => {
-                obj["reason"] = Value::from(escape_escaped(reason, charset))
-            }
-            Problem::WorldWritable { mode } | Problem::SetId { mode } => obj["mode"] = octal(*mode),
-            Problem::NotRootOwned { uid } => obj["uid"] = Value::from(*uid),
-            Problem::OverrideMismatch {
-                expected,
-                uid,
-                gid,
-                mode,
-            } => {
-                obj["mode"] = octal(*mode);
-                obj["uid"] = Value::from(*uid);
-                obj["gid"] = Value::from(*gid);
-                obj["expected"] = json!({
-                    "mode": octal(expected.mode),
-                    "uid": expected.uid,
-                    "gid": expected.gid,
-                });
-            }
-        }
-        writeln!(out, "{obj}")?;
-    }
-    let mut summary = json!({
-        "type": "summary",
-        "schema": crate::report::JSON_SCHEMA_VERSION,
-        "checked": v.checked,
-        "packages": db.package_count(),
-    });
-    let mut counts = serde_json::Map::new();
-    for label in [
-        "changed",
-        "missing",
-        "type",
-        "mode",
-        "owner",
-        "override",
-        "setid",
-        "unreadable",
-    ] {
-        counts.insert(label.into(), Value::from(v.count(label)));
-    }
-    summary["findings"] = Value::from(counts);
-    summary["excluded"] = Value::from(v.excluded);
-    let warnings: Vec<String> = db
-        .warnings()
-        .iter()
-        .map(|w| escape_escaped(w, charset))
-        .collect();
-    summary["warnings"] = Value::from(warnings);
-    writeln!(out, "{summary}")
-}
-
-/// Text that may carry bytes from the database or the disk (a reason naming a path),
-/// escaped like a name so it cannot put control characters on a terminal.
-fn escape_escaped(text: &str, charset: Charset) -> String {
-    escape_name(text.as_bytes(), charset)
-}
-
 /// `path` with a top-level alias replaced by its target.
 fn canonical<'p>(aliases: &[(Vec<u8>, Vec<u8>)], path: &'p [u8]) -> Cow<'p, [u8]> {
     for (from, to) in aliases {
@@ -1411,7 +1279,7 @@ fn parse_md5(hex: &[u8]) -> Option<[u8; 16]> {
 }
 
 /// Lowercase hex of a digest.
-fn hex(md5: &[u8; 16]) -> String {
+pub(crate) fn hex(md5: &[u8; 16]) -> String {
     Digest::from_array(*md5).to_hex()
 }
 

@@ -6,6 +6,7 @@
 
 pub mod deletions;
 pub mod itemize;
+pub mod packages;
 pub mod rsync;
 pub mod syslog;
 
