@@ -17,7 +17,13 @@ use crate::hash::{Digest, HashKind};
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::order::common_prefix;
 use crate::scan::read::Hashed;
-use crate::scan::Item;
+
+/// What a scan hands to its sink, in rsync order: what a batch holds and gives back.
+#[derive(Debug)]
+pub enum Item {
+    Record(Record),
+    Problem(Problem),
+}
 
 /// Entries of a batch: the unit in which the walk reaches the output.
 pub const BATCH_ENTRIES: usize = 4096;

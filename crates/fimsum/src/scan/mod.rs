@@ -33,6 +33,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::record::{Content, Kind, Record};
+pub use crate::scan::batch::Item;
 use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 use crate::scan::quick::Reuse;
 use crate::scan::read::{Hashed, Job};
@@ -100,13 +101,6 @@ impl Prefixes {
         let mut digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
         digests.insert(name, digest);
     }
-}
-
-/// What a scan hands to its sink, in rsync order.
-#[derive(Debug)]
-pub enum Item {
-    Record(Record),
-    Problem(Problem),
 }
 
 /// Counts of one scan.
