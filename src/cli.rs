@@ -140,8 +140,8 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    pub fn verbosity(&self) -> fimsum::progress::Verbosity {
-        use fimsum::progress::Verbosity;
+    pub fn verbosity(&self) -> crate::progress::Verbosity {
+        use crate::progress::Verbosity;
         match (self.quiet, self.verbose) {
             (true, _) => Verbosity::Quiet,
             (_, true) => Verbosity::Verbose,
@@ -248,7 +248,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub syslog: bool,
     /// The syslog socket.
-    #[arg(long, value_name = "PATH", default_value = fimsum::syslog::DEFAULT_SOCKET, requires = "syslog")]
+    #[arg(long, value_name = "PATH", default_value = fimsum::report::syslog::DEFAULT_SOCKET, requires = "syslog")]
     pub syslog_socket: PathBuf,
     /// `update` only: write the new baseline even though this scan could not see everything
     /// (a directory not listed completely, an entry that could not be looked at, a file that

@@ -10,29 +10,30 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 
-use fimsum::assess::{self, Assessment, Inputs, IocHit};
+use crate::progress::Progress;
+use fimsum::baseline::sign::{self, PublicKey, SecretKey};
 use fimsum::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
-use fimsum::config::Config;
 use fimsum::diff::{self, Diff, DiffOptions, Kept};
 use fimsum::error::{exit, Error, Problem, Result};
-use fimsum::escape::{escape_name, Charset};
+use fimsum::fim::assess::{self, Assessment, Inputs, IocHit};
+use fimsum::fim::config::Config;
+use fimsum::fim::ioc::IocSet;
+use fimsum::fim::packages::{self, PackageDb};
+use fimsum::fim::policy::Policy;
 use fimsum::hash::{extra_kinds, Algorithm, HashKind};
-use fimsum::ioc::IocSet;
-use fimsum::itemize::write_itemize;
-use fimsum::order::ensure_ordered;
-use fimsum::packages::{self, PackageDb};
-use fimsum::policy::{self, Policy};
-use fimsum::progress::Progress;
-use fimsum::quick::{QuickCheck, Reuse};
-use fimsum::read;
 use fimsum::record::{Content, Record, Timestamp};
+use fimsum::report::itemize::write_itemize;
+use fimsum::report::rsync::write_rsync;
+use fimsum::report::syslog::{Priority, Syslog};
 use fimsum::report::{self, Context};
-use fimsum::rsync_log::{format_line, LogReader};
-use fimsum::rsync_report::write_rsync;
+use fimsum::rsync::escape::{escape_name, Charset};
+use fimsum::rsync::log::{format_line, LogReader};
+use fimsum::rsync::order::ensure_ordered;
+use fimsum::scan::fs_types;
+use fimsum::scan::quick::{QuickCheck, Reuse};
+use fimsum::scan::read;
+use fimsum::scan::walk::{FilterArg, WalkOptions};
 use fimsum::scan::{self, Item, Prefixes, ScanError, ScanOptions, Stats};
-use fimsum::sign::{self, PublicKey, SecretKey};
-use fimsum::syslog::{Priority, Syslog};
-use fimsum::walk::{FilterArg, WalkOptions};
 
 use clap::CommandFactory;
 
@@ -226,8 +227,8 @@ fn config(args: ConfigArgs) -> Result<i32> {
     Policy::new(&config).map_err(|e| Error::Config(e.to_string()))?;
     let from = match &args.config.config {
         Some(path) => path.display().to_string(),
-        None if Path::new(fimsum::config::DEFAULT_PATH).exists() => {
-            fimsum::config::DEFAULT_PATH.to_string()
+        None if Path::new(fimsum::fim::config::DEFAULT_PATH).exists() => {
+            fimsum::fim::config::DEFAULT_PATH.to_string()
         }
         None => "the built-in default (no /etc/fimsum.toml)".to_string(),
     };
@@ -260,7 +261,7 @@ fn config_walk(config: &Config) -> Result<WalkOptions> {
         .map_err(|e| Error::Config(format!("exclude: {e}")))?;
     for name in &config.skip_fs {
         let magics =
-            policy::fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
+            fs_types::fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));
     }
     Ok(walk)
@@ -320,7 +321,7 @@ fn check_skip_fs(
             if *recorded != configured {
                 let names = |set: &[i64]| -> String {
                     let mut names: Vec<String> =
-                        set.iter().map(|&m| policy::fs_type_name(m)).collect();
+                        set.iter().map(|&m| fs_types::fs_type_name(m)).collect();
                     names.dedup();
                     if names.is_empty() {
                         "none".into()
@@ -378,8 +379,8 @@ fn load_iocs(paths: &[PathBuf], algorithm: Algorithm, extras: &[HashKind]) -> Re
 
 /// A list that cannot be read is missing input (66), one that is not a hash list is bad
 /// data (65); a list the run's digests cannot match is a usage error (64: add `--digest`).
-fn ioc_error(e: fimsum::ioc::IocError) -> Error {
-    use fimsum::ioc::IocError;
+fn ioc_error(e: fimsum::fim::ioc::IocError) -> Error {
+    use fimsum::fim::ioc::IocError;
     match e {
         IocError::Io { path, source } => Error::NoInput { path, source },
         IocError::Parse {
@@ -649,7 +650,7 @@ fn check(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> Re
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = if args.quick {
-        let again = fimsum::quick::read_ahead(base.records_again()?);
+        let again = fimsum::scan::quick::read_ahead(base.records_again()?);
         let seed = now().nsec as u64 ^ u64::from(std::process::id());
         let sample = args.quick_sample.unwrap_or(0.0);
         Some(Box::new(QuickCheck::new(
@@ -934,7 +935,7 @@ impl Side {
     fn open(
         path: &Path,
         algorithm: Option<Algorithm>,
-        policy: Option<&sign::Policy>,
+        policy: Option<&baseline::Policy>,
     ) -> Result<Side> {
         if baseline::is_baseline(path)? {
             return Ok(Side::Baseline(Box::new(Baseline::open_with(path, policy)?)));
@@ -986,7 +987,7 @@ impl Side {
     }
 }
 
-fn log_error(path: &Path, e: fimsum::rsync_log::LogError) -> Error {
+fn log_error(path: &Path, e: fimsum::rsync::log::LogError) -> Error {
     Error::bad_data(path, format!("line {}: {}", e.line, e.reason))
 }
 
@@ -1199,14 +1200,17 @@ fn verify_packages(args: VerifyPackagesArgs, charset: Charset) -> Result<i32> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = match args.format {
-        ReportFormat::Human => packages::write_human(&mut out, &verification, charset),
-        ReportFormat::Json => packages::write_json(&mut out, &db, &verification, charset),
+        ReportFormat::Human => report::packages::write_human(&mut out, &verification, charset),
+        ReportFormat::Json => report::packages::write_json(&mut out, &db, &verification, charset),
     }
     .and_then(|()| out.flush())
     .map_err(|e| Error::io("cannot write the report", e));
     report_written(written)?;
     if args.format == ReportFormat::Human {
-        eprintln!("fimsum: {}", packages::summary_line(&db, &verification));
+        eprintln!(
+            "fimsum: {}",
+            report::packages::summary_line(&db, &verification)
+        );
     }
     Ok(verification.exit_bits())
 }
@@ -1215,11 +1219,11 @@ fn load_secret_key(path: Option<&Path>) -> Result<Option<SecretKey>> {
     path.map(SecretKey::load).transpose()
 }
 
-fn load_policy(args: VerifyArgs) -> Result<Option<sign::Policy>> {
+fn load_policy(args: VerifyArgs) -> Result<Option<baseline::Policy>> {
     let Some(path) = args.verify_key else {
         return Ok(None);
     };
-    Ok(Some(sign::Policy {
+    Ok(Some(baseline::Policy {
         key: PublicKey::load(&path)?,
         expect_host: args.expect_host,
         min_generation: args.min_generation,

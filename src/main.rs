@@ -4,10 +4,11 @@
 mod cli;
 mod commands;
 mod man;
+mod progress;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use fimsum::error::exit;
-use fimsum::walk::FilterArg;
+use fimsum::scan::walk::FilterArg;
 
 fn main() {
     std::process::exit(real_main());

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::escape::{escape_name, Charset};
-use crate::record::{Kind, Record};
+use fimsum::record::{Kind, Record};
+use fimsum::rsync::escape::{escape_name, Charset};
 
 /// How much to say while a scan runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

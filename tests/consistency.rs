@@ -4,13 +4,13 @@
 
 use std::path::Path;
 
-use fimsum::assess::{self, Inputs};
 use fimsum::diff::{self, DiffOptions};
+use fimsum::fim::assess::{self, Inputs};
+use fimsum::fim::policy::Policy;
 use fimsum::hash::Algorithm;
-use fimsum::policy::Policy;
 use fimsum::record::Record;
+use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::{scan, Item, Prefixes, ScanOptions};
-use fimsum::walk::WalkOptions;
 
 use crate::util::{
     code, contents_of, run_in, scan_options, scan_source, scratch, stderr, stdout, write,
@@ -140,7 +140,7 @@ fn a_decoy_swapped_in_after_the_scan_does_not_make_a_rewritten_log_pass() {
     let root = tmp.path().join("src");
     write(&root.join("app.log"), b"line 1\nline 2\n");
     let old = scan_records(&root);
-    let config = fimsum::config::Config::parse(
+    let config = fimsum::fim::config::Config::parse(
         &format!(
             "[[rule]]\npattern = \"{}/*.log\"\nseverity = \"high\"\ngrowing = true\n",
             root.display()

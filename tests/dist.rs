@@ -113,7 +113,7 @@ fn package_assets_exist_and_land_where_the_units_look() {
     assert_eq!(installed_path("target/release/fimsum"), "/usr/bin/fimsum");
     assert_eq!(
         installed_path("dist/fimsum.toml"),
-        fimsum::config::DEFAULT_PATH
+        fimsum::fim::config::DEFAULT_PATH
     );
     assert_eq!(
         installed_path("dist/completions/fimsum.bash"),
@@ -157,7 +157,7 @@ fn check_service_runs_the_packaged_binary_and_the_timer_starts_it() {
     // of the tree read-only, but not hidden or replaced.
     assert_eq!(one(&service, "Service", "ProtectSystem"), "strict");
     assert_eq!(one(&service, "Service", "StateDirectory"), "fimsum");
-    assert!(fimsum::config::Config::default()
+    assert!(fimsum::fim::config::Config::default()
         .baseline
         .starts_with("/var/lib/fimsum/"));
     assert_eq!(one(&service, "Service", "ProtectHome"), "read-only");
@@ -258,7 +258,7 @@ fn systemd_analyze_verifies_the_units() {
 fn packaged_config_is_the_built_in_default() {
     let committed = std::fs::read_to_string(dist("fimsum.toml")).unwrap();
     assert!(
-        committed == fimsum::config::Config::default_text(),
+        committed == fimsum::fim::config::Config::default_text(),
         "dist/fimsum.toml is out of date: run scripts/gen-dist.sh"
     );
     // Once `fimsum config --default` exists, it must print the same bytes.

@@ -6,8 +6,8 @@
 //! `FIMSUM_FUZZ_CASES` to run more random rule sets than the default 150, and
 //! `FIMSUM_FUZZ_SEED` (a u64) to draw a different set.
 
-use fimsum::escape::unescape;
-use fimsum::filter::Filter;
+use fimsum::rsync::escape::unescape;
+use fimsum::rsync::filter::Filter;
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::fs;

@@ -8,16 +8,16 @@ use std::cmp::Ordering;
 use std::io::Cursor;
 use std::sync::OnceLock;
 
+use fimsum::baseline::sign::{self, PublicKey, SecretKey};
 use fimsum::baseline::{
-    check_signature, verify, Baseline, BaselineWriter, Header, Origin, SignatureStatus,
+    check_signature, verify, Baseline, BaselineWriter, Header, Origin, Policy, SignatureStatus,
 };
-use fimsum::escape::{escape_line, unescape, Charset};
 use fimsum::hash::{extra_kinds, Algorithm, Digest, HashKind};
-use fimsum::order::cmp_entries;
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
-use fimsum::rsync_log::{format_line, LogReader};
-use fimsum::sign::{self, Policy, PublicKey, SecretKey};
-use fimsum::walk::FilterArg;
+use fimsum::rsync::escape::{escape_line, unescape, Charset};
+use fimsum::rsync::log::{format_line, LogReader};
+use fimsum::rsync::order::cmp_entries;
+use fimsum::scan::walk::FilterArg;
 use proptest::prelude::*;
 
 use crate::util::Rng;

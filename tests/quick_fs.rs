@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use fimsum::hash::Algorithm;
-use fimsum::hook::{HookRef, Hooks};
-use fimsum::quick::{QuickCheck, Reuse};
 use fimsum::record::Record;
-use fimsum::walk::WalkOptions;
+use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::quick::{QuickCheck, Reuse};
+use fimsum::scan::walk::WalkOptions;
 
 use crate::util::{contents_of, scan_options, scan_source, scratch, write};
 

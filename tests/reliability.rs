@@ -1,5 +1,5 @@
 //! Never crash, never lie: files that change, vanish or are swapped while a scan reads them.
-//! Each test changes the tree at an exact moment through `fimsum::hook::Hooks`, the way
+//! Each test changes the tree at an exact moment through `fimsum::scan::hook::Hooks`, the way
 //! rsync's test suite uses an LD_PRELOAD shim, and checks that no checksum of mixed or
 //! foreign content is recorded and that the scan goes on.
 
@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use fimsum::hash::{Algorithm, HashKind, Kernel};
-use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::{Content, Kind, Record};
+use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::ScanOptions;
-use fimsum::walk::WalkOptions;
 
 use crate::util::{contents_of, is_root, scan_options, scan_source, scratch, stdout, write};
 

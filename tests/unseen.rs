@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use fimsum::diff::{diff_keeping, ChangeKind, DiffOptions, Kept};
 use fimsum::hash::Algorithm;
-use fimsum::hook::{HookRef, Hooks};
 use fimsum::record::Record;
-use fimsum::walk::WalkOptions;
+use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::walk::WalkOptions;
 
 use crate::util::{
     code, contents_of, is_root, run_in, scan_options, scan_source, scratch, stderr, stdout, write,

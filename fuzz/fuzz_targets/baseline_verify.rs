@@ -15,8 +15,8 @@
 use std::io::Cursor;
 use std::sync::OnceLock;
 
-use fimsum::baseline::{check_signature, verify};
-use fimsum::sign::{self, Policy, PublicKey, SecretKey, BLOCK_LEN};
+use fimsum::baseline::{check_signature, verify, Policy};
+use fimsum::baseline::sign::{self, PublicKey, SecretKey, BLOCK_LEN};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 

@@ -1,9 +1,9 @@
-//! `fimsum::escape`: for any bytes and each charset, `unescape(escape_line(x)) == x`; the
+//! `fimsum::rsync::escape`: for any bytes and each charset, `unescape(escape_line(x)) == x`; the
 //! escaped text never holds a newline or another control byte but TAB (and rsync's raw
 //! leading CR); in the C locale it is pure ASCII. `unescape` of any bytes never grows them.
 #![no_main]
 
-use fimsum::escape::{escape_line, escape_name, unescape, Charset};
+use fimsum::rsync::escape::{escape_line, escape_name, unescape, Charset};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,9 +1,9 @@
-//! `fimsum::filter::Filter`: any sequence of `--exclude`, `--include` and `--*-from`
+//! `fimsum::rsync::filter::Filter`: any sequence of `--exclude`, `--include` and `--*-from`
 //! arguments, then `is_excluded` on arbitrary names; nothing may panic. A rejected
 //! `--exclude`/`--include` leaves the rules unchanged, as documented.
 #![no_main]
 
-use fimsum::filter::{Filter, RuleKind};
+use fimsum::rsync::filter::{Filter, RuleKind};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 

@@ -1,11 +1,11 @@
-//! `fimsum::rsync_log::LogReader` on hostile text: iterating to the end never panics and
+//! `fimsum::rsync::log::LogReader` on hostile text: iterating to the end never panics and
 //! ends, and every record it accepts comes back unchanged when written with `format_line`
 //! (in each charset) and read again.
 #![no_main]
 
-use fimsum::escape::Charset;
+use fimsum::rsync::escape::Charset;
 use fimsum::hash::Algorithm;
-use fimsum::rsync_log::{format_line, LogReader};
+use fimsum::rsync::log::{format_line, LogReader};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

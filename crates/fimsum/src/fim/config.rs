@@ -1,0 +1,1246 @@
+//! The config file of `fimsum init`, `check` and `update` (`--config FILE`, by default
+//! /etc/fimsum.toml): what to scan, where the baseline lives, and the policy that
+//! [`crate::fim::policy`] compiles from its `[[rule]]` tables.
+//!
+//! Strict on purpose: in a security tool a misspelt key must not silently leave a default
+//! in force, so an unknown key, a bad value or a pattern that can never match is an error
+//! naming the file, line and column. A key left out keeps its built-in value, the one in
+//! [`Config::default_text`] (what `fimsum config --default` prints); a key that is given
+//! replaces that value whole.
+
+use std::fmt;
+use std::io;
+use std::ops::Range;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::fim::policy;
+use crate::fim::severity::{self, Attribute, Attributes, Severity};
+use crate::hash::Algorithm;
+use crate::rsync::filter::Filter;
+use crate::scan::fs_types;
+
+/// Where the config is read from when `--config` is not given.
+pub const DEFAULT_PATH: &str = "/etc/fimsum.toml";
+
+/// Digests that `digests` may name: the kinds that lists of known-bad (and known-good)
+/// files are keyed on. rsync's other checksums identify nothing outside rsync.
+pub const EXTRA_DIGESTS: [&str; 3] = ["md5", "sha1", "sha256"];
+
+/// The most earlier baselines `keep` may ask for: `update` renames each of them every
+/// time, so a number that large is a mistake, and a huge one would keep it renaming for ever.
+pub const MAX_KEEP: usize = 1000;
+
+/// How the built-in config is named in messages.
+const BUILTIN_NAME: &str = "(built-in config)";
+
+/// A parsed and checked config. Paths are absolute or, for relative ones in the file,
+/// already joined to the config file's directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// rsync source arguments, absolute; a trailing `/` means "the contents of".
+    pub roots: Vec<String>,
+    /// rsync `--exclude` rules, relative to each root as rsync's are; `"+ "` includes.
+    pub exclude: Vec<String>,
+    /// Filesystem types not entered: names of [`fs_types::FS_TYPES`] or `0x...` numbers.
+    pub skip_fs: Vec<String>,
+    /// rsync's `-x`.
+    pub one_file_system: bool,
+    pub checksum: Algorithm,
+    /// Extra digests, lowercase names from [`EXTRA_DIGESTS`], none twice nor equal to
+    /// `checksum`.
+    pub digests: Vec<String>,
+    /// Files of known-bad digests.
+    pub ioc: Vec<PathBuf>,
+    /// Check changed package-owned files against the package manager's digests.
+    pub packages: bool,
+    pub baseline: PathBuf,
+    /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...), at most
+    /// [`MAX_KEEP`].
+    pub keep: usize,
+    /// The secret key `init` and `update` sign the baseline with, if any.
+    pub sign_key: Option<PathBuf>,
+    /// The public key `check` and `update` require the baseline's signature to verify
+    /// with, if any.
+    pub verify_key: Option<PathBuf>,
+    /// The `[[rule]]` tables in file order; the last matching one decides.
+    pub rules: Vec<RuleConfig>,
+}
+
+/// One `[[rule]]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleConfig {
+    /// `pattern = "..."` or `patterns = [...]`; never empty once parsed.
+    pub patterns: Vec<String>,
+    pub severity: Severity,
+    /// `attributes`, groups expanded; all of them when the key is left out.
+    pub attributes: Attributes,
+    pub growing: bool,
+    /// Line of the `[[rule]]` header, for reports that say which rule decided.
+    pub line: Option<usize>,
+}
+
+/// Why a config could not be used: the file, the position when there is one, and what.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    /// 1-based line and column (in characters).
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    source: Option<io::Error>,
+}
+
+impl ConfigError {
+    /// The error came from reading the file, not from what it says.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        self.source.as_ref()
+    }
+}
+
+impl fmt::Display for ConfigError {
+    /// `FILE:LINE:COLUMN: MESSAGE`, the form editors and compilers use.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Default for Config {
+    /// The built-in policy: exactly [`Config::default_text`] parsed.
+    fn default() -> Config {
+        builtin().clone()
+    }
+}
+
+fn builtin() -> &'static Config {
+    static BUILTIN: OnceLock<Config> = OnceLock::new();
+    BUILTIN.get_or_init(|| {
+        // A constant of this crate, parsed by the tests: failing here is a build defect.
+        parse_with(DEFAULT_TEXT, Path::new(BUILTIN_NAME), None)
+            .unwrap_or_else(|e| panic!("the built-in config is invalid: {e}"))
+    })
+}
+
+impl Config {
+    /// The built-in policy as the commented TOML document `fimsum config --default`
+    /// prints; [`Config::default`] is its parse.
+    pub fn default_text() -> &'static str {
+        DEFAULT_TEXT
+    }
+
+    /// Parses a config read from `path` (used in messages and to resolve relative paths).
+    ///
+    /// # Errors
+    /// TOML syntax, an unknown key, a value of the wrong type or out of range, a pattern
+    /// that rsync would reject or that can never match; the error gives the position.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        parse_with(text, path, Some(builtin()))
+    }
+
+    /// Reads and parses the config file at `path`.
+    ///
+    /// # Errors
+    /// As [`Config::parse`], or the file cannot be read, or others than its owner may
+    /// write it: whoever can edit the policy can switch the monitoring off.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = read_trusted(path)?;
+        Config::parse(&text, path)
+    }
+
+    /// The config that `init`, `check` and `update` use: `explicit` (`--config FILE`),
+    /// which must exist; else [`DEFAULT_PATH`] if it exists; else the built-in policy.
+    ///
+    /// # Errors
+    /// As [`Config::load`]; a [`DEFAULT_PATH`] that exists but cannot be read is an error
+    /// too, not a reason to fall back silently.
+    pub fn load_or_default(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        match explicit {
+            Some(path) => Config::load(path),
+            None => match Config::load(Path::new(DEFAULT_PATH)) {
+                Err(e) if e.io_error().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => {
+                    Ok(Config::default())
+                }
+                result => result,
+            },
+        }
+    }
+}
+
+fn read_trusted(path: &Path) -> Result<String, ConfigError> {
+    let io_error = |e: io::Error| ConfigError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: e.to_string(),
+        source: Some(e),
+    };
+    let file = crate::input::open_regular(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    let euid = rustix::process::geteuid().as_raw();
+    let problem = if meta.mode() & 0o022 != 0 {
+        Some("is writable by its group or by others")
+    } else if meta.uid() != euid && meta.uid() != 0 {
+        Some("is owned by another user")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message: format!("{problem}: whoever can edit the policy can switch it off"),
+            source: None,
+        });
+    }
+    let data =
+        crate::input::read_bounded(file, CONFIG_FILE_LIMIT, "config file").map_err(io_error)?;
+    String::from_utf8(data).map_err(|_| {
+        io_error(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })
+}
+
+/// The largest config file read: a million rules fit in it many times over.
+const CONFIG_FILE_LIMIT: u64 = 64 << 20;
+
+/// The file as written, each key optional so that a missing one can take its default,
+/// values that need checking spanned so that errors can point at them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    roots: Option<Spanned<Vec<Spanned<String>>>>,
+    exclude: Option<Vec<Spanned<String>>>,
+    skip_fs: Option<Vec<Spanned<String>>>,
+    one_file_system: Option<bool>,
+    checksum: Option<Spanned<String>>,
+    digests: Option<Vec<Spanned<String>>>,
+    ioc: Option<Vec<Spanned<String>>>,
+    packages: Option<bool>,
+    baseline: Option<Spanned<String>>,
+    keep: Option<Spanned<usize>>,
+    sign_key: Option<Spanned<String>>,
+    verify_key: Option<Spanned<String>>,
+    rule: Option<Vec<Spanned<RawRule>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    pattern: Option<Spanned<String>>,
+    patterns: Option<Spanned<Vec<Spanned<String>>>>,
+    severity: Severity,
+    attributes: Option<Vec<Spanned<String>>>,
+    growing: Option<Spanned<bool>>,
+}
+
+/// The text being parsed, to turn byte offsets into positions.
+struct Source<'a> {
+    text: &'a str,
+    lines: Lines,
+    path: &'a Path,
+    /// Values for keys the file leaves out; `None` while parsing the built-in config,
+    /// which must give them all.
+    defaults: Option<&'a Config>,
+}
+
+impl Source<'_> {
+    fn error(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ConfigError {
+        let (line, column) = match span {
+            Some(span) => {
+                let (line, column) = self.lines.position(self.text, span.start);
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    fn at<T>(&self, value: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        self.error(Some(value.span()), message)
+    }
+
+    fn default_of<T>(&self, key: &str, value: impl FnOnce(&Config) -> T) -> Result<T, ConfigError> {
+        match self.defaults {
+            Some(defaults) => Ok(value(defaults)),
+            None => Err(self.error(None, format!("missing key `{key}`"))),
+        }
+    }
+
+    /// A path from the file: relative ones are taken from the file's directory, so that a
+    /// config means the same wherever fimsum is started from.
+    fn path_value(&self, key: &str, value: &Spanned<String>) -> Result<PathBuf, ConfigError> {
+        let text = value.get_ref();
+        if text.is_empty() || text.contains('\0') {
+            return Err(self.at(value, format!("{key}: {text:?} is not a path")));
+        }
+        let path = Path::new(text);
+        Ok(match self.path.parent() {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path.to_path_buf(),
+        })
+    }
+}
+
+/// Where each line of a text starts, found once: every `[[rule]]` is given its line, and
+/// counting the newlines before each anew would make a config of many rules take time
+/// quadratic in its length.
+struct Lines {
+    /// Byte offsets of the line starts, ascending; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Lines { starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset into `text`, the text this
+    /// was made from. An offset inside a character counts as that character's; one past the
+    /// end as the end.
+    fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        // Lines that start at or before the offset: never zero, as the first starts at 0.
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+#[cfg(test)]
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    Lines::new(text).position(text, offset)
+}
+
+fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Config, ConfigError> {
+    let src = Source {
+        text,
+        lines: Lines::new(text),
+        path,
+        defaults,
+    };
+    let raw: RawConfig =
+        toml::from_str(text).map_err(|e| src.error(e.span(), e.message().trim_end()))?;
+
+    let roots = match raw.roots {
+        Some(list) => parse_roots(&src, list)?,
+        None => src.default_of("roots", |c| c.roots.clone())?,
+    };
+    let exclude = match raw.exclude {
+        Some(list) => parse_exclude(&src, list)?,
+        None => src.default_of("exclude", |c| c.exclude.clone())?,
+    };
+    let skip_fs = match raw.skip_fs {
+        Some(list) => parse_skip_fs(&src, list)?,
+        None => src.default_of("skip_fs", |c| c.skip_fs.clone())?,
+    };
+    let checksum = match raw.checksum {
+        Some(name) => name
+            .get_ref()
+            .parse::<Algorithm>()
+            .map_err(|e| src.at(&name, format!("checksum: {e}")))?,
+        None => src.default_of("checksum", |c| c.checksum)?,
+    };
+    let digests = match raw.digests {
+        Some(list) => parse_digests(&src, list, checksum)?,
+        None => src.default_of("digests", |c| c.digests.clone())?,
+    };
+    let ioc = match raw.ioc {
+        Some(list) => list
+            .iter()
+            .map(|p| src.path_value("ioc", p))
+            .collect::<Result<_, _>>()?,
+        None => src.default_of("ioc", |c| c.ioc.clone())?,
+    };
+    let baseline = match raw.baseline {
+        Some(path) => src.path_value("baseline", &path)?,
+        None => src.default_of("baseline", |c| c.baseline.clone())?,
+    };
+    // Not given by the built-in config (TOML has no "none"): no key unless a file says so.
+    let key_path =
+        |key: &str, value: Option<Spanned<String>>, default: fn(&Config) -> Option<PathBuf>| {
+            match value {
+                Some(path) => src.path_value(key, &path).map(Some),
+                None => Ok(src.defaults.and_then(default)),
+            }
+        };
+    let sign_key = key_path("sign_key", raw.sign_key, |c| c.sign_key.clone())?;
+    let verify_key = key_path("verify_key", raw.verify_key, |c| c.verify_key.clone())?;
+    let rules = match raw.rule {
+        Some(tables) => tables
+            .into_iter()
+            .map(|table| parse_rule(&src, table))
+            .collect::<Result<_, _>>()?,
+        None => src.default_of("rule", |c| c.rules.clone())?,
+    };
+    Ok(Config {
+        roots,
+        exclude,
+        skip_fs,
+        one_file_system: match raw.one_file_system {
+            Some(value) => value,
+            None => src.default_of("one_file_system", |c| c.one_file_system)?,
+        },
+        checksum,
+        digests,
+        ioc,
+        packages: match raw.packages {
+            Some(value) => value,
+            None => src.default_of("packages", |c| c.packages)?,
+        },
+        baseline,
+        keep: match raw.keep {
+            Some(value) if *value.get_ref() > MAX_KEEP => {
+                return Err(src.at(
+                    &value,
+                    format!("keep: {} is more than {MAX_KEEP}", value.get_ref()),
+                ));
+            }
+            Some(value) => value.into_inner(),
+            None => src.default_of("keep", |c| c.keep)?,
+        },
+        sign_key,
+        verify_key,
+        rules,
+    })
+}
+
+fn parse_roots(
+    src: &Source,
+    list: Spanned<Vec<Spanned<String>>>,
+) -> Result<Vec<String>, ConfigError> {
+    if list.get_ref().is_empty() {
+        return Err(src.at(&list, "roots: nothing to scan"));
+    }
+    list.into_inner()
+        .into_iter()
+        .map(|root| {
+            // Relative roots would depend on the directory fimsum is started from, and
+            // rules match absolute paths.
+            if !root.get_ref().starts_with('/') || root.get_ref().contains('\0') {
+                return Err(src.at(
+                    &root,
+                    format!("roots: {:?} is not an absolute path", root.get_ref()),
+                ));
+            }
+            Ok(root.into_inner())
+        })
+        .collect()
+}
+
+fn parse_exclude(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>, ConfigError> {
+    // Compiled here only to be checked, each with rsync's own rules, so that the walk
+    // cannot fail on them later.
+    let mut filter = Filter::new();
+    list.into_iter()
+        .map(|rule| {
+            filter
+                .exclude(rule.get_ref().as_bytes())
+                .map_err(|e| src.at(&rule, format!("exclude: {e}")))?;
+            Ok(rule.into_inner())
+        })
+        .collect()
+}
+
+fn parse_skip_fs(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>, ConfigError> {
+    list.into_iter()
+        .map(|name| match fs_types::fs_type_magics(name.get_ref()) {
+            Ok(_) => Ok(name.into_inner()),
+            Err(e) => Err(src.at(&name, format!("skip_fs: {e}"))),
+        })
+        .collect()
+}
+
+fn parse_digests(
+    src: &Source,
+    list: Vec<Spanned<String>>,
+    checksum: Algorithm,
+) -> Result<Vec<String>, ConfigError> {
+    let mut digests: Vec<String> = Vec::new();
+    for name in list {
+        let lower = name.get_ref().to_ascii_lowercase();
+        if !EXTRA_DIGESTS.contains(&lower.as_str()) {
+            let known = EXTRA_DIGESTS.join(", ");
+            return Err(src.at(
+                &name,
+                format!("digests: unknown digest {:?} ({known})", name.get_ref()),
+            ));
+        }
+        if lower == checksum.name() || digests.contains(&lower) {
+            return Err(src.at(&name, format!("digests: {lower} is already recorded")));
+        }
+        digests.push(lower);
+    }
+    Ok(digests)
+}
+
+fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, ConfigError> {
+    let span = table.span();
+    let line = src.lines.position(src.text, span.start).0;
+    let raw = table.into_inner();
+    let patterns = match (raw.pattern, raw.patterns) {
+        (Some(one), None) => vec![one],
+        (None, Some(list)) if list.get_ref().is_empty() => {
+            return Err(src.at(&list, "rule: `patterns` is empty"));
+        }
+        (None, Some(list)) => list.into_inner(),
+        (Some(one), Some(_)) => {
+            return Err(src.at(&one, "rule: give `pattern` or `patterns`, not both"));
+        }
+        (None, None) => {
+            return Err(src.error(Some(span), "rule: missing `pattern` or `patterns`"));
+        }
+    };
+    for pattern in &patterns {
+        policy::check_pattern(pattern.get_ref())
+            .map_err(|e| src.at(pattern, format!("rule: {e}")))?;
+    }
+    let attributes = match raw.attributes {
+        Some(names) => names.iter().try_fold(Attributes::NONE, |set, name| {
+            severity::parse_attribute_name(name.get_ref())
+                .map(|more| set.union(more))
+                .map_err(|e| src.at(name, format!("rule: {e}")))
+        })?,
+        None => Attributes::ALL,
+    };
+    let growing = match raw.growing {
+        Some(flag) => {
+            let judges_nothing =
+                !attributes.contains(Attribute::Content) && !attributes.contains(Attribute::Size);
+            if *flag.get_ref() && judges_nothing {
+                return Err(src.at(
+                    &flag,
+                    "rule: `growing` judges content and size, and neither is in `attributes`",
+                ));
+            }
+            flag.into_inner()
+        }
+        None => false,
+    };
+    Ok(RuleConfig {
+        patterns: patterns.into_iter().map(Spanned::into_inner).collect(),
+        severity: raw.severity,
+        attributes,
+        growing,
+        line: Some(line),
+    })
+}
+
+/// The built-in policy for a Linux server, as `fimsum config --default` prints it. It must
+/// give every key: it is where a config file's left-out keys take their values from.
+const DEFAULT_TEXT: &str = r#"# fimsum configuration: what `fimsum init`, `check` and `update` scan, where the baseline
+# is kept, and how much each change matters.
+#
+# This is the built-in policy for a Linux server. fimsum uses it when /etc/fimsum.toml does
+# not exist, and `fimsum config --default` prints it: save it there and edit it. A key left
+# out of a config file keeps the value it has here; a key that is given replaces it whole,
+# lists included (to add a rule, keep these and append yours). Unknown keys are errors.
+
+# What to scan: rsync source arguments, absolute. "/etc/" scans what is in /etc, "/etc"
+# scans /etc itself (its entries are then named etc/...).
+roots = ["/"]
+
+# What not to scan: rsync --exclude patterns, tried in order, the first match deciding;
+# "+ PATTERN" includes. As in rsync they are relative to each root, so with the root "/"
+# they read as absolute paths. A trailing "/" matches directories only, and an excluded
+# directory is not entered at all.
+exclude = [
+    # Kernel interfaces and run-time state, made anew at every boot.
+    "/proc/",
+    "/sys/",
+    "/run/",
+    "/dev/shm/",
+    # Scratch space that anyone may write and the system empties.
+    "/tmp/",
+    "/var/tmp/",
+    # Caches, rebuilt at will.
+    "/var/cache/",
+    # Mount points for removable and temporary disks.
+    "/media/",
+    "/mnt/",
+    # Large files rewritten all the time, whose integrity is their owner's business:
+    # containers (each image layer a tree of its own), virtual machine disks, databases.
+    "/var/lib/docker/",
+    "/var/lib/containerd/",
+    "/var/lib/containers/",
+    "/var/lib/kubelet/pods/",
+    "/var/lib/libvirt/images/",
+    "/var/lib/mysql/",
+    "/var/lib/postgresql/",
+    "/var/lib/pgsql/",
+    # Snaps are read-only images that snapd replaces at every refresh.
+    "/snap/",
+    # Swap files: memory, several gigabytes of it.
+    "/swapfile",
+    "/swap.img",
+    # Users' own files change all day; their SSH keys are what gets a machine taken over.
+    "+ /home/*/.ssh/***",
+    "- /home/*/*",
+]
+
+# Filesystem types not entered, wherever they are mounted below a root. The kernel-made
+# ones hold nothing stored (and /proc/kcore never ends); network and FUSE mounts are
+# another machine's files, slow to read, and would be hashed from every client.
+# tmpfs is not listed: /dev is a devtmpfs, which statfs(2) cannot tell from a tmpfs, so
+# skipping tmpfs would skip /dev as well; the tmpfs mounts of a server (/run, /dev/shm,
+# often /tmp) are excluded by path above. Names are those of /proc/self/mountinfo; a type
+# fimsum does not know can be given as its statfs magic number, "0x...".
+skip_fs = [
+    "proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs",
+    "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
+    "efivarfs", "nsfs", "selinuxfs", "smackfs",
+    "nfs", "nfs4", "cifs", "smb3", "ceph", "9p", "fuse",
+]
+
+# Stay on the filesystems the roots are on, like rsync -x: a mount point below a root is
+# recorded but not entered. Off, since a server's /boot or /var is often a filesystem of
+# its own; skip_fs already keeps the scan out of what it must not enter.
+one_file_system = false
+
+# The checksum of every regular file, by rsync --checksum-choice name: md5, md4, sha1,
+# xxh64, xxh3 or xxh128. md5 is what rsync --checksum-choice=md5 prints and what lists of
+# known files and of indicators of compromise are keyed on.
+checksum = "md5"
+
+# More digests to record for every regular file, for lookups in lists keyed on them:
+# md5, sha1 or sha256 (threat feeds mostly publish sha256). Each one costs another pass
+# of hashing.
+digests = []
+
+# Lists of known-bad file hashes (md5, sha1 or sha256: one a line, md5sum-style output, or
+# a CSV export such as MalwareBazaar's): a scanned file whose digest is listed is reported
+# as critical, whatever the rules below say. Relative paths are taken from the directory
+# of this file.
+ioc = []
+
+# On Debian-like hosts, check changed files that a package owns against the MD5 sums dpkg
+# keeps: a file that matches its package was upgraded, not tampered with.
+packages = false
+
+# Where `init` writes the baseline and `check` reads it (relative paths are taken from the
+# directory of this file), and how many earlier baselines `update` keeps beside it (at
+# most 1000), as baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
+baseline = "/var/lib/fimsum/baseline.fimsum"
+keep = 1
+
+# Signed baselines: `init` and `update` sign the baseline with sign_key (a NAME.key of
+# `fimsum key generate`), and `check` and `update` refuse a baseline whose signature does
+# not verify with verify_key (its NAME.pub), as with --sign-key and --verify-key, which
+# take precedence. `update` of a signed baseline needs a sign key: it never replaces it by
+# an unsigned one. Both files must be owned by root (or the user running fimsum), the
+# secret key readable by its owner only. Not set by default.
+# sign_key = "/root/fimsum/web1.key"
+# verify_key = "/etc/fimsum/web1.pub"
+
+# Rules: how much a change matters, and which changes count.
+#
+#   pattern = "PATTERN", or patterns = ["PATTERN", ...]: rsync patterns matched against
+#       the entry's absolute path. "/etc/***" is /etc and everything below it, "/etc/**"
+#       only what is below it, a trailing "/" matches directories only, and a pattern
+#       without a leading "/" matches at any depth ("authorized_keys").
+#   severity = "critical", "high", "medium", "low" or "ignore" (never reported).
+#   attributes = what counts as a change (default ["all"]): type, content, size, link (a
+#       symlink's target), mode, owner, group, mtime, ctime, inode, nlink, device (a device
+#       node's numbers), or the groups all, perms (type mode owner group) and data (type
+#       content size link). An entry added or removed is reported whatever they are.
+#   growing = true: a log that only grows. Growth is expected; a log that shrank, or whose
+#       earlier lines changed, is reported as changed content.
+#
+# The LAST rule that matches an entry decides, so the rules go from the general to the
+# particular, and a rule appended at the end overrides the ones above it. This is the
+# reverse of `exclude`, where rsync's first match wins. An entry that no rule matches is
+# medium, with all attributes: a file where none was expected deserves a look. That is
+# most of /etc, and /opt, /srv, /usr/share and whatever else is not listed.
+
+[[rule]] # State that services rewrite as they run: only who may touch it counts.
+pattern = "/var/***"
+severity = "low"
+attributes = ["perms"]
+
+[[rule]] # Logs grow. One that shrank or changed its past was rotated or tampered with.
+pattern = "/var/log/***"
+severity = "low"
+attributes = ["perms", "content", "size"]
+growing = true
+
+[[rule]] # Logs rewritten in place, and the journal, which seals itself if asked to
+# (journalctl --setup-keys): only who may touch them counts.
+patterns = ["/var/log/journal/***", "/var/log/lastlog", "/var/log/faillog"]
+severity = "low"
+attributes = ["perms"]
+
+[[rule]] # Rotated logs: renamed every day, so each name holds other lines each time.
+patterns = [
+    "/var/log/**.[0-9]",
+    "/var/log/**.gz",
+    "/var/log/**.xz",
+    "/var/log/**.bz2",
+    "/var/log/**.zst",
+    "/var/log/**.old",
+    "/var/log/**-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]",
+]
+severity = "ignore"
+
+[[rule]] # Web roots: where a web shell is dropped.
+pattern = "/var/www/***"
+severity = "medium"
+
+[[rule]] # Users' crontabs and at jobs.
+patterns = ["/var/spool/cron/***", "/var/spool/at/***"]
+severity = "high"
+
+[[rule]] # Home directories: only who may enter them counts (their SSH keys: see below).
+patterns = ["/home/***", "/root/***"]
+severity = "low"
+attributes = ["perms"]
+
+[[rule]] # Device nodes: udev makes /dev anew at every boot, so only what a node is, the
+# device it opens and who may open it count.
+pattern = "/dev/***"
+severity = "medium"
+attributes = ["perms", "device", "link"]
+
+[[rule]] # On a merged-/usr system these are symlinks into /usr: retargeting one swaps
+# every program at once. (When they are directories, the next rule applies.)
+patterns = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+severity = "critical"
+
+[[rule]] # Programs, libraries, kernels and boot loaders: they change only when packages
+# are installed or upgraded.
+patterns = [
+    "/bin/***",
+    "/sbin/***",
+    "/lib/***",
+    "/lib32/***",
+    "/lib64/***",
+    "/libx32/***",
+    "/usr/bin/***",
+    "/usr/sbin/***",
+    "/usr/lib/***",
+    "/usr/lib32/***",
+    "/usr/lib64/***",
+    "/usr/libx32/***",
+    "/usr/libexec/***",
+    "/usr/local/bin/***",
+    "/usr/local/sbin/***",
+    "/usr/local/lib/***",
+    "/boot/***",
+]
+severity = "high"
+
+[[rule]] # Compiled Python, written by whichever root process first imports a module.
+patterns = ["__pycache__/", "__pycache__/*"]
+severity = "low"
+
+[[rule]] # Files the system itself rewrites in /etc and /boot: the loader's cache, clock
+# drift, lock files, the backup copies of the account files, LVM's metadata history, the
+# boot loader's environment block.
+patterns = [
+    "/etc/ld.so.cache",
+    "/etc/adjtime",
+    "/etc/.pwd.lock",
+    "/etc/*-",
+    "/etc/lvm/archive/***",
+    "/etc/lvm/backup/***",
+    "/etc/apparmor.d/cache/***",
+    "/boot/grub/grubenv",
+]
+severity = "low"
+
+[[rule]] # What runs at boot, on a schedule, at login or inside every program: the
+# usual places to persist. Also the package sources the next upgrade will trust.
+patterns = [
+    "/etc/cron*",
+    "/etc/cron*/**",
+    "/etc/anacrontab",
+    "/etc/systemd/***",
+    "/etc/init.d/***",
+    "/etc/rc.local",
+    "/etc/rc?.d/***",
+    "/etc/udev/rules.d/***",
+    "/etc/modprobe.d/***",
+    "/etc/modules",
+    "/etc/modules-load.d/***",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d/***",
+    "/etc/profile",
+    "/etc/profile.d/***",
+    "/etc/bash.bashrc",
+    "/etc/bashrc",
+    "/etc/environment",
+    "/etc/security/***",
+    "/etc/login.defs",
+    "/etc/nsswitch.conf",
+    "/etc/ssh/***",
+    "/etc/apt/***",
+    "/etc/yum.repos.d/***",
+    "/etc/pki/rpm-gpg/***",
+    "/root/.bashrc",
+    "/root/.bash_profile",
+    "/root/.bash_login",
+    "/root/.profile",
+    "/root/.config/systemd/***",
+    "/root/.ssh/***",
+    "/home/*/.ssh/***",
+]
+severity = "high"
+
+[[rule]] # Who the users are, who may become root, how they log in, and what is loaded
+# into every process: a change here changes who owns the machine.
+patterns = [
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/etc/sudoers.d/***",
+    "/etc/pam.d/***",
+    "security/pam_*.so",
+    "/etc/ld.so.preload",
+    "/etc/ssh/sshd_config",
+    "/etc/ssh/sshd_config.d/***",
+    "authorized_keys",
+    "authorized_keys2",
+]
+severity = "critical"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/fimsum.toml"))
+    }
+
+    fn ok(text: &str) -> Config {
+        match parse(text) {
+            Ok(config) => config,
+            Err(e) => panic!("rejected: {e}"),
+        }
+    }
+
+    /// Parses `text`, which must fail; returns the error's line and its display.
+    fn error(text: &str) -> (Option<usize>, String) {
+        match parse(text) {
+            Ok(config) => panic!("accepted: {text}\n{config:?}"),
+            Err(e) => (e.line, e.to_string()),
+        }
+    }
+
+    const TWO_RULES: &str = "\
+roots = [\"/\"]
+
+[[rule]]
+pattern = \"/etc/***\"
+severity = \"medium\"
+
+[[rule]]
+patterns = [\"/etc/shadow\", \"/etc/passwd\"]
+severity = \"critical\"
+";
+
+    #[test]
+    fn unknown_top_level_key_names_key_and_line() {
+        let (line, message) = error("roots = [\"/\"]\n\nbasline = \"/b\"\n");
+        assert_eq!(line, Some(3));
+        assert!(
+            message.starts_with("/etc/fimsum.toml:3:1: unknown field `basline`"),
+            "{message}"
+        );
+        assert!(message.contains("`baseline`"), "lists the keys: {message}");
+    }
+
+    #[test]
+    fn unknown_rule_key_names_key_and_line() {
+        let text = format!("{TWO_RULES}colour = \"red\"\n");
+        let (line, message) = error(&text);
+        assert_eq!(line, Some(10));
+        assert!(message.contains("unknown field `colour`"), "{message}");
+        assert!(message.contains("`severity`"), "{message}");
+        let (line, message) =
+            error("[[rule]]\npattern = \"/x\"\nseverity = \"low\"\nignore = true\n");
+        assert_eq!(line, Some(4));
+        assert!(message.contains("`ignore`"), "{message}");
+    }
+
+    #[test]
+    fn bad_severity_names_value_and_line() {
+        let text = TWO_RULES.replace("\"critical\"", "\"urgent\"");
+        let (line, message) = error(&text);
+        assert_eq!(line, Some(9));
+        assert!(
+            message.contains(":9:12: unknown severity \"urgent\""),
+            "{message}"
+        );
+        let (line, message) = error("[[rule]]\npattern = \"/x\"\n");
+        assert_eq!(line, Some(1), "the rule's header");
+        assert!(message.contains("missing field `severity`"), "{message}");
+        let (_, message) = error("[[rule]]\npattern = \"/x\"\nseverity = 3\n");
+        assert!(message.contains(":3:12:"), "{message}");
+    }
+
+    #[test]
+    fn bad_attribute_names_value_and_line() {
+        let text = "[[rule]]\npattern = \"/x\"\nseverity = \"high\"\nattributes = [\n  \"mode\",\n  \"md5\",\n]\n";
+        let (line, message) = error(text);
+        assert_eq!(line, Some(6));
+        assert!(
+            message.contains(":6:3: rule: unknown attribute \"md5\""),
+            "{message}"
+        );
+        assert!(message.contains("groups: all, perms, data"), "{message}");
+    }
+
+    #[test]
+    fn attributes_expand_groups_and_default_to_all() {
+        let config = ok("[[rule]]\npattern = \"/a\"\nseverity = \"low\"\n\
+             [[rule]]\npattern = \"/b\"\nseverity = \"low\"\nattributes = [\"perms\", \"content\"]\n\
+             [[rule]]\npattern = \"/c\"\nseverity = \"low\"\nattributes = []\n");
+        assert_eq!(config.rules[0].attributes, Attributes::ALL);
+        assert_eq!(
+            config.rules[1].attributes.to_string(),
+            "type,content,mode,owner,group"
+        );
+        assert_eq!(config.rules[2].attributes, Attributes::NONE);
+    }
+
+    #[test]
+    fn rule_pattern_forms_and_lines() {
+        let config = ok(TWO_RULES);
+        assert_eq!(config.rules.len(), 2);
+        assert_eq!(config.rules[0].patterns, ["/etc/***"]);
+        assert_eq!(config.rules[1].patterns, ["/etc/shadow", "/etc/passwd"]);
+        assert_eq!(config.rules[0].line, Some(3));
+        assert_eq!(config.rules[1].line, Some(7));
+        assert_eq!(config.rules[1].severity, Severity::Critical);
+        assert!(!config.rules[1].growing);
+
+        let both = "[[rule]]\npattern = \"/a\"\npatterns = [\"/b\"]\nseverity = \"low\"\n";
+        assert!(error(both).1.contains("not both"));
+        let neither = "\n[[rule]]\nseverity = \"low\"\n";
+        let (line, message) = error(neither);
+        assert_eq!(line, Some(2));
+        assert!(
+            message.contains("missing `pattern` or `patterns`"),
+            "{message}"
+        );
+        let empty = "[[rule]]\npatterns = []\nseverity = \"low\"\n";
+        assert!(error(empty).1.contains("`patterns` is empty"));
+    }
+
+    #[test]
+    fn patterns_that_cannot_match_are_errors_with_their_line() {
+        let text =
+            "[[rule]]\npatterns = [\n  \"/etc/***\",\n  \"/etc/[abc\",\n]\nseverity = \"low\"\n";
+        let (line, message) = error(text);
+        assert_eq!(line, Some(4));
+        assert!(message.contains("never closed"), "{message}");
+        let (_, message) = error("[[rule]]\npattern = \"/\"\nseverity = \"low\"\n");
+        assert!(message.contains("matches nothing"), "{message}");
+        let long = format!(
+            "[[rule]]\npattern = \"/{}\"\nseverity = \"low\"\n",
+            "a".repeat(4100)
+        );
+        assert!(error(&long).1.contains("too long"));
+    }
+
+    #[test]
+    fn growing_flag() {
+        let config = ok("[[rule]]\npattern = \"/var/log/***\"\nseverity = \"low\"\n\
+             attributes = [\"perms\", \"size\"]\ngrowing = true\n");
+        assert!(config.rules[0].growing);
+        let text = "[[rule]]\npattern = \"/var/log/***\"\nseverity = \"low\"\n\
+                    attributes = [\"perms\"]\ngrowing = true\n";
+        let (line, message) = error(text);
+        assert_eq!(line, Some(5));
+        assert!(message.contains("`growing`"), "{message}");
+        let (_, message) =
+            error("[[rule]]\npattern = \"/l\"\nseverity = \"low\"\ngrowing = \"yes\"\n");
+        assert!(message.contains(":4:11:"), "{message}");
+    }
+
+    #[test]
+    fn default_text_parses_to_the_default_config() {
+        let parsed = ok(Config::default_text());
+        assert_eq!(parsed, Config::default());
+        // Every key is in the text: the built-in config is parsed without fallbacks.
+        let strict = parse_with(Config::default_text(), Path::new("x"), None);
+        assert!(strict.is_ok());
+        let config = Config::default();
+        assert_eq!(config.roots, ["/"]);
+        assert_eq!(
+            config.baseline,
+            Path::new("/var/lib/fimsum/baseline.fimsum")
+        );
+        assert_eq!(config.checksum, Algorithm::Md5);
+        assert_eq!(config.keep, 1);
+        assert!(config.rules.len() >= 10);
+        assert!(config.rules.iter().all(|r| r.line.is_some()));
+        for name in fs_types::VIRTUAL_FS {
+            assert!(config.skip_fs.iter().any(|s| s == name), "{name}");
+        }
+        assert!(
+            !config.skip_fs.iter().any(|s| s == "tmpfs"),
+            "would skip /dev"
+        );
+        assert!(policy::Policy::new(&config).is_ok());
+    }
+
+    #[test]
+    fn default_excludes_keep_ssh_keys_in_home() {
+        let mut filter = Filter::new();
+        for rule in &Config::default().exclude {
+            assert!(filter.exclude(rule.as_bytes()).is_ok(), "{rule}");
+        }
+        let excluded = |name: &str, is_dir: bool| filter.is_excluded(name.as_bytes(), is_dir);
+        assert!(excluded("proc", true));
+        assert!(excluded("var/tmp", true));
+        assert!(excluded("swapfile", false));
+        assert!(!excluded("proc", false), "a file named proc is not /proc/");
+        assert!(!excluded("home", true));
+        assert!(!excluded("home/ann", true));
+        assert!(!excluded("home/ann/.ssh", true));
+        assert!(!excluded("home/ann/.ssh/authorized_keys", false));
+        assert!(excluded("home/ann/.bashrc", false));
+        assert!(excluded("home/ann/src", true));
+        assert!(!excluded("etc/passwd", false));
+    }
+
+    #[test]
+    fn left_out_keys_keep_their_default_and_given_ones_replace_it() {
+        let config = ok("baseline = \"/srv/fim/base.fimsum\"\n");
+        let default = Config::default();
+        assert_eq!(config.baseline, Path::new("/srv/fim/base.fimsum"));
+        assert_eq!(config.rules, default.rules);
+        assert_eq!(config.exclude, default.exclude);
+        let config = ok("rule = []\nexclude = []\nroots = [\"/etc/\", \"/usr/bin\"]\nkeep = 3\n");
+        assert!(config.rules.is_empty() && config.exclude.is_empty());
+        assert_eq!(config.roots, ["/etc/", "/usr/bin"]);
+        assert_eq!(config.keep, 3);
+        assert_eq!(config.skip_fs, default.skip_fs);
+    }
+
+    #[test]
+    fn relative_paths_are_taken_from_the_config_directory() {
+        let text = "baseline = \"base.fimsum\"\nioc = [\"bad/md5.txt\", \"/abs/ioc\"]\n";
+        let config = match Config::parse(text, Path::new("/srv/fim/fimsum.toml")) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(config.baseline, Path::new("/srv/fim/base.fimsum"));
+        assert_eq!(
+            config.ioc,
+            [Path::new("/srv/fim/bad/md5.txt"), Path::new("/abs/ioc")]
+        );
+        assert!(error("baseline = \"\"\n").1.contains("not a path"));
+    }
+
+    #[test]
+    fn scalar_and_list_values_are_checked() {
+        let (line, message) = error("\nroots = [\"/\", \"srv/\"]\n");
+        assert_eq!(line, Some(2));
+        assert!(
+            message.contains("\"srv/\" is not an absolute path"),
+            "{message}"
+        );
+        assert!(error("roots = []\n").1.contains("nothing to scan"));
+        assert!(error("keep = -1\n").1.contains(":1:8:"));
+        assert!(error("checksum = \"sha256\"\n")
+            .1
+            .contains("not one of rsync's checksum algorithms"));
+        assert!(error("checksum = \"sha3\"\n")
+            .1
+            .contains("unknown checksum algorithm"));
+        assert_eq!(ok("checksum = \"XXH128\"\n").checksum, Algorithm::Xxh128);
+        assert_eq!(
+            ok("digests = [\"SHA256\", \"sha1\"]\n").digests,
+            ["sha256", "sha1"]
+        );
+        assert!(error("digests = [\"sha3\"]\n").1.contains("unknown digest"));
+        assert!(error("digests = [\"xxh128\"]\n")
+            .1
+            .contains("(md5, sha1, sha256)"));
+        assert!(error("digests = [\"md5\"]\n")
+            .1
+            .contains("already recorded"));
+        assert!(error("digests = [\"sha1\", \"sha1\"]\n")
+            .1
+            .contains("already recorded"));
+        let (_, message) = error("skip_fs = [\"proc\", \"zfs\"]\n");
+        assert!(
+            message.contains(":1:20: skip_fs: unknown filesystem type \"zfs\""),
+            "{message}"
+        );
+        assert_eq!(ok("skip_fs = [\"0x2fc12fc1\"]\n").skip_fs, ["0x2fc12fc1"]);
+        let (_, message) = error("exclude = [\"/proc/\", \"- \"]\n");
+        assert!(
+            message.contains(":1:22: exclude: unexpected end of filter rule"),
+            "{message}"
+        );
+        assert!(error("packages = \"yes\"\n").1.contains(":1:12:"));
+        assert!(error("roots = [\"/\"]\nroots = [\"/\"]\n")
+            .1
+            .contains(":2:"));
+        assert!(
+            error("roots = [\"/\"\n").0.is_some(),
+            "syntax errors have a position"
+        );
+    }
+
+    #[test]
+    fn positions_count_lines_and_characters() {
+        assert_eq!(position("abc", 0), (1, 1));
+        assert_eq!(position("a\nbc", 3), (2, 2));
+        assert_eq!(position("é\né=x", 5), (2, 2), "columns in characters");
+        assert_eq!(position("é", 1), (1, 1), "inside a character");
+        assert_eq!(position("ab", 99), (1, 3));
+        let (_, message) = error("# é\n\"ünknown\" = 1\n");
+        assert!(
+            message.contains(":2:1: unknown field `ünknown`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn absurd_keep_is_refused_with_its_line() {
+        assert_eq!(ok("keep = 1000\n").keep, 1000);
+        assert_eq!(ok("keep = 0\n").keep, 0);
+        for huge in ["1001", "18446744073709551615"] {
+            let (line, message) = error(&format!("# old ones\nkeep = {huge}\n"));
+            assert_eq!(line, Some(2), "{message}");
+            assert!(message.contains("keep"), "{message}");
+        }
+    }
+
+    /// How positions were found before the line index: by counting the newlines before the
+    /// offset, for each offset anew.
+    fn position_by_rescan(text: &str, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    #[test]
+    fn config_position_index_gives_the_positions_of_a_rescan() {
+        let texts = [
+            "",
+            "\n",
+            "\n\n\nx",
+            "abc",
+            "a\nbc\n",
+            "é\né=x\n\n[[rule]]\npattern = \"/€/***\"\n",
+            Config::default_text(),
+        ];
+        for text in texts {
+            let lines = Lines::new(text);
+            // Every offset of the short texts, a sample of the default's.
+            let step = if text.len() > 100 { 7 } else { 1 };
+            for offset in (0..=text.len() + 2).step_by(step) {
+                assert_eq!(
+                    lines.position(text, offset),
+                    position_by_rescan(text, offset),
+                    "{text:?} at {offset}"
+                );
+            }
+        }
+    }
+
+    /// Every rule is given its line: with the newlines counted anew for each, 100,000 rules
+    /// took about a minute to load.
+    #[test]
+    fn config_of_100000_rules_loads_with_each_rule_s_line() {
+        let mut text = String::new();
+        for i in 0..100_000 {
+            text.push_str(&format!(
+                "[[rule]]\npattern = \"/srv/d{i}/***\"\nseverity = \"low\"\n\n"
+            ));
+        }
+        let config = ok(&text);
+        assert_eq!(config.rules.len(), 100_000);
+        assert_eq!(config.rules[0].line, Some(1));
+        assert_eq!(config.rules[99_999].line, Some(4 * 99_999 + 1));
+    }
+
+    #[test]
+    fn load_reads_owned_files_and_refuses_writable_ones() {
+        use std::fs;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = match tempfile::tempdir() {
+            Ok(dir) => dir,
+            Err(e) => panic!("{e}"),
+        };
+        let path = dir.path().join("fimsum.toml");
+        let write = |text: &str, mode: u32| {
+            fs::write(&path, text).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("keep = 2\nbaseline = \"b.fimsum\"\n", 0o644);
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.keep, 2);
+        assert_eq!(config.baseline, dir.path().join("b.fimsum"));
+        assert_eq!(Config::load_or_default(Some(&path)).unwrap(), config);
+        write("keep = 2\n", 0o664);
+        let e = Config::load(&path).unwrap_err();
+        assert!(
+            e.to_string().contains("writable by its group or by others"),
+            "{e}"
+        );
+        write("keep = 2\nkep = 3\n", 0o600);
+        let e = Config::load(&path).unwrap_err();
+        assert_eq!((e.line, e.column), (Some(2), Some(1)));
+        assert!(e
+            .to_string()
+            .starts_with(&format!("{}:2:1: ", path.display())));
+        let missing = dir.path().join("none.toml");
+        let e = Config::load_or_default(Some(&missing)).unwrap_err();
+        assert_eq!(
+            e.io_error().map(io::Error::kind),
+            Some(io::ErrorKind::NotFound)
+        );
+        assert!(e.line.is_none());
+    }
+}

@@ -1,0 +1,265 @@
+//! The words a policy speaks: how much a change matters ([`Severity`]) and which attributes
+//! of an entry a change is about ([`Attribute`], sets of them as [`Attributes`]). The config
+//! parses them, the policy compiles rules from them, the assessment and the reports use them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+/// How much a change matters, in increasing order, so that `>=` picks a report threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Never reported: the entry is still recorded, so it can be looked at by hand.
+    Ignore,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, most severe first (the order the docs list them in).
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Ignore,
+    ];
+
+    /// The name used in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Ignore => "ignore",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Severity, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown severity {s:?} (critical, high, medium, low, ignore)"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Severity, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(de::Error::custom)
+    }
+}
+
+/// One property of an entry whose change a rule can make count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Attribute {
+    /// File, directory, symlink, device, ...: a different type is a different entry.
+    Type,
+    /// The checksum of a regular file.
+    Content,
+    Size,
+    /// A symlink's target.
+    Link,
+    /// Permission bits, including setuid, setgid and sticky.
+    Mode,
+    /// Owning user (uid).
+    Owner,
+    /// Owning group (gid).
+    Group,
+    Mtime,
+    /// Status-change time: no user can set it back, so it betrays a reset mtime.
+    Ctime,
+    Inode,
+    /// Hard-link count: a new link to a setuid binary keeps a copy an upgrade won't fix.
+    Nlink,
+    /// Major and minor number of a device node: the same name opening another device.
+    Device,
+}
+
+impl Attribute {
+    pub const ALL: [Attribute; 12] = [
+        Attribute::Type,
+        Attribute::Content,
+        Attribute::Size,
+        Attribute::Link,
+        Attribute::Mode,
+        Attribute::Owner,
+        Attribute::Group,
+        Attribute::Mtime,
+        Attribute::Ctime,
+        Attribute::Inode,
+        Attribute::Nlink,
+        Attribute::Device,
+    ];
+
+    /// The name used in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attribute::Type => "type",
+            Attribute::Content => "content",
+            Attribute::Size => "size",
+            Attribute::Link => "link",
+            Attribute::Mode => "mode",
+            Attribute::Owner => "owner",
+            Attribute::Group => "group",
+            Attribute::Mtime => "mtime",
+            Attribute::Ctime => "ctime",
+            Attribute::Inode => "inode",
+            Attribute::Nlink => "nlink",
+            Attribute::Device => "device",
+        }
+    }
+
+    const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A set of [`Attribute`]s: the ones whose changes a rule reports.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Attributes(u16);
+
+impl Attributes {
+    pub const NONE: Attributes = Attributes(0);
+    pub const ALL: Attributes = Attributes::of(&Attribute::ALL);
+    /// Who may do what with the entry (AIDE's `p+u+g` plus the type).
+    pub const PERMS: Attributes = Attributes::of(&[
+        Attribute::Type,
+        Attribute::Mode,
+        Attribute::Owner,
+        Attribute::Group,
+    ]);
+    /// What the entry holds, ignoring when and how it was written.
+    pub const DATA: Attributes = Attributes::of(&[
+        Attribute::Type,
+        Attribute::Content,
+        Attribute::Size,
+        Attribute::Link,
+    ]);
+
+    /// Names that stand for several attributes in a config, like AIDE's groups. None of
+    /// them is also an attribute's name.
+    pub const GROUPS: [(&'static str, Attributes); 3] = [
+        ("all", Attributes::ALL),
+        ("perms", Attributes::PERMS),
+        ("data", Attributes::DATA),
+    ];
+
+    pub const fn of(list: &[Attribute]) -> Attributes {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < list.len() {
+            bits |= list[i].bit();
+            i += 1;
+        }
+        Attributes(bits)
+    }
+
+    pub const fn contains(self, attribute: Attribute) -> bool {
+        self.0 & attribute.bit() != 0
+    }
+
+    pub const fn union(self, other: Attributes) -> Attributes {
+        Attributes(self.0 | other.0)
+    }
+
+    pub const fn without(self, other: Attributes) -> Attributes {
+        Attributes(self.0 & !other.0)
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The members, in [`Attribute::ALL`] order.
+    pub fn iter(self) -> impl Iterator<Item = Attribute> {
+        Attribute::ALL
+            .into_iter()
+            .filter(move |a| self.contains(*a))
+    }
+
+    /// An attribute's or a group's name, as written in a config.
+    pub fn from_name(name: &str) -> Option<Attributes> {
+        let single = Attribute::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .map(|a| Attributes(a.bit()));
+        single.or_else(|| {
+            Attributes::GROUPS
+                .into_iter()
+                .find(|(group, _)| *group == name)
+                .map(|(_, set)| set)
+        })
+    }
+}
+
+impl FromIterator<Attribute> for Attributes {
+    fn from_iter<I: IntoIterator<Item = Attribute>>(iter: I) -> Attributes {
+        iter.into_iter()
+            .fold(Attributes::NONE, |set, a| Attributes(set.0 | a.bit()))
+    }
+}
+
+/// Comma-separated names, e.g. `mode,owner`; empty for none.
+impl fmt::Display for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, attribute) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(attribute.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Attributes({self})")
+    }
+}
+
+/// Comma-separated attribute or group names (the command-line form of a config's list).
+impl FromStr for Attributes {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Attributes, String> {
+        s.split(',')
+            .filter(|name| !name.is_empty())
+            .try_fold(Attributes::NONE, |set, name| {
+                Ok(set.union(parse_attribute_name(name)?))
+            })
+    }
+}
+
+/// One name of a config's `attributes` list, with the message a config error shows.
+pub(crate) fn parse_attribute_name(name: &str) -> Result<Attributes, String> {
+    Attributes::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Attribute::ALL.iter().map(|a| a.name()).collect();
+        format!(
+            "unknown attribute {name:?} (attributes: {}; groups: all, perms, data)",
+            names.join(", ")
+        )
+    })
+}

@@ -1,0 +1,404 @@
+//! How changes are written: for people (`human`), for programs (`json`, one object a line).
+//!
+//! Names are always written escaped as rsync escapes them (see [`crate::rsync::escape`]), so a
+//! hostile name cannot put control characters on a terminal or forge a report line, and
+//! the original bytes can be recovered with [`crate::rsync::escape::unescape`].
+
+pub mod deletions;
+pub mod itemize;
+pub mod packages;
+pub mod rsync;
+pub mod syslog;
+
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use crate::diff::{differing_extra, Change, ChangeKind, Diff, Field};
+use crate::fim::assess::{Assessment, Detector, Event, Finding};
+use crate::fim::config::RuleConfig;
+use crate::fim::severity::Severity;
+use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::rsync::escape::{escape_name, Charset};
+
+/// Version of the JSON lines schema (README "JSON output").
+pub const JSON_SCHEMA_VERSION: u32 = 2;
+
+/// What a report says besides the changes.
+pub struct Context<'a> {
+    pub charset: Charset,
+    /// Entries on the new side that could not be read (scan problems), for the summary.
+    pub problems: u64,
+    /// Notes to print with the summary (e.g. "checksums not compared").
+    pub notes: &'a [String],
+    /// The host the new side describes, and when it was taken: every JSON event carries them,
+    /// so that events from many hosts can be told apart in a SIEM.
+    pub host: &'a str,
+    pub time: Timestamp,
+    /// The config's rules, to name the rule behind a severity.
+    pub rules: &'a [RuleConfig],
+    /// Colour the severities (a terminal that has not asked for `NO_COLOR`).
+    pub colour: bool,
+    /// The new side is a copy (`check --copy`): only what a copy keeps was compared.
+    pub copy: bool,
+}
+
+/// The summary, then one line per finding, most severe first.
+pub fn write_human(
+    out: &mut dyn Write,
+    diff: &Diff,
+    assessment: &Assessment,
+    ctx: &Context,
+) -> io::Result<()> {
+    writeln!(out, "{}", summary_text(diff, assessment, ctx.problems))?;
+    if let Some(by) = severity_text(assessment) {
+        writeln!(out, "{by}")?;
+    }
+    if assessment.not_counted > 0 || assessment.grew > 0 {
+        writeln!(
+            out,
+            "not shown: {} changes the policy does not count, {} growing files that only grew",
+            assessment.not_counted, assessment.grew
+        )?;
+    }
+    for note in ctx.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    for finding in &assessment.findings {
+        let severity = paint(finding.severity, ctx.colour);
+        let change = finding.change.map(|i| &diff.changes[i]);
+        let name = escape_name(&finding_name(finding, change), ctx.charset);
+        writeln!(
+            out,
+            "{severity} {}",
+            finding_text(finding, diff, &name, ctx.charset)
+        )?;
+    }
+    Ok(())
+}
+
+/// The first line of a report: the findings by kind of change.
+pub fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> String {
+    let n = |event: Event| assessment.count(event);
+    format!(
+        "{} added, {} removed, {} changed, {} moved, {} unverified ({} entries compared{})",
+        n(Event::Added),
+        n(Event::Removed),
+        n(Event::Modified) + n(Event::TypeChanged),
+        n(Event::Moved),
+        n(Event::Unverified),
+        diff.compared,
+        if problems > 0 {
+            format!(", {problems} could not be read")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The findings by severity, `by severity: 1 critical, 4 medium`; `None` without findings.
+pub fn severity_text(assessment: &Assessment) -> Option<String> {
+    let counts = assessment.counts();
+    let by: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    (!by.is_empty()).then(|| format!("by severity: {}", by.join(", ")))
+}
+
+/// A finding as a line of text without its severity: what changed, under `name`, and the
+/// detectors, IOC hits and package that explain its severity.
+pub fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset) -> String {
+    let change = finding.change.map(|i| &diff.changes[i]);
+    let text = match (finding.event, change) {
+        (Event::Modified, Some(change)) => {
+            let details: Vec<String> = finding
+                .fields
+                .iter()
+                .map(|&f| {
+                    if let Some(text) = collision_text(change, f) {
+                        return text;
+                    }
+                    if let Some(text) = other_filesystem_text(change, f) {
+                        return text;
+                    }
+                    let value = |r: &Option<Record>| {
+                        r.as_ref()
+                            .map(|r| field_text(r, f, charset))
+                            .unwrap_or_default()
+                    };
+                    format!(
+                        "{} {} -> {}",
+                        f.name(),
+                        value(&change.old),
+                        value(&change.new)
+                    )
+                })
+                .collect();
+            format!("changed    {name}: {}", details.join("; "))
+        }
+        (Event::TypeChanged, Some(change)) => format!(
+            "type       {name}: {} -> {}",
+            kind_of(&change.old),
+            kind_of(&change.new)
+        ),
+        (Event::Unverified, Some(change)) => match &change.kind {
+            ChangeKind::Unverified(why) => format!("unverified {name}: {why}"),
+            _ => format!("unverified {name}"),
+        },
+        (Event::Moved, _) => {
+            let from = finding.moved_from.as_ref().map(|(_, n)| n.as_slice());
+            format!(
+                "moved      {name} <- {}",
+                escape_name(from.unwrap_or_default(), charset)
+            )
+        }
+        (event, _) => format!("{:<10} {name}", event.name()),
+    };
+    let mut tags: Vec<String> = finding
+        .detectors
+        .iter()
+        .map(|&d| match (d, &finding.link_to) {
+            (Detector::NewHardLink, Some(to)) => {
+                format!("{} to {}", d.name(), escape_name(to, charset))
+            }
+            _ => d.name().to_string(),
+        })
+        .collect();
+    if let Some(package) = &finding.package {
+        tags.push(format!("package update: {package}"));
+    }
+    for hit in &finding.ioc {
+        tags.push(format!(
+            "IOC {} hash on {}:{}",
+            hit.kind,
+            hit.list.display(),
+            hit.line
+        ));
+    }
+    if tags.is_empty() {
+        text
+    } else {
+        format!("{text}  [{}]", tags.join("; "))
+    }
+}
+
+/// The severity, padded to one width, in colour on a terminal.
+fn paint(severity: Severity, colour: bool) -> String {
+    let text = format!("{:<8}", severity.name());
+    if !colour {
+        return text;
+    }
+    let code = match severity {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low | Severity::Ignore => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// One JSON object per finding, then one summary object (README "JSON output").
+pub fn write_json(
+    out: &mut dyn Write,
+    diff: &Diff,
+    assessment: &Assessment,
+    ctx: &Context,
+) -> io::Result<()> {
+    let time = rfc3339(ctx.time);
+    for finding in &assessment.findings {
+        let change = finding.change.map(|i| &diff.changes[i]);
+        let mut obj = json!({
+            "type": "change",
+            "schema": JSON_SCHEMA_VERSION,
+            "host": ctx.host,
+            "time": time,
+            "path": escape_name(&finding_name(finding, change), ctx.charset),
+            "abs_path": escape_name(&finding.path, ctx.charset),
+            "change": finding.event.name(),
+            "severity": finding.severity.name(),
+            "fields": finding.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            "old": change.and_then(|c| c.old.as_ref()).map(|r| record_json(r, ctx.charset)),
+            "new": change.and_then(|c| c.new.as_ref()).map(|r| record_json(r, ctx.charset)),
+        });
+        if let Some(i) = finding.rule {
+            let rule = ctx.rules.get(i);
+            obj["rule"] = json!({
+                "index": i,
+                "line": rule.and_then(|r| r.line),
+                "patterns": rule.map(|r| r.patterns.clone()),
+            });
+        }
+        if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
+            obj["reason"] = Value::from(why.as_str());
+        }
+        if let Some((i, from)) = &finding.moved_from {
+            obj["moved_from"] = Value::from(escape_name(from, ctx.charset));
+            if let Some(old) = diff.changes[*i].old.as_ref() {
+                obj["old"] = record_json(old, ctx.charset);
+            }
+        }
+        if let Some(to) = &finding.link_to {
+            obj["link_to"] = Value::from(escape_name(to, ctx.charset));
+        }
+        if let Some(package) = &finding.package {
+            obj["package"] = Value::from(package.as_str());
+        }
+        if !finding.ioc.is_empty() {
+            obj["ioc"] = finding
+                .ioc
+                .iter()
+                .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
+                .collect();
+        }
+        writeln!(out, "{obj}")?;
+    }
+    let n = |event: Event| assessment.count(event);
+    let by_severity: serde_json::Map<String, Value> = assessment
+        .counts()
+        .into_iter()
+        .map(|(s, n)| (s.name().to_string(), Value::from(n)))
+        .collect();
+    let summary = json!({
+        "type": "summary",
+        "schema": JSON_SCHEMA_VERSION,
+        "host": ctx.host,
+        "time": time,
+        "added": n(Event::Added),
+        "removed": n(Event::Removed),
+        "changed": n(Event::Modified) + n(Event::TypeChanged),
+        "moved": n(Event::Moved),
+        "unverified": n(Event::Unverified),
+        "listed": n(Event::Listed),
+        "by_severity": by_severity,
+        "not_counted": assessment.not_counted,
+        "grew": assessment.grew,
+        "compared": diff.compared,
+        "unreadable": ctx.problems,
+        "copy": ctx.copy,
+        "notes": ctx.notes,
+    });
+    writeln!(out, "{summary}")
+}
+
+/// The name a finding is shown under: the change's `%n` name (with a directory's slash).
+fn finding_name(finding: &Finding, change: Option<&Change>) -> Vec<u8> {
+    match change {
+        Some(change) => display_name(change),
+        None => finding.name.clone(),
+    }
+}
+
+fn display_name(change: &Change) -> Vec<u8> {
+    change
+        .new
+        .as_ref()
+        .or(change.old.as_ref())
+        .map(Record::display_name)
+        .unwrap_or_default()
+}
+
+fn kind_of(r: &Option<Record>) -> &'static str {
+    r.as_ref().map_or("none", |r| r.kind.name())
+}
+
+/// The detail of a content change that only an extra digest saw: the checksum is the same
+/// on both sides, so it collided (an MD5 collision can be made in seconds; an xxhash one
+/// needs no effort at all), and printing "content X -> X" would hide why it is reported.
+fn collision_text(change: &Change, field: Field) -> Option<String> {
+    let (o, n) = (change.old.as_ref()?, change.new.as_ref()?);
+    let checksum = o.content.digest()?;
+    if field != Field::Content || n.content.digest() != Some(checksum) {
+        return None;
+    }
+    let (kind, old, new) = differing_extra(o, n)?;
+    Some(format!(
+        "content {kind} {old} -> {new}, checksum unchanged ({checksum}): a checksum collision"
+    ))
+}
+
+/// The detail of an inode change across filesystems: the inode number may well be the same
+/// (every ext4 root is inode 2), and "inode 2 -> 2" would hide what changed, so the
+/// filesystems' device numbers are shown with it.
+fn other_filesystem_text(change: &Change, field: Field) -> Option<String> {
+    let (o, n) = (change.old.as_ref()?.meta?, change.new.as_ref()?.meta?);
+    if field != Field::Inode || o.dev == n.dev {
+        return None;
+    }
+    let on = |m: Meta| format!("{} (filesystem {}:{})", m.ino, major(m.dev), minor(m.dev));
+    Some(format!("inode {} -> {}", on(o), on(n)))
+}
+
+/// The value of one field of a record, as the human report shows it.
+fn field_text(r: &Record, field: Field, charset: Charset) -> String {
+    let meta = r.meta.unwrap_or_default();
+    match field {
+        Field::Content => match &r.content {
+            Content::Digest(d) => d.to_hex(),
+            _ => "-".into(),
+        },
+        Field::Mode => format!("{:04o}", meta.mode),
+        Field::Uid => meta.uid.to_string(),
+        Field::Gid => meta.gid.to_string(),
+        Field::Size => meta.size.to_string(),
+        Field::Mtime => rfc3339(meta.mtime),
+        Field::LinkTarget => r
+            .link_target
+            .as_deref()
+            .map_or("-".into(), |t| escape_name(t, charset)),
+        Field::Device => format!("{}:{}", major(meta.rdev), minor(meta.rdev)),
+        Field::Ctime => rfc3339(meta.ctime),
+        Field::Inode => meta.ino.to_string(),
+        Field::Nlink => meta.nlink.to_string(),
+    }
+}
+
+fn record_json(r: &Record, charset: Charset) -> Value {
+    let mut obj = json!({ "kind": r.kind.name() });
+    if let Some(m) = r.meta {
+        obj["mode"] = Value::from(format!("{:04o}", m.mode));
+        obj["uid"] = Value::from(m.uid);
+        obj["gid"] = Value::from(m.gid);
+        obj["size"] = Value::from(m.size);
+        obj["mtime"] = Value::from(rfc3339(m.mtime));
+        obj["ctime"] = Value::from(rfc3339(m.ctime));
+        obj["inode"] = Value::from(m.ino);
+        obj["filesystem"] = Value::from(format!("{}:{}", major(m.dev), minor(m.dev)));
+        obj["nlink"] = Value::from(m.nlink);
+        if matches!(r.kind, Kind::CharDevice | Kind::BlockDevice) {
+            obj["device"] = Value::from(format!("{}:{}", major(m.rdev), minor(m.rdev)));
+        }
+    }
+    match &r.content {
+        Content::Digest(d) => {
+            obj["checksum"] = Value::from(d.to_hex());
+            if !r.extra.is_empty() {
+                let digests: serde_json::Map<String, Value> = r
+                    .extra
+                    .iter()
+                    .map(|(k, d)| (k.name().to_string(), Value::from(d.to_hex())))
+                    .collect();
+                obj["digests"] = Value::Object(digests);
+            }
+        }
+        Content::Unreadable(why) => obj["unreadable"] = Value::from(why.as_str()),
+        Content::ChangedDuringScan(why) => obj["changed_during_scan"] = Value::from(why.as_str()),
+        Content::None => {}
+    }
+    if let Some(t) = &r.link_target {
+        obj["target"] = Value::from(escape_name(t, charset));
+    }
+    obj
+}
+
+/// RFC 3339 time in UTC with nanoseconds, e.g. `2026-11-26T12:00:00.123456789Z`; every
+/// timestamp prints, years outside 0000 to 9999 in ISO 8601 expanded form ([`crate::civil`]).
+pub fn rfc3339(t: Timestamp) -> String {
+    crate::civil::format(t.sec, t.nsec)
+}
+
+fn major(rdev: u64) -> u64 {
+    ((rdev >> 32) & 0xffff_f000) | ((rdev >> 8) & 0xfff)
+}
+
+fn minor(rdev: u64) -> u64 {
+    ((rdev >> 12) & 0xffff_ff00) | (rdev & 0xff)
+}

@@ -1,0 +1,117 @@
+//! `--syslog`: the summary and every finding, with its severity as the syslog priority, for
+//! unattended runs (systemd timers, cron) whose stdout nobody reads.
+//!
+//! Messages go to the local syslog socket (`/dev/log`, which journald and rsyslog both
+//! serve) in the local form `<PRI>fimsum[PID]: MESSAGE`, one datagram each, as glibc's
+//! `syslog(3)` sends them; no timestamp, the receiver adds it. The facility is `authpriv`:
+//! a FIM alert is security information, and Debian's rsyslog files authpriv into
+//! /var/log/auth.log, readable by root and adm only. Our own client rather than `syslog(3)`:
+//! the socket is a parameter (tests read what is sent), and a failure is an error to report,
+//! not silence.
+
+use std::io;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+
+use crate::fim::severity::Severity;
+
+/// The socket syslog daemons and journald listen on.
+pub const DEFAULT_SOCKET: &str = "/dev/log";
+
+/// `LOG_AUTHPRIV`.
+const FACILITY: u8 = 10;
+
+/// syslog's priorities (RFC 5424 6.2.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    Crit = 2,
+    Err = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+}
+
+impl Priority {
+    /// The priority a finding of `severity` is logged at: critical is `crit`, high `err`,
+    /// medium `warning`, low `notice`.
+    pub fn of(severity: Severity) -> Priority {
+        match severity {
+            Severity::Critical => Priority::Crit,
+            Severity::High => Priority::Err,
+            Severity::Medium => Priority::Warning,
+            Severity::Low | Severity::Ignore => Priority::Notice,
+        }
+    }
+}
+
+/// A connection to the local syslog socket.
+pub struct Syslog {
+    socket: UnixDatagram,
+    path: PathBuf,
+    pid: u32,
+}
+
+impl Syslog {
+    pub fn connect(path: &Path) -> io::Result<Syslog> {
+        let socket = UnixDatagram::unbound()?;
+        socket.connect(path)?;
+        Ok(Syslog {
+            socket,
+            path: path.to_path_buf(),
+            pid: std::process::id(),
+        })
+    }
+
+    /// Send one message. A message is one line: line breaks become spaces (names are
+    /// already escaped by the caller, so this only guards the format).
+    pub fn send(&self, priority: Priority, message: &str) -> io::Result<()> {
+        let line: String = message
+            .chars()
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect();
+        let datagram = format!(
+            "<{}>fimsum[{}]: {line}",
+            FACILITY * 8 + priority as u8,
+            self.pid
+        );
+        self.socket.send(datagram.as_bytes()).map(drop)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_facility_priority_tag_and_pid_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).unwrap();
+        let log = Syslog::connect(&path).unwrap();
+        log.send(
+            Priority::of(Severity::Critical),
+            "added /usr/bin/.x\nforged line",
+        )
+        .unwrap();
+        let mut buf = [0u8; 256];
+        let n = server.recv(&mut buf).unwrap();
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "<82>fimsum[{}]: added /usr/bin/.x forged line",
+                std::process::id()
+            )
+        );
+        assert_eq!(Priority::of(Severity::Low), Priority::Notice);
+    }
+
+    #[test]
+    fn a_missing_socket_is_an_error() {
+        assert!(Syslog::connect(Path::new("/nonexistent/fimsum-log")).is_err());
+    }
+}

@@ -1,0 +1,447 @@
+//! The scan pipeline: walk in rsync order, hash regular files in parallel, hand the records
+//! on in the walk's order.
+//!
+//! The walker thread cuts its events into batches (`batch.rs`) for the output and sends each
+//! file that needs hashing to a shared queue as a job. Each hashing thread runs one lane
+//! scheduler ([`read::checksum_stream`]) that takes jobs from the queue whenever a lane is
+//! free, so the lanes stay full across batches and a big file holds up one lane, not the
+//! scan. The hashed outcome goes back to its slot in the batch; the caller's thread waits for
+//! each batch to be complete, in order, and hands its records to the sink. Order is a property of
+//! the walk, never of the threads, so the output is the same at any `--threads`.
+//!
+//! Why not rayon: a lane scheduler is a long-lived loop that must never block on other work
+//! while it holds files in its lanes; a work-stealing pool of short tasks does not fit that,
+//! and plain scoped threads joined by bounded channels do.
+
+mod batch;
+mod cache;
+pub mod fs_types;
+pub mod hook;
+pub mod mapped;
+pub mod quick;
+pub mod read;
+pub mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+
+use crate::error::Problem;
+use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
+use crate::record::{Content, Kind, Record};
+pub use crate::scan::batch::Item;
+use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
+use crate::scan::quick::Reuse;
+use crate::scan::read::{Hashed, Job};
+use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
+
+/// Batches walked ahead of the output. Within this window files are hashed in whatever order
+/// the lanes take them; a batch with a big file waits for it while later ones are hashed, so
+/// the window must hold enough other work to keep the other threads busy meanwhile
+/// (measured on /usr with the scalar kernel of the time, where one thread hashed a big file
+/// alone: 11.0 s with 8 batches, 6.1 s with 32, 6.0 s with 64; peak RSS 18 MB with 32).
+pub const BATCHES_AHEAD: usize = 32;
+/// Jobs queued for the hashing threads.
+const JOBS_AHEAD: usize = 1024;
+
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    pub algorithm: Algorithm,
+    /// Extra digests of every regular file, computed in the same read pass (`--digest`;
+    /// see [`crate::hash::extra_kinds`]).
+    pub extras: Vec<HashKind>,
+    /// Hashing threads; 0 means one per core.
+    pub threads: usize,
+    pub walk: WalkOptions,
+    /// The MD5 kernel ([`Kernel::detect`] for the best this CPU has).
+    pub kernel: Kernel,
+    /// Batches of 4,096 entries the walk may run ahead of the output: [`BATCHES_AHEAD`];
+    /// tests make it small, so that a few thousand files fill it.
+    pub batches_ahead: usize,
+    /// Growing files (`check`): the checksums of their old parts, taken while they are read.
+    pub growing: Option<Arc<Prefixes>>,
+}
+
+/// The growing files of a baseline (logs, under a `growing` rule) and their recorded sizes;
+/// the scan fills in the checksum of the first that many bytes of each as it reads it, from
+/// the same descriptor and the same bytes as its full checksum. "It only grew" is then
+/// decided on the file the scan read, under the root it scanned: never by opening a path
+/// again afterwards, which a swapped-in decoy or, offline, a file of the same name on the
+/// checking host would answer instead.
+#[derive(Debug, Default)]
+pub struct Prefixes {
+    sizes: HashMap<Vec<u8>, u64>,
+    digests: Mutex<HashMap<Vec<u8>, Digest>>,
+}
+
+impl Prefixes {
+    /// For these `%n` names and old sizes.
+    pub fn new(sizes: HashMap<Vec<u8>, u64>) -> Prefixes {
+        Prefixes {
+            sizes,
+            digests: Mutex::default(),
+        }
+    }
+
+    /// The checksum of the first `len` bytes of the file `name` as this scan read it; `None`
+    /// if it was not asked for at that length, not read, or shorter.
+    pub fn digest(&self, name: &[u8], len: u64) -> Option<Digest> {
+        if self.sizes.get(name) != Some(&len) {
+            return None;
+        }
+        let digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
+        digests.get(name).cloned()
+    }
+
+    fn found(&self, name: Vec<u8>, digest: Digest) {
+        let mut digests = self.digests.lock().unwrap_or_else(|e| e.into_inner());
+        digests.insert(name, digest);
+    }
+}
+
+/// Counts of one scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub entries: u64,
+    pub files: u64,
+    pub bytes: u64,
+    pub problems: u64,
+}
+
+/// Scan `sources` (rsync source arguments) and call `sink` for every record and problem,
+/// in rsync order. A sink error stops the scan and is returned.
+pub fn scan<E>(
+    sources: &[Vec<u8>],
+    options: &ScanOptions,
+    sink: impl FnMut(Item) -> Result<(), E>,
+) -> Result<Stats, ScanError<E>> {
+    scan_reusing(sources, options, None, sink)
+}
+
+/// [`scan`], taking the checksums `reuse` knows instead of reading those files
+/// (`check --quick`).
+pub fn scan_reusing<E>(
+    sources: &[Vec<u8>],
+    options: &ScanOptions,
+    mut reuse: Option<Box<dyn Reuse + '_>>,
+    mut sink: impl FnMut(Item) -> Result<(), E>,
+) -> Result<Stats, ScanError<E>> {
+    // Before any mapping: a file truncated under one must raise a flag, not kill us.
+    let _ = crate::scan::mapped::GuardedMap::install_handler();
+    let open_files = raise_open_file_limit();
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let (algorithm, kernel) = (options.algorithm, options.kernel);
+    let extras = &options.extras[..];
+    let hooks = &options.walk.hooks;
+    let mut stats = Stats::default();
+    let growing = options.growing.as_deref();
+    // The token of a growing file's job also carries its name, for its prefix checksum.
+    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<(Slot, Vec<u8>)>>(JOBS_AHEAD);
+    let stalled = &AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (batch_tx, batch_rx) = mpsc::sync_channel::<Closed>(options.batches_ahead.max(1));
+        let mut walk_options = options.walk.clone();
+        // A quarter of the limit at most: the readers' lanes and the walk's directories
+        // need fds of their own.
+        walk_options.open_files = match reuse {
+            None => JOBS_AHEAD.min(open_files / 4),
+            Some(_) => 0,
+        };
+        scope.spawn(move || {
+            let mut batch = Batch::new();
+            // Files with several links seen so far: each inode is read once per scan.
+            let mut inodes = HashSet::new();
+            // For `--quick`: does the file system of each device keep a real ctime?
+            let mut ctime_kept: HashMap<u64, bool> = HashMap::new();
+            for event in Walker::new(sources, walk_options) {
+                let Entry {
+                    mut record,
+                    file,
+                    opened,
+                } = match event {
+                    Event::Entry(entry) => entry,
+                    Event::Problem(problem) => {
+                        batch.push(Item::Problem(problem));
+                        continue;
+                    }
+                };
+                let known = match (&file, reuse.as_mut(), record.meta) {
+                    (Some(file), Some(reuse), Some(m)) => {
+                        let kept = match ctime_kept.get(&m.dev) {
+                            Some(&kept) => kept,
+                            // Not remembered when it could not be told: the next file may.
+                            None => keeps_ctime(file, &record.name, hooks).is_some_and(|kept| {
+                                ctime_kept.insert(m.dev, kept);
+                                kept
+                            }),
+                        };
+                        if kept {
+                            reuse.known(&record)
+                        } else {
+                            None
+                        }
+                    }
+                    _ => None,
+                };
+                // Another name of a file this scan reads already takes its outcome (see
+                // `share_links`).
+                let linked = file.is_some()
+                    && known.is_none()
+                    && record
+                        .meta
+                        .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
+                let reused = known.is_some();
+                if let Some(known) = known {
+                    // Trusted from the baseline: not read.
+                    record.content = Content::Digest(known.digest);
+                    record.extra = known.extra;
+                }
+                let job = match (linked || reused, file, record.meta) {
+                    (false, Some(file), Some(seen)) => Some((file, seen)),
+                    _ => None,
+                };
+                let prefix = match (&job, growing) {
+                    (Some(_), Some(g)) => g.sizes.get(&record.name).copied(),
+                    _ => None,
+                };
+                // The name is for the hooks and growing files; a copy per file costs.
+                let name = match (&job, hooks.is_set() || prefix.is_some()) {
+                    (Some(_), true) => record.name.clone(),
+                    _ => Vec::new(),
+                };
+                // The record goes in before its job goes out, so its slot is there for the
+                // outcome. Only the record waits for the output: the file and its fd (if
+                // any) go with the job, or are closed now; a batch must not hold fds.
+                let index = batch.push(Item::Record(record));
+                if let Some((file, seen)) = job {
+                    let for_prefix = match prefix {
+                        Some(_) => name.clone(),
+                        None => Vec::new(),
+                    };
+                    let job = Job {
+                        file,
+                        opened,
+                        name,
+                        seen,
+                        prefix,
+                        token: (batch.expect_outcome(index), for_prefix),
+                    };
+                    if job_tx.send(job).is_err() {
+                        return;
+                    }
+                }
+                if batch.len() >= BATCH_ENTRIES {
+                    let full = std::mem::replace(&mut batch, Batch::new());
+                    if send_batch(&batch_tx, full, stalled).is_err() {
+                        return; // the sink failed; stop walking
+                    }
+                }
+            }
+            let _ = send_batch(&batch_tx, batch, stalled);
+        });
+        for i in 0..threads {
+            let jobs = &jobs;
+            std::thread::Builder::new()
+                .name(format!("fimsum-hash-{i}"))
+                .spawn_scoped(scope, move || {
+                    read::checksum_stream(
+                        algorithm,
+                        extras,
+                        kernel,
+                        hooks,
+                        |wait| next_job(jobs, wait, stalled),
+                        |(slot, name): (Slot, Vec<u8>), mut hashed: Hashed| {
+                            if let (Some(g), Some(d)) = (growing, hashed.prefix.take()) {
+                                g.found(name, d);
+                            }
+                            slot.fill(hashed)
+                        },
+                    )
+                })
+                .map_err(|e| ScanError::Setup(format!("cannot start a hashing thread: {e}")))?;
+        }
+        // The outcome of each file with several links, for its other names.
+        let mut links: HashMap<(u64, u64), Shared> = HashMap::new();
+        for batch in batch_rx {
+            for item in batch.wait() {
+                let item = match item {
+                    Item::Problem(p) => Item::Problem(p),
+                    Item::Record(mut record) => {
+                        share_links(&mut record, &mut links);
+                        stats.entries += 1;
+                        if record.kind == Kind::File {
+                            stats.files += 1;
+                            stats.bytes += record.meta.map_or(0, |m| m.size);
+                        }
+                        if let Some(message) = content_problem(&record) {
+                            stats.problems += 1;
+                            sink(Item::Problem(Problem {
+                                name: record.name.clone(),
+                                message,
+                            }))
+                            .map_err(ScanError::Sink)?;
+                        }
+                        Item::Record(record)
+                    }
+                };
+                if let Item::Problem(_) = item {
+                    stats.problems += 1;
+                }
+                sink(item).map_err(ScanError::Sink)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(stats)
+}
+
+/// Close a batch and send it to the output; `stalled` is raised while the output is too far
+/// behind to take it (see [`next_job`]).
+fn send_batch(tx: &SyncSender<Closed>, batch: Batch, stalled: &AtomicBool) -> Result<(), ()> {
+    match tx.try_send(batch.close()) {
+        Ok(()) => Ok(()),
+        Err(TrySendError::Disconnected(_)) => Err(()),
+        Err(TrySendError::Full(batch)) => {
+            stalled.store(true, Ordering::Release);
+            let sent = tx.send(batch).map_err(|_| ());
+            stalled.store(false, Ordering::Release);
+            sent
+        }
+    }
+}
+
+/// A regular file with several links: the first name's outcome is kept, and a later name
+/// (which the walker did not send to be read, so it has no content yet) takes it. The walk's
+/// order is the output's, so the first name always comes first.
+fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
+    let Some(m) = record
+        .meta
+        .filter(|m| m.nlink > 1 && record.kind == Kind::File)
+    else {
+        return;
+    };
+    match (&record.content, links.get(&(m.dev, m.ino))) {
+        (Content::None, Some((content, extra))) => {
+            record.content = content.clone();
+            record.extra = extra.clone();
+        }
+        (Content::None, None) => {}
+        (content, _) => {
+            links
+                .entry((m.dev, m.ino))
+                .or_insert_with(|| (content.clone(), record.extra.clone()));
+        }
+    }
+}
+
+/// What the other names of a file take from the first: its content and extra digests.
+type Shared = (Content, Vec<(HashKind, Digest)>);
+
+/// How often a hashing thread that waits for a job with files in its lanes looks whether the
+/// output has stalled.
+const RECHECK: Duration = Duration::from_millis(1);
+
+/// The next job for a hashing thread. With `wait` (all its lanes are idle) it blocks. Without,
+/// it waits too, as long as the walker is merely behind: running the lanes half empty would
+/// take CPU time from the walker on a machine with few cores. It returns [`Next::Later`],
+/// so that the lanes drain, only when the walker is `stalled`: then the output waits for a
+/// file that may be in these very lanes, and the walker waits for the output.
+fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> {
+    if wait {
+        return match jobs.recv() {
+            Ok(job) => Next::Msg(job),
+            Err(_) => Next::End,
+        };
+    }
+    loop {
+        match jobs.try_recv() {
+            Ok(job) => return Next::Msg(job),
+            Err(TryRecvError::Disconnected) => return Next::End,
+            Err(TryRecvError::Empty) if stalled.load(Ordering::Acquire) => return Next::Later,
+            Err(TryRecvError::Empty) => {}
+        }
+        match jobs.recv_timeout(RECHECK) {
+            Ok(job) => return Next::Msg(job),
+            Err(RecvTimeoutError::Disconnected) => return Next::End,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Does the file system of this file keep a ctime that `--quick` can trust
+/// ([`crate::scan::fs_types::keeps_ctime`])? Asked of the file itself, not its directory: a file can
+/// be a mount point of its own. `None` when it cannot be told (the file is then read).
+#[allow(clippy::unnecessary_cast)] // f_type's type differs between architectures
+fn keeps_ctime(
+    file: &read::FileRef,
+    name: &[u8],
+    hooks: &crate::scan::hook::HookRef,
+) -> Option<bool> {
+    use rustix::fs::{Mode, OFlags};
+    let f_type = match hooks.fs_type(name) {
+        Some(f_type) => f_type,
+        None => {
+            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            match rustix::fs::openat(&*file.dir, file.leaf.as_c_str(), flags, Mode::empty())
+                .and_then(|fd| rustix::fs::fstatfs(&fd))
+            {
+                Ok(st) => st.f_type as i64,
+                Err(_) => return None,
+            }
+        }
+    };
+    Some(crate::scan::fs_types::keeps_ctime(f_type))
+}
+
+/// A file whose content could not be hashed is reported; directories and symlinks whose
+/// problem the walker already reported are not reported twice.
+fn content_problem(record: &Record) -> Option<String> {
+    // The walker reported what it could not look at.
+    if record.kind != crate::record::Kind::File || record.is_unseen() {
+        return None;
+    }
+    match &record.content {
+        Content::Unreadable(why) => Some(format!("cannot read: {why}")),
+        Content::ChangedDuringScan(why) => {
+            Some(format!("changed during the scan, not hashed: {why}"))
+        }
+        _ => None,
+    }
+}
+
+/// Why a scan stopped early.
+#[derive(Debug)]
+pub enum ScanError<E> {
+    /// The thread pool could not be built.
+    Setup(String),
+    /// The sink returned an error.
+    Sink(E),
+}
+
+/// The walker holds a directory fd per level, the job queue holds files the walk opened and
+/// the lanes hold theirs: lift the soft limit on open files to the hard one (1024 is a
+/// common soft default). Returns the limit now in force.
+fn raise_open_file_limit() -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            ..limit
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            limit = raised;
+        }
+    }
+    // No limit at all: as good as any number.
+    limit
+        .current
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
