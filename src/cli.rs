@@ -319,7 +319,7 @@ pub struct ShowArgs {
     pub verify: VerifyArgs,
 }
 
-/// Signature checks on the baselines a command reads (README "Signed baselines").
+/// Signature checks on the baselines a command reads (docs/signing.md).
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Require a valid signature by this public key (NAME.pub), checked before any entry is
@@ -388,7 +388,7 @@ pub struct VerifyPackagesArgs {
 pub enum ReportFormat {
     /// One line per finding.
     Human,
-    /// One JSON object per line (README "verify-packages").
+    /// One JSON object per line (docs/json.md).
     Json,
 }
 
@@ -400,6 +400,6 @@ pub enum Format {
     Rsync,
     /// The same with `--out-format="%i %n %C"`: also attribute-only changes.
     Itemize,
-    /// One JSON object per line (README "JSON output").
+    /// One JSON object per line (docs/json.md).
     Json,
 }

@@ -71,7 +71,7 @@ fn pages() -> Vec<(String, clap::Command)> {
     pages
 }
 
-/// fimsum(1)'s EXIT STATUS: README "Exit codes" in short.
+/// fimsum(1)'s EXIT STATUS: the README's "Exit codes" in short.
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
 1 to 31 are bits that add up: 6 means that something was removed and something changed.
 64 and up are errors.
@@ -109,7 +109,7 @@ Another run is writing the same baseline (its lock is held); try again later.
 A key file or the config file is malformed or has unsafe permissions.
 "#;
 
-/// fimsum(1)'s EXAMPLES: the first steps of README "Usage".
+/// fimsum(1)'s EXAMPLES: the first steps of the README's quick start.
 const EXAMPLES: &str = r#".SH EXAMPLES
 Print the lines \fBrsync \-a \-\-checksum \-\-out\-format="%n %C"\fR prints for /etc/:
 .PP

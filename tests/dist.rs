@@ -1,5 +1,5 @@
-//! What dist/ ships for unattended runs and the Debian package (README "Install", "Running
-//! unattended"): the systemd units against the package's install paths, `systemd-analyze
+//! What dist/ ships for unattended runs and the Debian package (README "Install",
+//! docs/unattended.md): the systemd units against the package's install paths, `systemd-analyze
 //! verify` when it is installed, the cron job's and the notify script's handling of fimsum's
 //! exit codes (run with stand-ins for fimsum, systemctl, journalctl, sendmail and curl), and
 //! dist/fimsum.toml against the built-in config.

@@ -366,7 +366,7 @@ fn syslog_gets_the_summary_and_each_finding_at_its_priority() {
     );
 }
 
-/// Every JSON event of a check has the keys README "JSON output" documents, of the
+/// Every JSON event of a check has the keys docs/json.md documents, of the
 /// documented types, and no others: the contract a SIEM parser is written against.
 #[test]
 fn json_events_follow_the_documented_schema() {

@@ -1,4 +1,4 @@
-//! Signed baselines (README "Signed baselines"): key files, signing on every write, and a
+//! Signed baselines (docs/signing.md): key files, signing on every write, and a
 //! verify key that turns any missing, altered or foreign signature into exit 65 before a
 //! single record is decoded.
 

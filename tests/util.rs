@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use fimsum::hash::{Algorithm, Kernel};
-use fimsum::scan::quick::Reuse;
 use fimsum::record::Record;
-use fimsum::scan::{scan_reusing, Item, ScanOptions};
+use fimsum::scan::quick::Reuse;
 use fimsum::scan::walk::WalkOptions;
+use fimsum::scan::{scan_reusing, Item, ScanOptions};
 
 /// The crate root, where scripts/ and baselines/ live.
 pub fn repo() -> &'static Path {

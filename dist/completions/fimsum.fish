@@ -66,7 +66,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s h -l help -d 'Pri
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (README "JSON output")'"
+json\t'One JSON object per line (docs/json.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -87,7 +87,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Pr
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (README "JSON output")'"
+json\t'One JSON object per line (docs/json.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -113,7 +113,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand config" -s h -l help -d 'P
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (README "JSON output")'"
+json\t'One JSON object per line (docs/json.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs (their checksum width only narrows it down)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
@@ -137,7 +137,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subco
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l root -d 'Check the Debian-like system mounted at DIR: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l format -r -f -a "human\t'One line per finding'
-json\t'One JSON object per line (README "verify-packages")'"
+json\t'One JSON object per line (docs/json.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand man" -s h -l help -d 'Print help'

@@ -75,7 +75,7 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (README "JSON output")"))' \
+json\:"One JSON object per line (docs/json.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -105,7 +105,7 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (README "JSON output")"))' \
+json\:"One JSON object per line (docs/json.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -145,7 +145,7 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (README "JSON output")"))' \
+json\:"One JSON object per line (docs/json.md)"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '--checksum-choice=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
 '--cc=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
@@ -234,7 +234,7 @@ esac
 _arguments "${_arguments_options[@]}" : \
 '--root=[Check the Debian-like system mounted at DIR\: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)]:DIR:_files' \
 '--format=[]:FORMAT:((human\:"One line per finding"
-json\:"One JSON object per line (README "verify-packages")"))' \
+json\:"One JSON object per line (docs/json.md)"))' \
 '--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \

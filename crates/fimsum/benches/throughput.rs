@@ -1,5 +1,5 @@
 //! Criterion benches: each hash by input size, read() vs mmap for feeding a hash, escaping,
-//! the baseline codec and the diff merge. Run with `cargo bench`; see README "Performance".
+//! the baseline codec and the diff merge. Run with `cargo bench`; see docs/performance.md.
 
 use std::ffi::CString;
 use std::hint::black_box;
@@ -34,7 +34,7 @@ fn hashes(c: &mut Criterion) {
 }
 
 /// Feeding MD5 and XXH128 from the page cache: fimsum's read() path against an mmap of the
-/// same file, to back the README's choice of read().
+/// same file, to back the choice of read() for small files (docs/performance.md).
 fn read_vs_mmap(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut group = c.benchmark_group("read_vs_mmap");

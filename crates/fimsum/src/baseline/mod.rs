@@ -605,8 +605,8 @@ impl BaselineWriter {
         BaselineWriter::start(target, header, Numbering::Next, None)
     }
 
-    /// A numbered baseline, signed with `signer` if there is one (README "Signed
-    /// baselines"); `generation` given, it is the new baseline's generation, else as
+    /// A numbered baseline, signed with `signer` if there is one (docs/signing.md);
+    /// `generation` given, it is the new baseline's generation, else as
     /// `next_generation` says (which, for a signed baseline, trusts only a previous
     /// baseline that this very key signed).
     pub fn create_numbered(

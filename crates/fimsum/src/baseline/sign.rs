@@ -1,4 +1,4 @@
-//! Ed25519-signed baselines (README "Signed baselines"): key files, key ids, the signed
+//! Ed25519-signed baselines (docs/signing.md): key files, key ids, the signed
 //! message, the signature block and the verifier's policy.
 //!
 //! Key files are text, one header line naming the kind and version, then 64 hex digits a

@@ -21,7 +21,7 @@ use crate::fim::severity::Severity;
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
 
-/// Version of the JSON lines schema (README "JSON output").
+/// Version of the JSON lines schema (docs/json.md).
 pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// What a report says besides the changes.
@@ -195,7 +195,7 @@ fn paint(severity: Severity, colour: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
-/// One JSON object per finding, then one summary object (README "JSON output").
+/// One JSON object per finding, then one summary object (docs/json.md).
 pub fn write_json(
     out: &mut dyn Write,
     diff: &Diff,
