@@ -946,10 +946,7 @@ impl Side {
                 "an rsync log, which cannot be signed: --verify-key needs baselines",
             ));
         }
-        let file = fimsum::input::open_regular(path).map_err(|source| Error::NoInput {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = fimsum::input::open_input(path)?;
         Ok(Side::Log(
             path.to_path_buf(),
             LogReader::new(BufReader::with_capacity(1 << 16, file), algorithm),
@@ -1116,10 +1113,7 @@ fn show(args: ShowArgs, charset: Charset) -> Result<i32> {
 
 fn import(args: ImportArgs) -> Result<i32> {
     let signer = load_secret_key(args.sign_key.as_deref())?;
-    let file = fimsum::input::open_regular(&args.log).map_err(|source| Error::NoInput {
-        path: args.log.clone(),
-        source,
-    })?;
+    let file = fimsum::input::open_input(&args.log)?;
     let mut reader = LogReader::new(BufReader::with_capacity(1 << 16, file), args.checksum);
     let algorithm = match args.checksum {
         Some(a) => a,

@@ -95,7 +95,7 @@ fn read_filter_file(path: &std::path::Path) -> fimsum::error::Result<Vec<u8>> {
         path: path.to_path_buf(),
         source,
     };
-    fimsum::input::open_regular(path)
+    fimsum::input::open_file(path)
         .and_then(|file| fimsum::input::read_bounded(file, FILTER_FILE_LIMIT, "filter file"))
         .map_err(no_input)
 }

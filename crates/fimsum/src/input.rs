@@ -12,11 +12,13 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
+use crate::error::{Error, Result};
+
 /// Open `path` for reading if it is a regular file.
 ///
 /// Anything else gives an error of kind [`io::ErrorKind::InvalidInput`] whose message says
 /// what the path is ("is a FIFO, not a regular file"); callers add the path.
-pub fn open_regular(path: &Path) -> io::Result<File> {
+pub fn open_file(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -46,6 +48,15 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     let flags = rustix::fs::fcntl_getfl(&file)?;
     rustix::fs::fcntl_setfl(&file, flags - rustix::fs::OFlags::NONBLOCK)?;
     Ok(file)
+}
+
+/// [`open_file`] for an input of the run (a baseline, a log): a failure is
+/// [`Error::NoInput`], exit 66, naming the path.
+pub fn open_input(path: &Path) -> Result<File> {
+    open_file(path).map_err(|source| Error::NoInput {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Read all of `file`, refusing one larger than `limit` bytes with an error of kind
@@ -82,7 +93,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from(0o600)).unwrap();
-        let err = open_regular(&fifo).unwrap_err();
+        let err = open_file(&fifo).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("FIFO"), "{err}");
     }
@@ -90,9 +101,9 @@ mod tests {
     #[test]
     fn a_directory_and_a_device_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let err = open_regular(dir.path()).unwrap_err();
+        let err = open_file(dir.path()).unwrap_err();
         assert!(err.to_string().contains("directory"), "{err}");
-        let err = open_regular(Path::new("/dev/null")).unwrap_err();
+        let err = open_file(Path::new("/dev/null")).unwrap_err();
         assert!(err.to_string().contains("character device"), "{err}");
     }
 
@@ -103,12 +114,9 @@ mod tests {
         let path = dir.path().join("f");
         std::fs::write(&path, b"hello").unwrap();
         let mut text = String::new();
-        open_regular(&path)
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
+        open_file(&path).unwrap().read_to_string(&mut text).unwrap();
         assert_eq!(text, "hello");
-        let flags = rustix::fs::fcntl_getfl(open_regular(&path).unwrap()).unwrap();
+        let flags = rustix::fs::fcntl_getfl(open_file(&path).unwrap()).unwrap();
         assert!(!flags.contains(rustix::fs::OFlags::NONBLOCK));
     }
 
@@ -118,11 +126,11 @@ mod tests {
         let path = dir.path().join("big");
         let file = File::create(&path).unwrap();
         file.set_len(3 << 30).unwrap();
-        let err = read_bounded(open_regular(&path).unwrap(), 1 << 20, "filter file").unwrap_err();
+        let err = read_bounded(open_file(&path).unwrap(), 1 << 20, "filter file").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("more than the 1048576"), "{err}");
         std::fs::write(&path, b"- *.tmp\n").unwrap();
-        let data = read_bounded(open_regular(&path).unwrap(), 1 << 20, "filter file").unwrap();
+        let data = read_bounded(open_file(&path).unwrap(), 1 << 20, "filter file").unwrap();
         assert_eq!(data, b"- *.tmp\n");
     }
 }

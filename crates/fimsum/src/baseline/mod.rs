@@ -1137,10 +1137,7 @@ impl Write for HashWriter<'_> {
 /// Does this file start like a baseline? (Anything else is taken for an rsync log.)
 pub fn is_baseline(path: &Path) -> Result<bool> {
     let mut magic = [0u8; 8];
-    let mut file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut file = crate::input::open_input(path)?;
     let n = file
         .read(&mut magic)
         .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
@@ -1240,10 +1237,7 @@ impl Baseline {
     /// and check its host and generation ([`check_signature`]), all before any record is
     /// decoded.
     pub fn open_with(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
-        let file = crate::input::open_regular(path).map_err(|source| Error::NoInput {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = crate::input::open_input(path)?;
         Baseline::from_bytes(path, read_private(&file, path)?, policy)
     }
 

@@ -296,7 +296,7 @@ fn create_new(path: &Path, mode: u32) -> Result<File> {
 /// rule of the config file: whoever owns the file can make it say anything, so a verify
 /// key of another user's decides what verifies, and a secret key of theirs signs for them.
 fn read_key_file(path: &Path, forbidden: u32, why: &str) -> Result<String> {
-    let file = crate::input::open_regular(path).map_err(|source| {
+    let file = crate::input::open_file(path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::InvalidInput {
             key_error(path, source.to_string())
         } else {

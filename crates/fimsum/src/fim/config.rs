@@ -193,7 +193,7 @@ fn read_trusted(path: &Path) -> Result<String, ConfigError> {
         message: e.to_string(),
         source: Some(e),
     };
-    let file = crate::input::open_regular(path).map_err(io_error)?;
+    let file = crate::input::open_file(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
     let euid = rustix::process::geteuid().as_raw();
     let problem = if meta.mode() & 0o022 != 0 {

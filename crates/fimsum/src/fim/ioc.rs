@@ -189,7 +189,7 @@ impl IocSet {
             path: path.to_path_buf(),
             source,
         };
-        let file = crate::input::open_regular(path).map_err(io_error)?;
+        let file = crate::input::open_file(path).map_err(io_error)?;
         let list = u32::try_from(self.lists.len()).map_err(|_| IocError::Parse {
             path: path.to_path_buf(),
             line: 0,

@@ -1043,7 +1043,7 @@ struct Diversion {
 fn read_database_file(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let mut text = Vec::new();
-    crate::input::open_regular(path)?.read_to_end(&mut text)?;
+    crate::input::open_file(path)?.read_to_end(&mut text)?;
     Ok(text)
 }
 
