@@ -5,9 +5,10 @@ mod cli;
 mod commands;
 mod man;
 mod progress;
+mod report;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
-use fimsum::error::exit;
+use fimsum::exit::Fatal;
 use fimsum::scan::walk::FilterArg;
 
 fn main() {
@@ -28,18 +29,18 @@ fn real_main() -> i32 {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("fimsum: {e}");
-                return e.exit_code();
+                return e.fatal().code();
             }
         },
         None => Vec::new(),
     };
     match commands::run(parsed.command, filters) {
-        Ok(code) => code,
+        Ok(status) => status.code(),
         // `fimsum scan / | head`: the reader has gone, which is not an error.
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             eprintln!("fimsum: {e}");
-            e.exit_code()
+            e.fatal().code()
         }
     }
 }
@@ -48,7 +49,7 @@ fn real_main() -> i32 {
 fn clap_exit(e: clap::Error) -> i32 {
     let _ = e.print();
     if e.use_stderr() {
-        exit::USAGE
+        Fatal::Usage.code()
     } else {
         0 // --help, --version
     }

@@ -16,6 +16,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use crate::error::Result;
+use crate::exit::Bits;
 use crate::hash::{Digest, HashKind};
 use crate::record::{Content, Kind, Meta, Record};
 use crate::rsync::order::cmp_entries;
@@ -143,22 +144,19 @@ impl Diff {
         s
     }
 
-    /// The exit-code bits this diff stands for (see [`crate::error::exit`]).
-    pub fn exit_bits(&self) -> i32 {
-        use crate::error::exit;
+    /// The exit-code bits this diff stands for.
+    pub fn exit_bits(&self) -> Bits {
         let s = self.summary();
-        let mut bits = 0;
-        if s.added > 0 {
-            bits |= exit::ADDED;
-        }
-        if s.removed > 0 {
-            bits |= exit::REMOVED;
-        }
-        if s.changed > 0 {
-            bits |= exit::CHANGED;
-        }
-        if s.unverified > 0 {
-            bits |= exit::INCOMPLETE;
+        let mut bits = Bits::NONE;
+        for (count, bit) in [
+            (s.added, Bits::ADDED),
+            (s.removed, Bits::REMOVED),
+            (s.changed, Bits::CHANGED),
+            (s.unverified, Bits::INCOMPLETE),
+        ] {
+            if count > 0 {
+                bits |= bit;
+            }
         }
         bits
     }

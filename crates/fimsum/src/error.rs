@@ -1,4 +1,4 @@
-//! Errors and the exit codes they map to.
+//! Errors and the exit codes they map to ([`crate::exit`]).
 //!
 //! Policy: a failure about one path (unreadable file, vanished entry, unreadable directory)
 //! is a [`Problem`]: it is reported on stderr with the path and the reason, counted, and the
@@ -12,31 +12,14 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::exit::Fatal;
+
 /// A failure about one entry; the run continues.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     /// The entry's `%n` name (raw bytes), or the source argument it came from.
     pub name: Vec<u8>,
     pub message: String,
-}
-
-/// Exit-code bits of a completed run (combined with `|`).
-pub mod exit {
-    pub const ADDED: i32 = 1;
-    pub const REMOVED: i32 = 2;
-    pub const CHANGED: i32 = 4;
-    pub const INCOMPLETE: i32 = 8;
-    /// A file's digest is on a known-bad (IOC) list.
-    pub const IOC: i32 = 16;
-    /// sysexits.h codes for fatal errors.
-    pub const USAGE: i32 = 64;
-    pub const DATA: i32 = 65;
-    pub const NO_INPUT: i32 = 66;
-    pub const IO: i32 = 74;
-    /// Another run holds the baseline's lock (EX_TEMPFAIL: try again later).
-    pub const LOCKED: i32 = 75;
-    /// A key file or the config file is malformed or has unsafe permissions (EX_CONFIG).
-    pub const KEY: i32 = 78;
 }
 
 /// A fatal error.
@@ -61,14 +44,15 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn exit_code(&self) -> i32 {
+    /// The kind of failure, which gives the exit code.
+    pub fn fatal(&self) -> Fatal {
         match self {
-            Error::Usage(_) => exit::USAGE,
-            Error::BadData { .. } => exit::DATA,
-            Error::NoInput { .. } => exit::NO_INPUT,
-            Error::Io { .. } => exit::IO,
-            Error::Locked { .. } => exit::LOCKED,
-            Error::Key { .. } | Error::Config(_) => exit::KEY,
+            Error::Usage(_) => Fatal::Usage,
+            Error::BadData { .. } => Fatal::Data,
+            Error::NoInput { .. } => Fatal::NoInput,
+            Error::Io { .. } => Fatal::Io,
+            Error::Locked { .. } => Fatal::Locked,
+            Error::Key { .. } | Error::Config(_) => Fatal::Config,
         }
     }
 

@@ -67,8 +67,10 @@
 
 pub mod baseline;
 pub mod civil;
+pub mod commands;
 pub mod diff;
 pub mod error;
+pub mod exit;
 pub mod fim;
 pub mod hash;
 pub mod input;

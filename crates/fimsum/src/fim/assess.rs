@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 
 use crate::diff::{Change, ChangeKind, Diff, Field};
+use crate::exit::Bits;
 use crate::fim::ioc::{HashKind, IocSet};
 use crate::fim::packages::PackageDb;
 use crate::fim::policy::{entry_path, Policy, Verdict};
@@ -142,22 +143,21 @@ pub struct Assessment {
 }
 
 impl Assessment {
-    /// The exit-code bits of what is shown (see [`crate::error::exit`]): a move counts as
-    /// added and removed, as the raw diff would.
-    pub fn exit_bits(&self) -> i32 {
-        use crate::error::exit;
-        let mut bits = 0;
+    /// The exit-code bits of what is shown: a move counts as added and removed, as the raw
+    /// diff would.
+    pub fn exit_bits(&self) -> Bits {
+        let mut bits = Bits::NONE;
         for f in &self.findings {
             bits |= match f.event {
-                Event::Added => exit::ADDED,
-                Event::Removed => exit::REMOVED,
-                Event::Moved => exit::ADDED | exit::REMOVED,
-                Event::TypeChanged | Event::Modified => exit::CHANGED,
-                Event::Unverified => exit::INCOMPLETE,
-                Event::Listed => 0,
+                Event::Added => Bits::ADDED,
+                Event::Removed => Bits::REMOVED,
+                Event::Moved => Bits::ADDED | Bits::REMOVED,
+                Event::TypeChanged | Event::Modified => Bits::CHANGED,
+                Event::Unverified => Bits::INCOMPLETE,
+                Event::Listed => Bits::NONE,
             };
             if !f.ioc.is_empty() {
-                bits |= exit::IOC;
+                bits |= Bits::IOC;
             }
         }
         bits
@@ -772,7 +772,7 @@ mod tests {
         assert_eq!(a.findings[0].event, Event::Moved);
         assert_eq!(a.findings[0].name, b"srv/b");
         assert_eq!(a.findings[0].moved_from.as_ref().unwrap().1, b"srv/a");
-        assert_eq!(a.exit_bits(), 1 | 2);
+        assert_eq!(a.exit_bits(), Bits::ADDED | Bits::REMOVED);
         // Two copies appear: which one is the moved file is unknowable.
         let a = run(vec![
             removed(file("srv/a", 0o644, b"report")),

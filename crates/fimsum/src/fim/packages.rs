@@ -41,7 +41,8 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use crate::error::{exit, Error, Result};
+use crate::error::{Error, Result};
+use crate::exit::Bits;
 use crate::hash::Digest;
 use crate::record::{Kind, Meta};
 use crate::scan::read::{describe, FileRef};
@@ -383,14 +384,14 @@ impl Problem {
         }
     }
 
-    /// The bits of fimsum's exit code this problem sets (see [`crate::error::exit`]).
-    pub fn exit_bits(&self) -> i32 {
+    /// The bits of fimsum's exit code this problem sets.
+    pub fn exit_bits(&self) -> Bits {
         match self {
-            Problem::Missing => exit::REMOVED,
-            Problem::Unreadable { .. } => exit::INCOMPLETE,
+            Problem::Missing => Bits::REMOVED,
+            Problem::Unreadable { .. } => Bits::INCOMPLETE,
             // For review only: see the type's documentation.
-            Problem::SetId { .. } => 0,
-            _ => exit::CHANGED,
+            Problem::SetId { .. } => Bits::NONE,
+            _ => Bits::CHANGED,
         }
     }
 }
@@ -450,10 +451,10 @@ pub struct Verification<'a> {
 
 impl Verification<'_> {
     /// fimsum's exit code for this outcome: the union of the findings' bits.
-    pub fn exit_bits(&self) -> i32 {
+    pub fn exit_bits(&self) -> Bits {
         self.findings
             .iter()
-            .fold(0, |bits, f| bits | f.problem.exit_bits())
+            .fold(Bits::NONE, |bits, f| bits | f.problem.exit_bits())
     }
 
     /// How many findings have this [`Problem::label`].
@@ -1589,7 +1590,7 @@ mod tests {
     fn missing_status_or_info_dir_is_an_error_naming_the_path() {
         let root = TempRoot::new();
         let err = PackageDb::load(root.path()).expect_err("no database");
-        assert_eq!(err.exit_code(), exit::NO_INPUT);
+        assert_eq!(err.fatal(), crate::exit::Fatal::NoInput);
         let status = root.path().join("var/lib/dpkg/status");
         assert!(err
             .to_string()
@@ -1600,7 +1601,7 @@ mod tests {
             b"Package: alpha\nStatus: install ok installed\n",
         );
         let err = PackageDb::load(root.path()).expect_err("no info dir");
-        assert_eq!(err.exit_code(), exit::NO_INPUT);
+        assert_eq!(err.fatal(), crate::exit::Fatal::NoInput);
         let info = root.path().join("var/lib/dpkg/info");
         assert!(err
             .to_string()

@@ -13,7 +13,11 @@ use std::io;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
+use crate::diff::Diff;
+use crate::fim::assess::Assessment;
 use crate::fim::severity::Severity;
+use crate::report::{finding_text, severity_text, summary_text};
+use crate::rsync::escape::{escape_name, Charset};
 
 /// The socket syslog daemons and journald listen on.
 pub const DEFAULT_SOCKET: &str = "/dev/log";
@@ -80,6 +84,39 @@ impl Syslog {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Send a check's summary and each finding, under absolute paths (a log line has no
+/// context to read a relative name against).
+pub fn send_check(
+    syslog: &Syslog,
+    baseline: &Path,
+    diff: &Diff,
+    assessment: &Assessment,
+    problems: u64,
+    charset: Charset,
+) -> io::Result<()> {
+    let by_severity = severity_text(assessment);
+    let summary = format!(
+        "check of {}: {}{}",
+        baseline.display(),
+        summary_text(diff, assessment, problems),
+        by_severity.map_or(String::new(), |by| format!("; {by}"))
+    );
+    let priority = match assessment.findings.first() {
+        Some(worst) => Priority::of(worst.severity),
+        None => Priority::Info,
+    };
+    syslog.send(priority, &summary)?;
+    for finding in &assessment.findings {
+        let name = escape_name(&finding.path, charset);
+        let text = finding_text(finding, diff, &name, charset);
+        syslog.send(
+            Priority::of(finding.severity),
+            &format!("{}: {text}", finding.severity),
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
