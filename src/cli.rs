@@ -87,8 +87,10 @@ pub struct ScanArgs {
     /// Write a baseline to FILE instead of printing lines.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// With -o: also record these digests of every file, from the same read: md5, sha1,
-    /// sha256 (comma-separated or repeated); `check` compares them too.
+    /// Also compute these digests of every file, from the same read: md5, sha1, sha256
+    /// (comma-separated or repeated). With -o the baseline records them and `check`
+    /// compares them too; without, they serve only to match --ioc lists, and stdout stays
+    /// rsync's lines.
     #[arg(long = "digest", value_name = "ALGOS", value_delimiter = ',')]
     pub digests: Vec<HashKind>,
     /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
@@ -305,11 +307,32 @@ pub struct DiffArgs {
     pub format: Format,
     #[command(flatten)]
     pub config: ConfigFile,
-    /// The algorithm of rsync logs (their checksum width only narrows it down).
-    #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
-    pub checksum: Option<Algorithm>,
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub ioc: IocArgs,
     #[command(flatten)]
     pub verify: VerifyArgs,
+}
+
+/// What an rsync log does not say: which algorithm its checksums are, and where its names
+/// are.
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// The algorithm of rsync logs' checksums. Their width only narrows it down (32 digits
+    /// are md5, md4 or xxh128), so without it a file under --source or --dest decides, or
+    /// the run is refused.
+    #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
+    pub checksum: Option<Algorithm>,
+    /// The backup job's source argument (`/etc/` or `/etc`, as the job gave it): the logs'
+    /// names are judged as the absolute paths under it, and its files can tell the
+    /// algorithm.
+    #[arg(long, value_name = "PATH")]
+    pub source: Option<PathBuf>,
+    /// The destination the logs were written for (the backup copy): its files can tell the
+    /// algorithm.
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -343,9 +366,8 @@ pub struct ImportArgs {
     /// The baseline to write.
     #[arg(short, long, value_name = "FILE", required = true)]
     pub output: PathBuf,
-    /// The log's algorithm (default: md5 for 32 hex digits, sha1 for 40, xxh3 for 16).
-    #[arg(long = "checksum-choice", visible_alias = "cc", value_name = "ALGO")]
-    pub checksum: Option<Algorithm>,
+    #[command(flatten)]
+    pub logs: LogArgs,
     /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
     #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,

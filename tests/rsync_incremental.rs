@@ -139,7 +139,10 @@ fn diff_format_itemize_with_a_log_side_prints_what_a_log_can_tell() {
             ("old.log", "new"),
             ("old.log", "new.log"),
         ] {
-            let out = run_in(dir, ["diff", "--format", "itemize", old, new]);
+            let out = run_in(
+                dir,
+                ["diff", "--cc", "md5", "--format", "itemize", old, new],
+            );
             let got: Vec<&[u8]> = out.stdout.split_inclusive(|&b| b == b'\n').collect();
             let same = got.len() == knowable.len()
                 && got

@@ -402,7 +402,16 @@ fn import_signs_and_show_gives_the_log_back_verified() {
     std::fs::write(dir.join("log"), &log).unwrap();
     let out = run_in(
         dir,
-        ["import", "log", "-o", "imported", "--sign-key", "a.key"],
+        [
+            "import",
+            "--cc",
+            "md5",
+            "log",
+            "-o",
+            "imported",
+            "--sign-key",
+            "a.key",
+        ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = run_in(dir, ["show", "--verify-key", "a.pub", "imported"]);

@@ -12,6 +12,7 @@ mod copies;
 mod dist;
 mod filter_parity;
 mod inputs;
+mod logs;
 mod packages;
 mod policy;
 mod properties;

@@ -216,7 +216,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__diff)
-            opts="-h --format --config --cc --checksum-choice --verify-key --expect-host --min-generation --help"
+            opts="-h --format --config --cc --checksum-choice --source --dest --ioc --verify-key --expect-host --min-generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,6 +235,18 @@ _fimsum() {
                     return 0
                     ;;
                 --cc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ioc)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -468,7 +480,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__import)
-            opts="-o -h --output --cc --checksum-choice --sign-key --generation --help"
+            opts="-o -h --output --cc --checksum-choice --source --dest --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,6 +499,14 @@ _fimsum() {
                     return 0
                     ;;
                 --cc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,7 +41,7 @@ complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "completions" -d 'Prin
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l checksum-choice -l cc -d 'Checksum algorithm, as rsync\'s --checksum-choice' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s o -l output -d 'Write a baseline to FILE instead of printing lines' -r -F
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l digest -d 'With -o: also record these digests of every file, from the same read: md5, sha1, sha256 (comma-separated or repeated); `check` compares them too' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l digest -d 'Also compute these digests of every file, from the same read: md5, sha1, sha256 (comma-separated or repeated). With -o the baseline records them and `check` compares them too; without, they serve only to match --ioc lists, and stdout stays rsync\'s lines' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
@@ -115,7 +115,10 @@ rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-CO
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
 json\t'One JSON object per line (docs/json.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
-complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs (their checksum width only narrows it down)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs\' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l source -d 'The backup job\'s source argument (`/etc/` or `/etc`, as the job gave it): the logs\' names are judged as the absolute paths under it, and its files can tell the algorithm' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l dest -d 'The destination the logs were written for (the backup copy): its files can tell the algorithm' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l ioc -d 'A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar\'s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file\'s `ioc` lists' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -125,7 +128,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l expect-host -d 'W
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s o -l output -d 'The baseline to write' -r -F
-complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l checksum-choice -l cc -d 'The log\'s algorithm (default: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l checksum-choice -l cc -d 'The algorithm of rsync logs\' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l source -d 'The backup job\'s source argument (`/etc/` or `/etc`, as the job gave it): the logs\' names are judged as the absolute paths under it, and its files can tell the algorithm' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l dest -d 'The destination the logs were written for (the backup copy): its files can tell the algorithm' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s h -l help -d 'Print help'

@@ -34,7 +34,7 @@ _arguments "${_arguments_options[@]}" : \
 '--cc=[Checksum algorithm, as rsync'\''s --checksum-choice]:ALGO:_default' \
 '-o+[Write a baseline to FILE instead of printing lines]:FILE:_files' \
 '--output=[Write a baseline to FILE instead of printing lines]:FILE:_files' \
-'*--digest=[With -o\: also record these digests of every file, from the same read\: md5, sha1, sha256 (comma-separated or repeated); \`check\` compares them too]:ALGOS:_default' \
+'*--digest=[Also compute these digests of every file, from the same read\: md5, sha1, sha256 (comma-separated or repeated). With -o the baseline records them and \`check\` compares them too; without, they serve only to match --ioc lists, and stdout stays rsync'\''s lines]:ALGOS:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
@@ -147,8 +147,11 @@ rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-C
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
 json\:"One JSON object per line (docs/json.md)"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
-'--checksum-choice=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
-'--cc=[The algorithm of rsync logs (their checksum width only narrows it down)]:ALGO:_default' \
+'--checksum-choice=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
+'--cc=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
+'--source=[The backup job'\''s source argument (\`/etc/\` or \`/etc\`, as the job gave it)\: the logs'\'' names are judged as the absolute paths under it, and its files can tell the algorithm]:PATH:_files' \
+'--dest=[The destination the logs were written for (the backup copy)\: its files can tell the algorithm]:DIR:_files' \
+'*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -172,8 +175,10 @@ _arguments "${_arguments_options[@]}" : \
 _arguments "${_arguments_options[@]}" : \
 '-o+[The baseline to write]:FILE:_files' \
 '--output=[The baseline to write]:FILE:_files' \
-'--checksum-choice=[The log'\''s algorithm (default\: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)]:ALGO:_default' \
-'--cc=[The log'\''s algorithm (default\: md5 for 32 hex digits, sha1 for 40, xxh3 for 16)]:ALGO:_default' \
+'--checksum-choice=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
+'--cc=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
+'--source=[The backup job'\''s source argument (\`/etc/\` or \`/etc\`, as the job gave it)\: the logs'\'' names are judged as the absolute paths under it, and its files can tell the algorithm]:PATH:_files' \
+'--dest=[The destination the logs were written for (the backup copy)\: its files can tell the algorithm]:DIR:_files' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '-h[Print help]' \

@@ -7,6 +7,7 @@ use fimsum::rsync::escape::Charset;
 
 use super::{load_config, load_rules, load_verify_policy, report_written};
 use crate::cli::DiffArgs;
+use crate::progress::{Progress, Verbosity};
 use crate::report::Report;
 
 pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
@@ -15,12 +16,15 @@ pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
     let plan = DiffPlan {
         old: args.old,
         new: args.new,
-        checksum: args.checksum,
+        checksum: args.logs.checksum,
+        source: args.logs.source,
+        dest: args.logs.dest,
+        iocs: config.ioc.iter().chain(&args.ioc.ioc).cloned().collect(),
         policy: load_rules(&config)?,
         verify: load_verify_policy(args.verify)?,
         identity: !every_change,
     };
-    let compared = diff(plan)?;
+    let compared = diff(plan, &mut Progress::new(Verbosity::Normal, charset))?;
     let report = Report {
         copy: false,
         format: args.format,

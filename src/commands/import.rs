@@ -18,7 +18,9 @@ pub fn run(args: ImportArgs, charset: Charset) -> Result<Status> {
             generation: args.generation.generation,
         },
         log: args.log,
-        checksum: args.checksum,
+        checksum: args.logs.checksum,
+        source: args.logs.source,
+        dest: args.logs.dest,
     };
     import(plan, &mut Progress::new(Verbosity::Normal, charset))?;
     Ok(Bits::NONE.into())

@@ -28,16 +28,18 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                 "--generation numbers a baseline: it needs -o FILE".into(),
             ))
         }
-        None if !args.digests.is_empty() => {
+        // Without -o, extra digests are only for matching IOC lists.
+        None if !args.digests.is_empty() && iocs.is_empty() => {
             return Err(Error::Usage(
-                "--digest needs -o FILE: rsync's `%n %C` lines have no place for more digests"
+                "--digest needs -o FILE or --ioc LIST: rsync's `%n %C` lines have no place \
+                 for more digests"
                     .into(),
             ))
         }
         None => {
             let plan = ScanPlan {
                 sources,
-                options: scan_options(args.checksum, Vec::new(), &args.run, walk)?,
+                options: scan_options(args.checksum, extras, &args.run, walk)?,
                 iocs,
             };
             let mut lines = Lines::new(args.checksum, charset);

@@ -3,17 +3,19 @@
 
 use std::fs::File;
 use std::io::BufReader;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{self, Baseline};
-use crate::commands::{host_name, now, signature_note};
+use crate::commands::{host_name, load_iocs, now, signature_note, Listed, Observer};
 use crate::diff::{self, Diff, DiffOptions};
 use crate::error::{Error, Result};
 use crate::exit::Bits;
 use crate::fim::assess::{self, Assessment, Inputs};
 use crate::fim::policy::Policy;
 use crate::hash::Algorithm;
-use crate::record::{Record, Timestamp};
+use crate::record::{Content, Kind, Record, Timestamp};
+use crate::rsync::choice::{self, candidates};
 use crate::rsync::log::{LogError, LogReader};
 use crate::rsync::order::ensure_ordered;
 
@@ -21,8 +23,19 @@ use crate::rsync::order::ensure_ordered;
 pub struct DiffPlan {
     pub old: PathBuf,
     pub new: PathBuf,
-    /// The checksum algorithm of the logs (`--checksum-choice`), if given.
+    /// The checksum algorithm of the logs (`--checksum-choice`), if given; otherwise it is
+    /// decided by hashing a listed file under `source` or `dest` (see [`choice`]), or the
+    /// diff is refused.
     pub checksum: Option<Algorithm>,
+    /// The rsync source argument the logs' names are relative to (`/etc/` or `/etc`, as
+    /// the job gave it): names are judged as the absolute paths under it, and its files
+    /// can decide the algorithm.
+    pub source: Option<PathBuf>,
+    /// The destination the logs were written for (the backup copy), whose files can decide
+    /// the algorithm.
+    pub dest: Option<PathBuf>,
+    /// IOC lists, matched against the newer side's checksums (and extra digests).
+    pub iocs: Vec<PathBuf>,
     /// Verify both baselines' signatures with this.
     pub verify: Option<baseline::Policy>,
     pub policy: Policy,
@@ -50,9 +63,10 @@ impl Compared {
 }
 
 /// Compare `plan.old` with `plan.new`.
-pub fn diff(plan: DiffPlan) -> Result<Compared> {
+pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     let mut old = Side::open(&plan.old, plan.checksum, plan.verify.as_ref())?;
     let mut new = Side::open(&plan.new, plan.checksum, plan.verify.as_ref())?;
+    let log_algorithm = log_algorithm(&plan, &mut old, &mut new, observer)?;
     let mut notes = Vec::new();
     for (path, side) in [(&plan.old, &old), (&plan.new, &new)] {
         if let Side::Baseline(base) = side {
@@ -69,7 +83,11 @@ pub fn diff(plan: DiffPlan) -> Result<Compared> {
                 .to_string(),
         );
     }
-    let compare_content = match (old.algorithm(), new.algorithm()) {
+    let (old_algorithm, new_algorithm) = (
+        old.algorithm().or(log_algorithm),
+        new.algorithm().or(log_algorithm),
+    );
+    let compare_content = match (old_algorithm, new_algorithm) {
         (Some(a), Some(b)) if a != b => {
             notes.push(format!("checksums not compared: {a} against {b}"));
             false
@@ -81,39 +99,38 @@ pub fn diff(plan: DiffPlan) -> Result<Compared> {
                 ));
                 false
             }
-            _ => {
-                if logs > 0 && plan.checksum.is_none() {
-                    let known = old.algorithm().or(new.algorithm());
-                    notes.push(match known {
-                        Some(a) => {
-                            format!("the log's checksums are taken to be {a}, like the baseline's")
-                        }
-                        None => {
-                            "both logs are taken to use the same checksum algorithm".to_string()
-                        }
-                    });
-                }
-                true
-            }
+            _ => true,
         },
     };
-    let algorithm = new
-        .algorithm()
-        .or(old.algorithm())
-        .or(plan.checksum)
-        .unwrap_or(Algorithm::Md5);
-    // Names are judged as absolute paths under the newer side's sources (none for a log).
+    let algorithm = new_algorithm.or(old_algorithm).unwrap_or(Algorithm::Md5);
+    let extras = match &new {
+        Side::Baseline(b) => b.header.extra_digests.clone(),
+        Side::Log(..) => Vec::new(),
+    };
+    let iocs = load_iocs(&plan.iocs, algorithm, &extras)?;
+    let mut listed = Listed::new(&iocs, algorithm);
+    // Names are judged as absolute paths under the newer side's sources, or under the
+    // source the logs were written from.
+    let source = plan
+        .source
+        .as_ref()
+        .map(|s| s.as_os_str().as_bytes().to_vec());
     let (roots, host, time) = match (&new, &old) {
         (Side::Baseline(b), _) | (_, Side::Baseline(b)) => (
             b.header.roots.clone(),
             b.header.host.clone(),
             b.header.created,
         ),
-        _ => (Vec::new(), host_name(), now()),
+        _ => (source.into_iter().collect(), host_name(), now()),
     };
+    let new_records = new.records().inspect(|record| {
+        if let Ok(record) = record {
+            listed.check(record, observer);
+        }
+    });
     let diff = diff::diff(
         old.records(),
-        new.records(),
+        new_records,
         DiffOptions {
             compare_content,
             identity: plan.identity,
@@ -125,7 +142,7 @@ pub fn diff(plan: DiffPlan) -> Result<Compared> {
         &Inputs {
             policy: &plan.policy,
             roots: &roots,
-            ioc_hits: &Default::default(),
+            ioc_hits: &listed.hits,
             prefix_digest: &|_, _| None,
             packages: None,
         },
@@ -138,6 +155,113 @@ pub fn diff(plan: DiffPlan) -> Result<Compared> {
         host,
         time,
     })
+}
+
+/// The algorithm of the logs' checksums: the one given, the only one of their width, or
+/// the one a listed file under the source or destination hashes to. Never guessed: a log
+/// whose checksums could be several is refused when nothing decides.
+fn log_algorithm(
+    plan: &DiffPlan,
+    old: &mut Side,
+    new: &mut Side,
+    observer: &mut dyn Observer,
+) -> Result<Option<Algorithm>> {
+    if plan.checksum.is_some() {
+        return Ok(plan.checksum);
+    }
+    let mut decided = None;
+    for side in [old, new] {
+        let Side::Log(path, _) = side else {
+            continue;
+        };
+        let path = path.clone();
+        let Some(width) = side.width()? else {
+            continue;
+        };
+        let trees = Trees {
+            source: plan.source.as_deref(),
+            dest: plan.dest.as_deref(),
+        };
+        let algorithm = decide_for_log(&path, width, trees, observer)?;
+        match decided {
+            Some(earlier) if earlier != algorithm => {
+                return Err(Error::Usage(format!(
+                    "{}: its checksums are {algorithm}, the other log's {earlier}: compare \
+                     logs of one algorithm, or give --checksum-choice to say which both are",
+                    path.display()
+                )))
+            }
+            _ => decided = Some(algorithm),
+        }
+    }
+    Ok(decided)
+}
+
+/// The trees a log's listed files can be read from.
+#[derive(Clone, Copy)]
+pub(crate) struct Trees<'a> {
+    /// The job's source argument (the live tree).
+    pub source: Option<&'a Path>,
+    /// The job's destination (the backup copy).
+    pub dest: Option<&'a Path>,
+}
+
+/// The algorithm of one log's checksums, `width` digits wide.
+pub(crate) fn decide_for_log(
+    log: &Path,
+    width: usize,
+    trees: Trees,
+    observer: &mut dyn Observer,
+) -> Result<Algorithm> {
+    let names = candidates(width);
+    if let [only] = names[..] {
+        return Ok(only);
+    }
+    type Place = fn(&Path, &[u8]) -> PathBuf;
+    let trees: Vec<(&Path, Place)> = [
+        trees.dest.map(|d| (d, choice::under_dest as Place)),
+        trees.source.map(|s| (s, choice::under_source as Place)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for (tree, place) in &trees {
+        let file = crate::input::open_input(log)?;
+        let reader = LogReader::new(BufReader::with_capacity(1 << 16, file), None);
+        let samples = reader.filter_map(|r| match r {
+            Ok(Record {
+                kind: Kind::File,
+                content: Content::Digest(d),
+                name,
+                ..
+            }) => Some((place(tree, &name), d)),
+            _ => None,
+        });
+        if let Some(decided) = choice::decide(width, samples) {
+            if let Some(by) = &decided.by {
+                observer.note(&format!(
+                    "{}: the checksums are {}: {} hashes to its logged checksum that way",
+                    log.display(),
+                    decided.algorithm,
+                    by.display()
+                ));
+            }
+            return Ok(decided.algorithm);
+        }
+    }
+    let listed: Vec<&str> = names.iter().map(|a| a.name()).collect();
+    Err(Error::Usage(format!(
+        "{}: {width}-digit checksums may be {}, and {}: say which with --checksum-choice \
+         (md5 for a job run with --checksum-choice=md5 or by rsync 3.1.x, xxh128 for plain \
+         `rsync -c` of rsync 3.2.2 and later)",
+        log.display(),
+        listed.join(", "),
+        if trees.is_empty() {
+            "nothing here tells which (--source or --dest names a tree whose files can)"
+        } else {
+            "no listed file in the tree given hashes to its logged checksum"
+        }
+    )))
 }
 
 /// One side of a `diff`: a baseline or an rsync log.
@@ -171,7 +295,7 @@ impl Side {
         ))
     }
 
-    /// The checksum algorithm, if this side says (a baseline) or was told (`--cc`).
+    /// The checksum algorithm, if this side says (a baseline).
     fn algorithm(&self) -> Option<Algorithm> {
         match self {
             Side::Baseline(b) => Some(b.header.algorithm),

@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use crate::baseline::{BaselineWriter, Header, Origin};
-use crate::commands::diff::log_error;
+use crate::commands::diff::{decide_for_log, log_error, Trees};
 use crate::commands::scan::BaselineTarget;
 use crate::commands::{host_name, now, Observer};
 use crate::error::Result;
@@ -17,8 +17,13 @@ use crate::rsync::order::ensure_ordered;
 /// An import, resolved from the command line.
 pub struct ImportPlan {
     pub log: PathBuf,
-    /// The log's checksum algorithm; `None` takes it from the checksum width, with a note.
+    /// The log's checksum algorithm; `None` decides it by hashing a listed file under
+    /// `source` or `dest`, or refuses the import (see [`crate::rsync::choice`]).
     pub checksum: Option<Algorithm>,
+    /// The backup job's source argument, whose files can tell the algorithm.
+    pub source: Option<PathBuf>,
+    /// The destination the log was written for, whose files can tell the algorithm.
+    pub dest: Option<PathBuf>,
     pub output: BaselineTarget,
 }
 
@@ -30,16 +35,18 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
         Some(a) => a,
         None => {
             let width = reader.width().map_err(|e| log_error(&plan.log, e))?;
-            let a = match width {
-                Some(40) => Algorithm::Sha1,
-                Some(16) => Algorithm::Xxh3,
-                _ => Algorithm::Md5,
+            let Some(width) = width else {
+                return Err(crate::error::Error::Usage(format!(
+                    "{}: no line shows the checksum width: say the algorithm with \
+                     --checksum-choice",
+                    plan.log.display()
+                )));
             };
-            observer.warning(&format!(
-                "{}: taking the checksums to be {a} (say --checksum-choice otherwise)",
-                plan.log.display()
-            ));
-            a
+            let trees = Trees {
+                source: plan.source.as_deref(),
+                dest: plan.dest.as_deref(),
+            };
+            decide_for_log(&plan.log, width, trees, observer)?
         }
     };
     let header = Header {

@@ -4,6 +4,7 @@
 //! `%n %C` lines rsync prints, read and written ([`log`]). Nothing here touches the file
 //! system beyond asking the C library for the locale.
 
+pub mod choice;
 pub mod escape;
 pub mod filter;
 mod locale;
