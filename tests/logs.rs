@@ -194,3 +194,45 @@ fn scan_matches_ioc_lists_of_extra_digests_and_prints_only_rsync_s_lines() {
     let out = run_in(dir, ["scan", "--digest", "sha256", "src/"]);
     assert_eq!(code(&out), 64);
 }
+
+#[test]
+fn a_baseline_from_a_log_knows_what_it_does_not_know() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    let src = dir.join("src");
+    write(&src.join("bin/su"), b"a\n");
+    write(&src.join("bin/ls"), b"b\n");
+    write(&src.join("bin/cat"), b"c\n");
+    let chmod = |path: &Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&src.join("bin/su"), 0o4755);
+    let log = run_in(dir, ["scan", "src/"]);
+    std::fs::write(dir.join("day0.log"), &log.stdout).unwrap();
+    let out = run_in(dir, ["import", "--cc", "md5", "day0.log", "-o", "b.fimsum"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A set-uid file whose content changed was set-uid before: no setid_added on a guess.
+    write(&src.join("bin/su"), b"A\n");
+    chmod(&src.join("bin/su"), 0o4755);
+    chmod(&src.join("bin/ls"), 0o777);
+    std::fs::rename(src.join("bin/cat"), src.join("bin/kat")).unwrap();
+    let out = run_in(dir, ["check", "b.fimsum", "src/"]);
+    let report = stdout(&out);
+    assert!(!report.contains("setid_added"), "{report}");
+    assert!(report.contains("moved      bin/kat <- bin/cat"), "{report}");
+    assert!(
+        report.contains("mode, owner, group, size, times") && report.contains("fimsum update"),
+        "the report names what it could not compare: {report}"
+    );
+    // `update` records the metadata; from then on a permission change shows.
+    let out = run_in(dir, ["update", "b.fimsum", "src/"]);
+    assert_eq!(code(&out) & 8, 0, "{}", stderr(&out));
+    let out = run_in(dir, ["check", "b.fimsum"]);
+    assert_eq!(code(&out), 0, "no PATHs needed now: {}", stdout(&out));
+    assert!(!stdout(&out).contains("imported"), "{}", stdout(&out));
+    chmod(&src.join("bin/ls"), 0o755);
+    let out = run_in(dir, ["check", "b.fimsum"]);
+    assert_eq!(code(&out), 4, "{}", stdout(&out));
+    assert!(stdout(&out).contains("bin/ls: mode"), "{}", stdout(&out));
+}

@@ -11,7 +11,10 @@ use std::sync::{mpsc, Arc};
 use crate::baseline::sign::SecretKey;
 use crate::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use crate::commands::scan::{fs_set, run_scan};
-use crate::commands::{file_identity, host_name, load_iocs, now, signature_note, Listed, Observer};
+use crate::commands::{
+    absolute_source, file_identity, host_name, load_iocs, now, signature_note, Listed, Observer,
+    NOT_IN_A_LOG,
+};
 use crate::diff::{self, Diff, DiffOptions, Kept};
 use crate::error::{Error, Result};
 use crate::exit::Bits;
@@ -201,6 +204,16 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
             let mut next = header.clone();
             next.host = host_name();
             next.created = now();
+            if header.origin == Origin::RsyncLog {
+                // From now on a scan's baseline, of the paths scanned: the next check
+                // compares everything and needs no PATHs.
+                next.origin = Origin::Scan;
+                next.sources = sources.clone();
+                next.roots = sources
+                    .iter()
+                    .map(|s| absolute_source(s))
+                    .collect::<Result<_>>()?;
+            }
             // What this scan did not enter, which is what the records say.
             next.skip_fs = Some(fs_set(&walk.skip_fs));
             let mut writer = BaselineWriter::create_numbered(
@@ -319,10 +332,11 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         ));
     }
     if header.origin == Origin::RsyncLog {
-        notes.push(
-            "the baseline was imported from an rsync log: only presence and checksums are compared"
-                .into(),
-        );
+        notes.push(format!(
+            "the baseline was imported from an rsync log: only presence and checksums are \
+             compared; {NOT_IN_A_LOG} could not be, nor judged by the detectors of changes to \
+             them (`fimsum update` records them)"
+        ));
     }
     let packages = if plan.packages {
         Some(PackageDb::load(Path::new("/"))?)

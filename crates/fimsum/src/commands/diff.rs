@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{self, Baseline};
-use crate::commands::{host_name, load_iocs, now, signature_note, Listed, Observer};
+use crate::commands::{host_name, load_iocs, now, signature_note, Listed, Observer, NOT_IN_A_LOG};
 use crate::diff::{self, Diff, DiffOptions};
 use crate::error::{Error, Result};
 use crate::exit::Bits;
@@ -78,10 +78,10 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
         .filter(|s| matches!(s, Side::Log(..)))
         .count();
     if logs > 0 {
-        notes.push(
-            "an rsync log carries no metadata: only presence and checksums are compared"
-                .to_string(),
-        );
+        notes.push(format!(
+            "an rsync log carries no metadata: only presence and checksums are compared; \
+             {NOT_IN_A_LOG} could not be"
+        ));
     }
     let (old_algorithm, new_algorithm) = (
         old.algorithm().or(log_algorithm),

@@ -28,6 +28,10 @@ use crate::fim::ioc::{IocError, IocSet};
 use crate::hash::{Algorithm, HashKind};
 use crate::record::{Record, Timestamp};
 
+/// What an rsync log does not record, named in every report that compares with one.
+pub const NOT_IN_A_LOG: &str =
+    "mode, owner, group, size, times, links, symlink targets and device numbers";
+
 /// What a run tells as it goes. Every method has a default that says nothing.
 pub trait Observer: Send {
     /// The scan is about to start; `total` is the number of entries expected, if known.

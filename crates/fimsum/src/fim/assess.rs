@@ -414,42 +414,42 @@ pub fn growing_files<E>(
     Ok(out)
 }
 
-/// Pairs of (added index -> removed index) that are one move.
+/// Pairs of (added index -> removed index) that are one move: one removed and one added
+/// file of the same non-empty content (and the same size where both sides know it: an
+/// rsync log records none).
 fn find_moves(changes: &[Change]) -> HashMap<usize, usize> {
-    // Content key: the size and the checksum; `None` for what cannot be a move.
-    let key = |r: Option<&Record>| -> Option<(u64, Digest)> {
+    // Content key: the checksum, with the size where known; `None` for what cannot be a
+    // move.
+    let key = |r: Option<&Record>| -> Option<(Digest, Option<u64>)> {
         let r = r?;
         let size = r.meta.map(|m| m.size);
         match (r.kind, size, &r.content) {
-            (Kind::File, Some(size), Content::Digest(d)) if size > 0 => Some((size, *d)),
-            // From an rsync log there is no size; an empty file's digest is well known, so
-            // the digest alone still rules out empty files.
-            (Kind::File, None, Content::Digest(d)) if !is_empty_digest(d) => Some((0, *d)),
+            (Kind::File, Some(size), Content::Digest(d)) if size > 0 => Some((*d, Some(size))),
+            // Without a size, an empty file's digest is well known, so the digest alone
+            // still rules out empty files.
+            (Kind::File, None, Content::Digest(d)) if !is_empty_digest(d) => Some((*d, None)),
             _ => None,
         }
     };
-    let mut removed: HashMap<(u64, Digest), Vec<usize>> = HashMap::new();
-    let mut added: HashMap<(u64, Digest), Vec<usize>> = HashMap::new();
+    let mut removed: HashMap<Digest, Vec<(usize, Option<u64>)>> = HashMap::new();
+    let mut added: HashMap<Digest, Vec<(usize, Option<u64>)>> = HashMap::new();
     for (i, c) in changes.iter().enumerate() {
-        match c.kind {
-            ChangeKind::Removed => {
-                if let Some(k) = key(c.old.as_ref()) {
-                    removed.entry(k).or_default().push(i);
-                }
-            }
-            ChangeKind::Added => {
-                if let Some(k) = key(c.new.as_ref()) {
-                    added.entry(k).or_default().push(i);
-                }
-            }
-            _ => {}
+        let (side, record) = match c.kind {
+            ChangeKind::Removed => (&mut removed, c.old.as_ref()),
+            ChangeKind::Added => (&mut added, c.new.as_ref()),
+            _ => continue,
+        };
+        if let Some((digest, size)) = key(record) {
+            side.entry(digest).or_default().push((i, size));
         }
     }
     added
         .into_iter()
         .filter_map(
-            |(k, to)| match (to.as_slice(), removed.get(&k).map(Vec::as_slice)) {
-                ([to], Some([from])) => Some((*to, *from)),
+            |(digest, to)| match (to.as_slice(), removed.get(&digest).map(Vec::as_slice)) {
+                ([(to, a)], Some([(from, b)])) if a.zip(*b).is_none_or(|(a, b)| a == b) => {
+                    Some((*to, *from))
+                }
                 _ => None,
             },
         )
@@ -499,11 +499,14 @@ fn detect(change: &Change, path: &[u8], old_links: &HashMap<(u64, u64), Vec<u8>>
     let new_mode = new.meta.map_or(0, |m| m.mode);
     let old_mode = old.and_then(|o| o.meta).map_or(0, |m| m.mode);
     let appeared = matches!(change.kind, ChangeKind::Added | ChangeKind::TypeChanged);
+    // What an entry was is known only where its old record has metadata: one from an
+    // rsync log has none, and a detector of a change in metadata must not fire on a guess.
+    let was_known = old.is_some_and(|o| o.meta.is_some());
     const SETID: u32 = 0o6000;
     if new.kind == Kind::File && new_mode & SETID != 0 {
         if appeared {
             found.push(Detector::NewSetid);
-        } else if new_mode & !old_mode & SETID != 0 {
+        } else if was_known && new_mode & !old_mode & SETID != 0 {
             found.push(Detector::SetidAdded);
         }
     }
@@ -511,7 +514,7 @@ fn detect(change: &Change, path: &[u8], old_links: &HashMap<(u64, u64), Vec<u8>>
         mode & 0o002 != 0 && kind != Kind::Symlink && !(kind == Kind::Dir && mode & 0o1000 != 0)
     };
     if world_writable(new_mode, new.kind)
-        && (appeared || !world_writable(old_mode, new.kind))
+        && (appeared || (was_known && !world_writable(old_mode, new.kind)))
         && SYSTEM_DIRS.iter().any(|d| is_under(path, d))
     {
         found.push(Detector::WorldWritable);
