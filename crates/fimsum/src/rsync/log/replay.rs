@@ -96,13 +96,8 @@ where
                 deleted.insert(name, (line, false));
             }
             LogEvent::Uptodate { .. } => {}
-            LogEvent::CreatedDestination { name } => notes.push(Note {
-                line,
-                text: format!(
-                    "rsync created the destination {}: this run was a full listing",
-                    String::from_utf8_lossy(&name)
-                ),
-            }),
+            // A full listing replayed onto nothing: the classification speaks of it.
+            LogEvent::CreatedDestination { .. } => {}
             LogEvent::Message { text } => notes.push(Note {
                 line,
                 text: format!(
