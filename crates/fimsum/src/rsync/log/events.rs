@@ -525,3 +525,198 @@ impl<R: BufRead + Seek> Iterator for EventReader<R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    const SUM: &str = "900150983cd24fb0d6963f7d28e17f72";
+
+    fn read(text: &[u8]) -> Vec<Result<LogLine, LogError>> {
+        EventReader::new(Cursor::new(text.to_vec()), None).collect()
+    }
+
+    /// The first error, which must exist.
+    fn first_error(text: &[u8]) -> LogError {
+        read(text)
+            .into_iter()
+            .find_map(Result::err)
+            .unwrap_or_else(|| panic!("no error for {:?}", String::from_utf8_lossy(text)))
+    }
+
+    fn entries(text: &[u8]) -> Vec<LogEntry> {
+        read(text)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter_map(|e| match e.event {
+                LogEvent::Entry(entry) => Some(entry),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_truncated_last_line_is_refused() {
+        let e = first_error(format!("a {SUM}\nb {}", &SUM[..20]).as_bytes());
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("no newline"), "{e:?}");
+    }
+
+    #[test]
+    fn two_checksum_widths_are_two_algorithms() {
+        let e = first_error(format!("a {SUM}\nb 0123456789abcdef\n").as_bytes());
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("two checksum algorithms"), "{e:?}");
+    }
+
+    #[test]
+    fn a_name_twice_or_out_of_order_in_one_run_is_refused() {
+        let e = first_error(format!("a {SUM}\na {SUM}\n").as_bytes());
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("listed twice"), "{e:?}");
+        let e = first_error(format!("b {SUM}\na {SUM}\n").as_bytes());
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("not in rsync's order"), "{e:?}");
+        // A directory's files come before its subdirectories.
+        let blank = " ".repeat(32);
+        let e = first_error(format!("d/ {blank}\nd/s/ {blank}\nd/f {SUM}\n").as_bytes());
+        assert_eq!(e.line, 3);
+        // The same names in a second run are fine.
+        let text = format!("sending incremental file list\na {SUM}\n\nsending incremental file list\na {SUM}\n");
+        assert!(read(text.as_bytes()).iter().all(Result::is_ok));
+    }
+
+    #[test]
+    fn names_that_leave_the_tree_are_refused() {
+        for bad in [
+            format!("../x {SUM}"),
+            format!("d/../../etc/shadow {SUM}"),
+            format!("/etc/passwd {SUM}"),
+            format!("a\\#000b {SUM}"),
+            "deleting ../x".to_string(),
+            "*deleting   /etc/passwd".to_string(),
+            format!(">f+++++++++ a/./b {SUM}"),
+        ] {
+            let e = first_error(format!("{bad}\n").as_bytes());
+            assert_eq!(e.line, 1, "{bad}");
+            assert!(e.reason.contains("invalid entry name"), "{bad}: {e:?}");
+        }
+        // NUL as a raw byte, too.
+        let e = first_error(format!("a\0b {SUM}\n").as_bytes());
+        assert!(e.reason.contains("NUL"), "{e:?}");
+    }
+
+    #[test]
+    fn text_that_is_no_log_is_refused_at_its_first_line() {
+        for text in [
+            &b"hello world\nthis is not a log\n"[..],
+            b"root:x:0:0:root:/root:/bin/bash\n",
+            b"{\"json\": true}\n",
+        ] {
+            let e = first_error(text);
+            assert_eq!(e.line, 1);
+            assert!(e.reason.contains("not a line of any rsync log form"), "{e:?}");
+        }
+        // With checksums found elsewhere, a line that fits no form is named.
+        let e = first_error(format!("a {SUM}\nhello world\n").as_bytes());
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("not a line of any rsync log form"), "{e:?}");
+    }
+
+    #[test]
+    fn bare_names_are_read_once_the_log_shows_it_is_rsync_s() {
+        let got = entries(b"sending incremental file list\n./\na\nd/\nd/l -> ../a\n\nsent 1 bytes  received 2 bytes  3.00 bytes/sec\ntotal size is 4  speedup is 0.00\n");
+        let kinds: Vec<_> = got.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [Some(Kind::Dir), None, Some(Kind::Dir), Some(Kind::Symlink)]
+        );
+        assert_eq!(got[3].link_target.as_deref(), Some(&b"../a"[..]));
+        // Only the footer shows it: read ahead, then from the start.
+        assert_eq!(entries(b"a\nb\ntotal size is 4  speedup is 0.00\n").len(), 2);
+    }
+
+    #[test]
+    fn an_itemized_symlink_with_a_checksum_column_and_a_hard_link() {
+        let blank = " ".repeat(32);
+        let got = entries(
+            format!(
+                ">f+++++++++ a {SUM}\ncL+++++++++ l -> t a {blank}\nhf+++++++++ m => a {blank}\n"
+            )
+            .as_bytes(),
+        );
+        assert_eq!(got[1].name, b"l");
+        assert_eq!(got[1].link_target.as_deref(), Some(&b"t a"[..]));
+        assert_eq!(got[2].name, b"m");
+        assert_eq!(got[2].kind, Some(Kind::File));
+    }
+
+    #[test]
+    fn log_file_runs_begin_with_each_new_pid() {
+        let text = "2026/01/01 00:00:00 [7] building file list\n\
+                    2026/01/01 00:00:00 [7] >f+++++++++ a\n\
+                    2026/01/02 00:00:00 [9] >f+++++++++ a\n";
+        let got: Vec<_> = read(text.as_bytes())
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| matches!(e.event, LogEvent::RunStart(_)))
+            .map(|e| (e.line, e.event))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, LogEvent::RunStart(RunCause::LogStart)),
+                (3, LogEvent::RunStart(RunCause::NewPid(9)))
+            ]
+        );
+    }
+
+    #[test]
+    fn rsync_s_errors_are_events_and_heap_statistics_chatter() {
+        let text = b"sending incremental file list\na\nrsync[5] (sender) heap statistics:\n  arena:         413696   (bytes from sbrk)\n  keepcost:       85536   (bytes in releasable chunk)\n\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [sender=3.5.0]\n";
+        let got: Vec<_> = read(text).into_iter().map(|e| e.unwrap().event).collect();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(matches!(&got[2], LogEvent::Message { text } if text.starts_with(b"rsync error: ")));
+    }
+
+    /// Endless `a`s without a newline, counting what is read; seekable as a file is.
+    struct Endless {
+        read: u64,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(b'a');
+            self.read += buf.len() as u64;
+            Ok(buf.len())
+        }
+    }
+
+    impl Seek for Endless {
+        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+            match pos {
+                SeekFrom::Start(n) => self.read = n,
+                SeekFrom::Current(0) => {}
+                _ => return Err(std::io::Error::other("unsupported")),
+            }
+            Ok(self.read)
+        }
+    }
+
+    /// A gigabyte line (endless, in fact) is refused after `MAX_LINE` bytes, having read
+    /// little more than that.
+    #[test]
+    fn a_line_without_end_stays_bounded() {
+        for given in [None, Some(Algorithm::Md5)] {
+            let mut input = std::io::BufReader::with_capacity(1 << 12, Endless { read: 0 });
+            let got: Vec<_> = EventReader::new(&mut input, given).collect();
+            assert_eq!(got.len(), 1, "the reader ends after the error");
+            let err = got[0].as_ref().unwrap_err();
+            assert_eq!(err.line, 1);
+            assert!(err.reason.contains("longer than 65536 bytes"), "{err:?}");
+            let read = input.get_ref().read;
+            assert!(read <= (MAX_LINE + 2 * (1 << 12)) as u64, "{read} bytes read");
+        }
+    }
+}
