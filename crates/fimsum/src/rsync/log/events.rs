@@ -60,13 +60,22 @@ pub enum LogEvent {
     Entry(LogEntry),
     /// `deleting NAME` or `*deleting   NAME`. rsync lists each entry it deletes, a
     /// directory's contents before the directory.
-    Deleted { name: Vec<u8>, dir: bool },
+    Deleted {
+        name: Vec<u8>,
+        dir: bool,
+    },
     /// `NAME is uptodate`: the entry was there already and did not change.
-    Uptodate { name: Vec<u8> },
+    Uptodate {
+        name: Vec<u8>,
+    },
     /// `created directory DEST`: the destination did not exist, so the run lists everything.
-    CreatedDestination { name: Vec<u8> },
+    CreatedDestination {
+        name: Vec<u8>,
+    },
     /// A warning or error of rsync's, as written: the run may be incomplete.
-    Message { text: Vec<u8> },
+    Message {
+        text: Vec<u8>,
+    },
 }
 
 /// An event and the 1-based number of the line it was read from.
@@ -271,7 +280,9 @@ impl<R: BufRead + Seek> EventReader<R> {
         let stripped = shape::strip(line);
         if let Some(pid) = stripped.pid {
             match self.run.pid {
-                Some(p) if p != pid => out.push(self.start_run(no, RunCause::NewPid(pid), Some(pid))),
+                Some(p) if p != pid => {
+                    out.push(self.start_run(no, RunCause::NewPid(pid), Some(pid)))
+                }
                 Some(_) => {}
                 None => self.run.pid = Some(pid),
             }
@@ -435,8 +446,7 @@ impl<R: BufRead + Seek> EventReader<R> {
                 name_part = &name_part[..at];
             }
         }
-        if (type_char == Some(b'L') || (type_char.is_none() && blank))
-            && !name_part.ends_with(b"/")
+        if (type_char == Some(b'L') || (type_char.is_none() && blank)) && !name_part.ends_with(b"/")
         {
             if let Some(at) = find(name_part, b" -> ") {
                 link_target = Some(unescape(&name_part[at + 4..]));
@@ -455,7 +465,10 @@ impl<R: BufRead + Seek> EventReader<R> {
                     return Err(err("a checksum on an entry that is not a file".into()));
                 }
                 kind = Some(Kind::File);
-                Some(Digest::from_hex(hex).ok_or_else(|| err("checksum is not hexadecimal".into()))?)
+                Some(
+                    Digest::from_hex(hex)
+                        .ok_or_else(|| err("checksum is not hexadecimal".into()))?,
+                )
             }
             Some(Sum::Blank) => {
                 if kind.is_none() {
@@ -583,7 +596,9 @@ mod tests {
         let e = first_error(format!("d/ {blank}\nd/s/ {blank}\nd/f {SUM}\n").as_bytes());
         assert_eq!(e.line, 3);
         // The same names in a second run are fine.
-        let text = format!("sending incremental file list\na {SUM}\n\nsending incremental file list\na {SUM}\n");
+        let text = format!(
+            "sending incremental file list\na {SUM}\n\nsending incremental file list\na {SUM}\n"
+        );
         assert!(read(text.as_bytes()).iter().all(Result::is_ok));
     }
 
@@ -616,12 +631,18 @@ mod tests {
         ] {
             let e = first_error(text);
             assert_eq!(e.line, 1);
-            assert!(e.reason.contains("not a line of any rsync log form"), "{e:?}");
+            assert!(
+                e.reason.contains("not a line of any rsync log form"),
+                "{e:?}"
+            );
         }
         // With checksums found elsewhere, a line that fits no form is named.
         let e = first_error(format!("a {SUM}\nhello world\n").as_bytes());
         assert_eq!(e.line, 2);
-        assert!(e.reason.contains("not a line of any rsync log form"), "{e:?}");
+        assert!(
+            e.reason.contains("not a line of any rsync log form"),
+            "{e:?}"
+        );
     }
 
     #[test]
@@ -634,7 +655,10 @@ mod tests {
         );
         assert_eq!(got[3].link_target.as_deref(), Some(&b"../a"[..]));
         // Only the footer shows it: read ahead, then from the start.
-        assert_eq!(entries(b"a\nb\ntotal size is 4  speedup is 0.00\n").len(), 2);
+        assert_eq!(
+            entries(b"a\nb\ntotal size is 4  speedup is 0.00\n").len(),
+            2
+        );
     }
 
     #[test]
@@ -677,7 +701,9 @@ mod tests {
         let text = b"sending incremental file list\na\nrsync[5] (sender) heap statistics:\n  arena:         413696   (bytes from sbrk)\n  keepcost:       85536   (bytes in releasable chunk)\n\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [sender=3.5.0]\n";
         let got: Vec<_> = read(text).into_iter().map(|e| e.unwrap().event).collect();
         assert_eq!(got.len(), 3, "{got:?}");
-        assert!(matches!(&got[2], LogEvent::Message { text } if text.starts_with(b"rsync error: ")));
+        assert!(
+            matches!(&got[2], LogEvent::Message { text } if text.starts_with(b"rsync error: "))
+        );
     }
 
     /// Endless `a`s without a newline, counting what is read; seekable as a file is.
@@ -716,7 +742,10 @@ mod tests {
             assert_eq!(err.line, 1);
             assert!(err.reason.contains("longer than 65536 bytes"), "{err:?}");
             let read = input.get_ref().read;
-            assert!(read <= (MAX_LINE + 2 * (1 << 12)) as u64, "{read} bytes read");
+            assert!(
+                read <= (MAX_LINE + 2 * (1 << 12)) as u64,
+                "{read} bytes read"
+            );
         }
     }
 }

@@ -77,13 +77,19 @@ impl Evidence {
                 )
             }),
             LogEvent::Uptodate { name } => self.incremental(line, || {
-                format!("{} is uptodate: the destination had it already", shown(name))
+                format!(
+                    "{} is uptodate: the destination had it already",
+                    shown(name)
+                )
             }),
             LogEvent::CreatedDestination { name } => {
                 if self.full.is_none() {
                     self.full = Some((
                         line,
-                        format!("rsync created the destination {}: it held nothing", shown(name)),
+                        format!(
+                            "rsync created the destination {}: it held nothing",
+                            shown(name)
+                        ),
                     ));
                 }
             }
@@ -202,10 +208,17 @@ mod tests {
             (format!("deleting b\n./ {blank}\n"), 1),
             (format!("./ {blank}\nd/e {SUM}\n"), 2),
             (format!(".d..t...... ./ {blank}\n"), 1),
-            ("sending incremental file list\na is uptodate\n".to_string(), 2),
+            (
+                "sending incremental file list\na is uptodate\n".to_string(),
+                2,
+            ),
         ] {
             let c = classify(&text);
-            assert_eq!((c.kind, c.line), (LogKind::Incremental, Some(line)), "{text}");
+            assert_eq!(
+                (c.kind, c.line),
+                (LogKind::Incremental, Some(line)),
+                "{text}"
+            );
         }
     }
 

@@ -196,7 +196,7 @@ impl<B: Iterator<Item = Result<Record>>> Replay<B> {
             !b"<>".contains(&c[0]) && !c[2..4].iter().any(|x| b"cs+?".contains(x))
         });
         let content = match (&entry.checksum, kind) {
-            (Some(d), _) => Content::Digest(d.clone()),
+            (Some(d), _) => Content::Digest(*d),
             (None, Kind::File) => match same {
                 Some(b) if unchanged && b.content.digest().is_some() => b.content.clone(),
                 _ => Content::Unreadable(
@@ -259,10 +259,12 @@ impl<B: Iterator<Item = Result<Record>>> Iterator for Replay<B> {
         loop {
             let order = match (self.base.peek(), self.entries.peek()) {
                 (Some(Err(_)), _) => {
-                    return self.base.next().map(|r| r.map(|record| Replayed {
-                        record,
-                        source: Source::Base,
-                    }));
+                    return self.base.next().map(|r| {
+                        r.map(|record| Replayed {
+                            record,
+                            source: Source::Base,
+                        })
+                    });
                 }
                 (Some(Ok(b)), Some((_, e))) => {
                     cmp_entries(&b.name, b.is_dir(), &e.name, e.is_dir())
@@ -360,9 +362,24 @@ mod tests {
         assert_eq!(names(&out), ["./", "a", "c", "d/", "d/x", "e/", "e/z"]);
         assert!(notes.is_empty(), "{notes:?}");
         let a = &out[1];
-        assert_eq!(a.record.content, Content::Digest(Algorithm::Md5.digest(b"A")));
-        assert_eq!(a.source, Source::Night { line: 5, meta_from_base: true });
-        assert_eq!(out[2].source, Source::Night { line: 6, meta_from_base: false });
+        assert_eq!(
+            a.record.content,
+            Content::Digest(Algorithm::Md5.digest(b"A"))
+        );
+        assert_eq!(
+            a.source,
+            Source::Night {
+                line: 5,
+                meta_from_base: true
+            }
+        );
+        assert_eq!(
+            out[2].source,
+            Source::Night {
+                line: 6,
+                meta_from_base: false
+            }
+        );
         assert_eq!(out[4].source, Source::Base);
     }
 
@@ -386,17 +403,20 @@ mod tests {
     #[test]
     fn a_directory_that_becomes_a_file_loses_its_contents() {
         let sum = Algorithm::Md5.digest(b"now a file").to_hex();
-        let (out, _) = run(&format!("deleting d/s/y\ndeleting d/s/\ndeleting d/x\nd {sum}\n"));
+        let (out, _) = run(&format!(
+            "deleting d/s/y\ndeleting d/s/\ndeleting d/x\nd {sum}\n"
+        ));
         assert_eq!(names(&out), ["./", "a", "b", "d", "e/", "e/z"]);
         assert_eq!(out[3].record.kind, Kind::File);
-        assert_eq!(out[3].record.meta, None, "a directory's metadata is no file's");
+        assert_eq!(
+            out[3].record.meta, None,
+            "a directory's metadata is no file's"
+        );
     }
 
     #[test]
     fn without_a_checksum_content_is_kept_only_when_the_code_says_unchanged() {
-        let (out, _) = run(
-            "sending incremental file list\n.f..t...... a\n>fcst...... b\n",
-        );
+        let (out, _) = run("sending incremental file list\n.f..t...... a\n>fcst...... b\n");
         assert_eq!(out[1].record.content, base()[1].content);
         assert!(matches!(out[2].record.content, Content::Unreadable(_)));
         let (out, _) = run("sending incremental file list\nb\n");
@@ -406,7 +426,8 @@ mod tests {
 
     #[test]
     fn two_runs_are_refused() {
-        let night = events("sending incremental file list\na\n\nsending incremental file list\nb\n");
+        let night =
+            events("sending incremental file list\na\n\nsending incremental file list\nb\n");
         assert!(replay(base().into_iter().map(Ok), night).is_err());
     }
 }

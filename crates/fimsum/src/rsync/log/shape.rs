@@ -257,9 +257,9 @@ fn is_stats(body: &[u8]) -> bool {
     LABELS.iter().any(|label| {
         body.strip_prefix(*label).is_some_and(|rest| {
             rest.first().is_some_and(u8::is_ascii_digit)
-                && rest.iter().all(|&c| {
-                    c.is_ascii_alphanumeric() || b" ,.:()".contains(&c)
-                })
+                && rest
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || b" ,.:()".contains(&c))
         })
     })
 }
@@ -389,7 +389,12 @@ mod tests {
             b"skipping non-regular file \"pipe\"",
             b"(DRY RUN)",
         ] {
-            assert_eq!(shape(line), Shape::Chatter, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                shape(line),
+                Shape::Chatter,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
         }
         for line in [
             &b"sent 440 bytes  received 183 bytes  1,246.00 bytes/sec"[..],
@@ -397,11 +402,19 @@ mod tests {
             b"total size is 10  speedup is 0.02",
             b"total size is 10  speedup is 0.02 (DRY RUN)",
         ] {
-            assert_eq!(shape(line), Shape::Summary, "{:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                shape(line),
+                Shape::Summary,
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
         }
         assert_eq!(shape(b"sending incremental file list"), Shape::Header);
         assert_eq!(shape(b"building file list ... done"), Shape::Header);
-        assert_eq!(shape(b"created directory dst"), Shape::CreatedDirectory(b"dst"));
+        assert_eq!(
+            shape(b"created directory dst"),
+            Shape::CreatedDirectory(b"dst")
+        );
         // An entry that only starts like a message stays an entry.
         for line in [
             &b"sent 5 bytes 900150983cd24fb0d6963f7d28e17f72"[..],

@@ -46,4 +46,3 @@ pub fn push_blank_checksum(algorithm: Algorithm, line: &mut Vec<u8>) {
     line.push(b' ');
     line.resize(line.len() + algorithm.hex_width(), b' ');
 }
-
