@@ -110,6 +110,8 @@ pub struct EventReader<R> {
     done: bool,
     pending: VecDeque<LogLine>,
     run: Run,
+    /// Check the order of entries (and begin a run at a `./` after other entries).
+    ordered: bool,
 }
 
 /// What the reader keeps of the run it is in.
@@ -139,7 +141,16 @@ impl<R: BufRead + Seek> EventReader<R> {
             done: false,
             pending: VecDeque::new(),
             run: Run::default(),
+            ordered: true,
         }
+    }
+
+    /// Leave the order of entries unchecked, for a caller that checks it itself with its
+    /// own message ([`crate::rsync::order::ensure_ordered`]); a `./` entry after others then
+    /// begins no run either.
+    pub fn unordered(mut self) -> EventReader<R> {
+        self.ordered = false;
+        self
     }
 
     /// The `%C` width, once known: the algorithm's, or the one the log shows; `None` for a
@@ -294,7 +305,23 @@ impl<R: BufRead + Seek> EventReader<R> {
             }
             self.run.in_heap_block = false;
         }
-        let shaped = shape::shape(body);
+        let mut shaped = shape::shape(body);
+        if let (
+            Shape::Deleted {
+                rest,
+                itemized: false,
+            },
+            Some(w),
+        ) = (&shaped, self.width)
+        {
+            // `deleting %n` never carries a `%C`: with one, it is a file named `deleting …`.
+            if shape::split_sum(rest, w).is_some() {
+                shaped = Shape::Entry {
+                    itemize: None,
+                    rest: body,
+                };
+            }
+        }
         let event = match shaped {
             Shape::Chatter => return Ok(out),
             Shape::HeapStatistics => {
@@ -358,11 +385,13 @@ impl<R: BufRead + Seek> EventReader<R> {
             out.push(self.start_run(no, cause, pid));
         }
         if let LogEvent::Entry(entry) = &event {
-            if entry.name == b"." && entry.is_dir() && self.run.has_entries {
-                let pid = self.run.pid;
-                out.push(self.start_run(no, RunCause::RootAgain, pid));
+            if self.ordered {
+                if entry.name == b"." && entry.is_dir() && self.run.has_entries {
+                    let pid = self.run.pid;
+                    out.push(self.start_run(no, RunCause::RootAgain, pid));
+                }
+                self.check_order(no, entry)?;
             }
-            self.check_order(no, entry)?;
             self.run.has_entries = true;
         }
         self.run.has_lines = true;
@@ -455,7 +484,10 @@ impl<R: BufRead + Seek> EventReader<R> {
             }
         }
         let mut name = unescape(name_part);
-        if name.last() == Some(&b'/') && (kind.is_none() || kind == Some(Kind::Dir)) {
+        // A name with a checksum is a file's, whatever it ends in (and `a/` is then refused
+        // as a name).
+        let hex = matches!(sum, Some(Sum::Hex(_)));
+        if name.last() == Some(&b'/') && !hex && (kind.is_none() || kind == Some(Kind::Dir)) {
             name.pop();
             kind = Some(Kind::Dir);
         }
@@ -674,6 +706,20 @@ mod tests {
         assert_eq!(got[1].link_target.as_deref(), Some(&b"t a"[..]));
         assert_eq!(got[2].name, b"m");
         assert_eq!(got[2].kind, Some(Kind::File));
+    }
+
+    #[test]
+    fn a_file_named_like_a_deletion_is_an_entry_when_it_has_its_checksum() {
+        let got = read(format!("deleting a\ndeleting b {SUM}\n").as_bytes());
+        let events: Vec<_> = got.into_iter().map(|e| e.unwrap().event).collect();
+        assert_eq!(
+            events[1],
+            LogEvent::Deleted {
+                name: b"a".to_vec(),
+                dir: false
+            }
+        );
+        assert!(matches!(&events[2], LogEvent::Entry(e) if e.name == b"deleting b"));
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub struct LogReader<R> {
 impl<R: BufRead + Seek> LogReader<R> {
     pub fn new(input: R, algorithm: Option<Algorithm>) -> LogReader<R> {
         LogReader {
-            events: EventReader::new(input, algorithm),
+            // The callers check the order with ensure_ordered, naming the file.
+            events: EventReader::new(input, algorithm).unordered(),
             runs: 0,
             done: false,
         }
@@ -197,6 +198,48 @@ mod tests {
         assert_eq!(back[0].name, b"a/        ");
         assert_eq!(back[0].kind, Kind::Special);
         assert_eq!(back[1].kind, Kind::File);
+    }
+
+    #[test]
+    fn a_full_listing_in_any_form_with_checksums_reads_as_records() {
+        let sum = "900150983cd24fb0d6963f7d28e17f72";
+        let blank = " ".repeat(32);
+        let text = format!(
+            "2026/01/01 00:00:00 [7] building file list\n\
+             2026/01/01 00:00:00 [7] cd+++++++++ ./ {blank}\n\
+             2026/01/01 00:00:00 [7] cL+++++++++ l -> a {blank}\n\
+             2026/01/01 00:00:00 [7] >f+++++++++ z {sum}\n\
+             2026/01/01 00:00:00 [7] sent 1 bytes  received 2 bytes  total size 3\n"
+        );
+        let back: Vec<Record> = LogReader::new(Cursor::new(text.as_bytes()), None)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let kinds: Vec<_> = back.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, [Kind::Dir, Kind::Symlink, Kind::File]);
+        assert_eq!(back[1].link_target.as_deref(), Some(&b"a"[..]));
+    }
+
+    #[test]
+    fn what_is_no_full_listing_is_refused() {
+        let sum = "900150983cd24fb0d6963f7d28e17f72";
+        for (text, line, says) in [
+            (format!("deleting b\na {sum}\n"), 1, "incremental"),
+            (
+                format!("sending incremental file list\na {sum}\n\nsending incremental file list\na {sum}\n"),
+                4,
+                "a second run",
+            ),
+            (
+                format!("a {sum}\nrsync error: some files/attrs were not transferred (code 23)\n"),
+                2,
+                "may be incomplete",
+            ),
+        ] {
+            let got: Vec<_> = LogReader::new(Cursor::new(text.as_bytes()), None).collect();
+            let err = got.iter().find_map(|r| r.as_ref().err()).expect("an error");
+            assert_eq!(err.line, line, "{text}");
+            assert!(err.reason.contains(says), "{err:?}");
+        }
     }
 
     #[test]
