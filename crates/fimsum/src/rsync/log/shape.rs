@@ -178,12 +178,32 @@ fn chatter(body: &[u8]) -> Option<Shape<'_>> {
     if body.starts_with(b"rsync[") && body.ends_with(b" heap statistics:") {
         return Some(Shape::HeapStatistics);
     }
+    if is_progress(body) {
+        return Some(Shape::Chatter);
+    }
+    // A daemon's --log-file: who connected, to which module.
+    for start in [
+        &b"connect from "[..],
+        b"rsync on ",
+        b"rsync to ",
+        b"rsync allowed access on module ",
+        b"name lookup failed for ",
+    ] {
+        if body.starts_with(start) {
+            return Some(Shape::Chatter);
+        }
+    }
     for start in [
         &b"rsync: "[..],
         b"rsync error: ",
         b"rsync warning: ",
         b"file has vanished: ",
         b"IO error encountered",
+        b"cannot delete non-empty directory: ",
+        b"symlink has no referent: ",
+        b"*** Skipping any contents from this failed directory ***",
+        b"WARNING: ",
+        b"ERROR: ",
     ] {
         if body.starts_with(start) {
             return Some(Shape::Message(body));
@@ -234,6 +254,17 @@ fn is_summary(body: &[u8]) -> bool {
             .is_some_and(|(size, speedup)| number(size) && figure(speedup));
     }
     false
+}
+
+/// A `--progress` line: the figures of one file's transfer, its updates joined by `\r`
+/// (`      6 100%    0.00kB/s    0:00:00 (xfr#1, to-chk=14/16)`).
+fn is_progress(body: &[u8]) -> bool {
+    let last = body.rsplit(|&c| c == b'\r').next().unwrap_or(body);
+    let text = last.trim_ascii_start();
+    last.first() == Some(&b' ')
+        && text.first().is_some_and(u8::is_ascii_digit)
+        && memchr::memmem::find(text, b"% ").is_some()
+        && memchr::memmem::find(text, b"/s ").is_some()
 }
 
 /// A line of the `--stats` block: a known label, then figures.
@@ -388,6 +419,10 @@ mod tests {
             b"Total bytes received: 1,183",
             b"skipping non-regular file \"pipe\"",
             b"(DRY RUN)",
+            b"      6 100%    0.00kB/s    0:00:00 (xfr#1, to-chk=14/16)",
+            b"          0   0%    0.00kB/s    0:00:00\r      6 100%    5.86kB/s    0:00:00 (xfr#1, ir-chk=1013/1016)",
+            b"connect from host.example (192.0.2.1)",
+            b"\r              3 100%    0.00kB/s    0:00:00  \r              3 100%    0.00kB/s    0:00:00 (xfr#1, to-chk=8/10)",
         ] {
             assert_eq!(
                 shape(line),
