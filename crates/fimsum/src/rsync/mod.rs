@@ -1,7 +1,8 @@
 //! Everything fimsum shares with rsync's own behaviour: the file-list order ([`order`]) the
 //! walker sorts by and the diff merges by, the include/exclude rules ([`filter`]), the
 //! escaping of names in rsync's output ([`escape`], with the locale's charset), and the
-//! `%n %C` lines rsync prints, read and written ([`log`]). Nothing here touches the file
+//! logs rsync writes: the `%n %C` lines written, every log form a backup job gets read, and
+//! a night's incremental log replayed onto the state before it ([`log`]). Nothing here touches the file
 //! system beyond asking the C library for the locale.
 
 pub mod choice;
