@@ -308,7 +308,7 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub config: ConfigFile,
     #[command(flatten)]
-    pub logs: LogArgs,
+    pub log: LogArgs,
     #[command(flatten)]
     pub ioc: IocArgs,
     #[command(flatten)]
@@ -333,6 +333,26 @@ pub struct LogArgs {
     /// algorithm.
     #[arg(long, value_name = "DIR")]
     pub dest: Option<PathBuf>,
+    /// A log whose lines do not prove what it is lists the whole tree (a copy into an
+    /// empty destination).
+    #[arg(long, conflicts_with = "incremental")]
+    pub full: bool,
+    /// A log whose lines do not prove what it is lists one night's changes (an update of an
+    /// earlier copy): what it does not list is unchanged.
+    #[arg(long)]
+    pub incremental: bool,
+}
+
+impl LogArgs {
+    /// What the user says an unproved log is.
+    pub fn unproved(&self) -> Option<fimsum::rsync::log::LogKind> {
+        use fimsum::rsync::log::LogKind;
+        match (self.full, self.incremental) {
+            (true, _) => Some(LogKind::Full),
+            (_, true) => Some(LogKind::Incremental),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -361,13 +381,20 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// An rsync `--out-format="%n %C"` log.
-    pub log: PathBuf,
+    /// rsync logs, oldest first: a full listing, or nights (one run's changes each) applied
+    /// in order onto --base. Any form rsync writes: `--out-format` with `%n`, `%C`, `%i`,
+    /// `%L`, `-v` chatter, `--stats`, `--log-file` lines, several runs appended.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// The baseline of the state before the first log: its nights are replayed onto it, and
+    /// what they do not list is kept unchanged.
+    #[arg(long, value_name = "FILE")]
+    pub base: Option<PathBuf>,
     /// The baseline to write.
     #[arg(short, long, value_name = "FILE", required = true)]
     pub output: PathBuf,
     #[command(flatten)]
-    pub logs: LogArgs,
+    pub log: LogArgs,
     /// Sign the baseline with this secret key (NAME.key of `fimsum key generate`).
     #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,

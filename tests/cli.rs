@@ -141,7 +141,7 @@ fn show_and_import_round_trip_with_rsync_text() {
     assert_eq!(
         code(&run_in(
             tmp.path(),
-            ["import", "--cc", "md5", "log", "-o", "imported"]
+            ["import", "--cc", "md5", "--full", "log", "-o", "imported"]
         )),
         0
     );
@@ -153,7 +153,7 @@ fn show_and_import_round_trip_with_rsync_text() {
     assert_eq!(code(&run_in(tmp.path(), ["scan", "-o", "full", "src"])), 0);
     assert_eq!(run_in(tmp.path(), ["show", "full"]).stdout, scan.stdout);
     // A log and a baseline of the same tree agree.
-    let out = run_in(tmp.path(), ["diff", "--cc", "md5", "log", "full"]);
+    let out = run_in(tmp.path(), ["diff", "--cc", "md5", "--full", "log", "full"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 }
 
@@ -171,7 +171,10 @@ fn diff_of_two_baselines_and_a_log() {
     assert_eq!(code(&out), 1 | 2 | 4, "{}", stdout(&out));
     let log = run_in(tmp.path(), ["scan", "src/"]);
     std::fs::write(tmp.path().join("new.log"), &log.stdout).unwrap();
-    let out = run_in(tmp.path(), ["diff", "--cc", "md5", "old", "new.log"]);
+    let out = run_in(
+        tmp.path(),
+        ["diff", "--cc", "md5", "--full", "old", "new.log"],
+    );
     assert_eq!(code(&out), 1 | 2 | 4, "{}", stdout(&out));
     assert!(stdout(&out).contains("only presence and checksums are compared"));
     // Different algorithms: checksums are not compared, and the output says so.

@@ -153,7 +153,10 @@ fn import_of_a_log_with_a_name_fimsum_refuses_fails_and_keeps_the_previous_basel
     let tmp = scratch();
     let dir = tmp.path();
     setup(dir);
-    let out = run(dir, &["import", "--cc", "md5", "log", "-o", "imported"]);
+    let out = run(
+        dir,
+        &["import", "--cc", "md5", "--full", "log", "-o", "imported"],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let before = std::fs::read(dir.join("imported")).unwrap();
     let blank = " ".repeat(32);
@@ -171,7 +174,12 @@ fn import_of_a_log_with_a_name_fimsum_refuses_fails_and_keeps_the_previous_basel
         // The bad line third, after lines that are fine, so that writing has begun.
         let text = format!("./ {blank}\na {MD5_A}\n{bad}\n");
         std::fs::write(dir.join("bad.log"), text).unwrap();
-        let out = run(dir, &["import", "--cc", "md5", "bad.log", "-o", "imported"]);
+        let out = run(
+            dir,
+            &[
+                "import", "--cc", "md5", "--full", "bad.log", "-o", "imported",
+            ],
+        );
         assert_eq!(code(&out), 65, "{bad:?}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("bad.log: line 3: invalid entry name"),
@@ -189,7 +197,7 @@ fn import_of_a_log_with_a_name_fimsum_refuses_fails_and_keeps_the_previous_basel
         let out = run(
             dir,
             &[
-                "diff", "--cc", "md5", "--format", "rsync", "base", "bad.log",
+                "diff", "--cc", "md5", "--full", "--format", "rsync", "base", "bad.log",
             ],
         );
         assert_eq!(code(&out), 65, "{bad:?}: {}", stderr(&out));

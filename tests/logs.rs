@@ -48,7 +48,7 @@ fn a_log_s_algorithm_is_never_guessed_and_a_listed_file_can_decide_it() {
     );
     rsync_log(dir, &[], "night.log");
     // Nothing says which 32-digit algorithm the night used: refused, naming the ways out.
-    let out = run_in(dir, ["diff", "day0.fimsum", "night.log"]);
+    let out = run_in(dir, ["diff", "--full", "day0.fimsum", "night.log"]);
     assert_eq!(code(&out), 64, "{}", stdout(&out));
     let err = stderr(&out);
     assert!(
@@ -57,7 +57,17 @@ fn a_log_s_algorithm_is_never_guessed_and_a_listed_file_can_decide_it() {
     );
     assert!(out.stdout.is_empty());
     // The backup copy decides it: its passwd hashes to the logged checksum as xxh128.
-    let out = run_in(dir, ["diff", "--dest", "dest", "day0.fimsum", "night.log"]);
+    let out = run_in(
+        dir,
+        [
+            "diff",
+            "--full",
+            "--dest",
+            "dest",
+            "day0.fimsum",
+            "night.log",
+        ],
+    );
     let err = stderr(&out);
     assert!(err.contains("the checksums are xxh128"), "{err}");
     // md5 baseline against an xxh128 log: checksums are not compared, so no file is said
@@ -74,7 +84,14 @@ fn a_log_s_algorithm_is_never_guessed_and_a_listed_file_can_decide_it() {
     write(&dir.join("src/etc/passwd"), b"root:x:0:0::/root:/bin/zsh\n");
     let out = run_in(
         dir,
-        ["diff", "--source", "src/", "day0.log", "night-md5.log"],
+        [
+            "diff",
+            "--full",
+            "--source",
+            "src/",
+            "day0.log",
+            "night-md5.log",
+        ],
     );
     let err = stderr(&out);
     assert_eq!(code(&out), 4, "{err}{}", stdout(&out));
@@ -83,16 +100,31 @@ fn a_log_s_algorithm_is_never_guessed_and_a_listed_file_can_decide_it() {
     assert!(!err.contains("etc/passwd hashes"), "{err}");
     // Logs of two algorithms, each decided: refused rather than compared.
     rsync_log(dir, &[], "night.log");
-    let out = run_in(dir, ["diff", "--dest", "dest", "day0.log", "night.log"]);
+    let out = run_in(
+        dir,
+        ["diff", "--full", "--dest", "dest", "day0.log", "night.log"],
+    );
     assert_eq!(code(&out), 64, "{}", stderr(&out));
-    assert!(stderr(&out).contains("the other log's"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("those of day0.log md5"),
+        "{}",
+        stderr(&out)
+    );
     // import: the same rule.
-    let out = run_in(dir, ["import", "night.log", "-o", "n.fimsum"]);
+    let out = run_in(dir, ["import", "--full", "night.log", "-o", "n.fimsum"]);
     assert_eq!(code(&out), 64, "{}", stderr(&out));
     assert!(!dir.join("n.fimsum").exists());
     let out = run_in(
         dir,
-        ["import", "--dest", "dest", "night.log", "-o", "n.fimsum"],
+        [
+            "import",
+            "--full",
+            "--dest",
+            "dest",
+            "night.log",
+            "-o",
+            "n.fimsum",
+        ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let shown = run_in(dir, ["show", "n.fimsum"]);
@@ -124,6 +156,7 @@ fn a_log_s_names_are_judged_under_its_source_and_ioc_lists_match_them() {
         dir,
         [
             "diff",
+            "--full",
             "--cc",
             "md5",
             "--source",
@@ -152,6 +185,7 @@ fn a_log_s_names_are_judged_under_its_source_and_ioc_lists_match_them() {
         dir,
         [
             "diff",
+            "--full",
             "--cc",
             "md5",
             "--source",
@@ -210,7 +244,12 @@ fn a_baseline_from_a_log_knows_what_it_does_not_know() {
     chmod(&src.join("bin/su"), 0o4755);
     let log = run_in(dir, ["scan", "src/"]);
     std::fs::write(dir.join("day0.log"), &log.stdout).unwrap();
-    let out = run_in(dir, ["import", "--cc", "md5", "day0.log", "-o", "b.fimsum"]);
+    let out = run_in(
+        dir,
+        [
+            "import", "--full", "--cc", "md5", "day0.log", "-o", "b.fimsum",
+        ],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // A set-uid file whose content changed was set-uid before: no setid_added on a guess.
     write(&src.join("bin/su"), b"A\n");

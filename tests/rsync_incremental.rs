@@ -141,7 +141,9 @@ fn diff_format_itemize_with_a_log_side_prints_what_a_log_can_tell() {
         ] {
             let out = run_in(
                 dir,
-                ["diff", "--cc", "md5", "--format", "itemize", old, new],
+                [
+                    "diff", "--cc", "md5", "--full", "--format", "itemize", old, new,
+                ],
             );
             let got: Vec<&[u8]> = out.stdout.split_inclusive(|&b| b == b'\n').collect();
             let same = got.len() == knowable.len()

@@ -406,6 +406,7 @@ fn import_signs_and_show_gives_the_log_back_verified() {
             "import",
             "--cc",
             "md5",
+            "--full",
             "log",
             "-o",
             "imported",

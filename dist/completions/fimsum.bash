@@ -216,7 +216,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__diff)
-            opts="-h --format --config --cc --checksum-choice --source --dest --ioc --verify-key --expect-host --min-generation --help"
+            opts="-h --format --config --cc --checksum-choice --source --dest --full --incremental --ioc --verify-key --expect-host --min-generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,12 +480,16 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__import)
-            opts="-o -h --output --cc --checksum-choice --source --dest --sign-key --generation --help"
+            opts="-o -h --base --output --cc --checksum-choice --source --dest --full --incremental --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

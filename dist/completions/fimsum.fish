@@ -122,17 +122,22 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l ioc -d 'A list of
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l full -d 'A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l incremental -d 'A log whose lines do not prove what it is lists one night\'s changes (an update of an earlier copy): what it does not list is unchanged'
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand show" -s h -l help -d 'Print help'
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l base -d 'The baseline of the state before the first log: its nights are replayed onto it, and what they do not list is kept unchanged' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s o -l output -d 'The baseline to write' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l checksum-choice -l cc -d 'The algorithm of rsync logs\' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l source -d 'The backup job\'s source argument (`/etc/` or `/etc`, as the job gave it): the logs\' names are judged as the absolute paths under it, and its files can tell the algorithm' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l dest -d 'The destination the logs were written for (the backup copy): its files can tell the algorithm' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l full -d 'A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l incremental -d 'A log whose lines do not prove what it is lists one night\'s changes (an update of an earlier copy): what it does not list is unchanged'
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_subcommand_from generate help" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'

@@ -155,6 +155,8 @@ json\:"One JSON object per line (docs/json.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'(--incremental)--full[A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)]' \
+'--incremental[A log whose lines do not prove what it is lists one night'\''s changes (an update of an earlier copy)\: what it does not list is unchanged]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':old -- The older baseline or rsync log:_files' \
@@ -173,6 +175,7 @@ _arguments "${_arguments_options[@]}" : \
 ;;
 (import)
 _arguments "${_arguments_options[@]}" : \
+'--base=[The baseline of the state before the first log\: its nights are replayed onto it, and what they do not list is kept unchanged]:FILE:_files' \
 '-o+[The baseline to write]:FILE:_files' \
 '--output=[The baseline to write]:FILE:_files' \
 '--checksum-choice=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
@@ -181,9 +184,11 @@ _arguments "${_arguments_options[@]}" : \
 '--dest=[The destination the logs were written for (the backup copy)\: its files can tell the algorithm]:DIR:_files' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
+'(--incremental)--full[A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)]' \
+'--incremental[A log whose lines do not prove what it is lists one night'\''s changes (an update of an earlier copy)\: what it does not list is unchanged]' \
 '-h[Print help]' \
 '--help[Print help]' \
-':log -- An rsync `--out-format="%n %C"` log:_files' \
+'*::logs -- rsync logs, oldest first\: a full listing, or nights (one run'\''s changes each) applied in order onto --base. Any form rsync writes\: `--out-format` with `%n`, `%C`, `%i`, `%L`, `-v` chatter, `--stats`, `--log-file` lines, several runs appended:_files' \
 && ret=0
 ;;
 (key)

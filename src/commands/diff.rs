@@ -16,9 +16,10 @@ pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
     let plan = DiffPlan {
         old: args.old,
         new: args.new,
-        checksum: args.logs.checksum,
-        source: args.logs.source,
-        dest: args.logs.dest,
+        checksum: args.log.checksum,
+        unproved: args.log.unproved(),
+        source: args.log.source,
+        dest: args.log.dest,
         iocs: config.ioc.iter().chain(&args.ioc.ioc).cloned().collect(),
         policy: load_rules(&config)?,
         verify: load_verify_policy(args.verify)?,

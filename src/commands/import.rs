@@ -17,10 +17,12 @@ pub fn run(args: ImportArgs, charset: Charset) -> Result<Status> {
             signer: load_secret_key(args.sign_key.as_deref())?,
             generation: args.generation.generation,
         },
-        log: args.log,
-        checksum: args.logs.checksum,
-        source: args.logs.source,
-        dest: args.logs.dest,
+        logs: args.logs.clone(),
+        base: args.base,
+        checksum: args.log.checksum,
+        unproved: args.log.unproved(),
+        source: args.log.source,
+        dest: args.log.dest,
     };
     import(plan, &mut Progress::new(Verbosity::Normal, charset))?;
     Ok(Bits::NONE.into())

@@ -1,12 +1,11 @@
 //! `diff` as a library call: compare two baselines, or a baseline and an rsync log, or two
 //! logs, and judge the changes with the policy.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{self, Baseline};
+use crate::commands::logs::{self, LogOptions};
 use crate::commands::{host_name, load_iocs, now, signature_note, Listed, Observer, NOT_IN_A_LOG};
 use crate::diff::{self, Diff, DiffOptions};
 use crate::error::{Error, Result};
@@ -14,10 +13,8 @@ use crate::exit::Bits;
 use crate::fim::assess::{self, Assessment, Inputs};
 use crate::fim::policy::Policy;
 use crate::hash::Algorithm;
-use crate::record::{Content, Kind, Record, Timestamp};
-use crate::rsync::choice::{self, candidates};
-use crate::rsync::log::{LogError, LogReader};
-use crate::rsync::order::ensure_ordered;
+use crate::record::{Record, Timestamp};
+use crate::rsync::log::LogKind;
 
 /// A diff, resolved from the command line and the config.
 pub struct DiffPlan {
@@ -36,6 +33,8 @@ pub struct DiffPlan {
     pub dest: Option<PathBuf>,
     /// IOC lists, matched against the newer side's checksums (and extra digests).
     pub iocs: Vec<PathBuf>,
+    /// What a log's run is when its lines do not prove it (`--full`, `--incremental`).
+    pub unproved: Option<LogKind>,
     /// Verify both baselines' signatures with this.
     pub verify: Option<baseline::Policy>,
     pub policy: Policy,
@@ -62,37 +61,73 @@ impl Compared {
     }
 }
 
-/// Compare `plan.old` with `plan.new`.
+/// Compare `plan.old` with `plan.new`. A log on the newer side may hold nights (one
+/// night's changes each): they are applied to the older side's state, so that what a night
+/// does not list is unchanged, never removed.
 pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
-    let mut old = Side::open(&plan.old, plan.checksum, plan.verify.as_ref())?;
-    let mut new = Side::open(&plan.new, plan.checksum, plan.verify.as_ref())?;
-    let log_algorithm = log_algorithm(&plan, &mut old, &mut new, observer)?;
+    let options = LogOptions {
+        checksum: plan.checksum,
+        source: plan.source.as_deref(),
+        dest: plan.dest.as_deref(),
+        unproved: plan.unproved,
+    };
+    let old = Side::open(&plan.old, plan.verify.as_ref())?;
+    let new = Side::open(&plan.new, plan.verify.as_ref())?;
     let mut notes = Vec::new();
     for (path, side) in [(&plan.old, &old), (&plan.new, &new)] {
         if let Side::Baseline(base) = side {
             notes.extend(signature_note(path, base));
         }
     }
-    let logs = [&old, &new]
+    // Each side's checksum width and algorithm: a baseline says, a log's is decided.
+    let mut decided: Option<(Algorithm, &Path)> = None;
+    let mut sides = Vec::new();
+    for side in [&old, &new] {
+        let (width, algorithm) = match side {
+            Side::Baseline(b) => (
+                Some(b.header.algorithm.hex_width()),
+                Some(b.header.algorithm),
+            ),
+            Side::Log(path) => match logs::width(path, plan.checksum)? {
+                Some(width) => {
+                    let algorithm = logs::algorithm_of(path, width, &options, observer)?;
+                    if let Some((earlier, other)) = decided {
+                        if earlier != algorithm {
+                            return Err(Error::Usage(format!(
+                                "{}: its checksums are {algorithm}, those of {} {earlier}: \
+                                 compare logs of one algorithm",
+                                path.display(),
+                                other.display()
+                            )));
+                        }
+                    }
+                    decided = Some((algorithm, path));
+                    (Some(width), Some(algorithm))
+                }
+                None => (None, None),
+            },
+        };
+        sides.push((width, algorithm));
+    }
+    let [(old_width, old_algorithm), (new_width, new_algorithm)] = sides[..] else {
+        unreachable!("two sides");
+    };
+    let logs_compared = [&old, &new]
         .iter()
         .filter(|s| matches!(s, Side::Log(..)))
         .count();
-    if logs > 0 {
+    if logs_compared > 0 {
         notes.push(format!(
             "an rsync log carries no metadata: only presence and checksums are compared; \
              {NOT_IN_A_LOG} could not be"
         ));
     }
-    let (old_algorithm, new_algorithm) = (
-        old.algorithm().or(log_algorithm),
-        new.algorithm().or(log_algorithm),
-    );
     let compare_content = match (old_algorithm, new_algorithm) {
         (Some(a), Some(b)) if a != b => {
             notes.push(format!("checksums not compared: {a} against {b}"));
             false
         }
-        _ => match (old.width()?, new.width()?) {
+        _ => match (old_width, new_width) {
             (Some(a), Some(b)) if a != b => {
                 notes.push(format!(
                     "checksums not compared: {a}-digit against {b}-digit checksums"
@@ -123,13 +158,42 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
         ),
         _ => (source.into_iter().collect(), host_name(), now()),
     };
-    let new_records = new.records().inspect(|record| {
+    // A log's state: the older side's from its full listing; the newer side's from its
+    // runs applied to the older side's state.
+    let old_state = match &old {
+        Side::Log(path) => {
+            let log = logs::read(path, old_algorithm, &options)?;
+            Some(logs::apply(None, log, observer)?)
+        }
+        Side::Baseline(_) => None,
+    };
+    let new_state = match &new {
+        Side::Log(path) => {
+            let before = match (&old, &old_state) {
+                (_, Some(state)) => state.clone(),
+                (Side::Baseline(b), None) => b.records_again()?.collect::<Result<_>>()?,
+                (Side::Log(_), None) => Vec::new(),
+            };
+            let log = logs::read(path, new_algorithm, &options)?;
+            Some(logs::apply(Some(before), log, observer)?)
+        }
+        Side::Baseline(_) => None,
+    };
+    let records =
+        |side: Side, state: Option<Vec<Record>>| -> Box<dyn Iterator<Item = Result<Record>>> {
+            match (side, state) {
+                (_, Some(state)) => Box::new(state.into_iter().map(Ok)),
+                (Side::Baseline(b), None) => Box::new(b.records()),
+                (Side::Log(_), None) => Box::new(std::iter::empty()),
+            }
+        };
+    let new_records = records(new, new_state).inspect(|record| {
         if let Ok(record) = record {
             listed.check(record, observer);
         }
     });
     let diff = diff::diff(
-        old.records(),
+        records(old, old_state),
         new_records,
         DiffOptions {
             compare_content,
@@ -157,128 +221,15 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     })
 }
 
-/// The algorithm of the logs' checksums: the one given, the only one of their width, or
-/// the one a listed file under the source or destination hashes to. Never guessed: a log
-/// whose checksums could be several is refused when nothing decides.
-fn log_algorithm(
-    plan: &DiffPlan,
-    old: &mut Side,
-    new: &mut Side,
-    observer: &mut dyn Observer,
-) -> Result<Option<Algorithm>> {
-    if plan.checksum.is_some() {
-        return Ok(plan.checksum);
-    }
-    let mut decided = None;
-    for side in [old, new] {
-        let Side::Log(path, _) = side else {
-            continue;
-        };
-        let path = path.clone();
-        let Some(width) = side.width()? else {
-            continue;
-        };
-        let trees = Trees {
-            source: plan.source.as_deref(),
-            dest: plan.dest.as_deref(),
-        };
-        let algorithm = decide_for_log(&path, width, trees, observer)?;
-        match decided {
-            Some(earlier) if earlier != algorithm => {
-                return Err(Error::Usage(format!(
-                    "{}: its checksums are {algorithm}, the other log's {earlier}: compare \
-                     logs of one algorithm, or give --checksum-choice to say which both are",
-                    path.display()
-                )))
-            }
-            _ => decided = Some(algorithm),
-        }
-    }
-    Ok(decided)
-}
-
-/// The trees a log's listed files can be read from.
-#[derive(Clone, Copy)]
-pub(crate) struct Trees<'a> {
-    /// The job's source argument (the live tree).
-    pub source: Option<&'a Path>,
-    /// The job's destination (the backup copy).
-    pub dest: Option<&'a Path>,
-}
-
-/// The algorithm of one log's checksums, `width` digits wide.
-pub(crate) fn decide_for_log(
-    log: &Path,
-    width: usize,
-    trees: Trees,
-    observer: &mut dyn Observer,
-) -> Result<Algorithm> {
-    let names = candidates(width);
-    if let [only] = names[..] {
-        return Ok(only);
-    }
-    type Place = fn(&Path, &[u8]) -> PathBuf;
-    let trees: Vec<(&Path, Place)> = [
-        trees.dest.map(|d| (d, choice::under_dest as Place)),
-        trees.source.map(|s| (s, choice::under_source as Place)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    for (tree, place) in &trees {
-        let file = crate::input::open_input(log)?;
-        let reader = LogReader::new(BufReader::with_capacity(1 << 16, file), None);
-        let samples = reader.filter_map(|r| match r {
-            Ok(Record {
-                kind: Kind::File,
-                content: Content::Digest(d),
-                name,
-                ..
-            }) => Some((place(tree, &name), d)),
-            _ => None,
-        });
-        if let Some(decided) = choice::decide(width, samples) {
-            if let Some(by) = &decided.by {
-                observer.note(&format!(
-                    "{}: the checksums are {}: {} hashes to its logged checksum that way",
-                    log.display(),
-                    decided.algorithm,
-                    by.display()
-                ));
-            }
-            return Ok(decided.algorithm);
-        }
-    }
-    let listed: Vec<&str> = names.iter().map(|a| a.name()).collect();
-    Err(Error::Usage(format!(
-        "{}: {width}-digit checksums may be {}, and {}: say which with --checksum-choice \
-         (md5 for a job run with --checksum-choice=md5 or by rsync 3.1.x, xxh128 for plain \
-         `rsync -c` of rsync 3.2.2 and later)",
-        log.display(),
-        listed.join(", "),
-        if trees.is_empty() {
-            "nothing here tells which (--source or --dest names a tree whose files can)"
-        } else {
-            "no listed file in the tree given hashes to its logged checksum"
-        }
-    )))
-}
-
 /// One side of a `diff`: a baseline or an rsync log.
-// Two of these exist in a run: boxing the larger would save nothing worth an indirection.
-#[allow(clippy::large_enum_variant)]
 enum Side {
-    /// Boxed: a baseline's reader is three times the size of a log's.
+    /// Boxed: a baseline's reader is large.
     Baseline(Box<Baseline>),
-    Log(PathBuf, LogReader<BufReader<File>>),
+    Log(PathBuf),
 }
 
 impl Side {
-    fn open(
-        path: &Path,
-        algorithm: Option<Algorithm>,
-        policy: Option<&baseline::Policy>,
-    ) -> Result<Side> {
+    fn open(path: &Path, policy: Option<&baseline::Policy>) -> Result<Side> {
         if baseline::is_baseline(path)? {
             return Ok(Side::Baseline(Box::new(Baseline::open_with(path, policy)?)));
         }
@@ -288,45 +239,8 @@ impl Side {
                 "an rsync log, which cannot be signed: --verify-key needs baselines",
             ));
         }
-        let file = crate::input::open_input(path)?;
-        Ok(Side::Log(
-            path.to_path_buf(),
-            LogReader::new(BufReader::with_capacity(1 << 16, file), algorithm),
-        ))
+        // Opened here so that a missing or unreadable log fails before any work.
+        crate::input::open_input(path)?;
+        Ok(Side::Log(path.to_path_buf()))
     }
-
-    /// The checksum algorithm, if this side says (a baseline).
-    fn algorithm(&self) -> Option<Algorithm> {
-        match self {
-            Side::Baseline(b) => Some(b.header.algorithm),
-            Side::Log(..) => None,
-        }
-    }
-
-    /// The `%C` width: the algorithm's for a baseline, the one the log shows otherwise.
-    fn width(&mut self) -> Result<Option<usize>> {
-        match self {
-            Side::Baseline(b) => Ok(Some(b.header.algorithm.hex_width())),
-            Side::Log(path, reader) => reader.width().map_err(|e| log_error(path, e)),
-        }
-    }
-
-    fn records<'a>(self) -> Box<dyn Iterator<Item = Result<Record>> + 'a>
-    where
-        Self: 'a,
-    {
-        match self {
-            Side::Baseline(b) => Box::new(b.records()),
-            Side::Log(path, reader) => {
-                let for_errors = path.clone();
-                let records = reader.map(move |r| r.map_err(|e| log_error(&for_errors, e)));
-                Box::new(ensure_ordered(records, path))
-            }
-        }
-    }
-}
-
-/// A log's error as the run's: bad data at the log's path and line.
-pub(crate) fn log_error(path: &Path, e: LogError) -> Error {
-    Error::bad_data(path, format!("line {}: {}", e.line, e.reason))
 }

@@ -1,75 +1,169 @@
-//! `import` as a library call: an rsync `%n %C` log written as a baseline, which can then be
-//! compared with later logs, baselines or a scan.
+//! `import` as a library call: a backup job's rsync logs written as a baseline. A full
+//! listing alone gives the state of the tree it lists; nights (incremental logs) are
+//! replayed in order onto a base baseline (`--base`), giving the state after the last of
+//! them, which later logs, baselines or a scan can be compared with.
 
-use std::io::BufReader;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::baseline::{BaselineWriter, Header, Origin};
-use crate::commands::diff::{decide_for_log, log_error, Trees};
+use crate::baseline::{Baseline, BaselineWriter, Header, Origin};
+use crate::commands::logs::{self, LogOptions};
 use crate::commands::scan::BaselineTarget;
 use crate::commands::{host_name, now, Observer};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hash::Algorithm;
-use crate::rsync::log::LogReader;
-use crate::rsync::order::ensure_ordered;
+use crate::record::{Content, Kind, Record};
+use crate::rsync::choice::under_dest;
+use crate::rsync::log::LogKind;
 
 /// An import, resolved from the command line.
 pub struct ImportPlan {
-    pub log: PathBuf,
-    /// The log's checksum algorithm; `None` decides it by hashing a listed file under
+    /// The logs, oldest first.
+    pub logs: Vec<PathBuf>,
+    /// The state before the first log; `None`: the first log must be a full listing.
+    pub base: Option<PathBuf>,
+    /// The logs' checksum algorithm; `None` decides it by hashing a listed file under
     /// `source` or `dest`, or refuses the import (see [`crate::rsync::choice`]).
     pub checksum: Option<Algorithm>,
     /// The backup job's source argument, whose files can tell the algorithm.
     pub source: Option<PathBuf>,
-    /// The destination the log was written for, whose files can tell the algorithm.
+    /// The destination the logs were written for (the backup copy): its files can tell the
+    /// algorithm, and give the checksums of files a log without `%C` lists.
     pub dest: Option<PathBuf>,
+    /// What a run is when its lines do not prove it (`--full`, `--incremental`).
+    pub unproved: Option<LogKind>,
     pub output: BaselineTarget,
 }
 
-/// Write the log's entries as a baseline.
+/// Write the state after the logs as a baseline. Nothing is written unless every log reads.
 pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
-    let file = crate::input::open_input(&plan.log)?;
-    let mut reader = LogReader::new(BufReader::with_capacity(1 << 16, file), plan.checksum);
-    let algorithm = match plan.checksum {
-        Some(a) => a,
-        None => {
-            let width = reader.width().map_err(|e| log_error(&plan.log, e))?;
-            let Some(width) = width else {
-                return Err(crate::error::Error::Usage(format!(
-                    "{}: no line shows the checksum width: say the algorithm with \
-                     --checksum-choice",
-                    plan.log.display()
+    let options = LogOptions {
+        checksum: plan.checksum,
+        source: plan.source.as_deref(),
+        dest: plan.dest.as_deref(),
+        unproved: plan.unproved,
+    };
+    let base = plan
+        .base
+        .as_deref()
+        .map(|path| Baseline::open_with(path, None))
+        .transpose()?;
+    let mut algorithm = base.as_ref().map(|b| b.header.algorithm);
+    let mut state: Option<Vec<Record>> = match &base {
+        Some(b) => Some(b.records_again()?.collect::<Result<_>>()?),
+        None => None,
+    };
+    let mut without_checksums = false;
+    for path in &plan.logs {
+        let log_algorithm = match logs::width(path, plan.checksum)? {
+            Some(width) => Some(logs::algorithm_of(path, width, &options, observer)?),
+            None => {
+                without_checksums = true;
+                None
+            }
+        };
+        if let (Some(known), Some(this)) = (algorithm, log_algorithm) {
+            if known != this {
+                return Err(Error::Usage(format!(
+                    "{}: its checksums are {this}, those before it {known}: a baseline holds \
+                     one algorithm (import a full listing of {this} instead)",
+                    path.display()
                 )));
-            };
-            let trees = Trees {
-                source: plan.source.as_deref(),
-                dest: plan.dest.as_deref(),
-            };
-            decide_for_log(&plan.log, width, trees, observer)?
+            }
         }
-    };
-    let header = Header {
-        algorithm,
-        origin: Origin::RsyncLog,
-        sources: vec![plan.log.as_os_str().as_bytes().to_vec()],
-        roots: Vec::new(),
-        one_file_system: 0,
-        filters: Vec::new(),
-        host: host_name(),
-        created: now(),
-        generation: 0,
-        fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
-        extra_digests: Vec::new(),
-        skip_fs: None,
-    };
+        algorithm = algorithm.or(log_algorithm);
+        let log = logs::read(path, log_algorithm, &options)?;
+        state = Some(logs::apply(state, log, observer)?);
+    }
+    let mut records = state.unwrap_or_default();
+    // The checksums a log without `%C` could not give, from the copy it was written for.
+    let algorithm = algorithm.or(plan.checksum).unwrap_or(Algorithm::Md5);
+    if without_checksums {
+        match &plan.dest {
+            Some(dest) => {
+                let filled = checksum_copy(&mut records, dest, algorithm);
+                observer.note(&format!(
+                    "{filled} checksums ({algorithm}) are of the files in {} as they are now, \
+                     not as the job copied them",
+                    dest.display()
+                ));
+            }
+            None => observer.warning(&format!(
+                "{}: the logs show no checksums: the files they list have none in the \
+                 baseline (--dest DIR checksums them in the backup copy)",
+                plan.logs.first().map_or(Path::new(""), |p| p).display()
+            )),
+        }
+    }
+    let header = header(&plan, base.as_ref().map(|b| &b.header), algorithm);
     let target = plan.output;
     let mut writer =
         BaselineWriter::create_numbered(&target.path, &header, target.signer, target.generation)?;
-    let records = reader.map(|r| r.map_err(|e| log_error(&plan.log, e)));
-    for record in ensure_ordered(records, plan.log.clone()) {
-        writer.append(&record?)?;
+    for record in &records {
+        writer.append(record)?;
     }
     writer.finish()?;
     Ok(())
+}
+
+/// The new baseline's header: the base's (its roots, so that `check` rescans them), marked
+/// as from logs, or a log's own.
+fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Header {
+    let sources = plan
+        .logs
+        .iter()
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .collect();
+    match base {
+        Some(base) => Header {
+            origin: Origin::RsyncLog,
+            host: host_name(),
+            created: now(),
+            fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+            ..base.clone()
+        },
+        None => Header {
+            algorithm,
+            origin: Origin::RsyncLog,
+            sources,
+            roots: Vec::new(),
+            one_file_system: 0,
+            filters: Vec::new(),
+            host: host_name(),
+            created: now(),
+            generation: 0,
+            fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+            extra_digests: Vec::new(),
+            skip_fs: None,
+        },
+    }
+}
+
+/// Fill in the checksum of every listed file that has none from its copy under `dest`;
+/// returns how many were filled. A copy that cannot be read leaves the record saying why.
+fn checksum_copy(records: &mut [Record], dest: &Path, algorithm: Algorithm) -> u64 {
+    let mut filled = 0;
+    for record in records.iter_mut().filter(|r| r.kind == Kind::File) {
+        if record.content.digest().is_some() {
+            continue;
+        }
+        let path = under_dest(dest, &record.name);
+        record.content = match hash_file(&path, algorithm) {
+            Ok(digest) => {
+                filled += 1;
+                Content::Digest(digest)
+            }
+            Err(why) => Content::Unreadable(format!("{}: {why}", path.display())),
+        };
+    }
+    filled
+}
+
+fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<crate::hash::Digest> {
+    let file = crate::input::open_file(path)?;
+    let digests = crate::hash::digest_reader(file, &[algorithm])?;
+    digests
+        .into_iter()
+        .next()
+        .ok_or_else(|| std::io::Error::other("no digest"))
 }

@@ -235,6 +235,24 @@ pub fn extra_kinds(main: Algorithm, asked: impl IntoIterator<Item = HashKind>) -
         .collect()
 }
 
+/// The digests of everything `reader` gives, with each of `algorithms`, in one read.
+pub fn digest_reader(
+    mut reader: impl std::io::Read,
+    algorithms: &[Algorithm],
+) -> std::io::Result<Vec<Digest>> {
+    let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| a.hasher()).collect();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            return Ok(hashers.into_iter().map(Hasher::finish).collect());
+        }
+        for h in &mut hashers {
+            h.update(&buf[..n]);
+        }
+    }
+}
+
 /// Longest digest: sha256's 32 bytes (rsync's longest, sha1, has 20).
 const MAX_DIGEST: usize = 32;
 

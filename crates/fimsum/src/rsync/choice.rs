@@ -6,7 +6,6 @@
 //! allows, from a tree fimsum can read (the live source or the backup copy), and only one
 //! way gives the logged checksum.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::hash::{Algorithm, Digest};
@@ -69,22 +68,11 @@ pub fn decide(
 /// The file at `path` hashed with each of `algorithms`, in one read; `None` if it is not a
 /// regular file that can be read, or is larger than [`LARGEST`].
 fn hash_every_way(path: &Path, algorithms: &[Algorithm]) -> Option<Vec<Digest>> {
-    let mut file = crate::input::open_file(path).ok()?;
+    let file = crate::input::open_file(path).ok()?;
     if file.metadata().ok()?.len() > LARGEST {
         return None;
     }
-    let mut hashers: Vec<_> = algorithms.iter().map(|a| a.hasher()).collect();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        for h in &mut hashers {
-            h.update(&buf[..n]);
-        }
-    }
-    Some(hashers.into_iter().map(|h| h.finish()).collect())
+    crate::hash::digest_reader(file, algorithms).ok()
 }
 
 /// Where a listed name is under a tree given as rsync's source argument: `SRC/` holds its
