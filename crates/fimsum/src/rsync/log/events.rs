@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
+use super::format::{LogFormat, Matched};
 use super::shape::{self, Shape, Shown, Sum};
 use super::{LogError, MAX_LINE};
 use crate::hash::{Algorithm, Digest};
@@ -112,6 +113,7 @@ pub struct EventReader<R> {
     run: Run,
     /// Check the order of entries (and begin a run at a `./` after other entries).
     ordered: bool,
+    format: Option<LogFormat>,
 }
 
 /// What the reader keeps of the run it is in.
@@ -142,7 +144,15 @@ impl<R: BufRead + Seek> EventReader<R> {
             pending: VecDeque::new(),
             run: Run::default(),
             ordered: true,
+            format: None,
         }
+    }
+
+    /// Read entry and deletion lines by this format (the `--log-file-format` or
+    /// `--out-format` the log was written with) instead of by the shapes known.
+    pub fn with_format(mut self, format: LogFormat) -> EventReader<R> {
+        self.format = Some(format);
+        self
     }
 
     /// Leave the order of entries unchecked, for a caller that checks it itself with its
@@ -220,7 +230,10 @@ impl<R: BufRead + Seek> EventReader<R> {
                 break;
             };
             let stripped = shape::strip(&line);
-            let shaped = shape::shape(stripped.body);
+            let mut matched = None;
+            let Ok(shaped) = shape_of(self.format.as_ref(), stripped.body, &mut matched) else {
+                continue;
+            };
             if stripped.pid.is_some() || stripped.backintime {
                 self.bare_names = true;
             }
@@ -305,7 +318,10 @@ impl<R: BufRead + Seek> EventReader<R> {
             }
             self.run.in_heap_block = false;
         }
-        let mut shaped = shape::shape(body);
+        let mut matched = None;
+        let mut shaped = shape_of(self.format.as_ref(), body, &mut matched).map_err(|()| {
+            err("does not fit the log format given, nor is it a line of rsync's own".into())
+        })?;
         if let (
             Shape::Deleted {
                 rest,
@@ -523,6 +539,26 @@ impl<R: BufRead + Seek> EventReader<R> {
             itemize,
             link_target,
         })
+    }
+}
+
+/// The shape of a line's body: by `format` for entries and deletions when one is given.
+fn shape_of<'b>(
+    format: Option<&LogFormat>,
+    body: &'b [u8],
+    matched: &'b mut Option<Matched>,
+) -> Result<Shape<'b>, ()> {
+    let plain = shape::shape(body);
+    let Some(format) = format else {
+        return Ok(plain);
+    };
+    match plain {
+        Shape::Deleted { .. } if !format.itemizes() => Ok(plain),
+        Shape::Entry { .. } | Shape::Deleted { .. } => match format.matches(body) {
+            Some(m) => Ok(matched.insert(m).shape()),
+            None => Err(()),
+        },
+        _ => Ok(plain),
     }
 }
 
