@@ -109,7 +109,8 @@ pub struct EventReader<R> {
     bare_names: bool,
     line_no: u64,
     done: bool,
-    pending: VecDeque<LogLine>,
+    /// Events (and an error) of a line read but not yet returned.
+    pending: VecDeque<Result<LogLine, LogError>>,
     run: Run,
     /// Check the order of entries (and begin a run at a `./` after other entries).
     ordered: bool,
@@ -297,10 +298,9 @@ impl<R: BufRead + Seek> EventReader<R> {
         }
     }
 
-    /// The events of one line: a `RunStart` first if the line begins a run.
-    fn read_event(&mut self, no: u64, line: &[u8]) -> Result<Vec<LogLine>, LogError> {
+    /// The events of one line into `out`: a `RunStart` first if the line begins a run.
+    fn read_event(&mut self, no: u64, line: &[u8], out: &mut Vec<LogLine>) -> Result<(), LogError> {
         let err = |reason: String| LogError { line: no, reason };
-        let mut out = Vec::with_capacity(2);
         let stripped = shape::strip(line);
         if let Some(pid) = stripped.pid {
             match self.run.pid {
@@ -314,7 +314,7 @@ impl<R: BufRead + Seek> EventReader<R> {
         let body = stripped.body;
         if self.run.in_heap_block {
             if shape::is_heap_line(body) {
-                return Ok(out);
+                return Ok(());
             }
             self.run.in_heap_block = false;
         }
@@ -339,10 +339,10 @@ impl<R: BufRead + Seek> EventReader<R> {
             }
         }
         let event = match shaped {
-            Shape::Chatter => return Ok(out),
+            Shape::Chatter => return Ok(()),
             Shape::HeapStatistics => {
                 self.run.in_heap_block = true;
-                return Ok(out);
+                return Ok(());
             }
             Shape::Header => {
                 if !self.run.started || self.run.has_lines {
@@ -354,12 +354,12 @@ impl<R: BufRead + Seek> EventReader<R> {
                     };
                     out.push(self.start_run(no, cause, pid));
                 }
-                return Ok(out);
+                return Ok(());
             }
             Shape::Summary => {
                 self.run.ended = true;
                 self.run.has_lines = true;
-                return Ok(out);
+                return Ok(());
             }
             Shape::CreatedDirectory(dest) => LogEvent::CreatedDestination {
                 name: unescape(dest),
@@ -412,7 +412,7 @@ impl<R: BufRead + Seek> EventReader<R> {
         }
         self.run.has_lines = true;
         out.push(LogLine { line: no, event });
-        Ok(out)
+        Ok(())
     }
 
     fn check_order(&mut self, no: u64, entry: &LogEntry) -> Result<(), LogError> {
@@ -582,7 +582,7 @@ impl<R: BufRead + Seek> Iterator for EventReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(event) = self.pending.pop_front() {
-            return Some(Ok(event));
+            return Some(event);
         }
         if let Err(e) = self.width() {
             self.done = true;
@@ -594,14 +594,15 @@ impl<R: BufRead + Seek> Iterator for EventReader<R> {
                 Ok(None) => return None,
                 Err(e) => return Some(Err(e)),
             };
-            match self.read_event(no, &line) {
-                Ok(events) => {
-                    self.pending.extend(events);
-                    if let Some(first) = self.pending.pop_front() {
-                        return Some(Ok(first));
-                    }
-                }
-                Err(e) => return Some(Err(e)),
+            let mut out = Vec::with_capacity(2);
+            let result = self.read_event(no, &line, &mut out);
+            // A run that began on a line then refused still began there.
+            self.pending.extend(out.into_iter().map(Ok));
+            if let Err(e) = result {
+                self.pending.push_back(Err(e));
+            }
+            if let Some(first) = self.pending.pop_front() {
+                return Some(first);
             }
         }
     }
