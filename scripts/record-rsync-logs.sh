@@ -121,6 +121,7 @@ form itemize-stats-logfile -c --itemize-changes --stats '--log-file=@LOG@'
 form backintime -c -v -i '--out-format=BACKINTIME: %i %n%L'
 form name2 -c --info=name2
 form logfile -c --checksum-choice=md5 '--log-file=@LOG@' '--log-file-format=%i %n %C'
+form logfile-fields -c --checksum-choice=md5 '--log-file=@LOG@' '--log-file-format=%o %i %B %n%L %C'
 
 # ---------------------------------------------------------------- normalising
 # normalise RUN < raw > text
@@ -150,7 +151,7 @@ normalise() {
             head[++nh] = line; next
         }
         started = 1
-        if (body ~ /^(BACKINTIME: )?\*?deleting /) { del[++nd] = line; next }
+        if (body ~ /^(BACKINTIME: |del\. )?\*?deleting /) { del[++nd] = line; next }
         if (body ~ / is uptodate$/) { upd[++nu] = line; next }
         rest_[++nr] = line
     }

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Seek, SeekFrom};
 
+use super::format::{LogFormat, Matched};
 use super::shape::{self, Shape, Shown, Sum};
 use super::{LogError, MAX_LINE};
 use crate::hash::{Algorithm, Digest};
@@ -108,10 +109,12 @@ pub struct EventReader<R> {
     bare_names: bool,
     line_no: u64,
     done: bool,
-    pending: VecDeque<LogLine>,
+    /// Events (and an error) of a line read but not yet returned.
+    pending: VecDeque<Result<LogLine, LogError>>,
     run: Run,
     /// Check the order of entries (and begin a run at a `./` after other entries).
     ordered: bool,
+    format: Option<LogFormat>,
 }
 
 /// What the reader keeps of the run it is in.
@@ -142,7 +145,15 @@ impl<R: BufRead + Seek> EventReader<R> {
             pending: VecDeque::new(),
             run: Run::default(),
             ordered: true,
+            format: None,
         }
+    }
+
+    /// Read entry and deletion lines by this format (the `--log-file-format` or
+    /// `--out-format` the log was written with) instead of by the shapes known.
+    pub fn with_format(mut self, format: LogFormat) -> EventReader<R> {
+        self.format = Some(format);
+        self
     }
 
     /// Leave the order of entries unchecked, for a caller that checks it itself with its
@@ -220,7 +231,10 @@ impl<R: BufRead + Seek> EventReader<R> {
                 break;
             };
             let stripped = shape::strip(&line);
-            let shaped = shape::shape(stripped.body);
+            let mut matched = None;
+            let Ok(shaped) = shape_of(self.format.as_ref(), stripped.body, &mut matched) else {
+                continue;
+            };
             if stripped.pid.is_some() || stripped.backintime {
                 self.bare_names = true;
             }
@@ -284,10 +298,9 @@ impl<R: BufRead + Seek> EventReader<R> {
         }
     }
 
-    /// The events of one line: a `RunStart` first if the line begins a run.
-    fn read_event(&mut self, no: u64, line: &[u8]) -> Result<Vec<LogLine>, LogError> {
+    /// The events of one line into `out`: a `RunStart` first if the line begins a run.
+    fn read_event(&mut self, no: u64, line: &[u8], out: &mut Vec<LogLine>) -> Result<(), LogError> {
         let err = |reason: String| LogError { line: no, reason };
-        let mut out = Vec::with_capacity(2);
         let stripped = shape::strip(line);
         if let Some(pid) = stripped.pid {
             match self.run.pid {
@@ -301,11 +314,14 @@ impl<R: BufRead + Seek> EventReader<R> {
         let body = stripped.body;
         if self.run.in_heap_block {
             if shape::is_heap_line(body) {
-                return Ok(out);
+                return Ok(());
             }
             self.run.in_heap_block = false;
         }
-        let mut shaped = shape::shape(body);
+        let mut matched = None;
+        let mut shaped = shape_of(self.format.as_ref(), body, &mut matched).map_err(|()| {
+            err("does not fit the log format given, nor is it a line of rsync's own".into())
+        })?;
         if let (
             Shape::Deleted {
                 rest,
@@ -323,10 +339,10 @@ impl<R: BufRead + Seek> EventReader<R> {
             }
         }
         let event = match shaped {
-            Shape::Chatter => return Ok(out),
+            Shape::Chatter => return Ok(()),
             Shape::HeapStatistics => {
                 self.run.in_heap_block = true;
-                return Ok(out);
+                return Ok(());
             }
             Shape::Header => {
                 if !self.run.started || self.run.has_lines {
@@ -338,12 +354,12 @@ impl<R: BufRead + Seek> EventReader<R> {
                     };
                     out.push(self.start_run(no, cause, pid));
                 }
-                return Ok(out);
+                return Ok(());
             }
             Shape::Summary => {
                 self.run.ended = true;
                 self.run.has_lines = true;
-                return Ok(out);
+                return Ok(());
             }
             Shape::CreatedDirectory(dest) => LogEvent::CreatedDestination {
                 name: unescape(dest),
@@ -396,7 +412,7 @@ impl<R: BufRead + Seek> EventReader<R> {
         }
         self.run.has_lines = true;
         out.push(LogLine { line: no, event });
-        Ok(out)
+        Ok(())
     }
 
     fn check_order(&mut self, no: u64, entry: &LogEntry) -> Result<(), LogError> {
@@ -526,6 +542,26 @@ impl<R: BufRead + Seek> EventReader<R> {
     }
 }
 
+/// The shape of a line's body: by `format` for entries and deletions when one is given.
+fn shape_of<'b>(
+    format: Option<&LogFormat>,
+    body: &'b [u8],
+    matched: &'b mut Option<Matched>,
+) -> Result<Shape<'b>, ()> {
+    let plain = shape::shape(body);
+    let Some(format) = format else {
+        return Ok(plain);
+    };
+    match plain {
+        Shape::Deleted { .. } if !format.itemizes() => Ok(plain),
+        Shape::Entry { .. } | Shape::Deleted { .. } => match format.matches(body) {
+            Some(m) => Ok(matched.insert(m).shape()),
+            None => Err(()),
+        },
+        _ => Ok(plain),
+    }
+}
+
 /// As the baseline reader demands, so that `import` never writes a baseline that fimsum then
 /// refuses, and no report names a path outside the tree.
 fn check(name: &[u8]) -> Result<(), String> {
@@ -546,7 +582,7 @@ impl<R: BufRead + Seek> Iterator for EventReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(event) = self.pending.pop_front() {
-            return Some(Ok(event));
+            return Some(event);
         }
         if let Err(e) = self.width() {
             self.done = true;
@@ -558,14 +594,15 @@ impl<R: BufRead + Seek> Iterator for EventReader<R> {
                 Ok(None) => return None,
                 Err(e) => return Some(Err(e)),
             };
-            match self.read_event(no, &line) {
-                Ok(events) => {
-                    self.pending.extend(events);
-                    if let Some(first) = self.pending.pop_front() {
-                        return Some(Ok(first));
-                    }
-                }
-                Err(e) => return Some(Err(e)),
+            let mut out = Vec::with_capacity(2);
+            let result = self.read_event(no, &line, &mut out);
+            // A run that began on a line then refused still began there.
+            self.pending.extend(out.into_iter().map(Ok));
+            if let Err(e) = result {
+                self.pending.push_back(Err(e));
+            }
+            if let Some(first) = self.pending.pop_front() {
+                return Some(first);
             }
         }
     }

@@ -18,7 +18,8 @@
 //!   summary, the statistics block, `NAME is uptodate`, `delta-transmission ...`, heap
 //!   statistics, empty lines), skipped, and rsync's warnings and errors, reported;
 //! - `--log-file` lines: `YYYY/MM/DD HH:MM:SS [PID] ` before any of the above (the default
-//!   `--log-file-format` is `%i %n%L`);
+//!   `--log-file-format` is `%i %n%L`); a format with other fields (`%o`, `%B`, `%l`, `%t`
+//!   ...) is read when the caller names it ([`LogFormat`], [`EventReader::with_format`]);
 //! - several runs appended to one file, each begun by a [`LogEvent::RunStart`]: a header
 //!   after lines of the run before, a new `--log-file` pid, entries after a summary, or a
 //!   `./` entry after other entries.
@@ -28,6 +29,7 @@
 //! read as that line. rsync prints both the same way, so no reader can tell them apart.
 
 pub mod events;
+pub mod format;
 pub mod kind;
 pub mod records;
 pub mod replay;
@@ -35,6 +37,7 @@ pub mod shape;
 pub mod write;
 
 pub use events::{EventReader, LogEntry, LogEvent, LogLine, RunCause};
+pub use format::LogFormat;
 pub use kind::{Classification, Evidence, LogKind};
 pub use records::LogReader;
 pub use replay::{replay, Replayed, Source};
