@@ -341,18 +341,32 @@ pub struct LogArgs {
     /// earlier copy): what it does not list is unchanged.
     #[arg(long)]
     pub incremental: bool,
+    /// The `--log-file-format` (or `--out-format`) the job wrote its lines in, for formats
+    /// with fields beyond `%i`, `%n`, `%L` and `%C` (such as `%o %i %B %n%L %C`).
+    #[arg(long, value_name = "FORMAT", value_parser = log_format)]
+    pub log_format: Option<fimsum::rsync::log::LogFormat>,
 }
 
 impl LogArgs {
-    /// What the user says an unproved log is.
-    pub fn unproved(&self) -> Option<fimsum::rsync::log::LogKind> {
+    /// What the logs do not say, as the library takes it.
+    pub fn options(self) -> fimsum::commands::logs::LogOptions {
         use fimsum::rsync::log::LogKind;
-        match (self.full, self.incremental) {
-            (true, _) => Some(LogKind::Full),
-            (_, true) => Some(LogKind::Incremental),
-            _ => None,
+        fimsum::commands::logs::LogOptions {
+            checksum: self.checksum,
+            source: self.source,
+            dest: self.dest,
+            unproved: match (self.full, self.incremental) {
+                (true, _) => Some(LogKind::Full),
+                (_, true) => Some(LogKind::Incremental),
+                _ => None,
+            },
+            format: self.log_format,
         }
     }
+}
+
+fn log_format(text: &str) -> Result<fimsum::rsync::log::LogFormat, String> {
+    fimsum::rsync::log::LogFormat::parse(text.as_bytes())
 }
 
 #[derive(Args, Debug)]

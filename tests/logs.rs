@@ -275,3 +275,192 @@ fn a_baseline_from_a_log_knows_what_it_does_not_know() {
     assert_eq!(code(&out), 4, "{}", stdout(&out));
     assert!(stdout(&out).contains("bin/ls: mode"), "{}", stdout(&out));
 }
+
+/// The recorded logs' tree as it is after both nights, rebuilt in `dir/src` from the
+/// recording's scripts.
+fn final_tree(dir: &Path) -> std::path::PathBuf {
+    let logs = crate::util::repo().join("baselines/rsync-logs");
+    let src = dir.join("src");
+    std::fs::create_dir(&src).unwrap();
+    for script in ["tree.sh", "night1.sh", "night2.sh"] {
+        let ok = Command::new("bash")
+            .arg("-euo")
+            .arg("pipefail")
+            .arg(logs.join(script))
+            .current_dir(&src)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "{script}");
+    }
+    src
+}
+
+/// The recorded logs of every form (`baselines/rsync-logs/`, real rsync): day 0 imported
+/// as a full listing, then both nights replayed onto it, give exactly the listing rsync
+/// prints of the final tree. Logs without `%C` take their checksums from the copy
+/// (`--dest`, here the final tree rebuilt from the recording's scripts).
+#[test]
+fn every_recorded_log_form_replays_to_rsync_s_final_listing() {
+    let logs = crate::util::repo().join("baselines/rsync-logs");
+    let tmp = scratch();
+    let dir = tmp.path();
+    let src = final_tree(dir);
+    let mut forms: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".options").map(str::to_string)
+        })
+        .collect();
+    forms.sort();
+    assert!(forms.len() >= 14, "{forms:?}");
+    let mut failures = Vec::new();
+    for form in &forms {
+        let options = std::fs::read_to_string(logs.join(format!("{form}.options"))).unwrap();
+        let ext = if options.contains("--log-file=") {
+            "logfile"
+        } else {
+            "log"
+        };
+        let night = |n: u32| logs.join(format!("{form}.{n}.{ext}"));
+        let mut common: Vec<String> = vec!["--dest".into(), src.display().to_string()];
+        if let Some(format) = options
+            .lines()
+            .find_map(|l| l.strip_prefix("--log-file-format="))
+        {
+            common.extend(["--log-format".into(), format.into()]);
+        }
+        let has_checksums = options.contains("%C");
+        let md5 = options.contains("--checksum-choice=md5") || !has_checksums;
+        if !has_checksums {
+            // fimsum computes these checksums itself, so it is told which.
+            common.extend(["--cc".into(), "md5".into()]);
+        }
+        let run = |args: Vec<String>| run_in(dir, args);
+        let mut day0 = vec!["import".to_string(), "--full".into()];
+        day0.extend(common.iter().cloned());
+        day0.extend([
+            night(0).display().to_string(),
+            "-o".into(),
+            format!("{form}.0.fimsum"),
+        ]);
+        let out = run(day0);
+        if code(&out) != 0 {
+            failures.push(format!("{form}: day 0: {}", stderr(&out)));
+            continue;
+        }
+        let mut nights = vec![
+            "import".to_string(),
+            "--base".into(),
+            format!("{form}.0.fimsum"),
+        ];
+        nights.extend(common.iter().cloned());
+        nights.extend([
+            night(1).display().to_string(),
+            night(2).display().to_string(),
+            "-o".into(),
+            format!("{form}.2.fimsum"),
+        ]);
+        let out = run(nights);
+        if code(&out) != 0 {
+            failures.push(format!("{form}: nights: {}", stderr(&out)));
+            continue;
+        }
+        let shown = run_in(dir, ["show".to_string(), format!("{form}.2.fimsum")]);
+        let want = std::fs::read(logs.join(if md5 {
+            "final.md5.out"
+        } else {
+            "final.xxh128.out"
+        }))
+        .unwrap();
+        if shown.stdout != want {
+            failures.push(format!(
+                "{form}: after both nights:\n--- rsync\n{}--- fimsum\n{}",
+                String::from_utf8_lossy(&want),
+                stdout(&shown)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A log the job appended to every night (`>> night.log`) holds several runs: they are
+/// applied in order, the first a full listing, without a base.
+#[test]
+fn a_log_of_several_runs_is_applied_run_by_run() {
+    let logs = crate::util::repo().join("baselines/rsync-logs");
+    let tmp = scratch();
+    let dir = tmp.path();
+    // Three runs of `rsync -v`, which shows no checksums: they come from the final tree.
+    let out = run_in(
+        dir,
+        [
+            "import".as_ref(),
+            "--cc".as_ref(),
+            "md5".as_ref(),
+            "--dest".as_ref(),
+            final_tree(dir).as_os_str(),
+            logs.join("v.all.log").as_os_str(),
+            "-o".as_ref(),
+            "all.fimsum".as_ref(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = run_in(dir, ["show", "all.fimsum"]);
+    assert_eq!(
+        shown.stdout,
+        std::fs::read(logs.join("final.md5.out")).unwrap()
+    );
+    // `-v --stats` begins each run with a header, so the runs of an appended log are told
+    // apart (plain `%n %C` runs appended run into each other).
+    for (log, cc, want) in [("stats", "md5", "final.md5.out")] {
+        let both = [1, 2]
+            .iter()
+            .map(|n| std::fs::read(logs.join(format!("{log}.{n}.log"))).unwrap())
+            .collect::<Vec<_>>()
+            .concat();
+        std::fs::write(dir.join("nights.log"), both).unwrap();
+        let day0 = logs.join(format!("{log}.0.log"));
+        let out = run_in(
+            dir,
+            [
+                "import".as_ref(),
+                "--cc".as_ref(),
+                cc.as_ref(),
+                "--full".as_ref(),
+                day0.as_os_str(),
+                "-o".as_ref(),
+                "b0".as_ref(),
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = run_in(
+            dir,
+            [
+                "import",
+                "--cc",
+                cc,
+                "--base",
+                "b0",
+                "nights.log",
+                "-o",
+                "b2",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let shown = run_in(dir, ["show", "b2"]);
+        assert_eq!(shown.stdout, std::fs::read(logs.join(want)).unwrap());
+        // Without a base, a night has nothing to apply to: refused, nothing written.
+        let out = run_in(dir, ["import", "--cc", cc, "nights.log", "-o", "b3"]);
+        assert_eq!(code(&out), 64, "{}", stderr(&out));
+        assert!(stderr(&out).contains("--base"), "{}", stderr(&out));
+        assert!(!dir.join("b3").exists());
+        // diff applies the nights to the base: only what they changed is reported.
+        let out = run_in(dir, ["diff", "--cc", cc, "b0", "nights.log"]);
+        let report = stdout(&out);
+        assert!(!report.contains("removed    a.txt"), "{report}");
+        assert!(report.contains("changed    a.txt"), "{report}");
+        assert!(report.contains("removed    b.txt"), "{report}");
+        assert!(report.contains("added      j.txt"), "{report}");
+    }
+}

@@ -216,7 +216,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__diff)
-            opts="-h --format --config --cc --checksum-choice --source --dest --full --incremental --ioc --verify-key --expect-host --min-generation --help"
+            opts="-h --format --config --cc --checksum-choice --source --dest --full --incremental --log-format --ioc --verify-key --expect-host --min-generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +243,10 @@ _fimsum() {
                     return 0
                     ;;
                 --dest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -480,7 +484,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__import)
-            opts="-o -h --base --output --cc --checksum-choice --source --dest --full --incremental --sign-key --generation --help"
+            opts="-o -h --base --output --cc --checksum-choice --source --dest --full --incremental --log-format --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -511,6 +515,10 @@ _fimsum() {
                     return 0
                     ;;
                 --dest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

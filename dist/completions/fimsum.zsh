@@ -151,6 +151,7 @@ json\:"One JSON object per line (docs/json.md)"))' \
 '--cc=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
 '--source=[The backup job'\''s source argument (\`/etc/\` or \`/etc\`, as the job gave it)\: the logs'\'' names are judged as the absolute paths under it, and its files can tell the algorithm]:PATH:_files' \
 '--dest=[The destination the logs were written for (the backup copy)\: its files can tell the algorithm]:DIR:_files' \
+'--log-format=[The \`--log-file-format\` (or \`--out-format\`) the job wrote its lines in, for formats with fields beyond \`%i\`, \`%n\`, \`%L\` and \`%C\` (such as \`%o %i %B %n%L %C\`)]:FORMAT:_default' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
@@ -182,6 +183,7 @@ _arguments "${_arguments_options[@]}" : \
 '--cc=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
 '--source=[The backup job'\''s source argument (\`/etc/\` or \`/etc\`, as the job gave it)\: the logs'\'' names are judged as the absolute paths under it, and its files can tell the algorithm]:PATH:_files' \
 '--dest=[The destination the logs were written for (the backup copy)\: its files can tell the algorithm]:DIR:_files' \
+'--log-format=[The \`--log-file-format\` (or \`--out-format\`) the job wrote its lines in, for formats with fields beyond \`%i\`, \`%n\`, \`%L\` and \`%C\` (such as \`%o %i %B %n%L %C\`)]:FORMAT:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
 '(--incremental)--full[A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)]' \

@@ -16,10 +16,7 @@ pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
     let plan = DiffPlan {
         old: args.old,
         new: args.new,
-        checksum: args.log.checksum,
-        unproved: args.log.unproved(),
-        source: args.log.source,
-        dest: args.log.dest,
+        logs: args.log.options(),
         iocs: config.ioc.iter().chain(&args.ioc.ioc).cloned().collect(),
         policy: load_rules(&config)?,
         verify: load_verify_policy(args.verify)?,

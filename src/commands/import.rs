@@ -17,12 +17,9 @@ pub fn run(args: ImportArgs, charset: Charset) -> Result<Status> {
             signer: load_secret_key(args.sign_key.as_deref())?,
             generation: args.generation.generation,
         },
-        logs: args.logs.clone(),
+        logs: args.logs,
         base: args.base,
-        checksum: args.log.checksum,
-        unproved: args.log.unproved(),
-        source: args.log.source,
-        dest: args.log.dest,
+        options: args.log.options(),
     };
     import(plan, &mut Progress::new(Verbosity::Normal, charset))?;
     Ok(Bits::NONE.into())

@@ -14,27 +14,15 @@ use crate::fim::assess::{self, Assessment, Inputs};
 use crate::fim::policy::Policy;
 use crate::hash::Algorithm;
 use crate::record::{Record, Timestamp};
-use crate::rsync::log::LogKind;
 
 /// A diff, resolved from the command line and the config.
 pub struct DiffPlan {
     pub old: PathBuf,
     pub new: PathBuf,
-    /// The checksum algorithm of the logs (`--checksum-choice`), if given; otherwise it is
-    /// decided by hashing a listed file under `source` or `dest` (see [`choice`]), or the
-    /// diff is refused.
-    pub checksum: Option<Algorithm>,
-    /// The rsync source argument the logs' names are relative to (`/etc/` or `/etc`, as
-    /// the job gave it): names are judged as the absolute paths under it, and its files
-    /// can decide the algorithm.
-    pub source: Option<PathBuf>,
-    /// The destination the logs were written for (the backup copy), whose files can decide
-    /// the algorithm.
-    pub dest: Option<PathBuf>,
+    /// What the logs do not say, and the source their names are judged under.
+    pub logs: LogOptions,
     /// IOC lists, matched against the newer side's checksums (and extra digests).
     pub iocs: Vec<PathBuf>,
-    /// What a log's run is when its lines do not prove it (`--full`, `--incremental`).
-    pub unproved: Option<LogKind>,
     /// Verify both baselines' signatures with this.
     pub verify: Option<baseline::Policy>,
     pub policy: Policy,
@@ -65,12 +53,7 @@ impl Compared {
 /// night's changes each): they are applied to the older side's state, so that what a night
 /// does not list is unchanged, never removed.
 pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
-    let options = LogOptions {
-        checksum: plan.checksum,
-        source: plan.source.as_deref(),
-        dest: plan.dest.as_deref(),
-        unproved: plan.unproved,
-    };
+    let options = &plan.logs;
     let old = Side::open(&plan.old, plan.verify.as_ref())?;
     let new = Side::open(&plan.new, plan.verify.as_ref())?;
     let mut notes = Vec::new();
@@ -88,9 +71,9 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
                 Some(b.header.algorithm.hex_width()),
                 Some(b.header.algorithm),
             ),
-            Side::Log(path) => match logs::width(path, plan.checksum)? {
+            Side::Log(path) => match logs::width(path, None, options)? {
                 Some(width) => {
-                    let algorithm = logs::algorithm_of(path, width, &options, observer)?;
+                    let algorithm = logs::algorithm_of(path, width, options, observer)?;
                     if let Some((earlier, other)) = decided {
                         if earlier != algorithm {
                             return Err(Error::Usage(format!(
@@ -146,7 +129,7 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     let mut listed = Listed::new(&iocs, algorithm);
     // Names are judged as absolute paths under the newer side's sources, or under the
     // source the logs were written from.
-    let source = plan
+    let source = options
         .source
         .as_ref()
         .map(|s| s.as_os_str().as_bytes().to_vec());
@@ -162,7 +145,7 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     // runs applied to the older side's state.
     let old_state = match &old {
         Side::Log(path) => {
-            let log = logs::read(path, old_algorithm, &options)?;
+            let log = logs::read(path, old_algorithm, options)?;
             Some(logs::apply(None, log, observer)?)
         }
         Side::Baseline(_) => None,
@@ -174,7 +157,7 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
                 (Side::Baseline(b), None) => b.records_again()?.collect::<Result<_>>()?,
                 (Side::Log(_), None) => Vec::new(),
             };
-            let log = logs::read(path, new_algorithm, &options)?;
+            let log = logs::read(path, new_algorithm, options)?;
             Some(logs::apply(Some(before), log, observer)?)
         }
         Side::Baseline(_) => None,

@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::hash::Algorithm;
 use crate::record::{Content, Kind, Record};
 use crate::rsync::choice::under_dest;
-use crate::rsync::log::LogKind;
 
 /// An import, resolved from the command line.
 pub struct ImportPlan {
@@ -22,27 +21,14 @@ pub struct ImportPlan {
     pub logs: Vec<PathBuf>,
     /// The state before the first log; `None`: the first log must be a full listing.
     pub base: Option<PathBuf>,
-    /// The logs' checksum algorithm; `None` decides it by hashing a listed file under
-    /// `source` or `dest`, or refuses the import (see [`crate::rsync::choice`]).
-    pub checksum: Option<Algorithm>,
-    /// The backup job's source argument, whose files can tell the algorithm.
-    pub source: Option<PathBuf>,
-    /// The destination the logs were written for (the backup copy): its files can tell the
-    /// algorithm, and give the checksums of files a log without `%C` lists.
-    pub dest: Option<PathBuf>,
-    /// What a run is when its lines do not prove it (`--full`, `--incremental`).
-    pub unproved: Option<LogKind>,
+    /// What the logs do not say.
+    pub options: LogOptions,
     pub output: BaselineTarget,
 }
 
 /// Write the state after the logs as a baseline. Nothing is written unless every log reads.
 pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
-    let options = LogOptions {
-        checksum: plan.checksum,
-        source: plan.source.as_deref(),
-        dest: plan.dest.as_deref(),
-        unproved: plan.unproved,
-    };
+    let options = &plan.options;
     let base = plan
         .base
         .as_deref()
@@ -55,8 +41,8 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
     };
     let mut without_checksums = false;
     for path in &plan.logs {
-        let log_algorithm = match logs::width(path, plan.checksum)? {
-            Some(width) => Some(logs::algorithm_of(path, width, &options, observer)?),
+        let log_algorithm = match logs::width(path, None, options)? {
+            Some(width) => Some(logs::algorithm_of(path, width, options, observer)?),
             None => {
                 without_checksums = true;
                 None
@@ -72,14 +58,14 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
             }
         }
         algorithm = algorithm.or(log_algorithm);
-        let log = logs::read(path, log_algorithm, &options)?;
+        let log = logs::read(path, log_algorithm, options)?;
         state = Some(logs::apply(state, log, observer)?);
     }
     let mut records = state.unwrap_or_default();
     // The checksums a log without `%C` could not give, from the copy it was written for.
-    let algorithm = algorithm.or(plan.checksum).unwrap_or(Algorithm::Md5);
+    let algorithm = algorithm.or(options.checksum).unwrap_or(Algorithm::Md5);
     if without_checksums {
-        match &plan.dest {
+        match &options.dest {
             Some(dest) => {
                 let filled = checksum_copy(&mut records, dest, algorithm);
                 observer.note(&format!(
@@ -139,15 +125,26 @@ fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Hea
     }
 }
 
-/// Fill in the checksum of every listed file that has none from its copy under `dest`;
-/// returns how many were filled. A copy that cannot be read leaves the record saying why.
+/// Fill in what a log without `%C` could not give from the copy under `dest`: the checksum
+/// of every listed file, and the type of every entry whose line does not show it (a `%n`
+/// line shows a directory's trailing `/` and nothing else). Returns how many checksums were
+/// filled; a copy that cannot be read leaves the record saying why.
 fn checksum_copy(records: &mut [Record], dest: &Path, algorithm: Algorithm) -> u64 {
     let mut filled = 0;
-    for record in records.iter_mut().filter(|r| r.kind == Kind::File) {
-        if record.content.digest().is_some() {
+    for record in records.iter_mut() {
+        if record.content.digest().is_some() || !matches!(record.kind, Kind::File | Kind::Special) {
             continue;
         }
         let path = under_dest(dest, &record.name);
+        let kind = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => Kind::File,
+            Ok(m) if m.file_type().is_symlink() => Kind::Symlink,
+            _ => record.kind,
+        };
+        record.kind = kind;
+        if kind != Kind::File {
+            continue;
+        }
         record.content = match hash_file(&path, algorithm) {
             Ok(digest) => {
                 filled += 1;

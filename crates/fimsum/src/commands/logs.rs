@@ -14,22 +14,29 @@ use crate::hash::Algorithm;
 use crate::record::{Kind, Record};
 use crate::rsync::choice::{self, candidates};
 use crate::rsync::log::records::entry_record;
+use crate::rsync::log::LogFormat;
 use crate::rsync::log::{
     replay, Classification, EventReader, Evidence, LogEvent, LogKind, LogLine,
 };
 use crate::rsync::order::ensure_ordered;
 
 /// What the logs do not say, said by the user.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LogOptions<'a> {
-    /// The algorithm of the checksums (`--checksum-choice`).
+#[derive(Clone, Debug, Default)]
+pub struct LogOptions {
+    /// The algorithm of the checksums (`--checksum-choice`); `None` decides it by hashing
+    /// a listed file under `source` or `dest` (see [`crate::rsync::choice`]), or refuses.
     pub checksum: Option<Algorithm>,
-    /// The job's source argument (the live tree), whose files can tell the algorithm.
-    pub source: Option<&'a Path>,
-    /// The job's destination (the backup copy), whose files can tell the algorithm.
-    pub dest: Option<&'a Path>,
+    /// The job's source argument (`/etc/` or `/etc`, as the job gave it): the live tree,
+    /// whose files can tell the algorithm, and under which the names are judged.
+    pub source: Option<PathBuf>,
+    /// The job's destination (the backup copy), whose files can tell the algorithm, and
+    /// give the checksums of files a log without `%C` lists.
+    pub dest: Option<PathBuf>,
     /// What a run is when its lines do not prove it (`--full`, `--incremental`).
     pub unproved: Option<LogKind>,
+    /// The `--log-file-format` (or `--out-format`) the job wrote, when its lines have more
+    /// fields than the reader knows by shape.
+    pub format: Option<LogFormat>,
 }
 
 /// One run of a log, read whole, and what it is.
@@ -44,12 +51,17 @@ pub(crate) struct Log {
     pub(crate) runs: Vec<Run>,
 }
 
-fn events(path: &Path, algorithm: Option<Algorithm>) -> Result<EventReader<BufReader<File>>> {
+fn events(
+    path: &Path,
+    algorithm: Option<Algorithm>,
+    options: &LogOptions,
+) -> Result<EventReader<BufReader<File>>> {
     let file = crate::input::open_input(path)?;
-    Ok(EventReader::new(
-        BufReader::with_capacity(1 << 16, file),
-        algorithm,
-    ))
+    let reader = EventReader::new(BufReader::with_capacity(1 << 16, file), algorithm);
+    Ok(match &options.format {
+        Some(format) => reader.with_format(format.clone()),
+        None => reader,
+    })
 }
 
 fn log_error(path: &Path, e: crate::rsync::log::LogError) -> Error {
@@ -57,8 +69,12 @@ fn log_error(path: &Path, e: crate::rsync::log::LogError) -> Error {
 }
 
 /// The `%C` width a log shows, if any.
-pub(crate) fn width(path: &Path, algorithm: Option<Algorithm>) -> Result<Option<usize>> {
-    events(path, algorithm)?
+pub(crate) fn width(
+    path: &Path,
+    algorithm: Option<Algorithm>,
+    options: &LogOptions,
+) -> Result<Option<usize>> {
+    events(path, algorithm, options)?
         .width()
         .map_err(|e| log_error(path, e))
 }
@@ -90,14 +106,20 @@ pub(crate) fn algorithm_of(
     }
     type Place = fn(&Path, &[u8]) -> PathBuf;
     let trees: Vec<(&Path, Place)> = [
-        options.dest.map(|d| (d, choice::under_dest as Place)),
-        options.source.map(|s| (s, choice::under_source as Place)),
+        options
+            .dest
+            .as_deref()
+            .map(|d| (d, choice::under_dest as Place)),
+        options
+            .source
+            .as_deref()
+            .map(|s| (s, choice::under_source as Place)),
     ]
     .into_iter()
     .flatten()
     .collect();
     for (tree, place) in &trees {
-        let samples = events(log, None)?
+        let samples = events(log, None, options)?
             .map_while(Result::ok)
             .filter_map(|l| match l.event {
                 LogEvent::Entry(entry) if entry.kind == Some(Kind::File) => {
@@ -138,7 +160,7 @@ pub(crate) fn algorithm_of(
 /// message naming both flags.
 pub(crate) fn read(path: &Path, algorithm: Option<Algorithm>, options: &LogOptions) -> Result<Log> {
     let mut runs: Vec<(Vec<LogLine>, Evidence)> = Vec::new();
-    for event in events(path, algorithm)? {
+    for event in events(path, algorithm, options)? {
         let event = event.map_err(|e| log_error(path, e))?;
         if matches!(event.event, LogEvent::RunStart(_)) || runs.is_empty() {
             runs.push((Vec::new(), Evidence::new()));

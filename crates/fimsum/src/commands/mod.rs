@@ -12,7 +12,7 @@
 pub mod check;
 pub mod diff;
 pub mod import;
-mod logs;
+pub mod logs;
 pub mod scan;
 
 use std::collections::HashMap;
