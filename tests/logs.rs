@@ -413,54 +413,53 @@ fn a_log_of_several_runs_is_applied_run_by_run() {
     );
     // `-v --stats` begins each run with a header, so the runs of an appended log are told
     // apart (plain `%n %C` runs appended run into each other).
-    for (log, cc, want) in [("stats", "md5", "final.md5.out")] {
-        let both = [1, 2]
-            .iter()
-            .map(|n| std::fs::read(logs.join(format!("{log}.{n}.log"))).unwrap())
-            .collect::<Vec<_>>()
-            .concat();
-        std::fs::write(dir.join("nights.log"), both).unwrap();
-        let day0 = logs.join(format!("{log}.0.log"));
-        let out = run_in(
-            dir,
-            [
-                "import".as_ref(),
-                "--cc".as_ref(),
-                cc.as_ref(),
-                "--full".as_ref(),
-                day0.as_os_str(),
-                "-o".as_ref(),
-                "b0".as_ref(),
-            ],
-        );
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-        let out = run_in(
-            dir,
-            [
-                "import",
-                "--cc",
-                cc,
-                "--base",
-                "b0",
-                "nights.log",
-                "-o",
-                "b2",
-            ],
-        );
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
-        let shown = run_in(dir, ["show", "b2"]);
-        assert_eq!(shown.stdout, std::fs::read(logs.join(want)).unwrap());
-        // Without a base, a night has nothing to apply to: refused, nothing written.
-        let out = run_in(dir, ["import", "--cc", cc, "nights.log", "-o", "b3"]);
-        assert_eq!(code(&out), 64, "{}", stderr(&out));
-        assert!(stderr(&out).contains("--base"), "{}", stderr(&out));
-        assert!(!dir.join("b3").exists());
-        // diff applies the nights to the base: only what they changed is reported.
-        let out = run_in(dir, ["diff", "--cc", cc, "b0", "nights.log"]);
-        let report = stdout(&out);
-        assert!(!report.contains("removed    a.txt"), "{report}");
-        assert!(report.contains("changed    a.txt"), "{report}");
-        assert!(report.contains("removed    b.txt"), "{report}");
-        assert!(report.contains("added      j.txt"), "{report}");
-    }
+    let (log, cc, want) = ("stats", "md5", "final.md5.out");
+    let both = [1, 2]
+        .iter()
+        .map(|n| std::fs::read(logs.join(format!("{log}.{n}.log"))).unwrap())
+        .collect::<Vec<_>>()
+        .concat();
+    std::fs::write(dir.join("nights.log"), both).unwrap();
+    let day0 = logs.join(format!("{log}.0.log"));
+    let out = run_in(
+        dir,
+        [
+            "import".as_ref(),
+            "--cc".as_ref(),
+            cc.as_ref(),
+            "--full".as_ref(),
+            day0.as_os_str(),
+            "-o".as_ref(),
+            "b0".as_ref(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run_in(
+        dir,
+        [
+            "import",
+            "--cc",
+            cc,
+            "--base",
+            "b0",
+            "nights.log",
+            "-o",
+            "b2",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let shown = run_in(dir, ["show", "b2"]);
+    assert_eq!(shown.stdout, std::fs::read(logs.join(want)).unwrap());
+    // Without a base, a night has nothing to apply to: refused, nothing written.
+    let out = run_in(dir, ["import", "--cc", cc, "nights.log", "-o", "b3"]);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--base"), "{}", stderr(&out));
+    assert!(!dir.join("b3").exists());
+    // diff applies the nights to the base: only what they changed is reported.
+    let out = run_in(dir, ["diff", "--cc", cc, "b0", "nights.log"]);
+    let report = stdout(&out);
+    assert!(!report.contains("removed    a.txt"), "{report}");
+    assert!(report.contains("changed    a.txt"), "{report}");
+    assert!(report.contains("removed    b.txt"), "{report}");
+    assert!(report.contains("added      j.txt"), "{report}");
 }
