@@ -1,6 +1,6 @@
 //! Reading one regular file's content for its checksum, safely on a live system.
 //!
-//! The rules (see docs in README "Failure modes"): open relative to the directory the walker
+//! The rules (see docs/failure-modes.md): open relative to the directory the walker
 //! holds, never following a symlink and never blocking on a FIFO swapped in for the file;
 //! hash only a regular file with the device and inode the walk saw; compare `fstat` before
 //! and after reading and the bytes read with the size; read a file changed within seconds
@@ -356,7 +356,7 @@ fn now_nanos() -> i128 {
 /// metadata; otherwise it "changed while reading" and goes the retry way like any other
 /// change. Files changed seconds before they are read are rare, so the second read costs
 /// little (a scalar read, whatever the kernel of the first). What this cannot see is left
-/// in README "Failure modes": writes through a shared mapping, which set no times, and a
+/// in docs/failure-modes.md: writes through a shared mapping, which set no times, and a
 /// writer stalled in the middle of one write for longer than the margins.
 fn is_recent(meta: &Meta, started: i128) -> bool {
     let ctime = i128::from(meta.ctime.sec) * 1_000_000_000 + i128::from(meta.ctime.nsec);
