@@ -71,8 +71,11 @@ pub mod diff;
 pub mod error;
 pub mod fim;
 pub mod hash;
+pub mod hex;
 pub mod input;
 pub mod record;
 pub mod report;
 pub mod rsync;
 pub mod scan;
+#[doc(hidden)]
+pub mod testing;

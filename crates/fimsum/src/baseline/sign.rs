@@ -39,6 +39,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
+use crate::hex::encode as hex;
 
 /// Domain separation: the signed message starts with this, so a fimsum signature can never
 /// be passed off as a signature over anything else, nor anything else's as fimsum's.
@@ -356,7 +357,7 @@ fn parse<const N: usize>(text: &str, header: &str) -> std::result::Result<[[u8; 
     for slot in &mut out {
         *slot = lines
             .next()
-            .and_then(unhex32)
+            .and_then(|s| crate::hex::decode::<32>(s.as_bytes()))
             .ok_or("malformed: expected a line of 64 hex digits")?;
     }
     if lines.next().is_some() {
@@ -370,23 +371,6 @@ fn key_error(path: &Path, reason: impl Into<String>) -> Error {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(s: &str) -> Option<[u8; 32]> {
-    let s = s.as_bytes();
-    if s.len() != 64 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        *o = digit(pair[0])? << 4 | digit(pair[1])?;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

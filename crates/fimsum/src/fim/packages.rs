@@ -42,7 +42,7 @@ use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 use crate::error::{exit, Error, Result};
-use crate::hash::Digest;
+use crate::hex;
 use crate::record::{Kind, Meta};
 use crate::scan::read::{describe, FileRef};
 
@@ -403,7 +403,7 @@ impl fmt::Display for Problem {
                 write!(f, "a {} instead of a regular file", kind.name())
             }
             Problem::Md5Mismatch { expected, actual } => {
-                write!(f, "md5 expected {}, found {}", hex(expected), hex(actual))
+                write!(f, "md5 expected {}, found {}", hex::encode(expected), hex::encode(actual))
             }
             Problem::Unreadable { reason } => write!(f, "{reason}"),
             Problem::WorldWritable { mode } => write!(f, "world-writable, mode {mode:04o}"),
@@ -1275,12 +1275,7 @@ fn unquote(value: &[u8]) -> &[u8] {
 
 /// 32 hex digits, either case.
 fn parse_md5(hex: &[u8]) -> Option<[u8; 16]> {
-    Digest::from_hex(hex)?.as_bytes().try_into().ok()
-}
-
-/// Lowercase hex of a digest.
-pub(crate) fn hex(md5: &[u8; 16]) -> String {
-    Digest::from_array(*md5).to_hex()
+    crate::hex::decode(hex)
 }
 
 /// A few names, then how many more.
@@ -1385,7 +1380,7 @@ mod tests {
     }
 
     fn md5_hex(data: &[u8]) -> String {
-        hex(&md5_of(data))
+        hex::encode(&md5_of(data))
     }
 
     /// fimsum's own safe reader, as `verify-packages` uses it.
@@ -2099,13 +2094,8 @@ mod tests {
     /// No input makes the parsers panic.
     #[test]
     fn garbage_never_panics() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testing::SplitMix(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         let alphabet = b"Package:Status install ok installed\n Conffiles /*?[]!^-\\.:0af9 ";
         let mut warnings = Vec::new();
         for _ in 0..3000 {
@@ -2152,7 +2142,7 @@ mod tests {
         };
         let printed = String::from_utf8_lossy(&output.stdout);
         let printed = printed.split_whitespace().next().unwrap_or_default();
-        assert_eq!(hex(&ls.md5), printed);
+        assert_eq!(hex::encode(&ls.md5), printed);
         assert_eq!(ls.md5.len(), 16);
     }
 }

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::fim::packages::{hex, PackageDb, Problem, Verification};
+use crate::fim::packages::{PackageDb, Problem, Verification};
+use crate::hex;
 use crate::report::JSON_SCHEMA_VERSION;
 use crate::rsync::escape::{escape_name, Charset};
 
@@ -77,8 +78,8 @@ pub fn write_json(
             Problem::Missing => {}
             Problem::NotRegular { kind } => obj["kind"] = Value::from(kind.name()),
             Problem::Md5Mismatch { expected, actual } => {
-                obj["expected_md5"] = Value::from(hex(expected));
-                obj["found_md5"] = Value::from(hex(actual));
+                obj["expected_md5"] = Value::from(hex::encode(expected));
+                obj["found_md5"] = Value::from(hex::encode(actual));
             }
             Problem::Unreadable { reason } => {
                 obj["reason"] = Value::from(escape_escaped(reason, charset))

@@ -753,27 +753,7 @@ mod tests {
         Md5::digest(message).into()
     }
 
-    /// SplitMix64: a small deterministic generator, so the tests need no `rand`.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        /// A number in `0..n`.
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn bytes(&mut self, len: usize) -> Vec<u8> {
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
+    use crate::testing::SplitMix as Rng;
 
     fn supported_kernels() -> Vec<Kernel> {
         let kernels: Vec<Kernel> = Kernel::ALL
@@ -826,7 +806,7 @@ mod tests {
     }
 
     fn hex(digest: [u8; 16]) -> String {
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&digest)
     }
 
     #[test]
