@@ -468,36 +468,7 @@ fn pair_type_changes(changes: &mut Vec<Change>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::Algorithm;
-
-    fn file(name: &str, data: &[u8]) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                size: data.len() as u64,
-                mode: 0o644,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(data)),
-            extra: Vec::new(),
-        }
-    }
-
-    fn dir(name: &str) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::Dir,
-            meta: Some(Meta {
-                mode: 0o755,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::None,
-            extra: Vec::new(),
-        }
-    }
+    use crate::test_records::{dir, file};
 
     fn run(old: Vec<Record>, new: Vec<Record>) -> Vec<(String, ChangeKind)> {
         let d = diff(

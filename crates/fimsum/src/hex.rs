@@ -59,7 +59,11 @@ pub fn decode<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
 /// whose range tests branch on each digit and mispredict on random hex (a third of the
 /// load time of a plain list went there).
 pub fn is_hex(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |bad, &b| bad | NIBBLE[usize::from(b)]) & 0xf0 == 0
+    bytes
+        .iter()
+        .fold(0u8, |bad, &b| bad | NIBBLE[usize::from(b)])
+        & 0xf0
+        == 0
 }
 
 #[cfg(test)]

@@ -77,5 +77,7 @@ pub mod record;
 pub mod report;
 pub mod rsync;
 pub mod scan;
+#[cfg(test)]
+pub(crate) mod test_records;
 #[doc(hidden)]
 pub mod testing;

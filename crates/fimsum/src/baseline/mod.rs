@@ -1638,6 +1638,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_records;
 
     fn wire_header(algorithm: Algorithm) -> WireHeader {
         WireHeader {
@@ -1695,27 +1696,13 @@ mod tests {
     }
 
     fn entry(name: &str, kind: Kind, content: Content) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind,
-            meta: Some(Meta::default()),
-            link_target: None,
-            content,
-            extra: Vec::new(),
-        }
+        test_records::entry(name, kind).content(content)
     }
 
     fn hashed(name: &str, algorithm: Algorithm, kinds: &[HashKind]) -> Record {
-        let mut r = entry(
-            name,
-            Kind::File,
-            Content::Digest(algorithm.digest(name.as_bytes())),
-        );
-        r.extra = kinds
-            .iter()
-            .map(|&k| (k, k.digest(name.as_bytes())))
-            .collect();
-        r
+        test_records::entry(name, Kind::File)
+            .content(Content::Digest(algorithm.digest(name.as_bytes())))
+            .extras(kinds, name.as_bytes())
     }
 
     /// A version-1 baseline (no generation, never signed) is still read, as generation 0,

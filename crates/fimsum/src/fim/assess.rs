@@ -643,25 +643,15 @@ pub fn ioc_hits(iocs: &IocSet, record: &Record, main: Option<HashKind>) -> Vec<I
 mod tests {
     use super::*;
     use crate::fim::config::Config;
-    use crate::hash::Algorithm;
-    use crate::record::Meta;
+    use crate::test_records;
 
+    /// A file of one inode with one link, so that only what a test sets differs.
     fn file(name: &str, mode: u32, data: &[u8]) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                mode,
-                size: data.len() as u64,
-                ino: 7,
-                dev: 1,
-                nlink: 1,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(data)),
-            extra: Vec::new(),
-        }
+        test_records::file(name, data)
+            .mode(mode)
+            .ino(7)
+            .dev(1)
+            .nlink(1)
     }
 
     fn added(r: Record) -> Change {
@@ -859,21 +849,10 @@ mod package_tests {
     use super::*;
     use crate::fim::config::Config;
     use crate::hash::Algorithm;
-    use crate::record::Meta;
+    use crate::test_records;
 
     fn changed(name: &str, old: &[u8], new: &[u8]) -> Change {
-        let record = |data: &[u8]| Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                mode: 0o755,
-                size: data.len() as u64,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(data)),
-            extra: Vec::new(),
-        };
+        let record = |data: &[u8]| test_records::file(name, data).mode(0o755);
         Change {
             kind: ChangeKind::Modified(vec![Field::Content, Field::Size]),
             old: Some(record(old)),

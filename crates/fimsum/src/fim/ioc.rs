@@ -1428,7 +1428,10 @@ mod tests {
             d[19] = i;
             digests.push(d);
         }
-        let list: String = digests.iter().map(|d| crate::hex::encode(d) + "\n").collect();
+        let list: String = digests
+            .iter()
+            .map(|d| crate::hex::encode(d) + "\n")
+            .collect();
         let set = load_ok(list);
         assert_eq!(set.len(), digests.len());
         for (i, d) in digests.iter().enumerate() {

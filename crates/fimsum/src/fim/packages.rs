@@ -403,7 +403,12 @@ impl fmt::Display for Problem {
                 write!(f, "a {} instead of a regular file", kind.name())
             }
             Problem::Md5Mismatch { expected, actual } => {
-                write!(f, "md5 expected {}, found {}", hex::encode(expected), hex::encode(actual))
+                write!(
+                    f,
+                    "md5 expected {}, found {}",
+                    hex::encode(expected),
+                    hex::encode(actual)
+                )
             }
             Problem::Unreadable { reason } => write!(f, "{reason}"),
             Problem::WorldWritable { mode } => write!(f, "world-writable, mode {mode:04o}"),

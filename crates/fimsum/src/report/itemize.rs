@@ -353,7 +353,7 @@ pub fn write_itemize(
 mod tests {
     use super::*;
     use crate::diff::{diff, DiffOptions};
-    use crate::record::{Content, Meta, Timestamp};
+    use crate::test_records::{entry, file};
 
     const KINDS: [Kind; 7] = [
         Kind::File,
@@ -371,33 +371,23 @@ mod tests {
         } else {
             b"one"
         };
-        Record {
-            name: b"x".to_vec(),
-            kind,
-            meta: Some(Meta {
-                mode: if variant == 2 { 0o600 } else { 0o644 },
-                uid: u32::from(variant == 3),
-                gid: u32::from(variant == 4),
-                size: if kind == Kind::File && variant == 5 {
-                    4
-                } else {
-                    3
-                },
-                mtime: Timestamp {
-                    sec: 1_600_000_000 + i64::from(variant == 6),
-                    nsec: 0,
-                },
-                rdev: u64::from(variant == 7),
-                ..Meta::default()
-            }),
-            link_target: (kind == Kind::Symlink).then(|| data.to_vec()),
-            content: if kind == Kind::File {
-                Content::Digest(Algorithm::Md5.digest(data))
+        let mut r = match kind {
+            Kind::File => file("x", data),
+            Kind::Symlink => entry("x", kind).target(data),
+            _ => entry("x", kind),
+        };
+        r = r
+            .mode(if variant == 2 { 0o600 } else { 0o644 })
+            .uid(u32::from(variant == 3))
+            .gid(u32::from(variant == 4))
+            .size(if kind == Kind::File && variant == 5 {
+                4
             } else {
-                Content::None
-            },
-            extra: Vec::new(),
-        }
+                3
+            })
+            .mtime(1_600_000_000 + i64::from(variant == 6), 0)
+            .rdev(u64::from(variant == 7));
+        r
     }
 
     /// As an rsync log has it: no metadata, no symlink target, no exact type.
