@@ -45,6 +45,7 @@ use crate::error::{exit, Error, Result};
 use crate::hex;
 use crate::record::{Kind, Meta};
 use crate::scan::read::{describe, FileRef};
+use crate::scan::worker_threads;
 
 /// dpkg's administrative directory, relative to the root.
 const ADMIN_DIR: &str = "var/lib/dpkg";
@@ -496,11 +497,7 @@ where
 {
     let root = Root::open(root)?;
     let paths: Vec<&[PackageFile]> = db.files.chunk_by(|a, b| a.path == b.path).collect();
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .clamp(1, paths.len().div_ceil(BATCH).max(1));
+    let threads = worker_threads(threads).clamp(1, paths.len().div_ceil(BATCH).max(1));
     let next = AtomicUsize::new(0);
 
     let worker = || {
