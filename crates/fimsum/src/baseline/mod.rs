@@ -62,8 +62,8 @@ mod writer;
 mod tests;
 
 pub use reader::{
-    check_signature, is_baseline, verify, Baseline, Policy, Records, SignatureStatus, Signed,
-    Verified,
+    check_integrity, check_signature, is_baseline, Baseline, Policy, Records, SignatureStatus,
+    Signed, Verified,
 };
 pub use wire::{signed_prefix, Header, Origin, FORMAT_VERSION};
 pub use writer::{lock_path, BaselineWriter};

@@ -132,7 +132,7 @@ impl Baseline {
             Some(policy) => Some(check_signature(io::Cursor::new(&data[..]), policy).map_err(bad)?),
             None => None,
         };
-        let verified = verify(&data[..]).map_err(bad)?;
+        let verified = check_integrity(&data[..]).map_err(bad)?;
         let signature = match (signed, verified.signature) {
             (None, None) => SignatureStatus::Unsigned,
             (None, Some(block)) => SignatureStatus::Unchecked(block.key_id),
@@ -179,7 +179,7 @@ impl Baseline {
     }
 }
 
-/// What [`verify`] found in a sound baseline.
+/// What [`check_integrity`] found in a sound baseline.
 pub struct Verified {
     /// The format version the file was written in.
     pub version: u32,
@@ -196,7 +196,7 @@ pub struct Verified {
 /// Check a whole baseline: magic and version, every frame against the limits and the bytes
 /// left, every record decoded exactly and in strict rsync order, then the end marker, the
 /// digest and the end of input. Nothing is kept but the header, so memory stays flat.
-pub fn verify(input: impl Read) -> std::result::Result<Verified, String> {
+pub fn check_integrity(input: impl Read) -> std::result::Result<Verified, String> {
     let mut input = Input::new(input);
     let (header, count, version) = read_prefix(&mut input)?;
     let records_offset = input.offset;
@@ -263,7 +263,7 @@ pub struct Signed {
 /// and the end marker at their fixed offsets from the end, hash everything before the end
 /// marker, and verify the signature over [`sign::message`]. Only then is the header
 /// decoded and checked against the policy's host and generation. Records are never decoded
-/// here; [`verify`] does that afterwards.
+/// here; [`check_integrity`] does that afterwards.
 pub fn check_signature<R: Read + Seek>(
     mut input: R,
     policy: &Policy,

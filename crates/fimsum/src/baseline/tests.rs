@@ -88,7 +88,7 @@ fn hashed(name: &str, algorithm: Algorithm, kinds: &[HashKind]) -> Record {
 #[test]
 fn version_1_baselines_are_read_as_generation_0() {
     let file = file_of(1, &encode(wire_header(Algorithm::Md5)), &[]);
-    let verified = verify(&file[..]).unwrap();
+    let verified = check_integrity(&file[..]).unwrap();
     assert_eq!(verified.header.host, "old");
     assert_eq!(verified.header.generation, 0);
     assert!(verified.signature.is_none());
@@ -136,7 +136,7 @@ fn version_2_baselines_are_read_without_extra_digests() {
         .map(|r| encode(WireRecord::from_record(r)))
         .collect();
     let file = file_of(2, &head, &frames);
-    let verified = verify(&file[..]).unwrap();
+    let verified = check_integrity(&file[..]).unwrap();
     assert_eq!(verified.version, 2);
     assert_eq!(verified.header.generation, 4);
     assert_eq!(verified.header.algorithm, Algorithm::Sha1);
@@ -152,7 +152,9 @@ fn version_2_baselines_are_read_without_extra_digests() {
     // Version-3 records (with their list of extra digests) in a version-2 file are not
     // version-2 records.
     let frames: Vec<Vec<u8>> = records.iter().map(|r| v3_record(r, vec![])).collect();
-    let err = verify(&file_of(2, &head, &frames)[..]).err().unwrap();
+    let err = check_integrity(&file_of(2, &head, &frames)[..])
+        .err()
+        .unwrap();
     assert!(err.contains("stray bytes"), "{err}");
 }
 
@@ -191,7 +193,7 @@ fn extra_digests_round_trip_in_version_3() {
         writer.append(r).unwrap();
     }
     writer.finish().unwrap();
-    let verified = verify(&std::fs::read(&path).unwrap()[..]).unwrap();
+    let verified = check_integrity(&std::fs::read(&path).unwrap()[..]).unwrap();
     assert_eq!(verified.version, FORMAT_VERSION);
     let base = Baseline::open(&path).unwrap();
     assert_eq!(base.header, header);
@@ -234,7 +236,12 @@ fn extra_digests_round_trip_in_version_3() {
     };
     assert!(BaselineWriter::create(&path, &same_as_checksum).is_err());
     // The good baseline is still there.
-    assert_eq!(verify(&std::fs::read(&path).unwrap()[..]).unwrap().count, 5);
+    assert_eq!(
+        check_integrity(&std::fs::read(&path).unwrap()[..])
+            .unwrap()
+            .count,
+        5
+    );
 }
 
 /// Crafted version-3 files with a right digest: every inconsistency between the
@@ -245,7 +252,7 @@ fn corrupt_extra_digests_are_refused() {
     let head = v3_header(Algorithm::Md5, vec![HashKind::Sha256.code()]);
     let good = hashed("a", Algorithm::Md5, &sha);
     let ok = v3_record(&good, vec![good.extra[0].1.as_bytes().to_vec()]);
-    assert!(verify(&file_of(3, &head, std::slice::from_ref(&ok))[..]).is_ok());
+    assert!(check_integrity(&file_of(3, &head, std::slice::from_ref(&ok))[..]).is_ok());
     let sha256 = |data: &[u8]| HashKind::Sha256.digest(data).as_bytes().to_vec();
     let bare = hashed("a", Algorithm::Md5, &[]);
     let dir = entry("d", Kind::Dir, Content::None);
@@ -288,7 +295,7 @@ fn corrupt_extra_digests_are_refused() {
         ),
     ];
     for (what, frame, want) in cases {
-        let err = verify(&file_of(3, &head, &[frame])[..]).err();
+        let err = check_integrity(&file_of(3, &head, &[frame])[..]).err();
         let err = err.unwrap_or_else(|| panic!("{what}: verified"));
         assert!(err.contains(want), "{what}: {err}");
     }
@@ -309,7 +316,7 @@ fn corrupt_extra_digests_are_refused() {
             &v3_header(Algorithm::Md5, codes),
             std::slice::from_ref(&ok),
         );
-        let err = verify(&file[..]).err();
+        let err = check_integrity(&file[..]).err();
         let err = err.unwrap_or_else(|| panic!("{what}: verified"));
         assert!(err.contains(want), "{what}: {err}");
     }
@@ -318,7 +325,9 @@ fn corrupt_extra_digests_are_refused() {
         v1: wire_header(Algorithm::Md5),
         generation: 1,
     });
-    let err = verify(&file_of(3, &v2_head, &[])[..]).err().unwrap();
+    let err = check_integrity(&file_of(3, &v2_head, &[])[..])
+        .err()
+        .unwrap();
     assert!(err.contains("bad header"), "{err}");
 }
 

@@ -210,13 +210,13 @@ pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
             continue;
         }
         let event = event_of(change, &moves, i);
-        absolute(inputs.roots, change.name(), &mut path);
+        resolve_path(inputs.roots, change.name(), &mut path);
         let mut verdict = inputs.policy.classify(&path, change.is_dir());
         let mut moved_from = None;
         if let Some(&from) = moves.get(&i) {
             let old = &diff.changes[from];
             let mut old_path = Vec::new();
-            absolute(inputs.roots, old.name(), &mut old_path);
+            resolve_path(inputs.roots, old.name(), &mut old_path);
             let old_verdict = inputs.policy.classify(&old_path, false);
             if old_verdict.severity > verdict.severity {
                 verdict = old_verdict;
@@ -309,7 +309,7 @@ fn severity(verdict: Verdict, counts: bool, detectors: &[Detector], ioc: &[IocHi
 /// several sources, a name belongs to the `dir` source (no trailing slash) named like its
 /// first component, or else to the first `dir/` source: where rsync merges several `dir/`
 /// sources, the first one is the one that listed the name, most often.
-fn absolute(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
+fn resolve_path(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
     let first = name.split(|&b| b == b'/').next().unwrap_or(name);
     let source = roots
         .iter()
@@ -406,7 +406,7 @@ pub fn growing_files<E>(
         else {
             continue;
         };
-        absolute(roots, &record.name, &mut path);
+        resolve_path(roots, &record.name, &mut path);
         if policy.classify(&path, false).growing {
             out.insert(record.name, meta.size);
         }
@@ -601,7 +601,7 @@ fn listed_unchanged(diff: &Diff, inputs: &Inputs, findings: &mut Vec<Finding>) {
     names.sort_by(|a, b| crate::rsync::order::cmp_entries(a, false, b, false));
     let mut path = Vec::new();
     for name in names {
-        absolute(inputs.roots, name, &mut path);
+        resolve_path(inputs.roots, name, &mut path);
         findings.push(Finding {
             event: Event::Listed,
             name: name.clone(),
@@ -835,11 +835,11 @@ mod tests {
     fn names_resolve_against_the_source_they_came_from() {
         let mut out = Vec::new();
         let roots = [b"/etc/".to_vec(), b"/usr/bin".to_vec()];
-        absolute(&roots, b"bin/ls", &mut out);
+        resolve_path(&roots, b"bin/ls", &mut out);
         assert_eq!(out, b"/usr/bin/ls");
-        absolute(&roots, b"passwd", &mut out);
+        resolve_path(&roots, b"passwd", &mut out);
         assert_eq!(out, b"/etc/passwd");
-        absolute(&[], b"etc/passwd", &mut out);
+        resolve_path(&[], b"etc/passwd", &mut out);
         assert_eq!(out, b"/etc/passwd");
     }
 }

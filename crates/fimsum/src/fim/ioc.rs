@@ -323,7 +323,7 @@ struct Entry<const N: usize> {
 /// Orders by digest, then by load order, so that after sorting the first of equal
 /// digests is the one to keep. The leading 8 bytes are compared as one integer first: for
 /// random digests they almost always decide, which spares a `memcmp` call per comparison.
-fn cmp_entries<const N: usize>(a: &Entry<N>, b: &Entry<N>) -> Ordering {
+fn cmp_by_digest<const N: usize>(a: &Entry<N>, b: &Entry<N>) -> Ordering {
     lead(&a.digest)
         .cmp(&lead(&b.digest))
         .then_with(|| a.digest.cmp(&b.digest))
@@ -419,7 +419,7 @@ impl<const N: usize> Table<N> {
         let start = *self.index.get(b)? as usize;
         let end = *self.index.get(b + 1)? as usize;
         let bucket = self.entries.get(start..end)?;
-        // Leading 8 bytes first, as in `cmp_entries`: a `memcmp` call per probe was a
+        // Leading 8 bytes first, as in `cmp_by_digest`: a `memcmp` call per probe was a
         // visible part of a lookup.
         let key = lead(digest);
         let i = bucket
@@ -430,7 +430,7 @@ impl<const N: usize> Table<N> {
 }
 
 fn sort_dedup<const N: usize>(entries: &mut Vec<Entry<N>>) {
-    entries.sort_unstable_by(cmp_entries);
+    entries.sort_unstable_by(cmp_by_digest);
     // `dedup_by` keeps the first of each run, which the sort made the earliest occurrence.
     entries.dedup_by(|later, first| later.digest == first.digest);
 }

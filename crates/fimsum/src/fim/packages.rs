@@ -331,13 +331,13 @@ impl PackageDb {
 ///   files are listed for review ([`SetId`]) because the database cannot say which are
 ///   legitimate (`passwd` is, a set-uid `find` is a backdoor), so they set no exit bit.
 ///
-/// [`NotRegular`]: Problem::NotRegular
-/// [`OverrideMismatch`]: Problem::OverrideMismatch
-/// [`NotRootOwned`]: Problem::NotRootOwned
-/// [`WorldWritable`]: Problem::WorldWritable
-/// [`SetId`]: Problem::SetId
+/// [`NotRegular`]: Deviation::NotRegular
+/// [`OverrideMismatch`]: Deviation::OverrideMismatch
+/// [`NotRootOwned`]: Deviation::NotRootOwned
+/// [`WorldWritable`]: Deviation::WorldWritable
+/// [`SetId`]: Deviation::SetId
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
+pub enum Deviation {
     /// Nothing at the path (and dpkg was not told to exclude it).
     Missing,
     NotRegular {
@@ -369,41 +369,41 @@ pub enum Problem {
     },
 }
 
-impl Problem {
+impl Deviation {
     /// One word for the kind of problem, as reports show it (`problem` in JSON).
     pub fn label(&self) -> &'static str {
         match self {
-            Problem::Missing => "missing",
-            Problem::NotRegular { .. } => "type",
-            Problem::Md5Mismatch { .. } => "changed",
-            Problem::Unreadable { .. } => "unreadable",
-            Problem::WorldWritable { .. } => "mode",
-            Problem::NotRootOwned { .. } => "owner",
-            Problem::SetId { .. } => "setid",
-            Problem::OverrideMismatch { .. } => "override",
+            Deviation::Missing => "missing",
+            Deviation::NotRegular { .. } => "type",
+            Deviation::Md5Mismatch { .. } => "changed",
+            Deviation::Unreadable { .. } => "unreadable",
+            Deviation::WorldWritable { .. } => "mode",
+            Deviation::NotRootOwned { .. } => "owner",
+            Deviation::SetId { .. } => "setid",
+            Deviation::OverrideMismatch { .. } => "override",
         }
     }
 
     /// The bits of fimsum's exit code this problem sets (see [`crate::error::exit`]).
     pub fn exit_bits(&self) -> i32 {
         match self {
-            Problem::Missing => exit::REMOVED,
-            Problem::Unreadable { .. } => exit::INCOMPLETE,
+            Deviation::Missing => exit::REMOVED,
+            Deviation::Unreadable { .. } => exit::INCOMPLETE,
             // For review only: see the type's documentation.
-            Problem::SetId { .. } => 0,
+            Deviation::SetId { .. } => 0,
             _ => exit::CHANGED,
         }
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for Deviation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Missing => write!(f, "missing"),
-            Problem::NotRegular { kind } => {
+            Deviation::Missing => write!(f, "missing"),
+            Deviation::NotRegular { kind } => {
                 write!(f, "a {} instead of a regular file", kind.name())
             }
-            Problem::Md5Mismatch { expected, actual } => {
+            Deviation::Md5Mismatch { expected, actual } => {
                 write!(
                     f,
                     "md5 expected {}, found {}",
@@ -411,11 +411,11 @@ impl fmt::Display for Problem {
                     hex::encode(actual)
                 )
             }
-            Problem::Unreadable { reason } => write!(f, "{reason}"),
-            Problem::WorldWritable { mode } => write!(f, "world-writable, mode {mode:04o}"),
-            Problem::NotRootOwned { uid } => write!(f, "owned by uid {uid}, not root"),
-            Problem::SetId { mode } => write!(f, "set-id, mode {mode:04o}"),
-            Problem::OverrideMismatch {
+            Deviation::Unreadable { reason } => write!(f, "{reason}"),
+            Deviation::WorldWritable { mode } => write!(f, "world-writable, mode {mode:04o}"),
+            Deviation::NotRootOwned { uid } => write!(f, "owned by uid {uid}, not root"),
+            Deviation::SetId { mode } => write!(f, "set-id, mode {mode:04o}"),
+            Deviation::OverrideMismatch {
                 expected,
                 uid,
                 gid,
@@ -440,7 +440,7 @@ pub struct Finding<'a> {
     /// The claim the problem is reported against: for a digest mismatch, each claim on the
     /// path; for everything else, the path's first claim.
     pub file: &'a PackageFile,
-    pub problem: Problem,
+    pub deviation: Deviation,
 }
 
 /// The outcome of [`verify`].
@@ -459,14 +459,14 @@ impl Verification<'_> {
     pub fn exit_bits(&self) -> i32 {
         self.findings
             .iter()
-            .fold(0, |bits, f| bits | f.problem.exit_bits())
+            .fold(0, |bits, f| bits | f.deviation.exit_bits())
     }
 
-    /// How many findings have this [`Problem::label`].
+    /// How many findings have this [`Deviation::label`].
     pub fn count(&self, label: &str) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.problem.label() == label)
+            .filter(|f| f.deviation.label() == label)
             .count()
     }
 }
@@ -476,7 +476,7 @@ impl Verification<'_> {
 const BATCH: usize = 64;
 
 /// Checks every package file on disk under `root`, offline, like `debsums -a` plus type,
-/// owner and mode checks (see [`Problem`]).
+/// owner and mode checks (see [`Deviation`]).
 ///
 /// `md5` digests a regular file given its directory, name and `lstat` (fimsum passes
 /// [`crate::scan::read::md5`], which never follows a symlink and hashes only that very file;
@@ -614,11 +614,11 @@ where
     let Some(first) = claims.first() else {
         return (Vec::new(), false);
     };
-    let one = |problem| {
+    let one = |deviation| {
         (
             vec![Finding {
                 file: first,
-                problem,
+                deviation,
             }],
             false,
         )
@@ -629,7 +629,7 @@ where
         if excluded(&db.filters, listed) {
             (Vec::new(), true)
         } else {
-            one(Problem::Missing)
+            one(Deviation::Missing)
         }
     };
     let slash = first.path.iter().rposition(|&b| b == b'/').unwrap_or(0);
@@ -654,7 +654,7 @@ where
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR) => return missing(),
         Err(e) => {
-            return one(Problem::Unreadable {
+            return one(Deviation::Unreadable {
                 reason: format!("its directory: {}", describe(e)),
             })
         }
@@ -663,14 +663,14 @@ where
         Ok(st) => st,
         Err(Errno::NOENT | Errno::NOTDIR) => return missing(),
         Err(e) => {
-            return one(Problem::Unreadable {
+            return one(Deviation::Unreadable {
                 reason: describe(e),
             })
         }
     };
     let kind = Kind::from_stat(&st);
     if kind != Kind::File {
-        return one(Problem::NotRegular { kind });
+        return one(Deviation::NotRegular { kind });
     }
     let meta = Meta::from_stat(&st);
 
@@ -681,7 +681,7 @@ where
             if !claims.iter().any(|c| c.md5 == actual) {
                 findings.extend(claims.iter().map(|file| Finding {
                     file,
-                    problem: Problem::Md5Mismatch {
+                    deviation: Deviation::Md5Mismatch {
                         expected: file.md5,
                         actual,
                     },
@@ -690,14 +690,14 @@ where
         }
         Err(reason) => findings.push(Finding {
             file: first,
-            problem: Problem::Unreadable { reason },
+            deviation: Deviation::Unreadable { reason },
         }),
     }
 
-    let mut metadata = |problem| {
+    let mut metadata = |deviation| {
         findings.push(Finding {
             file: first,
-            problem,
+            deviation,
         })
     };
     let Meta { mode, uid, gid, .. } = meta;
@@ -706,7 +706,7 @@ where
             || expected.gid.is_some_and(|g| g != gid)
             || expected.mode != mode;
         if differs {
-            metadata(Problem::OverrideMismatch {
+            metadata(Deviation::OverrideMismatch {
                 expected: *expected,
                 uid,
                 gid,
@@ -715,13 +715,13 @@ where
         }
     } else {
         if uid != 0 {
-            metadata(Problem::NotRootOwned { uid });
+            metadata(Deviation::NotRootOwned { uid });
         }
         if mode & 0o002 != 0 {
-            metadata(Problem::WorldWritable { mode });
+            metadata(Deviation::WorldWritable { mode });
         }
         if mode & 0o6000 != 0 {
-            metadata(Problem::SetId { mode });
+            metadata(Deviation::SetId { mode });
         }
     }
     (findings, false)
@@ -1736,7 +1736,7 @@ mod tests {
         let mismatches: Vec<&str> = v
             .findings
             .iter()
-            .filter(|f| matches!(f.problem, Problem::Md5Mismatch { .. }))
+            .filter(|f| matches!(f.deviation, Deviation::Md5Mismatch { .. }))
             .map(|f| &*f.file.package)
             .collect();
         assert_eq!(mismatches, ["one", "two"]);
@@ -1744,14 +1744,14 @@ mod tests {
 
     /// Owner findings depend on who runs the tests; `owner_is_checked` covers them.
     fn is_owner(finding: &Finding<'_>) -> bool {
-        matches!(finding.problem, Problem::NotRootOwned { .. })
+        matches!(finding.deviation, Deviation::NotRootOwned { .. })
     }
 
-    fn summary(v: &Verification<'_>) -> Vec<(String, Problem)> {
+    fn summary(v: &Verification<'_>) -> Vec<(String, Deviation)> {
         v.findings
             .iter()
             .filter(|f| !is_owner(f))
-            .map(|f| (text(&f.file.path).to_string(), f.problem.clone()))
+            .map(|f| (text(&f.file.path).to_string(), f.deviation.clone()))
             .collect()
     }
 
@@ -1809,35 +1809,41 @@ mod tests {
         let expect = vec![
             (
                 "/etc/pkg.conf".to_string(),
-                Problem::Md5Mismatch {
+                Deviation::Md5Mismatch {
                     expected: md5_of(b"conf"),
                     actual: md5_of(b"edited by the admin"),
                 },
             ),
             (
                 "/usr/bin/dir".to_string(),
-                Problem::NotRegular { kind: Kind::Dir },
+                Deviation::NotRegular { kind: Kind::Dir },
             ),
-            ("/usr/bin/missing".to_string(), Problem::Missing),
+            ("/usr/bin/missing".to_string(), Deviation::Missing),
             (
                 "/usr/bin/modified".to_string(),
-                Problem::Md5Mismatch {
+                Deviation::Md5Mismatch {
                     expected: md5_of(b"original"),
                     actual: md5_of(b"trojan"),
                 },
             ),
-            ("/usr/bin/suid".to_string(), Problem::SetId { mode: 0o4755 }),
+            (
+                "/usr/bin/suid".to_string(),
+                Deviation::SetId { mode: 0o4755 },
+            ),
             (
                 "/usr/bin/symlinked".to_string(),
-                Problem::NotRegular {
+                Deviation::NotRegular {
                     kind: Kind::Symlink,
                 },
             ),
             (
                 "/usr/bin/writable".to_string(),
-                Problem::WorldWritable { mode: 0o666 },
+                Deviation::WorldWritable { mode: 0o666 },
             ),
-            ("/usr/share/doc/pkg/copyright".to_string(), Problem::Missing),
+            (
+                "/usr/share/doc/pkg/copyright".to_string(),
+                Deviation::Missing,
+            ),
         ];
         assert_eq!(summary(&v), expect);
         let conffile = v.findings.first().map(|f| f.file.conffile);
@@ -1849,8 +1855,8 @@ mod tests {
         assert_eq!(
             v.findings
                 .iter()
-                .find(|f| f.problem == Problem::Missing)
-                .map(|f| f.problem.to_string()),
+                .find(|f| f.deviation == Deviation::Missing)
+                .map(|f| f.deviation.to_string()),
             Some("missing".to_string())
         );
 
@@ -1881,7 +1887,7 @@ mod tests {
             summary(&v),
             [(
                 "/usr/bin/x".to_string(),
-                Problem::Unreadable {
+                Deviation::Unreadable {
                     reason: "no access".to_string()
                 }
             )]
@@ -1934,13 +1940,16 @@ mod tests {
         );
 
         let v = verify(&db, root.path(), 1, md5_file).expect("verify");
-        let mut expect = vec![("/usr/bin/plain".to_string(), Problem::NotRootOwned { uid })];
+        let mut expect = vec![(
+            "/usr/bin/plain".to_string(),
+            Deviation::NotRootOwned { uid },
+        )];
         if uid == 0 {
             expect.clear();
         }
         expect.push((
             "/usr/bin/private".to_string(),
-            Problem::OverrideMismatch {
+            Deviation::OverrideMismatch {
                 expected: StatOverride {
                     uid: Some(uid),
                     gid: Some(gid),
@@ -1952,10 +1961,10 @@ mod tests {
             },
         ));
         // suid: as overridden, so neither SetId nor an owner finding.
-        let got: Vec<(String, Problem)> = v
+        let got: Vec<(String, Deviation)> = v
             .findings
             .iter()
-            .map(|f| (text(&f.file.path).to_string(), f.problem.clone()))
+            .map(|f| (text(&f.file.path).to_string(), f.deviation.clone()))
             .collect();
         assert_eq!(got, expect);
 
@@ -1965,8 +1974,8 @@ mod tests {
                 .expect("chown");
             let v = verify(&db, root.path(), 1, md5_file).expect("verify");
             assert_eq!(
-                v.findings.first().map(|f| &f.problem),
-                Some(&Problem::NotRootOwned { uid: 4242 })
+                v.findings.first().map(|f| &f.deviation),
+                Some(&Deviation::NotRootOwned { uid: 4242 })
             );
         }
     }
@@ -2002,12 +2011,12 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].0, "/usr/lib/loop/file");
         assert!(
-            matches!(&got[0].1, Problem::Unreadable { reason } if reason.contains("Too many levels")),
+            matches!(&got[0].1, Deviation::Unreadable { reason } if reason.contains("Too many levels")),
             "{got:?}"
         );
         assert_eq!(
             got[1],
-            ("/usr/lib/notdir/file".to_string(), Problem::Missing)
+            ("/usr/lib/notdir/file".to_string(), Deviation::Missing)
         );
     }
 

@@ -102,7 +102,7 @@ impl Flags {
 
 /// What rsync's generator decides for one entry of the new tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Item {
+pub struct Itemized {
     pub update: Update,
     /// The entry's type in the new tree.
     pub kind: Kind,
@@ -114,7 +114,7 @@ pub struct Item {
     pub unknown: Flags,
 }
 
-impl Item {
+impl Itemized {
     /// Record whether the content (a file's bytes, a symlink's target, a device's number)
     /// differs, and so whether rsync updates the entry as `how`; `None`: fimsum cannot tell.
     fn content(&mut self, differs: Option<bool>, how: Update) {
@@ -132,8 +132,8 @@ impl Item {
     }
 
     /// An entry the receiver does not have (or has as another type): created.
-    fn created(kind: Kind) -> Item {
-        Item {
+    fn created(kind: Kind) -> Itemized {
+        Itemized {
             update: if kind == Kind::File {
                 Update::Transfer
             } else {
@@ -198,11 +198,11 @@ impl Item {
 /// rsync's verdict on one change, or `None` for a change that concerns no entry of the new
 /// tree (removed: a `*deleting` line instead) or that could not be verified (no line: rsync
 /// prints none for a file it cannot read).
-pub fn item(change: &Change) -> Option<Item> {
+pub fn item(change: &Change) -> Option<Itemized> {
     let new = change.new.as_ref()?;
     match &change.kind {
         ChangeKind::Removed | ChangeKind::Unverified(_) => None,
-        ChangeKind::Added => Some(Item::created(new.kind)),
+        ChangeKind::Added => Some(Itemized::created(new.kind)),
         ChangeKind::TypeChanged => {
             let old = change.old.as_ref()?;
             // recv_generator() keeps an entry of the same rsync file type (FT_SPECIAL:
@@ -217,7 +217,7 @@ pub fn item(change: &Change) -> Option<Item> {
                     )
             );
             if !same_ftype {
-                return Some(Item::created(new.kind));
+                return Some(Itemized::created(new.kind));
             }
             let mut fields = Vec::new();
             if let (Some(a), Some(b)) = (&old.meta, &new.meta) {
@@ -231,9 +231,9 @@ pub fn item(change: &Change) -> Option<Item> {
 
 /// An entry the receiver has with the same rsync file type. `fields`: what differs;
 /// `retyped`: a FIFO and a socket, which always differ (rsync re-creates the entry).
-fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item {
+fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Itemized {
     let has = |f: Field| fields.contains(&f);
-    let mut item = Item {
+    let mut item = Itemized {
         update: Update::None,
         kind: new.kind,
         is_new: false,
@@ -300,8 +300,8 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item 
 
 /// The entries rsync itemizes, with their verdicts, in the new tree's order (rsync's
 /// file-list order, in which it prints them).
-pub fn items(diff: &Diff) -> Vec<(&Record, Item)> {
-    let mut items: Vec<(&Record, Item)> = diff
+pub fn items(diff: &Diff) -> Vec<(&Record, Itemized)> {
+    let mut items: Vec<(&Record, Itemized)> = diff
         .changes
         .iter()
         .filter_map(|c| Some((c.new.as_ref()?, item(c)?)))
