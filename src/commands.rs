@@ -1136,7 +1136,7 @@ fn import(args: ImportArgs) -> Result<i32> {
         origin: Origin::RsyncLog,
         sources: vec![args.log.as_os_str().as_bytes().to_vec()],
         roots: Vec::new(),
-        one_file_system: 0,
+        one_file_system: fimsum::scan::walk::OneFileSystem::OFF,
         filters: Vec::new(),
         host: host_name(),
         created: now(),

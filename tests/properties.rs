@@ -178,7 +178,7 @@ fn header(algorithm: Algorithm, extra_digests: Vec<HashKind>) -> impl Strategy<V
                     origin: if log { Origin::RsyncLog } else { Origin::Scan },
                     sources,
                     roots,
-                    one_file_system,
+                    one_file_system: one_file_system.into(),
                     filters,
                     host,
                     created,

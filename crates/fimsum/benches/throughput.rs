@@ -134,7 +134,7 @@ fn header() -> Header {
         origin: Origin::Scan,
         sources: vec![b"/bench/".to_vec()],
         roots: vec![b"/bench/".to_vec()],
-        one_file_system: 0,
+        one_file_system: fimsum::scan::walk::OneFileSystem::OFF,
         filters: Vec::new(),
         host: "bench".into(),
         created: Timestamp::default(),

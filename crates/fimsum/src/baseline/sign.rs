@@ -379,7 +379,7 @@ mod tests {
     use crate::baseline::{signed_prefix, Header, Origin};
     use crate::hash::{Algorithm, HashKind};
     use crate::record::Timestamp;
-    use crate::scan::walk::FilterArg;
+    use crate::scan::walk::{FilterArg, OneFileSystem};
     use std::os::unix::fs::PermissionsExt;
 
     fn header() -> Header {
@@ -388,7 +388,7 @@ mod tests {
             origin: Origin::Scan,
             sources: vec![b"etc/".to_vec()],
             roots: vec![b"/etc/".to_vec()],
-            one_file_system: 0,
+            one_file_system: OneFileSystem::OFF,
             filters: vec![FilterArg::Exclude(b"*.tmp".to_vec())],
             host: "web1".into(),
             created: Timestamp { sec: 1, nsec: 2 },
@@ -424,7 +424,9 @@ mod tests {
             ("sources", |h| h.sources[0] = b"etc".to_vec()),
             ("sources count", |h| h.sources.push(b"usr/".to_vec())),
             ("roots", |h| h.roots[0] = b"/srv/".to_vec()),
-            ("one_file_system", |h| h.one_file_system = 1),
+            ("one_file_system", |h| {
+                h.one_file_system = OneFileSystem::LIST_MOUNT_POINTS
+            }),
             ("filter pattern", |h| {
                 h.filters[0] = FilterArg::Exclude(b"*.tmq".to_vec())
             }),

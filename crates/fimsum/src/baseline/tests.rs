@@ -11,6 +11,7 @@ use super::sign::SecretKey;
 use crate::error::Result;
 use crate::hash::{Algorithm, HashKind};
 use crate::record::{Content, Kind, Record, Timestamp};
+use crate::scan::walk::OneFileSystem;
 
 use super::reader::*;
 use super::wire::*;
@@ -168,7 +169,7 @@ fn extra_digests_round_trip_in_version_3() {
         origin: Origin::Scan,
         sources: vec![b"src/".to_vec()],
         roots: vec![b"/src/".to_vec()],
-        one_file_system: 0,
+        one_file_system: OneFileSystem::OFF,
         filters: Vec::new(),
         host: "h".into(),
         created: Timestamp::default(),
@@ -337,7 +338,7 @@ fn signed_header() -> Header {
         origin: Origin::Scan,
         sources: vec![b"src/".to_vec()],
         roots: vec![b"/src/".to_vec()],
-        one_file_system: 0,
+        one_file_system: OneFileSystem::OFF,
         filters: Vec::new(),
         host: "h".into(),
         created: Timestamp::default(),

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
-use crate::scan::walk::FilterArg;
+use crate::scan::walk::{FilterArg, OneFileSystem};
 
 pub(super) const MAGIC: &[u8; 8] = b"FIMSUMBL";
 pub(super) const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
@@ -46,8 +46,8 @@ pub struct Header {
     pub sources: Vec<Vec<u8>>,
     /// The same sources made absolute (with trailing slashes kept), for `check`.
     pub roots: Vec<Vec<u8>>,
-    /// How many times `-x` was given (see [`crate::scan::walk::WalkOptions`]).
-    pub one_file_system: u8,
+    /// How many times `-x` was given.
+    pub one_file_system: OneFileSystem,
     pub filters: Vec<FilterArg>,
     pub host: String,
     pub created: Timestamp,
@@ -174,7 +174,7 @@ impl WireHeader {
             },
             sources: h.sources.clone(),
             roots: h.roots.clone(),
-            one_file_system: h.one_file_system,
+            one_file_system: h.one_file_system.count(),
             filters: h.filters.iter().map(FilterArg::to_code).collect(),
             host: h.host.clone(),
             created_sec: h.created.sec,
@@ -214,7 +214,7 @@ impl WireHeader {
             },
             sources: self.sources,
             roots: self.roots,
-            one_file_system: self.one_file_system,
+            one_file_system: OneFileSystem::from_count(self.one_file_system),
             filters,
             host: self.host,
             created: Timestamp {
