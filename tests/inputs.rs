@@ -398,7 +398,7 @@ fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
                     ..Meta::default()
                 }),
                 link_target: None,
-                content: Content::None,
+                content: Content::NotAFile,
                 extra: Vec::new(),
             })
             .unwrap();

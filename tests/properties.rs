@@ -131,7 +131,8 @@ fn record(algorithm: Algorithm, extras: Vec<HashKind>) -> impl Strategy<Value = 
             let (digest, extra) = digests;
             let (content, extra) = match which {
                 0 if kind == Kind::File => (Content::Digest(digest), extra),
-                0 | 1 => (Content::None, Vec::new()),
+                0 | 1 if kind == Kind::File => (Content::NotHashed, Vec::new()),
+                0 | 1 => (Content::NotAFile, Vec::new()),
                 2 => (Content::Unreadable(reason), Vec::new()),
                 _ => (Content::ChangedDuringScan(reason), Vec::new()),
             };
@@ -330,7 +331,7 @@ fn log_record() -> impl Strategy<Value = Record> {
             content: if kind == Kind::File {
                 Content::Digest(digest)
             } else {
-                Content::None
+                Content::NotAFile
             },
             extra: Vec::new(),
         })
@@ -367,7 +368,7 @@ proptest! {
             kind: Kind::Dir,
             meta: None,
             link_target: None,
-            content: Content::None,
+            content: Content::NotAFile,
             extra: Vec::new(),
         });
         let mut text = Vec::new();

@@ -102,7 +102,7 @@ fn records(n: usize, salt: u8) -> Vec<Record> {
         kind: Kind::Dir,
         meta: Some(Meta::default()),
         link_target: None,
-        content: Content::None,
+        content: Content::NotAFile,
         extra: Vec::new(),
     }];
     for i in 0..n {

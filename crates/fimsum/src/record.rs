@@ -119,10 +119,18 @@ impl Meta {
 }
 
 /// What is known of an entry's content.
+///
+/// A baseline stores [`Content::NotAFile`] and [`Content::NotHashed`] as one value, the
+/// first of its content codes; the record's kind tells them apart when it is read back
+/// (a regular file's is `NotHashed`, any other entry's `NotAFile`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     /// Not a regular file: there is no content to hash.
-    None,
+    NotAFile,
+    /// A regular file whose checksum has not been taken: the walk leaves a file so for its
+    /// reader, and a later name of a file with several links waits so for the outcome of
+    /// the first.
+    NotHashed,
     /// The checksum of a regular file, read completely while it did not change.
     Digest(Digest),
     /// The file (or, for a directory, its listing) could not be read; the reason.

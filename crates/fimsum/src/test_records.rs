@@ -26,14 +26,19 @@ pub(crate) fn dir(name: &str) -> Record {
     entry(name, Kind::Dir).mode(0o755)
 }
 
-/// An entry of any kind with all-zero metadata and no content.
+/// An entry of any kind with all-zero metadata and no content: a regular file not hashed,
+/// anything else none to hash.
 pub(crate) fn entry(name: &str, kind: Kind) -> Record {
     Record {
         name: name.as_bytes().to_vec(),
         kind,
         meta: Some(Meta::default()),
         link_target: None,
-        content: Content::None,
+        content: if kind == Kind::File {
+            Content::NotHashed
+        } else {
+            Content::NotAFile
+        },
         extra: Vec::new(),
     }
 }

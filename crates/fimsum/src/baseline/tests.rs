@@ -124,7 +124,7 @@ fn version_1_baselines_are_read_as_generation_0() {
 #[test]
 fn version_2_baselines_are_read_without_extra_digests() {
     let records = [
-        entry(".", Kind::Dir, Content::None),
+        entry(".", Kind::Dir, Content::NotAFile),
         hashed("a", Algorithm::Sha1, &[]),
         entry("b", Kind::File, Content::Unreadable("EIO".into())),
     ];
@@ -178,14 +178,14 @@ fn extra_digests_round_trip_in_version_3() {
         extra_digests: kinds.clone(),
         skip_fs: Some(vec![0x6969]),
     };
-    let mut link = entry("l", Kind::Symlink, Content::None);
+    let mut link = entry("l", Kind::Symlink, Content::NotAFile);
     link.link_target = Some(b"a".to_vec());
     let records = [
-        entry(".", Kind::Dir, Content::None),
+        entry(".", Kind::Dir, Content::NotAFile),
         hashed("a", Algorithm::Xxh128, &kinds),
         entry("b", Kind::File, Content::ChangedDuringScan("grew".into())),
         link,
-        entry("d", Kind::Dir, Content::None),
+        entry("d", Kind::Dir, Content::NotAFile),
     ];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v3");
@@ -209,13 +209,13 @@ fn extra_digests_round_trip_in_version_3() {
     let mut writer = BaselineWriter::create(&path, &header).unwrap();
     let partial = hashed("a", Algorithm::Xxh128, &[HashKind::Sha256]);
     assert!(writer.append(&partial).is_err());
-    let mut dir_with = entry("d", Kind::Dir, Content::None);
+    let mut dir_with = entry("d", Kind::Dir, Content::NotAFile);
     dir_with.extra = hashed("d", Algorithm::Xxh128, &kinds).extra;
     assert!(writer.append(&dir_with).is_err());
     // A name the reader would refuse (`record::check_name`) is refused here too.
     for name in ["sub/../../etc/shadow", "/etc/passwd", "a//b"] {
         assert!(writer
-            .append(&entry(name, Kind::Dir, Content::None))
+            .append(&entry(name, Kind::Dir, Content::NotAFile))
             .is_err());
     }
     drop(writer);
@@ -256,7 +256,7 @@ fn corrupt_extra_digests_are_refused() {
     assert!(check_integrity(&file_of(3, &head, std::slice::from_ref(&ok))[..]).is_ok());
     let sha256 = |data: &[u8]| HashKind::Sha256.digest(data).as_bytes().to_vec();
     let bare = hashed("a", Algorithm::Md5, &[]);
-    let dir = entry("d", Kind::Dir, Content::None);
+    let dir = entry("d", Kind::Dir, Content::NotAFile);
     let unreadable = entry("u", Kind::File, Content::Unreadable("EIO".into()));
     let cases: [(&str, Vec<u8>, &str); 7] = [
         (
@@ -367,7 +367,7 @@ fn signed_records_are_not_read_again_after_verification() {
     let keys = sign::generate(&dir.path().join("k")).unwrap();
     let key = || SecretKey::load(&keys.secret).unwrap();
     let good = [
-        entry(".", Kind::Dir, Content::None),
+        entry(".", Kind::Dir, Content::NotAFile),
         hashed("bin", Algorithm::Md5, &[]),
     ];
     let mut backdoor = good.clone();
@@ -473,7 +473,7 @@ fn a_chroot_without_proc_still_gets_its_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b");
     let records = [
-        entry(".", Kind::Dir, Content::None),
+        entry(".", Kind::Dir, Content::NotAFile),
         hashed("a", Algorithm::Md5, &[]),
     ];
     NO_LINKAT.with(|c| c.set(true));

@@ -117,7 +117,9 @@ pub(super) struct WireMeta {
 
 #[derive(Encode, Decode)]
 pub(super) enum WireContent {
-    None,
+    /// [`Content::NotAFile`] and [`Content::NotHashed`] alike, told apart by the record's
+    /// kind when read. First, so its code is 0, as in every version.
+    NoChecksum,
     Digest(Vec<u8>),
     Unreadable(String),
     ChangedDuringScan(String),
@@ -248,7 +250,7 @@ impl WireRecord {
             }),
             link_target: r.link_target.clone(),
             content: match &r.content {
-                Content::None => WireContent::None,
+                Content::NotAFile | Content::NotHashed => WireContent::NoChecksum,
                 Content::Digest(d) => WireContent::Digest(d.as_bytes().to_vec()),
                 Content::Unreadable(s) => WireContent::Unreadable(s.clone()),
                 Content::ChangedDuringScan(s) => WireContent::ChangedDuringScan(s.clone()),
@@ -262,7 +264,8 @@ impl WireRecord {
             .ok_or_else(|| format!("unknown kind code {}", self.kind))?;
         check_name(&self.name).map_err(|why| invalid_name(&self.name, why))?;
         let content = match self.content {
-            WireContent::None => Content::None,
+            WireContent::NoChecksum if kind == Kind::File => Content::NotHashed,
+            WireContent::NoChecksum => Content::NotAFile,
             WireContent::Digest(bytes) => {
                 if bytes.len() != algorithm.digest_len() || kind != Kind::File {
                     return Err(format!(

@@ -381,7 +381,7 @@ fn record_json(r: &Record, charset: Charset) -> Value {
         }
         Content::Unreadable(why) => obj["unreadable"] = Value::from(why.as_str()),
         Content::ChangedDuringScan(why) => obj["changed_during_scan"] = Value::from(why.as_str()),
-        Content::None => {}
+        Content::NotAFile | Content::NotHashed => {}
     }
     if let Some(t) = &r.link_target {
         obj["target"] = Value::from(escape_name(t, charset));

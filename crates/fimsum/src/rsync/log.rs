@@ -201,9 +201,9 @@ impl<R: BufRead + Seek> LogReader<R> {
         let (kind, content) = if sum.iter().all(|&c| c == b' ') {
             if name.last() == Some(&b'/') {
                 name.pop();
-                (Kind::Dir, Content::None)
+                (Kind::Dir, Content::NotAFile)
             } else {
-                (Kind::Special, Content::None)
+                (Kind::Special, Content::NotAFile)
             }
         } else {
             let digest =
@@ -298,11 +298,11 @@ mod tests {
     fn lines_round_trip_through_the_reader() {
         let algo = Algorithm::Md5;
         let records = vec![
-            rec(b".", Kind::Dir, Content::None),
-            rec(b"sp ace ", Kind::Special, Content::None),
+            rec(b".", Kind::Dir, Content::NotAFile),
+            rec(b"sp ace ", Kind::Special, Content::NotAFile),
             rec(b"new\nline", Kind::File, Content::Digest(algo.digest(b"x"))),
             rec(b"\\#123", Kind::File, Content::Digest(algo.digest(b"y"))),
-            rec(b"d\xff", Kind::Dir, Content::None),
+            rec(b"d\xff", Kind::Dir, Content::NotAFile),
         ];
         let mut text = Vec::new();
         for r in &records {

@@ -434,7 +434,7 @@ mod tests {
         });
 
         let mut hashed_passwd = passwd;
-        hashed_passwd.meta = Some(hashed(Content::None, Vec::new()).meta);
+        hashed_passwd.meta = Some(hashed(Content::NotHashed, Vec::new()).meta);
         hashed_passwd.content = Content::Digest(digest(b"passwd"));
         hashed_passwd.extra = extra;
         let mut unreadable = empty;

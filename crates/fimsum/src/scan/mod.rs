@@ -335,11 +335,11 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
         return;
     };
     match (&record.content, links.get(&(m.dev, m.ino))) {
-        (Content::None, Some((content, extra))) => {
+        (Content::NotHashed, Some((content, extra))) => {
             record.content = content.clone();
             record.extra = extra.clone();
         }
-        (Content::None, None) => {}
+        (Content::NotHashed, None) => {}
         (content, _) => {
             links
                 .entry((m.dev, m.ino))

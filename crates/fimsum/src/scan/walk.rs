@@ -278,7 +278,7 @@ impl Walker {
                     kind: Kind::Dir,
                     meta: Some(meta),
                     link_target: None,
-                    content: Content::None,
+                    content: Content::NotAFile,
                     extra: Vec::new(),
                 },
                 file: None,
@@ -479,7 +479,11 @@ impl Walker {
             return Some(unseen(child.name, child.kind, reason));
         }
         let mut opened = None;
-        let mut content = Content::None;
+        let mut content = if child.kind == Kind::File {
+            Content::NotHashed
+        } else {
+            Content::NotAFile
+        };
         let meta = match child.meta {
             Some(meta) => meta,
             None => {
@@ -488,7 +492,7 @@ impl Walker {
                     Err(reason) => return Some(unseen(child.name, Kind::File, reason)),
                 };
                 opened = fd.map(|fd| OpenedFile::new(fd, &self.options.waiting));
-                content = problem.map_or(Content::None, Content::ChangedDuringScan);
+                content = problem.map_or(Content::NotHashed, Content::ChangedDuringScan);
                 meta
             }
         };
@@ -502,7 +506,7 @@ impl Walker {
         };
         let mut file = None;
         match child.kind {
-            Kind::File if record.content == Content::None => {
+            Kind::File if record.content == Content::NotHashed => {
                 file = Some(FileRef {
                     dir: child.parent,
                     leaf: child.leaf,
