@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use crate::diff::{Change, ChangeKind, Diff, Field};
+use crate::diff::{Change, ChangeKind, Diff};
 use crate::fim::ioc::{HashKind, IocSet};
 use crate::fim::packages::PackageDb;
 use crate::fim::policy::{entry_path, Policy, Verdict};
@@ -121,7 +121,7 @@ pub struct Finding {
     /// Index of the deciding rule in the config (`None`: no rule matched).
     pub rule: Option<usize>,
     /// The changed fields that count under the rule (modifications only).
-    pub fields: Vec<Field>,
+    pub fields: Vec<Attribute>,
     pub detectors: Vec<Detector>,
     pub ioc: Vec<IocHit>,
     /// For a new hard link: the existing name it links to.
@@ -323,28 +323,12 @@ fn resolve_path(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
 }
 
 /// The changed fields that the rule counts.
-fn counted_fields(fields: &[Field], verdict: Verdict) -> Vec<Field> {
+fn counted_fields(fields: &[Attribute], verdict: Verdict) -> Vec<Attribute> {
     fields
         .iter()
         .copied()
-        .filter(|&f| verdict.counts(attribute_of(f)))
+        .filter(|&f| verdict.counts(f))
         .collect()
-}
-
-fn attribute_of(field: Field) -> Attribute {
-    match field {
-        Field::Content => Attribute::Content,
-        Field::Mode => Attribute::Mode,
-        Field::Uid => Attribute::Owner,
-        Field::Gid => Attribute::Group,
-        Field::Size => Attribute::Size,
-        Field::Mtime => Attribute::Mtime,
-        Field::LinkTarget => Attribute::Link,
-        Field::Device => Attribute::Device,
-        Field::Ctime => Attribute::Ctime,
-        Field::Inode => Attribute::Inode,
-        Field::Nlink => Attribute::Nlink,
-    }
 }
 
 /// A growing file's change is expected when the file only grew: nothing but its size,
@@ -356,7 +340,12 @@ fn only_grew(change: &Change, inputs: &Inputs) -> bool {
     else {
         return false;
     };
-    let growth = [Field::Content, Field::Size, Field::Mtime, Field::Ctime];
+    let growth = [
+        Attribute::Content,
+        Attribute::Size,
+        Attribute::Mtime,
+        Attribute::Ctime,
+    ];
     if !fields.iter().all(|f| growth.contains(f)) {
         return false;
     }
@@ -366,7 +355,7 @@ fn only_grew(change: &Change, inputs: &Inputs) -> bool {
     if n.size < o.size {
         return false;
     }
-    match (&old.content, fields.contains(&Field::Content)) {
+    match (&old.content, fields.contains(&Attribute::Content)) {
         (_, false) => true,
         (Content::Digest(d), true) => {
             (inputs.prefix_digest)(change.name(), o.size).as_ref() == Some(d)
@@ -528,7 +517,7 @@ fn detect(change: &Change, path: &[u8], old_links: &HashMap<(u64, u64), Vec<u8>>
         }
     }
     if let ChangeKind::Modified(fields) = &change.kind {
-        let owner = fields.contains(&Field::Uid) || fields.contains(&Field::Gid);
+        let owner = fields.contains(&Attribute::Owner) || fields.contains(&Attribute::Group);
         if owner && new.kind == Kind::File && (new_mode | old_mode) & 0o111 != 0 {
             found.push(Detector::ExecutableOwnerChanged);
         }
@@ -555,7 +544,7 @@ fn known_links(diff: &Diff) -> HashMap<(u64, u64), Vec<u8>> {
     for change in &diff.changes {
         if let (ChangeKind::Modified(fields), Some(new)) = (&change.kind, &change.new) {
             if let (true, Kind::File, Some(m)) =
-                (fields.contains(&Field::Nlink), new.kind, new.meta)
+                (fields.contains(&Attribute::Nlink), new.kind, new.meta)
             {
                 links
                     .entry((m.dev, m.ino))
@@ -718,7 +707,7 @@ mod tests {
             [NewSetid]
         );
         let chmod = Change {
-            kind: ChangeKind::Modified(vec![Field::Mode]),
+            kind: ChangeKind::Modified(vec![Attribute::Mode]),
             old: Some(file("usr/bin/vi", 0o755, b"x")),
             new: Some(file("usr/bin/vi", 0o2755, b"x")),
         };
@@ -726,7 +715,7 @@ mod tests {
         let mut theirs = file("usr/bin/vi", 0o755, b"x");
         theirs.meta.as_mut().unwrap().uid = 1000;
         let chown = Change {
-            kind: ChangeKind::Modified(vec![Field::Uid]),
+            kind: ChangeKind::Modified(vec![Attribute::Owner]),
             old: Some(file("usr/bin/vi", 0o755, b"x")),
             new: Some(theirs.clone()),
         };
@@ -734,7 +723,7 @@ mod tests {
         let mut doc = file("usr/share/doc/x", 0o644, b"x");
         doc.meta.as_mut().unwrap().uid = 1000;
         let chown = Change {
-            kind: ChangeKind::Modified(vec![Field::Uid]),
+            kind: ChangeKind::Modified(vec![Attribute::Owner]),
             old: Some(file("usr/share/doc/x", 0o644, b"x")),
             new: Some(doc),
         };
@@ -788,7 +777,7 @@ mod tests {
         link.name = b"var/tmp/.s".to_vec();
         let a = run(vec![
             Change {
-                kind: ChangeKind::Modified(vec![Field::Nlink]),
+                kind: ChangeKind::Modified(vec![Attribute::Nlink]),
                 old: Some(old),
                 new: Some(now),
             },
@@ -854,7 +843,7 @@ mod package_tests {
     fn changed(name: &str, old: &[u8], new: &[u8]) -> Change {
         let record = |data: &[u8]| test_records::file(name, data).mode(0o755);
         Change {
-            kind: ChangeKind::Modified(vec![Field::Content, Field::Size]),
+            kind: ChangeKind::Modified(vec![Attribute::Content, Attribute::Size]),
             old: Some(record(old)),
             new: Some(record(new)),
         }

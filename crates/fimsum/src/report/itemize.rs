@@ -43,9 +43,9 @@
 
 use std::io::{self, Write};
 
-use crate::diff::{meta_fields, Change, ChangeKind, Diff, Field};
+use crate::diff::{meta_fields, Change, ChangeKind, Diff};
 use crate::hash::Algorithm;
-use crate::record::{Kind, Record};
+use crate::record::{Attribute, Kind, Record};
 use crate::report::deletions::deletions;
 use crate::rsync::escape::{escape_line, Charset};
 use crate::rsync::log::{push_blank_checksum, push_name_and_checksum};
@@ -231,8 +231,8 @@ pub fn item(change: &Change) -> Option<Itemized> {
 
 /// An entry the receiver has with the same rsync file type. `fields`: what differs;
 /// `retyped`: a FIFO and a socket, which always differ (rsync re-creates the entry).
-fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Itemized {
-    let has = |f: Field| fields.contains(&f);
+fn updated(old: &Record, new: &Record, fields: &[Attribute], retyped: bool) -> Itemized {
+    let has = |f: Attribute| fields.contains(&f);
     let mut item = Itemized {
         update: Update::None,
         kind: new.kind,
@@ -244,7 +244,7 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Itemi
         Kind::File => {
             // A different size means different content even where checksums were not
             // compared; equal checksums mean the file is not sent.
-            let differs = if has(Field::Content) || has(Field::Size) {
+            let differs = if has(Attribute::Content) || has(Attribute::Size) {
                 Some(true)
             } else {
                 match (old.content.digest(), new.content.digest()) {
@@ -256,14 +256,15 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Itemi
         }
         Kind::Symlink => {
             let differs = if old.link_target.is_some() && new.link_target.is_some() {
-                Some(has(Field::LinkTarget))
+                Some(has(Attribute::Link))
             } else {
                 None
             };
             item.content(differs, Update::Local);
         }
         Kind::CharDevice | Kind::BlockDevice => {
-            let differs = (old.meta.is_some() && new.meta.is_some()).then(|| has(Field::Device));
+            let differs =
+                (old.meta.is_some() && new.meta.is_some()).then(|| has(Attribute::Device));
             item.content(differs, Update::Local);
         }
         Kind::Fifo | Kind::Socket => item.content(Some(retyped), Update::Local),
@@ -271,19 +272,19 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Itemi
         Kind::Dir | Kind::Special => {}
     }
     let letters = [
-        (Field::Size, Flags::SIZE),
-        (Field::Mtime, Flags::TIME),
-        (Field::Mode, Flags::PERMS),
-        (Field::Uid, Flags::OWNER),
-        (Field::Gid, Flags::GROUP),
+        (Attribute::Size, Flags::SIZE),
+        (Attribute::Mtime, Flags::TIME),
+        (Attribute::Mode, Flags::PERMS),
+        (Attribute::Owner, Flags::OWNER),
+        (Attribute::Group, Flags::GROUP),
     ];
     let known = old.meta.is_some() && new.meta.is_some();
     for (field, flag) in letters {
         // rsync reports a size for regular files only, and no permissions for symlinks
         // (built for Linux without CAN_CHMOD_SYMLINK: a symlink's mode cannot be set).
         let reported = match field {
-            Field::Size => new.kind == Kind::File,
-            Field::Mode => new.kind != Kind::Symlink,
+            Attribute::Size => new.kind == Kind::File,
+            Attribute::Mode => new.kind != Kind::Symlink,
             _ => true,
         };
         if !reported {
