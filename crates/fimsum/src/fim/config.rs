@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::fim::policy;
+use crate::fim::pattern::Pattern;
 use crate::fim::severity::{self, Attribute, Attributes, Severity};
 use crate::hash::Algorithm;
 use crate::rsync::filter::Filter;
@@ -530,7 +530,8 @@ fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, Confi
         }
     };
     for pattern in &patterns {
-        policy::check_pattern(pattern.get_ref())
+        Pattern::compile(pattern.get_ref())
+            .map(drop)
             .map_err(|e| src.at(pattern, format!("rule: {e}")))?;
     }
     let attributes = match raw.attributes {
@@ -753,7 +754,7 @@ severity = \"critical\"
             !config.skip_fs.iter().any(|s| s == "tmpfs"),
             "would skip /dev"
         );
-        assert!(policy::Policy::new(&config).is_ok());
+        assert!(crate::fim::policy::Policy::new(&config).is_ok());
     }
 
     #[test]
