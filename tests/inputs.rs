@@ -387,7 +387,7 @@ fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
         origin: Origin::Scan,
         sources: vec![b"/srv/".to_vec()],
         roots: vec![b"/srv/".to_vec()],
-        one_file_system: 0,
+        one_file_system: fimsum::scan::walk::OneFileSystem::OFF,
         filters: Vec::new(),
         host: "h".into(),
         created: Timestamp::default(),
@@ -411,7 +411,7 @@ fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
                     ..Meta::default()
                 }),
                 link_target: None,
-                content: Content::None,
+                content: Content::NotAFile,
                 extra: Vec::new(),
             })
             .unwrap();

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use fimsum::baseline::sign::{self, PublicKey, SecretKey};
 use fimsum::baseline::{
-    check_signature, verify, Baseline, BaselineWriter, Header, Origin, Policy, SignatureStatus,
+    check_integrity, check_signature, Baseline, BaselineWriter, Header, Origin, Policy,
+    SignatureStatus,
 };
 use fimsum::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
@@ -130,7 +131,8 @@ fn record(algorithm: Algorithm, extras: Vec<HashKind>) -> impl Strategy<Value = 
             let (digest, extra) = digests;
             let (content, extra) = match which {
                 0 if kind == Kind::File => (Content::Digest(digest), extra),
-                0 | 1 => (Content::None, Vec::new()),
+                0 | 1 if kind == Kind::File => (Content::NotHashed, Vec::new()),
+                0 | 1 => (Content::NotAFile, Vec::new()),
                 2 => (Content::Unreadable(reason), Vec::new()),
                 _ => (Content::ChangedDuringScan(reason), Vec::new()),
             };
@@ -177,7 +179,7 @@ fn header(algorithm: Algorithm, extra_digests: Vec<HashKind>) -> impl Strategy<V
                     origin: if log { Origin::RsyncLog } else { Origin::Scan },
                     sources,
                     roots,
-                    one_file_system,
+                    one_file_system: one_file_system.into(),
                     filters,
                     host,
                     created,
@@ -329,7 +331,7 @@ fn log_record() -> impl Strategy<Value = Record> {
             content: if kind == Kind::File {
                 Content::Digest(digest)
             } else {
-                Content::None
+                Content::NotAFile
             },
             extra: Vec::new(),
         })
@@ -366,7 +368,7 @@ proptest! {
             kind: Kind::Dir,
             meta: None,
             link_target: None,
-            content: Content::None,
+            content: Content::NotAFile,
             extra: Vec::new(),
         });
         let mut text = Vec::new();
@@ -389,7 +391,7 @@ proptest! {
     #[test]
     fn baselines_read_back_as_written((header, records) in baseline_contents()) {
         let (dir, bytes) = write_baseline(&header, &records);
-        let verified = verify(&bytes[..]).map_err(TestCaseError::fail)?;
+        let verified = check_integrity(&bytes[..]).map_err(TestCaseError::fail)?;
         prop_assert_eq!(verified.count, records.len() as u64);
         let baseline = Baseline::open(&dir.path().join("b.fimsum"))
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -410,18 +412,18 @@ proptest! {
         bit in 0..8u8,
     ) {
         let (_dir, bytes) = write_baseline(&header, &records);
-        prop_assert!(verify(&bytes[..]).is_ok());
+        prop_assert!(check_integrity(&bytes[..]).is_ok());
         // Truncated anywhere, including to nothing and to all but the last byte.
         let at = cut.index(bytes.len());
-        prop_assert!(verify(&bytes[..at]).is_err(), "verified when cut at {} of {}", at, bytes.len());
+        prop_assert!(check_integrity(&bytes[..at]).is_err(), "verified when cut at {} of {}", at, bytes.len());
         // One bit flipped anywhere.
         let mut damaged = bytes.clone();
         damaged[flip.index(bytes.len())] ^= 1 << bit;
-        prop_assert!(verify(&damaged[..]).is_err());
+        prop_assert!(check_integrity(&damaged[..]).is_err());
         // A byte appended.
         let mut longer = bytes;
         longer.push(0);
-        prop_assert!(verify(&longer[..]).is_err());
+        prop_assert!(check_integrity(&longer[..]).is_err());
     }
 }
 

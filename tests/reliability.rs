@@ -396,7 +396,7 @@ fn special_files_are_listed_and_never_opened() {
     if is_root {
         let null = find(&records, "null");
         assert_eq!(null.kind, Kind::CharDevice);
-        assert_eq!(null.content, Content::None);
+        assert_eq!(null.content, Content::NotAFile);
     }
     assert!(problems.is_empty(), "{problems:?}");
 }

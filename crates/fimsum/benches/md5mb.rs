@@ -5,6 +5,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use fimsum::hash::md5::{md5_many, Kernel};
+use fimsum::testing::SplitMix;
 use md5::{Digest, Md5};
 use std::ops::Range;
 use std::time::Duration;
@@ -19,8 +20,7 @@ struct MessageSet {
 impl MessageSet {
     fn new(name: &'static str, sizes: &[usize]) -> Self {
         let total: usize = sizes.iter().sum();
-        let mut rng = SplitMix(0x5eed);
-        let buf: Vec<u8> = (0..total).map(|_| rng.next() as u8).collect();
+        let buf = SplitMix(0x5eed).bytes(total);
         let mut ranges = Vec::with_capacity(sizes.len());
         let mut start = 0;
         for &size in sizes {
@@ -36,24 +36,6 @@ impl MessageSet {
 
     fn bytes(&self) -> u64 {
         self.buf.len() as u64
-    }
-}
-
-/// SplitMix64, so the mixed set is the same on every run without a `rand` dependency.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -102,7 +102,7 @@ fn records(n: usize, salt: u8) -> Vec<Record> {
         kind: Kind::Dir,
         meta: Some(Meta::default()),
         link_target: None,
-        content: Content::None,
+        content: Content::NotAFile,
         extra: Vec::new(),
     }];
     for i in 0..n {
@@ -134,7 +134,7 @@ fn header() -> Header {
         origin: Origin::Scan,
         sources: vec![b"/bench/".to_vec()],
         roots: vec![b"/bench/".to_vec()],
-        one_file_system: 0,
+        one_file_system: fimsum::scan::walk::OneFileSystem::OFF,
         filters: Vec::new(),
         host: "bench".into(),
         created: Timestamp::default(),

@@ -18,46 +18,8 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::exit::Bits;
 use crate::hash::{Digest, HashKind};
-use crate::record::{Content, Kind, Meta, Record};
+use crate::record::{Attribute, Content, Kind, Meta, Record};
 use crate::rsync::order::cmp_entries;
-
-/// One attribute that can differ between the two sides of a pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Field {
-    Content,
-    Mode,
-    Uid,
-    Gid,
-    Size,
-    Mtime,
-    LinkTarget,
-    Device,
-    /// The status-change time: no user can set it back, so it betrays a reset mtime.
-    /// Compared only with [`DiffOptions::identity`], like the two below.
-    Ctime,
-    /// Another inode under the same name: the file was replaced, not edited.
-    Inode,
-    /// The hard-link count.
-    Nlink,
-}
-
-impl Field {
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Content => "content",
-            Field::Mode => "mode",
-            Field::Uid => "uid",
-            Field::Gid => "gid",
-            Field::Size => "size",
-            Field::Mtime => "mtime",
-            Field::LinkTarget => "target",
-            Field::Device => "device",
-            Field::Ctime => "ctime",
-            Field::Inode => "inode",
-            Field::Nlink => "nlink",
-        }
-    }
-}
 
 /// What happened to one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,7 +29,7 @@ pub enum ChangeKind {
     /// The name now holds another type of entry (file, directory, symlink, ...).
     TypeChanged,
     /// Same type; these attributes differ.
-    Modified(Vec<Field>),
+    Modified(Vec<Attribute>),
     /// This side could not see the entry (or its contents); the reason.
     Unverified(String),
 }
@@ -342,7 +304,7 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
             (Content::Digest(a), Content::Digest(b))
                 if a != b || differing_extra(o, n).is_some() =>
             {
-                fields.push(Field::Content)
+                fields.push(Attribute::Content)
             }
             (_, Content::Unreadable(why) | Content::ChangedDuringScan(why)) => {
                 return Some(ChangeKind::Unverified(why.clone()));
@@ -366,7 +328,7 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
         && n.link_target.is_some()
         && o.link_target != n.link_target
     {
-        fields.push(Field::LinkTarget);
+        fields.push(Attribute::Link);
     }
     (!fields.is_empty()).then_some(ChangeKind::Modified(fields))
 }
@@ -385,34 +347,34 @@ pub fn differing_extra(o: &Record, n: &Record) -> Option<(HashKind, Digest, Dige
 /// counts for regular files and the device number only for devices. Also used by
 /// [`crate::report::itemize`] for entries rsync updates in place although their exact type changed
 /// (a FIFO become a socket, a character device become a block device).
-pub fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Field>) {
-    let mut check = |differs: bool, field: Field| {
+pub fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Attribute>) {
+    let mut check = |differs: bool, field: Attribute| {
         if differs {
             fields.push(field)
         }
     };
-    check(a.mode != b.mode, Field::Mode);
-    check(a.uid != b.uid, Field::Uid);
-    check(a.gid != b.gid, Field::Gid);
-    check(kind == Kind::File && a.size != b.size, Field::Size);
-    check(a.mtime != b.mtime, Field::Mtime);
+    check(a.mode != b.mode, Attribute::Mode);
+    check(a.uid != b.uid, Attribute::Owner);
+    check(a.gid != b.gid, Attribute::Group);
+    check(kind == Kind::File && a.size != b.size, Attribute::Size);
+    check(a.mtime != b.mtime, Attribute::Mtime);
     check(
         matches!(kind, Kind::CharDevice | Kind::BlockDevice) && a.rdev != b.rdev,
-        Field::Device,
+        Attribute::Device,
     );
 }
 
 /// Push the fields beyond rsync's that differ (see [`DiffOptions::identity`]). A directory's
 /// link count follows its subdirectories, which the diff reports anyway.
-fn identity_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Field>) {
+fn identity_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Attribute>) {
     if a.ctime != b.ctime {
-        fields.push(Field::Ctime);
+        fields.push(Attribute::Ctime);
     }
     if (a.dev, a.ino) != (b.dev, b.ino) {
-        fields.push(Field::Inode);
+        fields.push(Attribute::Inode);
     }
     if kind != Kind::Dir && a.nlink != b.nlink {
-        fields.push(Field::Nlink);
+        fields.push(Attribute::Nlink);
     }
 }
 
@@ -466,36 +428,7 @@ fn pair_type_changes(changes: &mut Vec<Change>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::Algorithm;
-
-    fn file(name: &str, data: &[u8]) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                size: data.len() as u64,
-                mode: 0o644,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(data)),
-            extra: Vec::new(),
-        }
-    }
-
-    fn dir(name: &str) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::Dir,
-            meta: Some(Meta {
-                mode: 0o755,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::None,
-            extra: Vec::new(),
-        }
-    }
+    use crate::test_records::{dir, file};
 
     fn run(old: Vec<Record>, new: Vec<Record>) -> Vec<(String, ChangeKind)> {
         let d = diff(
@@ -539,7 +472,7 @@ mod tests {
             vec![
                 ("b".into(), ChangeKind::Removed),
                 ("c".into(), ChangeKind::Added),
-                ("d/x".into(), ChangeKind::Modified(vec![Field::Content])),
+                ("d/x".into(), ChangeKind::Modified(vec![Attribute::Content])),
             ]
         );
     }
@@ -584,7 +517,7 @@ mod tests {
         let got = run(vec![with("f", b"same", &sha)], vec![forged.clone()]);
         assert_eq!(
             got,
-            vec![("f".into(), ChangeKind::Modified(vec![Field::Content]))]
+            vec![("f".into(), ChangeKind::Modified(vec![Attribute::Content]))]
         );
         assert_eq!(
             differing_extra(&with("f", b"same", &sha), &forged),
@@ -611,7 +544,7 @@ mod tests {
             run(old, vec![n]),
             vec![(
                 "f".into(),
-                ChangeKind::Modified(vec![Field::Mode, Field::Uid])
+                ChangeKind::Modified(vec![Attribute::Mode, Attribute::Owner])
             )]
         );
     }

@@ -73,8 +73,13 @@ pub mod error;
 pub mod exit;
 pub mod fim;
 pub mod hash;
+pub mod hex;
 pub mod input;
 pub mod record;
 pub mod report;
 pub mod rsync;
 pub mod scan;
+#[cfg(test)]
+pub(crate) mod test_records;
+#[doc(hidden)]
+pub mod testing;

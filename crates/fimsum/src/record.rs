@@ -1,5 +1,7 @@
 //! The plain data a scan produces for each entry, and that baselines store and diffs compare.
 
+use std::fmt;
+
 use crate::hash::{Digest, HashKind};
 
 /// File type of an entry, as `lstat` reports it (symlinks are never followed below a source).
@@ -119,10 +121,18 @@ impl Meta {
 }
 
 /// What is known of an entry's content.
+///
+/// A baseline stores [`Content::NotAFile`] and [`Content::NotHashed`] as one value, the
+/// first of its content codes; the record's kind tells them apart when it is read back
+/// (a regular file's is `NotHashed`, any other entry's `NotAFile`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     /// Not a regular file: there is no content to hash.
-    None,
+    NotAFile,
+    /// A regular file whose checksum has not been taken: the walk leaves a file so for its
+    /// reader, and a later name of a file with several links waits so for the outcome of
+    /// the first.
+    NotHashed,
     /// The checksum of a regular file, read completely while it did not change.
     Digest(Digest),
     /// The file (or, for a directory, its listing) could not be read; the reason.
@@ -197,6 +207,97 @@ impl Record {
     }
 }
 
+/// One property of an entry: what a diff finds changed ([`crate::diff::ChangeKind::Modified`]
+/// lists them, never `Type`, which is a change of its own) and what a rule can make count
+/// ([`crate::fim::severity::Attributes`]). One word for both, so a rule and a report speak
+/// of the same thing; each still has its own spelling for three of them (see
+/// [`Attribute::name`] and [`Attribute::report_name`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Attribute {
+    /// File, directory, symlink, device, ...: a different type is a different entry.
+    Type,
+    /// The checksum of a regular file.
+    Content,
+    Size,
+    /// A symlink's target.
+    Link,
+    /// Permission bits, including setuid, setgid and sticky.
+    Mode,
+    /// Owning user (uid).
+    Owner,
+    /// Owning group (gid).
+    Group,
+    Mtime,
+    /// Status-change time: no user can set it back, so it betrays a reset mtime. A diff
+    /// compares it, the inode and the link count only with
+    /// [`crate::diff::DiffOptions::identity`].
+    Ctime,
+    /// Another inode under the same name: the file was replaced, not edited.
+    Inode,
+    /// Hard-link count: a new link to a setuid binary keeps a copy an upgrade won't fix.
+    Nlink,
+    /// Major and minor number of a device node: the same name opening another device.
+    Device,
+}
+
+impl Attribute {
+    pub const ALL: [Attribute; 12] = [
+        Attribute::Type,
+        Attribute::Content,
+        Attribute::Size,
+        Attribute::Link,
+        Attribute::Mode,
+        Attribute::Owner,
+        Attribute::Group,
+        Attribute::Mtime,
+        Attribute::Ctime,
+        Attribute::Inode,
+        Attribute::Nlink,
+        Attribute::Device,
+    ];
+
+    /// The name a config's `attributes` list and the policy's reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Attribute::Type => "type",
+            Attribute::Content => "content",
+            Attribute::Size => "size",
+            Attribute::Link => "link",
+            Attribute::Mode => "mode",
+            Attribute::Owner => "owner",
+            Attribute::Group => "group",
+            Attribute::Mtime => "mtime",
+            Attribute::Ctime => "ctime",
+            Attribute::Inode => "inode",
+            Attribute::Nlink => "nlink",
+            Attribute::Device => "device",
+        }
+    }
+
+    /// The name a change report gives the attribute in its `changed` lines and the JSON
+    /// `fields` list: the [`Record`] field's (`uid`, `gid`, `target`) where a config says
+    /// `owner`, `group` and `link`. Both are part of fimsum's output, so each keeps its word.
+    pub fn report_name(self) -> &'static str {
+        match self {
+            Attribute::Owner => "uid",
+            Attribute::Group => "gid",
+            Attribute::Link => "target",
+            other => other.name(),
+        }
+    }
+
+    /// The attribute's bit in a set of them ([`crate::fim::severity::Attributes`]).
+    pub(crate) const fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why `name` cannot be an entry's name, if it cannot: the one rule that baselines and
 /// rsync logs are read by, and that the baseline writer keeps.
 ///
@@ -236,6 +337,27 @@ pub fn check_name(name: &[u8]) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A config and a change report each keep their word for owner, group and link.
+    #[test]
+    fn attribute_names_in_configs_and_in_reports() {
+        let config: Vec<&str> = Attribute::ALL.iter().map(|a| a.name()).collect();
+        let report: Vec<&str> = Attribute::ALL.iter().map(|a| a.report_name()).collect();
+        assert_eq!(
+            config,
+            [
+                "type", "content", "size", "link", "mode", "owner", "group", "mtime", "ctime",
+                "inode", "nlink", "device"
+            ]
+        );
+        assert_eq!(
+            report,
+            [
+                "type", "content", "size", "target", "mode", "uid", "gid", "mtime", "ctime",
+                "inode", "nlink", "device"
+            ]
+        );
+    }
 
     #[test]
     fn check_name_accepts_what_a_scan_records_and_nothing_else() {

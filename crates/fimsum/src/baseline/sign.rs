@@ -39,6 +39,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
+use crate::hex::encode as hex;
 
 /// Domain separation: the signed message starts with this, so a fimsum signature can never
 /// be passed off as a signature over anything else, nor anything else's as fimsum's.
@@ -356,7 +357,7 @@ fn parse<const N: usize>(text: &str, header: &str) -> std::result::Result<[[u8; 
     for slot in &mut out {
         *slot = lines
             .next()
-            .and_then(unhex32)
+            .and_then(|s| crate::hex::decode::<32>(s.as_bytes()))
             .ok_or("malformed: expected a line of 64 hex digits")?;
     }
     if lines.next().is_some() {
@@ -372,30 +373,13 @@ fn key_error(path: &Path, reason: impl Into<String>) -> Error {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(s: &str) -> Option<[u8; 32]> {
-    let s = s.as_bytes();
-    if s.len() != 64 {
-        return None;
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
-        *o = digit(pair[0])? << 4 | digit(pair[1])?;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::baseline::{signed_prefix, Header, Origin};
     use crate::hash::{Algorithm, HashKind};
     use crate::record::Timestamp;
-    use crate::scan::walk::FilterArg;
+    use crate::scan::walk::{FilterArg, OneFileSystem};
     use std::os::unix::fs::PermissionsExt;
 
     fn header() -> Header {
@@ -404,7 +388,7 @@ mod tests {
             origin: Origin::Scan,
             sources: vec![b"etc/".to_vec()],
             roots: vec![b"/etc/".to_vec()],
-            one_file_system: 0,
+            one_file_system: OneFileSystem::OFF,
             filters: vec![FilterArg::Exclude(b"*.tmp".to_vec())],
             host: "web1".into(),
             created: Timestamp { sec: 1, nsec: 2 },
@@ -440,7 +424,9 @@ mod tests {
             ("sources", |h| h.sources[0] = b"etc".to_vec()),
             ("sources count", |h| h.sources.push(b"usr/".to_vec())),
             ("roots", |h| h.roots[0] = b"/srv/".to_vec()),
-            ("one_file_system", |h| h.one_file_system = 1),
+            ("one_file_system", |h| {
+                h.one_file_system = OneFileSystem::LIST_MOUNT_POINTS
+            }),
             ("filter pattern", |h| {
                 h.filters[0] = FilterArg::Exclude(b"*.tmq".to_vec())
             }),

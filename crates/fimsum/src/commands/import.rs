@@ -113,7 +113,7 @@ fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Hea
             origin: Origin::RsyncLog,
             sources,
             roots: Vec::new(),
-            one_file_system: 0,
+            one_file_system: crate::scan::walk::OneFileSystem::OFF,
             filters: Vec::new(),
             host: host_name(),
             created: now(),

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use crate::diff::{Change, ChangeKind, Diff, Field};
+use crate::diff::{Change, ChangeKind, Diff};
 use crate::exit::Bits;
 use crate::fim::ioc::{HashKind, IocSet};
 use crate::fim::packages::PackageDb;
@@ -122,7 +122,7 @@ pub struct Finding {
     /// Index of the deciding rule in the config (`None`: no rule matched).
     pub rule: Option<usize>,
     /// The changed fields that count under the rule (modifications only).
-    pub fields: Vec<Field>,
+    pub fields: Vec<Attribute>,
     pub detectors: Vec<Detector>,
     pub ioc: Vec<IocHit>,
     /// For a new hard link: the existing name it links to.
@@ -210,13 +210,13 @@ pub fn assess(diff: &Diff, inputs: &Inputs) -> Assessment {
             continue;
         }
         let event = event_of(change, &moves, i);
-        absolute(inputs.roots, change.name(), &mut path);
+        resolve_path(inputs.roots, change.name(), &mut path);
         let mut verdict = inputs.policy.classify(&path, change.is_dir());
         let mut moved_from = None;
         if let Some(&from) = moves.get(&i) {
             let old = &diff.changes[from];
             let mut old_path = Vec::new();
-            absolute(inputs.roots, old.name(), &mut old_path);
+            resolve_path(inputs.roots, old.name(), &mut old_path);
             let old_verdict = inputs.policy.classify(&old_path, false);
             if old_verdict.severity > verdict.severity {
                 verdict = old_verdict;
@@ -309,7 +309,7 @@ fn severity(verdict: Verdict, counts: bool, detectors: &[Detector], ioc: &[IocHi
 /// several sources, a name belongs to the `dir` source (no trailing slash) named like its
 /// first component, or else to the first `dir/` source: where rsync merges several `dir/`
 /// sources, the first one is the one that listed the name, most often.
-fn absolute(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
+fn resolve_path(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
     let first = name.split(|&b| b == b'/').next().unwrap_or(name);
     let source = roots
         .iter()
@@ -323,28 +323,12 @@ fn absolute(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
 }
 
 /// The changed fields that the rule counts.
-fn counted_fields(fields: &[Field], verdict: Verdict) -> Vec<Field> {
+fn counted_fields(fields: &[Attribute], verdict: Verdict) -> Vec<Attribute> {
     fields
         .iter()
         .copied()
-        .filter(|&f| verdict.counts(attribute_of(f)))
+        .filter(|&f| verdict.counts(f))
         .collect()
-}
-
-fn attribute_of(field: Field) -> Attribute {
-    match field {
-        Field::Content => Attribute::Content,
-        Field::Mode => Attribute::Mode,
-        Field::Uid => Attribute::Owner,
-        Field::Gid => Attribute::Group,
-        Field::Size => Attribute::Size,
-        Field::Mtime => Attribute::Mtime,
-        Field::LinkTarget => Attribute::Link,
-        Field::Device => Attribute::Device,
-        Field::Ctime => Attribute::Ctime,
-        Field::Inode => Attribute::Inode,
-        Field::Nlink => Attribute::Nlink,
-    }
 }
 
 /// A growing file's change is expected when the file only grew: nothing but its size,
@@ -356,7 +340,12 @@ fn only_grew(change: &Change, inputs: &Inputs) -> bool {
     else {
         return false;
     };
-    let growth = [Field::Content, Field::Size, Field::Mtime, Field::Ctime];
+    let growth = [
+        Attribute::Content,
+        Attribute::Size,
+        Attribute::Mtime,
+        Attribute::Ctime,
+    ];
     if !fields.iter().all(|f| growth.contains(f)) {
         return false;
     }
@@ -366,7 +355,7 @@ fn only_grew(change: &Change, inputs: &Inputs) -> bool {
     if n.size < o.size {
         return false;
     }
-    match (&old.content, fields.contains(&Field::Content)) {
+    match (&old.content, fields.contains(&Attribute::Content)) {
         (_, false) => true,
         (Content::Digest(d), true) => {
             (inputs.prefix_digest)(change.name(), o.size).as_ref() == Some(d)
@@ -406,7 +395,7 @@ pub fn growing_files<E>(
         else {
             continue;
         };
-        absolute(roots, &record.name, &mut path);
+        resolve_path(roots, &record.name, &mut path);
         if policy.classify(&path, false).growing {
             out.insert(record.name, meta.size);
         }
@@ -531,7 +520,7 @@ fn detect(change: &Change, path: &[u8], old_links: &HashMap<(u64, u64), Vec<u8>>
         }
     }
     if let ChangeKind::Modified(fields) = &change.kind {
-        let owner = fields.contains(&Field::Uid) || fields.contains(&Field::Gid);
+        let owner = fields.contains(&Attribute::Owner) || fields.contains(&Attribute::Group);
         if owner && new.kind == Kind::File && (new_mode | old_mode) & 0o111 != 0 {
             found.push(Detector::ExecutableOwnerChanged);
         }
@@ -558,7 +547,7 @@ fn known_links(diff: &Diff) -> HashMap<(u64, u64), Vec<u8>> {
     for change in &diff.changes {
         if let (ChangeKind::Modified(fields), Some(new)) = (&change.kind, &change.new) {
             if let (true, Kind::File, Some(m)) =
-                (fields.contains(&Field::Nlink), new.kind, new.meta)
+                (fields.contains(&Attribute::Nlink), new.kind, new.meta)
             {
                 links
                     .entry((m.dev, m.ino))
@@ -604,7 +593,7 @@ fn listed_unchanged(diff: &Diff, inputs: &Inputs, findings: &mut Vec<Finding>) {
     names.sort_by(|a, b| crate::rsync::order::cmp_entries(a, false, b, false));
     let mut path = Vec::new();
     for name in names {
-        absolute(inputs.roots, name, &mut path);
+        resolve_path(inputs.roots, name, &mut path);
         findings.push(Finding {
             event: Event::Listed,
             name: name.clone(),
@@ -646,25 +635,15 @@ pub fn ioc_hits(iocs: &IocSet, record: &Record, main: Option<HashKind>) -> Vec<I
 mod tests {
     use super::*;
     use crate::fim::config::Config;
-    use crate::hash::Algorithm;
-    use crate::record::Meta;
+    use crate::test_records;
 
+    /// A file of one inode with one link, so that only what a test sets differs.
     fn file(name: &str, mode: u32, data: &[u8]) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                mode,
-                size: data.len() as u64,
-                ino: 7,
-                dev: 1,
-                nlink: 1,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(data)),
-            extra: Vec::new(),
-        }
+        test_records::file(name, data)
+            .mode(mode)
+            .ino(7)
+            .dev(1)
+            .nlink(1)
     }
 
     fn added(r: Record) -> Change {
@@ -731,7 +710,7 @@ mod tests {
             [NewSetid]
         );
         let chmod = Change {
-            kind: ChangeKind::Modified(vec![Field::Mode]),
+            kind: ChangeKind::Modified(vec![Attribute::Mode]),
             old: Some(file("usr/bin/vi", 0o755, b"x")),
             new: Some(file("usr/bin/vi", 0o2755, b"x")),
         };
@@ -739,7 +718,7 @@ mod tests {
         let mut theirs = file("usr/bin/vi", 0o755, b"x");
         theirs.meta.as_mut().unwrap().uid = 1000;
         let chown = Change {
-            kind: ChangeKind::Modified(vec![Field::Uid]),
+            kind: ChangeKind::Modified(vec![Attribute::Owner]),
             old: Some(file("usr/bin/vi", 0o755, b"x")),
             new: Some(theirs.clone()),
         };
@@ -747,7 +726,7 @@ mod tests {
         let mut doc = file("usr/share/doc/x", 0o644, b"x");
         doc.meta.as_mut().unwrap().uid = 1000;
         let chown = Change {
-            kind: ChangeKind::Modified(vec![Field::Uid]),
+            kind: ChangeKind::Modified(vec![Attribute::Owner]),
             old: Some(file("usr/share/doc/x", 0o644, b"x")),
             new: Some(doc),
         };
@@ -801,7 +780,7 @@ mod tests {
         link.name = b"var/tmp/.s".to_vec();
         let a = run(vec![
             Change {
-                kind: ChangeKind::Modified(vec![Field::Nlink]),
+                kind: ChangeKind::Modified(vec![Attribute::Nlink]),
                 old: Some(old),
                 new: Some(now),
             },
@@ -848,11 +827,11 @@ mod tests {
     fn names_resolve_against_the_source_they_came_from() {
         let mut out = Vec::new();
         let roots = [b"/etc/".to_vec(), b"/usr/bin".to_vec()];
-        absolute(&roots, b"bin/ls", &mut out);
+        resolve_path(&roots, b"bin/ls", &mut out);
         assert_eq!(out, b"/usr/bin/ls");
-        absolute(&roots, b"passwd", &mut out);
+        resolve_path(&roots, b"passwd", &mut out);
         assert_eq!(out, b"/etc/passwd");
-        absolute(&[], b"etc/passwd", &mut out);
+        resolve_path(&[], b"etc/passwd", &mut out);
         assert_eq!(out, b"/etc/passwd");
     }
 }
@@ -862,23 +841,12 @@ mod package_tests {
     use super::*;
     use crate::fim::config::Config;
     use crate::hash::Algorithm;
-    use crate::record::Meta;
+    use crate::test_records;
 
     fn changed(name: &str, old: &[u8], new: &[u8]) -> Change {
-        let record = |data: &[u8]| Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                mode: 0o755,
-                size: data.len() as u64,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(data)),
-            extra: Vec::new(),
-        };
+        let record = |data: &[u8]| test_records::file(name, data).mode(0o755);
         Change {
-            kind: ChangeKind::Modified(vec![Field::Content, Field::Size]),
+            kind: ChangeKind::Modified(vec![Attribute::Content, Attribute::Size]),
             old: Some(record(old)),
             new: Some(record(new)),
         }

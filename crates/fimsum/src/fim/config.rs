@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::fim::policy;
+use crate::fim::pattern::Pattern;
 use crate::fim::severity::{self, Attribute, Attributes, Severity};
 use crate::hash::Algorithm;
 use crate::rsync::filter::Filter;
@@ -530,7 +530,8 @@ fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, Confi
         }
     };
     for pattern in &patterns {
-        policy::check_pattern(pattern.get_ref())
+        Pattern::compile(pattern.get_ref())
+            .map(drop)
             .map_err(|e| src.at(pattern, format!("rule: {e}")))?;
     }
     let attributes = match raw.attributes {
@@ -566,282 +567,13 @@ fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, Confi
 
 /// The built-in policy for a Linux server, as `fimsum config --default` prints it. It must
 /// give every key: it is where a config file's left-out keys take their values from.
-const DEFAULT_TEXT: &str = r#"# fimsum configuration: what `fimsum init`, `check` and `update` scan, where the baseline
-# is kept, and how much each change matters.
-#
-# This is the built-in policy for a Linux server. fimsum uses it when /etc/fimsum.toml does
-# not exist, and `fimsum config --default` prints it: save it there and edit it. A key left
-# out of a config file keeps the value it has here; a key that is given replaces it whole,
-# lists included (to add a rule, keep these and append yours). Unknown keys are errors.
-
-# What to scan: rsync source arguments, absolute. "/etc/" scans what is in /etc, "/etc"
-# scans /etc itself (its entries are then named etc/...).
-roots = ["/"]
-
-# What not to scan: rsync --exclude patterns, tried in order, the first match deciding;
-# "+ PATTERN" includes. As in rsync they are relative to each root, so with the root "/"
-# they read as absolute paths. A trailing "/" matches directories only, and an excluded
-# directory is not entered at all.
-exclude = [
-    # Kernel interfaces and run-time state, made anew at every boot.
-    "/proc/",
-    "/sys/",
-    "/run/",
-    "/dev/shm/",
-    # Scratch space that anyone may write and the system empties.
-    "/tmp/",
-    "/var/tmp/",
-    # Caches, rebuilt at will.
-    "/var/cache/",
-    # Mount points for removable and temporary disks.
-    "/media/",
-    "/mnt/",
-    # Large files rewritten all the time, whose integrity is their owner's business:
-    # containers (each image layer a tree of its own), virtual machine disks, databases.
-    "/var/lib/docker/",
-    "/var/lib/containerd/",
-    "/var/lib/containers/",
-    "/var/lib/kubelet/pods/",
-    "/var/lib/libvirt/images/",
-    "/var/lib/mysql/",
-    "/var/lib/postgresql/",
-    "/var/lib/pgsql/",
-    # Snaps are read-only images that snapd replaces at every refresh.
-    "/snap/",
-    # Swap files: memory, several gigabytes of it.
-    "/swapfile",
-    "/swap.img",
-    # Users' own files change all day; their SSH keys are what gets a machine taken over.
-    "+ /home/*/.ssh/***",
-    "- /home/*/*",
-]
-
-# Filesystem types not entered, wherever they are mounted below a root. The kernel-made
-# ones hold nothing stored (and /proc/kcore never ends); network and FUSE mounts are
-# another machine's files, slow to read, and would be hashed from every client.
-# tmpfs is not listed: /dev is a devtmpfs, which statfs(2) cannot tell from a tmpfs, so
-# skipping tmpfs would skip /dev as well; the tmpfs mounts of a server (/run, /dev/shm,
-# often /tmp) are excluded by path above. Names are those of /proc/self/mountinfo; a type
-# fimsum does not know can be given as its statfs magic number, "0x...".
-skip_fs = [
-    "proc", "sysfs", "cgroup", "cgroup2", "devpts", "debugfs", "tracefs", "securityfs",
-    "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "autofs", "binfmt_misc",
-    "efivarfs", "nsfs", "selinuxfs", "smackfs",
-    "nfs", "nfs4", "cifs", "smb3", "ceph", "9p", "fuse",
-]
-
-# Stay on the filesystems the roots are on, like rsync -x: a mount point below a root is
-# recorded but not entered. Off, since a server's /boot or /var is often a filesystem of
-# its own; skip_fs already keeps the scan out of what it must not enter.
-one_file_system = false
-
-# The checksum of every regular file, by rsync --checksum-choice name: md5, md4, sha1,
-# xxh64, xxh3 or xxh128. md5 is what rsync --checksum-choice=md5 prints and what lists of
-# known files and of indicators of compromise are keyed on.
-checksum = "md5"
-
-# More digests to record for every regular file, for lookups in lists keyed on them:
-# md5, sha1 or sha256 (threat feeds mostly publish sha256). Each one costs another pass
-# of hashing.
-digests = []
-
-# Lists of known-bad file hashes (md5, sha1 or sha256: one a line, md5sum-style output, or
-# a CSV export such as MalwareBazaar's): a scanned file whose digest is listed is reported
-# as critical, whatever the rules below say. Relative paths are taken from the directory
-# of this file.
-ioc = []
-
-# On Debian-like hosts, check changed files that a package owns against the MD5 sums dpkg
-# keeps: a file that matches its package was upgraded, not tampered with.
-packages = false
-
-# Where `init` writes the baseline and `check` reads it (relative paths are taken from the
-# directory of this file), and how many earlier baselines `update` keeps beside it (at
-# most 1000), as baseline.fimsum.1 (the one before), baseline.fimsum.2, ...
-baseline = "/var/lib/fimsum/baseline.fimsum"
-keep = 1
-
-# Signed baselines: `init` and `update` sign the baseline with sign_key (a NAME.key of
-# `fimsum key generate`), and `check` and `update` refuse a baseline whose signature does
-# not verify with verify_key (its NAME.pub), as with --sign-key and --verify-key, which
-# take precedence. `update` of a signed baseline needs a sign key: it never replaces it by
-# an unsigned one. Both files must be owned by root (or the user running fimsum), the
-# secret key readable by its owner only. Not set by default.
-# sign_key = "/root/fimsum/web1.key"
-# verify_key = "/etc/fimsum/web1.pub"
-
-# Rules: how much a change matters, and which changes count.
-#
-#   pattern = "PATTERN", or patterns = ["PATTERN", ...]: rsync patterns matched against
-#       the entry's absolute path. "/etc/***" is /etc and everything below it, "/etc/**"
-#       only what is below it, a trailing "/" matches directories only, and a pattern
-#       without a leading "/" matches at any depth ("authorized_keys").
-#   severity = "critical", "high", "medium", "low" or "ignore" (never reported).
-#   attributes = what counts as a change (default ["all"]): type, content, size, link (a
-#       symlink's target), mode, owner, group, mtime, ctime, inode, nlink, device (a device
-#       node's numbers), or the groups all, perms (type mode owner group) and data (type
-#       content size link). An entry added or removed is reported whatever they are.
-#   growing = true: a log that only grows. Growth is expected; a log that shrank, or whose
-#       earlier lines changed, is reported as changed content.
-#
-# The LAST rule that matches an entry decides, so the rules go from the general to the
-# particular, and a rule appended at the end overrides the ones above it. This is the
-# reverse of `exclude`, where rsync's first match wins. An entry that no rule matches is
-# medium, with all attributes: a file where none was expected deserves a look. That is
-# most of /etc, and /opt, /srv, /usr/share and whatever else is not listed.
-
-[[rule]] # State that services rewrite as they run: only who may touch it counts.
-pattern = "/var/***"
-severity = "low"
-attributes = ["perms"]
-
-[[rule]] # Logs grow. One that shrank or changed its past was rotated or tampered with.
-pattern = "/var/log/***"
-severity = "low"
-attributes = ["perms", "content", "size"]
-growing = true
-
-[[rule]] # Logs rewritten in place, and the journal, which seals itself if asked to
-# (journalctl --setup-keys): only who may touch them counts.
-patterns = ["/var/log/journal/***", "/var/log/lastlog", "/var/log/faillog"]
-severity = "low"
-attributes = ["perms"]
-
-[[rule]] # Rotated logs: renamed every day, so each name holds other lines each time.
-patterns = [
-    "/var/log/**.[0-9]",
-    "/var/log/**.gz",
-    "/var/log/**.xz",
-    "/var/log/**.bz2",
-    "/var/log/**.zst",
-    "/var/log/**.old",
-    "/var/log/**-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]",
-]
-severity = "ignore"
-
-[[rule]] # Web roots: where a web shell is dropped.
-pattern = "/var/www/***"
-severity = "medium"
-
-[[rule]] # Users' crontabs and at jobs.
-patterns = ["/var/spool/cron/***", "/var/spool/at/***"]
-severity = "high"
-
-[[rule]] # Home directories: only who may enter them counts (their SSH keys: see below).
-patterns = ["/home/***", "/root/***"]
-severity = "low"
-attributes = ["perms"]
-
-[[rule]] # Device nodes: udev makes /dev anew at every boot, so only what a node is, the
-# device it opens and who may open it count.
-pattern = "/dev/***"
-severity = "medium"
-attributes = ["perms", "device", "link"]
-
-[[rule]] # On a merged-/usr system these are symlinks into /usr: retargeting one swaps
-# every program at once. (When they are directories, the next rule applies.)
-patterns = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
-severity = "critical"
-
-[[rule]] # Programs, libraries, kernels and boot loaders: they change only when packages
-# are installed or upgraded.
-patterns = [
-    "/bin/***",
-    "/sbin/***",
-    "/lib/***",
-    "/lib32/***",
-    "/lib64/***",
-    "/libx32/***",
-    "/usr/bin/***",
-    "/usr/sbin/***",
-    "/usr/lib/***",
-    "/usr/lib32/***",
-    "/usr/lib64/***",
-    "/usr/libx32/***",
-    "/usr/libexec/***",
-    "/usr/local/bin/***",
-    "/usr/local/sbin/***",
-    "/usr/local/lib/***",
-    "/boot/***",
-]
-severity = "high"
-
-[[rule]] # Compiled Python, written by whichever root process first imports a module.
-patterns = ["__pycache__/", "__pycache__/*"]
-severity = "low"
-
-[[rule]] # Files the system itself rewrites in /etc and /boot: the loader's cache, clock
-# drift, lock files, the backup copies of the account files, LVM's metadata history, the
-# boot loader's environment block.
-patterns = [
-    "/etc/ld.so.cache",
-    "/etc/adjtime",
-    "/etc/.pwd.lock",
-    "/etc/*-",
-    "/etc/lvm/archive/***",
-    "/etc/lvm/backup/***",
-    "/etc/apparmor.d/cache/***",
-    "/boot/grub/grubenv",
-]
-severity = "low"
-
-[[rule]] # What runs at boot, on a schedule, at login or inside every program: the
-# usual places to persist. Also the package sources the next upgrade will trust.
-patterns = [
-    "/etc/cron*",
-    "/etc/cron*/**",
-    "/etc/anacrontab",
-    "/etc/systemd/***",
-    "/etc/init.d/***",
-    "/etc/rc.local",
-    "/etc/rc?.d/***",
-    "/etc/udev/rules.d/***",
-    "/etc/modprobe.d/***",
-    "/etc/modules",
-    "/etc/modules-load.d/***",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d/***",
-    "/etc/profile",
-    "/etc/profile.d/***",
-    "/etc/bash.bashrc",
-    "/etc/bashrc",
-    "/etc/environment",
-    "/etc/security/***",
-    "/etc/login.defs",
-    "/etc/nsswitch.conf",
-    "/etc/ssh/***",
-    "/etc/apt/***",
-    "/etc/yum.repos.d/***",
-    "/etc/pki/rpm-gpg/***",
-    "/root/.bashrc",
-    "/root/.bash_profile",
-    "/root/.bash_login",
-    "/root/.profile",
-    "/root/.config/systemd/***",
-    "/root/.ssh/***",
-    "/home/*/.ssh/***",
-]
-severity = "high"
-
-[[rule]] # Who the users are, who may become root, how they log in, and what is loaded
-# into every process: a change here changes who owns the machine.
-patterns = [
-    "/etc/passwd",
-    "/etc/shadow",
-    "/etc/group",
-    "/etc/gshadow",
-    "/etc/sudoers",
-    "/etc/sudoers.d/***",
-    "/etc/pam.d/***",
-    "security/pam_*.so",
-    "/etc/ld.so.preload",
-    "/etc/ssh/sshd_config",
-    "/etc/ssh/sshd_config.d/***",
-    "authorized_keys",
-    "authorized_keys2",
-]
-severity = "critical"
-"#;
+///
+/// The text is written once, in `fimsum.toml` beside this file; scripts/gen-dist.sh copies
+/// it to dist/fimsum.toml, the package's /etc/fimsum.toml, and tests/dist.rs fails when
+/// the copy is out of date. It lives inside the crate, not in dist/, because `cargo package` ships
+/// only the crate's own folder: an `include_str!` reaching outside it would not build from
+/// the published package.
+const DEFAULT_TEXT: &str = include_str!("fimsum.toml");
 
 #[cfg(test)]
 mod tests {
@@ -1022,7 +754,7 @@ severity = \"critical\"
             !config.skip_fs.iter().any(|s| s == "tmpfs"),
             "would skip /dev"
         );
-        assert!(policy::Policy::new(&config).is_ok());
+        assert!(crate::fim::policy::Policy::new(&config).is_ok());
     }
 
     #[test]

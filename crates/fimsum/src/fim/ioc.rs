@@ -27,6 +27,8 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use crate::hex::{decode, is_hex};
+
 /// A line longer than this is not a hash list line; the cap keeps a wrong file (a binary
 /// or one huge JSON line) from being buffered whole before it is rejected.
 const MAX_LINE: usize = 1 << 20;
@@ -321,7 +323,7 @@ struct Entry<const N: usize> {
 /// Orders by digest, then by load order, so that after sorting the first of equal
 /// digests is the one to keep. The leading 8 bytes are compared as one integer first: for
 /// random digests they almost always decide, which spares a `memcmp` call per comparison.
-fn cmp_entries<const N: usize>(a: &Entry<N>, b: &Entry<N>) -> Ordering {
+fn cmp_by_digest<const N: usize>(a: &Entry<N>, b: &Entry<N>) -> Ordering {
     lead(&a.digest)
         .cmp(&lead(&b.digest))
         .then_with(|| a.digest.cmp(&b.digest))
@@ -417,7 +419,7 @@ impl<const N: usize> Table<N> {
         let start = *self.index.get(b)? as usize;
         let end = *self.index.get(b + 1)? as usize;
         let bucket = self.entries.get(start..end)?;
-        // Leading 8 bytes first, as in `cmp_entries`: a `memcmp` call per probe was a
+        // Leading 8 bytes first, as in `cmp_by_digest`: a `memcmp` call per probe was a
         // visible part of a lookup.
         let key = lead(digest);
         let i = bucket
@@ -428,7 +430,7 @@ impl<const N: usize> Table<N> {
 }
 
 fn sort_dedup<const N: usize>(entries: &mut Vec<Entry<N>>) {
-    entries.sort_unstable_by(cmp_entries);
+    entries.sort_unstable_by(cmp_by_digest);
     // `dedup_by` keeps the first of each run, which the sort made the earliest occurrence.
     entries.dedup_by(|later, first| later.digest == first.digest);
 }
@@ -496,47 +498,6 @@ impl Parsed {
         let hex = plain_hash(line)?;
         self.push(hex, number)
     }
-}
-
-/// Nibble value of each byte, 0xff for a non-hex byte.
-const HEX: [u8; 256] = {
-    let mut table = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
-/// Decodes exactly `2 * N` hex digits of either case. Branch-free per byte: invalid
-/// digits are collected in `bad` and checked once, since almost every input is valid.
-fn decode<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
-    if hex.len() != 2 * N {
-        return None;
-    }
-    let mut out = [0u8; N];
-    let mut bad = 0u8;
-    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        let hi = HEX[usize::from(pair[0])];
-        let lo = HEX[usize::from(pair[1])];
-        bad |= hi | lo;
-        *byte = (hi << 4) | (lo & 0x0f);
-    }
-    (bad & 0xf0 == 0).then_some(out)
-}
-
-/// Whether every byte is a hex digit. Through the table rather than `is_ascii_hexdigit`,
-/// whose range tests branch on each digit and mispredict on random hex (a third of the
-/// load time of a plain list went there).
-fn is_hex(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |bad, &b| bad | HEX[usize::from(b)]) & 0xf0 == 0
 }
 
 /// The message for a token that should have been a hash.
@@ -962,10 +923,9 @@ mod tests {
     const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     fn bytes(hex: &str) -> Vec<u8> {
-        hex.as_bytes()
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-            .collect()
+        let mut out = vec![0; hex.len() / 2];
+        assert!(crate::hex::decode_into(hex.as_bytes(), &mut out));
+        out
     }
 
     fn kind_of(hex: &str) -> HashKind {
@@ -1452,23 +1412,10 @@ mod tests {
         assert_eq!(err.to_string(), "feed.txt: too many");
     }
 
-    /// splitmix64: enough randomness for test digests without a crate.
+    /// `count` random digests of `len` bytes.
     fn random_digests(seed: u64, count: usize, len: usize) -> Vec<Vec<u8>> {
-        let mut state = seed;
-        let mut next = move || {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        (0..count)
-            .map(|_| (0..len).map(|_| next() as u8).collect())
-            .collect()
-    }
-
-    fn hex(digest: &[u8]) -> String {
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        let mut rng = crate::testing::SplitMix(seed);
+        (0..count).map(|_| rng.bytes(len)).collect()
     }
 
     #[test]
@@ -1481,7 +1428,10 @@ mod tests {
             d[19] = i;
             digests.push(d);
         }
-        let list: String = digests.iter().map(|d| hex(d) + "\n").collect();
+        let list: String = digests
+            .iter()
+            .map(|d| crate::hex::encode(d) + "\n")
+            .collect();
         let set = load_ok(list);
         assert_eq!(set.len(), digests.len());
         for (i, d) in digests.iter().enumerate() {

@@ -7,5 +7,6 @@ pub mod assess;
 pub mod config;
 pub mod ioc;
 pub mod packages;
+mod pattern;
 pub mod policy;
 pub mod severity;

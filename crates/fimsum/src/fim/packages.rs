@@ -43,9 +43,10 @@ use rustix::io::Errno;
 
 use crate::error::{Error, Result};
 use crate::exit::Bits;
-use crate::hash::Digest;
+use crate::hex;
 use crate::record::{Kind, Meta};
 use crate::scan::read::{describe, FileRef};
+use crate::scan::worker_threads;
 
 /// dpkg's administrative directory, relative to the root.
 const ADMIN_DIR: &str = "var/lib/dpkg";
@@ -331,13 +332,13 @@ impl PackageDb {
 ///   files are listed for review ([`SetId`]) because the database cannot say which are
 ///   legitimate (`passwd` is, a set-uid `find` is a backdoor), so they set no exit bit.
 ///
-/// [`NotRegular`]: Problem::NotRegular
-/// [`OverrideMismatch`]: Problem::OverrideMismatch
-/// [`NotRootOwned`]: Problem::NotRootOwned
-/// [`WorldWritable`]: Problem::WorldWritable
-/// [`SetId`]: Problem::SetId
+/// [`NotRegular`]: Deviation::NotRegular
+/// [`OverrideMismatch`]: Deviation::OverrideMismatch
+/// [`NotRootOwned`]: Deviation::NotRootOwned
+/// [`WorldWritable`]: Deviation::WorldWritable
+/// [`SetId`]: Deviation::SetId
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
+pub enum Deviation {
     /// Nothing at the path (and dpkg was not told to exclude it).
     Missing,
     NotRegular {
@@ -369,48 +370,53 @@ pub enum Problem {
     },
 }
 
-impl Problem {
+impl Deviation {
     /// One word for the kind of problem, as reports show it (`problem` in JSON).
     pub fn label(&self) -> &'static str {
         match self {
-            Problem::Missing => "missing",
-            Problem::NotRegular { .. } => "type",
-            Problem::Md5Mismatch { .. } => "changed",
-            Problem::Unreadable { .. } => "unreadable",
-            Problem::WorldWritable { .. } => "mode",
-            Problem::NotRootOwned { .. } => "owner",
-            Problem::SetId { .. } => "setid",
-            Problem::OverrideMismatch { .. } => "override",
+            Deviation::Missing => "missing",
+            Deviation::NotRegular { .. } => "type",
+            Deviation::Md5Mismatch { .. } => "changed",
+            Deviation::Unreadable { .. } => "unreadable",
+            Deviation::WorldWritable { .. } => "mode",
+            Deviation::NotRootOwned { .. } => "owner",
+            Deviation::SetId { .. } => "setid",
+            Deviation::OverrideMismatch { .. } => "override",
         }
     }
 
     /// The bits of fimsum's exit code this problem sets.
     pub fn exit_bits(&self) -> Bits {
         match self {
-            Problem::Missing => Bits::REMOVED,
-            Problem::Unreadable { .. } => Bits::INCOMPLETE,
+            Deviation::Missing => Bits::REMOVED,
+            Deviation::Unreadable { .. } => Bits::INCOMPLETE,
             // For review only: see the type's documentation.
-            Problem::SetId { .. } => Bits::NONE,
+            Deviation::SetId { .. } => Bits::NONE,
             _ => Bits::CHANGED,
         }
     }
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for Deviation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Missing => write!(f, "missing"),
-            Problem::NotRegular { kind } => {
+            Deviation::Missing => write!(f, "missing"),
+            Deviation::NotRegular { kind } => {
                 write!(f, "a {} instead of a regular file", kind.name())
             }
-            Problem::Md5Mismatch { expected, actual } => {
-                write!(f, "md5 expected {}, found {}", hex(expected), hex(actual))
+            Deviation::Md5Mismatch { expected, actual } => {
+                write!(
+                    f,
+                    "md5 expected {}, found {}",
+                    hex::encode(expected),
+                    hex::encode(actual)
+                )
             }
-            Problem::Unreadable { reason } => write!(f, "{reason}"),
-            Problem::WorldWritable { mode } => write!(f, "world-writable, mode {mode:04o}"),
-            Problem::NotRootOwned { uid } => write!(f, "owned by uid {uid}, not root"),
-            Problem::SetId { mode } => write!(f, "set-id, mode {mode:04o}"),
-            Problem::OverrideMismatch {
+            Deviation::Unreadable { reason } => write!(f, "{reason}"),
+            Deviation::WorldWritable { mode } => write!(f, "world-writable, mode {mode:04o}"),
+            Deviation::NotRootOwned { uid } => write!(f, "owned by uid {uid}, not root"),
+            Deviation::SetId { mode } => write!(f, "set-id, mode {mode:04o}"),
+            Deviation::OverrideMismatch {
                 expected,
                 uid,
                 gid,
@@ -435,7 +441,7 @@ pub struct Finding<'a> {
     /// The claim the problem is reported against: for a digest mismatch, each claim on the
     /// path; for everything else, the path's first claim.
     pub file: &'a PackageFile,
-    pub problem: Problem,
+    pub deviation: Deviation,
 }
 
 /// The outcome of [`verify`].
@@ -454,14 +460,14 @@ impl Verification<'_> {
     pub fn exit_bits(&self) -> Bits {
         self.findings
             .iter()
-            .fold(Bits::NONE, |bits, f| bits | f.problem.exit_bits())
+            .fold(Bits::NONE, |bits, f| bits | f.deviation.exit_bits())
     }
 
-    /// How many findings have this [`Problem::label`].
+    /// How many findings have this [`Deviation::label`].
     pub fn count(&self, label: &str) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.problem.label() == label)
+            .filter(|f| f.deviation.label() == label)
             .count()
     }
 }
@@ -471,7 +477,7 @@ impl Verification<'_> {
 const BATCH: usize = 64;
 
 /// Checks every package file on disk under `root`, offline, like `debsums -a` plus type,
-/// owner and mode checks (see [`Problem`]).
+/// owner and mode checks (see [`Deviation`]).
 ///
 /// `md5` digests a regular file given its directory, name and `lstat` (fimsum passes
 /// [`crate::scan::read::md5`], which never follows a symlink and hashes only that very file;
@@ -492,11 +498,7 @@ where
 {
     let root = Root::open(root)?;
     let paths: Vec<&[PackageFile]> = db.files.chunk_by(|a, b| a.path == b.path).collect();
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .clamp(1, paths.len().div_ceil(BATCH).max(1));
+    let threads = worker_threads(threads).clamp(1, paths.len().div_ceil(BATCH).max(1));
     let next = AtomicUsize::new(0);
 
     let worker = || {
@@ -613,11 +615,11 @@ where
     let Some(first) = claims.first() else {
         return (Vec::new(), false);
     };
-    let one = |problem| {
+    let one = |deviation| {
         (
             vec![Finding {
                 file: first,
-                problem,
+                deviation,
             }],
             false,
         )
@@ -628,7 +630,7 @@ where
         if excluded(&db.filters, listed) {
             (Vec::new(), true)
         } else {
-            one(Problem::Missing)
+            one(Deviation::Missing)
         }
     };
     let slash = first.path.iter().rposition(|&b| b == b'/').unwrap_or(0);
@@ -653,7 +655,7 @@ where
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR) => return missing(),
         Err(e) => {
-            return one(Problem::Unreadable {
+            return one(Deviation::Unreadable {
                 reason: format!("its directory: {}", describe(e)),
             })
         }
@@ -662,14 +664,14 @@ where
         Ok(st) => st,
         Err(Errno::NOENT | Errno::NOTDIR) => return missing(),
         Err(e) => {
-            return one(Problem::Unreadable {
+            return one(Deviation::Unreadable {
                 reason: describe(e),
             })
         }
     };
     let kind = Kind::from_stat(&st);
     if kind != Kind::File {
-        return one(Problem::NotRegular { kind });
+        return one(Deviation::NotRegular { kind });
     }
     let meta = Meta::from_stat(&st);
 
@@ -680,7 +682,7 @@ where
             if !claims.iter().any(|c| c.md5 == actual) {
                 findings.extend(claims.iter().map(|file| Finding {
                     file,
-                    problem: Problem::Md5Mismatch {
+                    deviation: Deviation::Md5Mismatch {
                         expected: file.md5,
                         actual,
                     },
@@ -689,14 +691,14 @@ where
         }
         Err(reason) => findings.push(Finding {
             file: first,
-            problem: Problem::Unreadable { reason },
+            deviation: Deviation::Unreadable { reason },
         }),
     }
 
-    let mut metadata = |problem| {
+    let mut metadata = |deviation| {
         findings.push(Finding {
             file: first,
-            problem,
+            deviation,
         })
     };
     let Meta { mode, uid, gid, .. } = meta;
@@ -705,7 +707,7 @@ where
             || expected.gid.is_some_and(|g| g != gid)
             || expected.mode != mode;
         if differs {
-            metadata(Problem::OverrideMismatch {
+            metadata(Deviation::OverrideMismatch {
                 expected: *expected,
                 uid,
                 gid,
@@ -714,13 +716,13 @@ where
         }
     } else {
         if uid != 0 {
-            metadata(Problem::NotRootOwned { uid });
+            metadata(Deviation::NotRootOwned { uid });
         }
         if mode & 0o002 != 0 {
-            metadata(Problem::WorldWritable { mode });
+            metadata(Deviation::WorldWritable { mode });
         }
         if mode & 0o6000 != 0 {
-            metadata(Problem::SetId { mode });
+            metadata(Deviation::SetId { mode });
         }
     }
     (findings, false)
@@ -1276,12 +1278,7 @@ fn unquote(value: &[u8]) -> &[u8] {
 
 /// 32 hex digits, either case.
 fn parse_md5(hex: &[u8]) -> Option<[u8; 16]> {
-    Digest::from_hex(hex)?.as_bytes().try_into().ok()
-}
-
-/// Lowercase hex of a digest.
-pub(crate) fn hex(md5: &[u8; 16]) -> String {
-    Digest::from_array(*md5).to_hex()
+    crate::hex::decode(hex)
 }
 
 /// A few names, then how many more.
@@ -1386,7 +1383,7 @@ mod tests {
     }
 
     fn md5_hex(data: &[u8]) -> String {
-        hex(&md5_of(data))
+        hex::encode(&md5_of(data))
     }
 
     /// fimsum's own safe reader, as `verify-packages` uses it.
@@ -1740,7 +1737,7 @@ mod tests {
         let mismatches: Vec<&str> = v
             .findings
             .iter()
-            .filter(|f| matches!(f.problem, Problem::Md5Mismatch { .. }))
+            .filter(|f| matches!(f.deviation, Deviation::Md5Mismatch { .. }))
             .map(|f| &*f.file.package)
             .collect();
         assert_eq!(mismatches, ["one", "two"]);
@@ -1748,14 +1745,14 @@ mod tests {
 
     /// Owner findings depend on who runs the tests; `owner_is_checked` covers them.
     fn is_owner(finding: &Finding<'_>) -> bool {
-        matches!(finding.problem, Problem::NotRootOwned { .. })
+        matches!(finding.deviation, Deviation::NotRootOwned { .. })
     }
 
-    fn summary(v: &Verification<'_>) -> Vec<(String, Problem)> {
+    fn summary(v: &Verification<'_>) -> Vec<(String, Deviation)> {
         v.findings
             .iter()
             .filter(|f| !is_owner(f))
-            .map(|f| (text(&f.file.path).to_string(), f.problem.clone()))
+            .map(|f| (text(&f.file.path).to_string(), f.deviation.clone()))
             .collect()
     }
 
@@ -1813,35 +1810,41 @@ mod tests {
         let expect = vec![
             (
                 "/etc/pkg.conf".to_string(),
-                Problem::Md5Mismatch {
+                Deviation::Md5Mismatch {
                     expected: md5_of(b"conf"),
                     actual: md5_of(b"edited by the admin"),
                 },
             ),
             (
                 "/usr/bin/dir".to_string(),
-                Problem::NotRegular { kind: Kind::Dir },
+                Deviation::NotRegular { kind: Kind::Dir },
             ),
-            ("/usr/bin/missing".to_string(), Problem::Missing),
+            ("/usr/bin/missing".to_string(), Deviation::Missing),
             (
                 "/usr/bin/modified".to_string(),
-                Problem::Md5Mismatch {
+                Deviation::Md5Mismatch {
                     expected: md5_of(b"original"),
                     actual: md5_of(b"trojan"),
                 },
             ),
-            ("/usr/bin/suid".to_string(), Problem::SetId { mode: 0o4755 }),
+            (
+                "/usr/bin/suid".to_string(),
+                Deviation::SetId { mode: 0o4755 },
+            ),
             (
                 "/usr/bin/symlinked".to_string(),
-                Problem::NotRegular {
+                Deviation::NotRegular {
                     kind: Kind::Symlink,
                 },
             ),
             (
                 "/usr/bin/writable".to_string(),
-                Problem::WorldWritable { mode: 0o666 },
+                Deviation::WorldWritable { mode: 0o666 },
             ),
-            ("/usr/share/doc/pkg/copyright".to_string(), Problem::Missing),
+            (
+                "/usr/share/doc/pkg/copyright".to_string(),
+                Deviation::Missing,
+            ),
         ];
         assert_eq!(summary(&v), expect);
         let conffile = v.findings.first().map(|f| f.file.conffile);
@@ -1853,8 +1856,8 @@ mod tests {
         assert_eq!(
             v.findings
                 .iter()
-                .find(|f| f.problem == Problem::Missing)
-                .map(|f| f.problem.to_string()),
+                .find(|f| f.deviation == Deviation::Missing)
+                .map(|f| f.deviation.to_string()),
             Some("missing".to_string())
         );
 
@@ -1885,7 +1888,7 @@ mod tests {
             summary(&v),
             [(
                 "/usr/bin/x".to_string(),
-                Problem::Unreadable {
+                Deviation::Unreadable {
                     reason: "no access".to_string()
                 }
             )]
@@ -1938,13 +1941,16 @@ mod tests {
         );
 
         let v = verify(&db, root.path(), 1, md5_file).expect("verify");
-        let mut expect = vec![("/usr/bin/plain".to_string(), Problem::NotRootOwned { uid })];
+        let mut expect = vec![(
+            "/usr/bin/plain".to_string(),
+            Deviation::NotRootOwned { uid },
+        )];
         if uid == 0 {
             expect.clear();
         }
         expect.push((
             "/usr/bin/private".to_string(),
-            Problem::OverrideMismatch {
+            Deviation::OverrideMismatch {
                 expected: StatOverride {
                     uid: Some(uid),
                     gid: Some(gid),
@@ -1956,10 +1962,10 @@ mod tests {
             },
         ));
         // suid: as overridden, so neither SetId nor an owner finding.
-        let got: Vec<(String, Problem)> = v
+        let got: Vec<(String, Deviation)> = v
             .findings
             .iter()
-            .map(|f| (text(&f.file.path).to_string(), f.problem.clone()))
+            .map(|f| (text(&f.file.path).to_string(), f.deviation.clone()))
             .collect();
         assert_eq!(got, expect);
 
@@ -1969,8 +1975,8 @@ mod tests {
                 .expect("chown");
             let v = verify(&db, root.path(), 1, md5_file).expect("verify");
             assert_eq!(
-                v.findings.first().map(|f| &f.problem),
-                Some(&Problem::NotRootOwned { uid: 4242 })
+                v.findings.first().map(|f| &f.deviation),
+                Some(&Deviation::NotRootOwned { uid: 4242 })
             );
         }
     }
@@ -2006,12 +2012,12 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].0, "/usr/lib/loop/file");
         assert!(
-            matches!(&got[0].1, Problem::Unreadable { reason } if reason.contains("Too many levels")),
+            matches!(&got[0].1, Deviation::Unreadable { reason } if reason.contains("Too many levels")),
             "{got:?}"
         );
         assert_eq!(
             got[1],
-            ("/usr/lib/notdir/file".to_string(), Problem::Missing)
+            ("/usr/lib/notdir/file".to_string(), Deviation::Missing)
         );
     }
 
@@ -2100,13 +2106,8 @@ mod tests {
     /// No input makes the parsers panic.
     #[test]
     fn garbage_never_panics() {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::testing::SplitMix(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next_u64();
         let alphabet = b"Package:Status install ok installed\n Conffiles /*?[]!^-\\.:0af9 ";
         let mut warnings = Vec::new();
         for _ in 0..3000 {
@@ -2153,7 +2154,7 @@ mod tests {
         };
         let printed = String::from_utf8_lossy(&output.stdout);
         let printed = printed.split_whitespace().next().unwrap_or_default();
-        assert_eq!(hex(&ls.md5), printed);
+        assert_eq!(hex::encode(&ls.md5), printed);
         assert_eq!(ls.md5.len(), 16);
     }
 }

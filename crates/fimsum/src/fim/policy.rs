@@ -21,8 +21,8 @@
 use std::fmt;
 
 use crate::fim::config::{Config, RuleConfig};
+use crate::fim::pattern::Pattern;
 use crate::fim::severity::{Attribute, Attributes, Severity};
-use crate::rsync::filter::{self, Filter};
 use crate::scan::fs_types::fs_type_magics;
 
 /// What the policy says about one entry.
@@ -93,41 +93,17 @@ impl std::error::Error for PolicyError {}
 #[derive(Clone, Debug)]
 pub struct Policy {
     /// One entry per pattern, in config order.
-    patterns: Vec<CompiledPattern>,
+    patterns: Vec<RulePattern>,
     candidates: Candidates,
     skip_magics: Vec<u32>,
     skip_names: Vec<String>,
 }
 
-/// One pattern with the literal bytes that let most names be rejected without running
-/// the matcher: a policy's patterns are mostly anchored in another tree, or end in a
-/// literal (`authorized_keys`, `**.gz`) that the name does not.
+/// One pattern of a rule, and what the rule gives an entry it matches.
 #[derive(Clone, Debug)]
-struct CompiledPattern {
-    matcher: filter::Rule,
-    /// What every name this pattern matches starts with: the leading literal of an
-    /// anchored pattern, without the anchoring `/`. It may end in the `/` of a
-    /// directory-only pattern, which the name lacks, so only the bytes both have are
-    /// compared.
-    prefix: Vec<u8>,
-    /// What every name this pattern matches ends with: the literal after the last
-    /// wildcard, without a directory-only `/`.
-    suffix: Vec<u8>,
+struct RulePattern {
+    pattern: Pattern,
     verdict: Verdict,
-}
-
-impl CompiledPattern {
-    fn may_match(&self, name: &[u8]) -> bool {
-        // Plain loops: on short slices they beat the memcmp that `==` calls (see filter.rs).
-        self.prefix.iter().zip(name).all(|(p, n)| p == n)
-            && name.len() >= self.suffix.len()
-            && self
-                .suffix
-                .iter()
-                .rev()
-                .zip(name.iter().rev())
-                .all(|(s, n)| s == n)
-    }
 }
 
 impl Policy {
@@ -149,7 +125,8 @@ impl Policy {
             }
             let verdict = rule_verdict(rule, index);
             for text in &rule.patterns {
-                patterns.push(compile_pattern(text, verdict).map_err(error)?);
+                let pattern = Pattern::compile(text).map_err(error)?;
+                patterns.push(RulePattern { pattern, verdict });
             }
         }
         let mut skip_magics = Vec::new();
@@ -178,7 +155,7 @@ impl Policy {
         self.patterns
             .iter()
             .filter(|p| p.verdict.growing)
-            .any(|p| p.prefix.iter().zip(name).all(|(a, b)| a == b))
+            .any(|p| p.pattern.prefix.iter().zip(name).all(|(a, b)| a == b))
     }
 
     /// The verdict for the entry at `abs_path` (raw bytes, e.g. `/etc/passwd`; a trailing
@@ -194,7 +171,7 @@ impl Policy {
             .of(name)
             .iter()
             .filter_map(|&index| self.patterns.get(index))
-            .find(|p| p.may_match(name) && p.matcher.matches(name, is_dir))
+            .find(|p| p.pattern.may_match(name) && p.pattern.matcher.matches(name, is_dir))
             .map_or(Verdict::UNMATCHED, |p| p.verdict)
     }
 
@@ -241,14 +218,14 @@ const SECOND: usize = 257;
 const NO_SECOND: usize = 256;
 
 impl Candidates {
-    fn new(patterns: &[CompiledPattern]) -> Candidates {
+    fn new(patterns: &[RulePattern]) -> Candidates {
         // The (first, second-level) bytes a pattern's matches must start with, as far as
         // its literal prefix tells; the prefix of a match is exactly the pattern's prefix,
         // bar the trailing "/" of a directory-only pattern, which no second byte follows.
         let keys: Vec<(Option<u8>, Option<u8>)> = patterns
             .iter()
             .map(|p| {
-                let prefix = &p.prefix;
+                let prefix = &p.pattern.prefix;
                 let second = prefix
                     .iter()
                     .position(|&b| b == b'/')
@@ -321,92 +298,6 @@ fn rule_verdict(rule: &RuleConfig, index: usize) -> Verdict {
     }
 }
 
-/// Checks a rule pattern as [`Policy::new`] will, for [`crate::fim::config`], which can still
-/// say on which line it is.
-pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
-    compile_pattern(pattern, Verdict::UNMATCHED).map(drop)
-}
-
-/// Compiles one rule pattern with fimsum's rsync matcher, refusing the patterns that would
-/// silently match nothing.
-fn compile_pattern(pattern: &str, verdict: Verdict) -> Result<CompiledPattern, String> {
-    let bytes = pattern.as_bytes();
-    if bytes.iter().all(|&b| b == b'/') {
-        return Err(format!("pattern {pattern:?} matches nothing"));
-    }
-    if let Some(problem) = never_matches(bytes) {
-        return Err(format!("pattern {pattern:?} never matches: {problem}"));
-    }
-    // An explicit "- " keeps the pattern literal even if it starts with "+ " or is "!",
-    // which a bare `--exclude` argument would take as a prefix or a clear.
-    let mut filter = Filter::new();
-    let mut text = b"- ".to_vec();
-    text.extend_from_slice(bytes);
-    filter.exclude(&text).map_err(|e| e.to_string())?;
-    let matcher = filter
-        .rules()
-        .first()
-        .cloned()
-        .ok_or_else(|| format!("pattern {pattern:?} was not accepted"))?;
-    // Any byte with a meaning to the matcher ends a literal; `]` and `\` too, so that a
-    // class or an escape is never taken for plain text. Stopping early is always safe.
-    let special = |b: &u8| matches!(b, b'*' | b'?' | b'[' | b']' | b'\\');
-    let body = bytes.strip_prefix(b"/");
-    let prefix = match body {
-        Some(body) => body.iter().take_while(|b| !special(b)).copied().collect(),
-        None => Vec::new(),
-    };
-    let body = body.unwrap_or(bytes);
-    let body = body.strip_suffix(b"/").unwrap_or(body);
-    let literal_tail = body.iter().rev().take_while(|b| !special(b)).count();
-    let mut suffix = &body[body.len() - literal_tail..];
-    if bytes.starts_with(b"**") {
-        // rsync matches such a pattern against "/" + name, so that `**/bin` matches a
-        // top-level `bin`: the suffix's first `/` may not be in the name.
-        suffix = suffix.strip_prefix(b"/").unwrap_or(suffix);
-    }
-    Ok(CompiledPattern {
-        matcher,
-        prefix,
-        suffix: suffix.to_vec(),
-        verdict,
-    })
-}
-
-/// The two malformed wildcards a typo produces, an unclosed `[` and a trailing `\`, which
-/// rsync's matcher (and so fimsum's) takes as matching nothing rather than as an error.
-fn never_matches(pattern: &[u8]) -> Option<&'static str> {
-    if !pattern.iter().any(|b| matches!(b, b'*' | b'?' | b'[')) {
-        return None; // No wildcards: `\` and `[` are plain bytes.
-    }
-    let mut i = 0;
-    while let Some(&b) = pattern.get(i) {
-        match b {
-            b'\\' if i + 1 == pattern.len() => return Some("it ends with a lone `\\`"),
-            b'\\' => i += 2,
-            b'[' => {
-                // A `]` right after `[`, `[!` or `[^` is a member, not the end.
-                let mut j = i + 1;
-                if matches!(pattern.get(j), Some(b'!' | b'^')) {
-                    j += 1;
-                }
-                j += if pattern.get(j) == Some(&b'\\') { 2 } else { 1 };
-                loop {
-                    match pattern.get(j) {
-                        None => return Some("a `[` is never closed"),
-                        Some(b'\\') => j += 2,
-                        Some(b']') => break,
-                        Some(_) => j += 1,
-                    }
-                }
-                i = j + 1;
-            }
-            _ => i += 1,
-        }
-    }
-    None
-}
-
 /// The absolute path of an entry that a scan of the rsync source `source` names `name`
 /// (`%n`, without a directory's trailing `/`): `/etc/` and `passwd` give `/etc/passwd`,
 /// `/usr/bin` and `bin/ls` give `/usr/bin/ls`, and a `dir/` source's own entry `.` is `dir`.
@@ -440,6 +331,7 @@ fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rsync::filter;
 
     fn rule(patterns: &[&str], severity: Severity, attributes: Attributes) -> RuleConfig {
         RuleConfig {
@@ -681,7 +573,7 @@ mod tests {
     #[test]
     fn patterns_that_match_nothing_are_refused() {
         for bad in ["", "/", "//", "/etc/[abc", "/etc/*\\", "/a/[!]", "/a\0b"] {
-            assert!(compile_pattern(bad, Verdict::UNMATCHED).is_err(), "{bad:?}");
+            assert!(Pattern::compile(bad).is_err(), "{bad:?}");
         }
         for good in [
             "/etc/[ab]c",
@@ -691,13 +583,10 @@ mod tests {
             "/a\\",
             "[[:alpha:]]*",
         ] {
-            assert!(
-                compile_pattern(good, Verdict::UNMATCHED).is_ok(),
-                "{good:?}"
-            );
+            assert!(Pattern::compile(good).is_ok(), "{good:?}");
         }
         let long = format!("/{}", "a".repeat(5000));
-        assert!(compile_pattern(&long, Verdict::UNMATCHED).is_err());
+        assert!(Pattern::compile(&long).is_err());
         // Text that `--exclude` would take as a prefix or a clear stays a literal name.
         let p = policy(vec![rule(&["+ x", "!"], Severity::High, Attributes::ALL)]);
         assert_eq!(severity(&p, "/d/+ x"), Severity::High);
@@ -776,7 +665,7 @@ mod tests {
         let p = policy(rules.clone());
         let matchers: Vec<filter::Rule> = patterns
             .iter()
-            .map(|text| compile_pattern(text, Verdict::UNMATCHED).unwrap().matcher)
+            .map(|text| Pattern::compile(text).unwrap().matcher)
             .collect();
         let names = [
             "etc",

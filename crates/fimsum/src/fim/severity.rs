@@ -1,12 +1,15 @@
 //! The words a policy speaks: how much a change matters ([`Severity`]) and which attributes
-//! of an entry a change is about ([`Attribute`], sets of them as [`Attributes`]). The config
-//! parses them, the policy compiles rules from them, the assessment and the reports use them.
+//! of an entry a change is about ([`Attribute`], which lives with the records it describes
+//! and is re-exported here; sets of them as [`Attributes`]). The config parses them, the
+//! policy compiles rules from them, the assessment and the reports use them.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
+
+pub use crate::record::Attribute;
 
 /// How much a change matters, in increasing order, so that `>=` picks a report threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,77 +65,6 @@ impl<'de> Deserialize<'de> for Severity {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Severity, D::Error> {
         let name = String::deserialize(deserializer)?;
         name.parse().map_err(de::Error::custom)
-    }
-}
-
-/// One property of an entry whose change a rule can make count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Attribute {
-    /// File, directory, symlink, device, ...: a different type is a different entry.
-    Type,
-    /// The checksum of a regular file.
-    Content,
-    Size,
-    /// A symlink's target.
-    Link,
-    /// Permission bits, including setuid, setgid and sticky.
-    Mode,
-    /// Owning user (uid).
-    Owner,
-    /// Owning group (gid).
-    Group,
-    Mtime,
-    /// Status-change time: no user can set it back, so it betrays a reset mtime.
-    Ctime,
-    Inode,
-    /// Hard-link count: a new link to a setuid binary keeps a copy an upgrade won't fix.
-    Nlink,
-    /// Major and minor number of a device node: the same name opening another device.
-    Device,
-}
-
-impl Attribute {
-    pub const ALL: [Attribute; 12] = [
-        Attribute::Type,
-        Attribute::Content,
-        Attribute::Size,
-        Attribute::Link,
-        Attribute::Mode,
-        Attribute::Owner,
-        Attribute::Group,
-        Attribute::Mtime,
-        Attribute::Ctime,
-        Attribute::Inode,
-        Attribute::Nlink,
-        Attribute::Device,
-    ];
-
-    /// The name used in configs and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Attribute::Type => "type",
-            Attribute::Content => "content",
-            Attribute::Size => "size",
-            Attribute::Link => "link",
-            Attribute::Mode => "mode",
-            Attribute::Owner => "owner",
-            Attribute::Group => "group",
-            Attribute::Mtime => "mtime",
-            Attribute::Ctime => "ctime",
-            Attribute::Inode => "inode",
-            Attribute::Nlink => "nlink",
-            Attribute::Device => "device",
-        }
-    }
-
-    const fn bit(self) -> u16 {
-        1 << self as u16
-    }
-}
-
-impl fmt::Display for Attribute {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

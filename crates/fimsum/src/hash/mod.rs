@@ -292,13 +292,7 @@ impl Digest {
 
     /// Lowercase hex, as rsync's `sum_as_hex` writes it.
     pub fn to_hex(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(2 * self.len as usize);
-        for &b in self.as_bytes() {
-            s.push(HEX[(b >> 4) as usize] as char);
-            s.push(HEX[(b & 15) as usize] as char);
-        }
-        s
+        crate::hex::encode(self.as_bytes())
     }
 
     /// Parse lowercase or uppercase hex of 1 to 32 bytes.
@@ -308,13 +302,8 @@ impl Digest {
         }
         let mut raw = [0u8; MAX_DIGEST];
         let n = hex.len() / 2;
-        if n > MAX_DIGEST {
+        if n > MAX_DIGEST || !crate::hex::decode_into(hex, &mut raw[..n]) {
             return None;
-        }
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
-            let hi = (pair[0] as char).to_digit(16)?;
-            let lo = (pair[1] as char).to_digit(16)?;
-            raw[i] = (hi * 16 + lo) as u8;
         }
         Digest::from_bytes(&raw[..n])
     }

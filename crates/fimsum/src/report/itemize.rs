@@ -43,9 +43,9 @@
 
 use std::io::{self, Write};
 
-use crate::diff::{meta_fields, Change, ChangeKind, Diff, Field};
+use crate::diff::{meta_fields, Change, ChangeKind, Diff};
 use crate::hash::Algorithm;
-use crate::record::{Kind, Record};
+use crate::record::{Attribute, Kind, Record};
 use crate::report::deletions::deletions;
 use crate::rsync::escape::{escape_line, Charset};
 use crate::rsync::log::{push_blank_checksum, push_name_and_checksum};
@@ -102,7 +102,7 @@ impl Flags {
 
 /// What rsync's generator decides for one entry of the new tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Item {
+pub struct Itemized {
     pub update: Update,
     /// The entry's type in the new tree.
     pub kind: Kind,
@@ -114,7 +114,7 @@ pub struct Item {
     pub unknown: Flags,
 }
 
-impl Item {
+impl Itemized {
     /// Record whether the content (a file's bytes, a symlink's target, a device's number)
     /// differs, and so whether rsync updates the entry as `how`; `None`: fimsum cannot tell.
     fn content(&mut self, differs: Option<bool>, how: Update) {
@@ -132,8 +132,8 @@ impl Item {
     }
 
     /// An entry the receiver does not have (or has as another type): created.
-    fn created(kind: Kind) -> Item {
-        Item {
+    fn created(kind: Kind) -> Itemized {
+        Itemized {
             update: if kind == Kind::File {
                 Update::Transfer
             } else {
@@ -198,11 +198,11 @@ impl Item {
 /// rsync's verdict on one change, or `None` for a change that concerns no entry of the new
 /// tree (removed: a `*deleting` line instead) or that could not be verified (no line: rsync
 /// prints none for a file it cannot read).
-pub fn item(change: &Change) -> Option<Item> {
+pub fn item(change: &Change) -> Option<Itemized> {
     let new = change.new.as_ref()?;
     match &change.kind {
         ChangeKind::Removed | ChangeKind::Unverified(_) => None,
-        ChangeKind::Added => Some(Item::created(new.kind)),
+        ChangeKind::Added => Some(Itemized::created(new.kind)),
         ChangeKind::TypeChanged => {
             let old = change.old.as_ref()?;
             // recv_generator() keeps an entry of the same rsync file type (FT_SPECIAL:
@@ -217,7 +217,7 @@ pub fn item(change: &Change) -> Option<Item> {
                     )
             );
             if !same_ftype {
-                return Some(Item::created(new.kind));
+                return Some(Itemized::created(new.kind));
             }
             let mut fields = Vec::new();
             if let (Some(a), Some(b)) = (&old.meta, &new.meta) {
@@ -231,9 +231,9 @@ pub fn item(change: &Change) -> Option<Item> {
 
 /// An entry the receiver has with the same rsync file type. `fields`: what differs;
 /// `retyped`: a FIFO and a socket, which always differ (rsync re-creates the entry).
-fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item {
-    let has = |f: Field| fields.contains(&f);
-    let mut item = Item {
+fn updated(old: &Record, new: &Record, fields: &[Attribute], retyped: bool) -> Itemized {
+    let has = |f: Attribute| fields.contains(&f);
+    let mut item = Itemized {
         update: Update::None,
         kind: new.kind,
         is_new: false,
@@ -244,7 +244,7 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item 
         Kind::File => {
             // A different size means different content even where checksums were not
             // compared; equal checksums mean the file is not sent.
-            let differs = if has(Field::Content) || has(Field::Size) {
+            let differs = if has(Attribute::Content) || has(Attribute::Size) {
                 Some(true)
             } else {
                 match (old.content.digest(), new.content.digest()) {
@@ -256,14 +256,15 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item 
         }
         Kind::Symlink => {
             let differs = if old.link_target.is_some() && new.link_target.is_some() {
-                Some(has(Field::LinkTarget))
+                Some(has(Attribute::Link))
             } else {
                 None
             };
             item.content(differs, Update::Local);
         }
         Kind::CharDevice | Kind::BlockDevice => {
-            let differs = (old.meta.is_some() && new.meta.is_some()).then(|| has(Field::Device));
+            let differs =
+                (old.meta.is_some() && new.meta.is_some()).then(|| has(Attribute::Device));
             item.content(differs, Update::Local);
         }
         Kind::Fifo | Kind::Socket => item.content(Some(retyped), Update::Local),
@@ -271,19 +272,19 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item 
         Kind::Dir | Kind::Special => {}
     }
     let letters = [
-        (Field::Size, Flags::SIZE),
-        (Field::Mtime, Flags::TIME),
-        (Field::Mode, Flags::PERMS),
-        (Field::Uid, Flags::OWNER),
-        (Field::Gid, Flags::GROUP),
+        (Attribute::Size, Flags::SIZE),
+        (Attribute::Mtime, Flags::TIME),
+        (Attribute::Mode, Flags::PERMS),
+        (Attribute::Owner, Flags::OWNER),
+        (Attribute::Group, Flags::GROUP),
     ];
     let known = old.meta.is_some() && new.meta.is_some();
     for (field, flag) in letters {
         // rsync reports a size for regular files only, and no permissions for symlinks
         // (built for Linux without CAN_CHMOD_SYMLINK: a symlink's mode cannot be set).
         let reported = match field {
-            Field::Size => new.kind == Kind::File,
-            Field::Mode => new.kind != Kind::Symlink,
+            Attribute::Size => new.kind == Kind::File,
+            Attribute::Mode => new.kind != Kind::Symlink,
             _ => true,
         };
         if !reported {
@@ -300,8 +301,8 @@ fn updated(old: &Record, new: &Record, fields: &[Field], retyped: bool) -> Item 
 
 /// The entries rsync itemizes, with their verdicts, in the new tree's order (rsync's
 /// file-list order, in which it prints them).
-pub fn items(diff: &Diff) -> Vec<(&Record, Item)> {
-    let mut items: Vec<(&Record, Item)> = diff
+pub fn items(diff: &Diff) -> Vec<(&Record, Itemized)> {
+    let mut items: Vec<(&Record, Itemized)> = diff
         .changes
         .iter()
         .filter_map(|c| Some((c.new.as_ref()?, item(c)?)))
@@ -353,7 +354,7 @@ pub fn write_itemize(
 mod tests {
     use super::*;
     use crate::diff::{diff, DiffOptions};
-    use crate::record::{Content, Meta, Timestamp};
+    use crate::test_records::{entry, file};
 
     const KINDS: [Kind; 7] = [
         Kind::File,
@@ -371,33 +372,23 @@ mod tests {
         } else {
             b"one"
         };
-        Record {
-            name: b"x".to_vec(),
-            kind,
-            meta: Some(Meta {
-                mode: if variant == 2 { 0o600 } else { 0o644 },
-                uid: u32::from(variant == 3),
-                gid: u32::from(variant == 4),
-                size: if kind == Kind::File && variant == 5 {
-                    4
-                } else {
-                    3
-                },
-                mtime: Timestamp {
-                    sec: 1_600_000_000 + i64::from(variant == 6),
-                    nsec: 0,
-                },
-                rdev: u64::from(variant == 7),
-                ..Meta::default()
-            }),
-            link_target: (kind == Kind::Symlink).then(|| data.to_vec()),
-            content: if kind == Kind::File {
-                Content::Digest(Algorithm::Md5.digest(data))
+        let mut r = match kind {
+            Kind::File => file("x", data),
+            Kind::Symlink => entry("x", kind).target(data),
+            _ => entry("x", kind),
+        };
+        r = r
+            .mode(if variant == 2 { 0o600 } else { 0o644 })
+            .uid(u32::from(variant == 3))
+            .gid(u32::from(variant == 4))
+            .size(if kind == Kind::File && variant == 5 {
+                4
             } else {
-                Content::None
-            },
-            extra: Vec::new(),
-        }
+                3
+            })
+            .mtime(1_600_000_000 + i64::from(variant == 6), 0)
+            .rdev(u64::from(variant == 7));
+        r
     }
 
     /// As an rsync log has it: no metadata, no symlink target, no exact type.

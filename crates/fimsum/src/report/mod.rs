@@ -14,11 +14,11 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::diff::{differing_extra, Change, ChangeKind, Diff, Field};
+use crate::diff::{differing_extra, Change, ChangeKind, Diff};
 use crate::fim::assess::{Assessment, Detector, Event, Finding};
 use crate::fim::config::RuleConfig;
 use crate::fim::severity::Severity;
-use crate::record::{Content, Kind, Meta, Record, Timestamp};
+use crate::record::{Attribute, Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
 
 /// Version of the JSON lines schema (docs/json.md).
@@ -126,7 +126,7 @@ pub fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset
                     };
                     format!(
                         "{} {} -> {}",
-                        f.name(),
+                        f.report_name(),
                         value(&change.old),
                         value(&change.new)
                     )
@@ -214,7 +214,7 @@ pub fn write_json(
             "abs_path": escape_name(&finding.path, ctx.charset),
             "change": finding.event.name(),
             "severity": finding.severity.name(),
-            "fields": finding.fields.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "fields": finding.fields.iter().map(|f| f.report_name()).collect::<Vec<_>>(),
             "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
             "old": change.and_then(|c| c.old.as_ref()).map(|r| record_json(r, ctx.charset)),
             "new": change.and_then(|c| c.new.as_ref()).map(|r| record_json(r, ctx.charset)),
@@ -303,10 +303,10 @@ fn kind_of(r: &Option<Record>) -> &'static str {
 /// The detail of a content change that only an extra digest saw: the checksum is the same
 /// on both sides, so it collided (an MD5 collision can be made in seconds; an xxhash one
 /// needs no effort at all), and printing "content X -> X" would hide why it is reported.
-fn collision_text(change: &Change, field: Field) -> Option<String> {
+fn collision_text(change: &Change, field: Attribute) -> Option<String> {
     let (o, n) = (change.old.as_ref()?, change.new.as_ref()?);
     let checksum = o.content.digest()?;
-    if field != Field::Content || n.content.digest() != Some(checksum) {
+    if field != Attribute::Content || n.content.digest() != Some(checksum) {
         return None;
     }
     let (kind, old, new) = differing_extra(o, n)?;
@@ -318,36 +318,38 @@ fn collision_text(change: &Change, field: Field) -> Option<String> {
 /// The detail of an inode change across filesystems: the inode number may well be the same
 /// (every ext4 root is inode 2), and "inode 2 -> 2" would hide what changed, so the
 /// filesystems' device numbers are shown with it.
-fn other_filesystem_text(change: &Change, field: Field) -> Option<String> {
+fn other_filesystem_text(change: &Change, field: Attribute) -> Option<String> {
     let (o, n) = (change.old.as_ref()?.meta?, change.new.as_ref()?.meta?);
-    if field != Field::Inode || o.dev == n.dev {
+    if field != Attribute::Inode || o.dev == n.dev {
         return None;
     }
     let on = |m: Meta| format!("{} (filesystem {}:{})", m.ino, major(m.dev), minor(m.dev));
     Some(format!("inode {} -> {}", on(o), on(n)))
 }
 
-/// The value of one field of a record, as the human report shows it.
-fn field_text(r: &Record, field: Field, charset: Charset) -> String {
+/// The value of one attribute of a record, as the human report shows it.
+fn field_text(r: &Record, field: Attribute, charset: Charset) -> String {
     let meta = r.meta.unwrap_or_default();
     match field {
-        Field::Content => match &r.content {
+        // Never among a modification's fields (a new type is its own kind of change).
+        Attribute::Type => r.kind.name().into(),
+        Attribute::Content => match &r.content {
             Content::Digest(d) => d.to_hex(),
             _ => "-".into(),
         },
-        Field::Mode => format!("{:04o}", meta.mode),
-        Field::Uid => meta.uid.to_string(),
-        Field::Gid => meta.gid.to_string(),
-        Field::Size => meta.size.to_string(),
-        Field::Mtime => rfc3339(meta.mtime),
-        Field::LinkTarget => r
+        Attribute::Mode => format!("{:04o}", meta.mode),
+        Attribute::Owner => meta.uid.to_string(),
+        Attribute::Group => meta.gid.to_string(),
+        Attribute::Size => meta.size.to_string(),
+        Attribute::Mtime => rfc3339(meta.mtime),
+        Attribute::Link => r
             .link_target
             .as_deref()
             .map_or("-".into(), |t| escape_name(t, charset)),
-        Field::Device => format!("{}:{}", major(meta.rdev), minor(meta.rdev)),
-        Field::Ctime => rfc3339(meta.ctime),
-        Field::Inode => meta.ino.to_string(),
-        Field::Nlink => meta.nlink.to_string(),
+        Attribute::Device => format!("{}:{}", major(meta.rdev), minor(meta.rdev)),
+        Attribute::Ctime => rfc3339(meta.ctime),
+        Attribute::Inode => meta.ino.to_string(),
+        Attribute::Nlink => meta.nlink.to_string(),
     }
 }
 
@@ -381,7 +383,7 @@ fn record_json(r: &Record, charset: Charset) -> Value {
         }
         Content::Unreadable(why) => obj["unreadable"] = Value::from(why.as_str()),
         Content::ChangedDuringScan(why) => obj["changed_during_scan"] = Value::from(why.as_str()),
-        Content::None => {}
+        Content::NotAFile | Content::NotHashed => {}
     }
     if let Some(t) = &r.link_target {
         obj["target"] = Value::from(escape_name(t, charset));

@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use crate::fim::packages::{hex, PackageDb, Problem, Verification};
+use crate::fim::packages::{Deviation, PackageDb, Verification};
+use crate::hex;
 use crate::report::JSON_SCHEMA_VERSION;
 use crate::rsync::escape::{escape_name, Charset};
 
@@ -13,14 +14,14 @@ use crate::rsync::escape::{escape_name, Charset};
 /// expected X, found Y)`. Names are escaped as in every fimsum report.
 pub fn write_human(out: &mut dyn Write, v: &Verification, charset: Charset) -> io::Result<()> {
     for f in &v.findings {
-        let detail = match f.problem {
-            Problem::Missing => String::new(),
-            ref problem => format!(": {problem}"),
+        let detail = match f.deviation {
+            Deviation::Missing => String::new(),
+            ref deviation => format!(": {deviation}"),
         };
         writeln!(
             out,
             "{:<10} {}  ({}{}{})",
-            f.problem.label(),
+            f.deviation.label(),
             escape_name(&f.file.path, charset),
             escape_name(f.file.package.as_bytes(), charset),
             if f.file.conffile { ", conffile" } else { "" },
@@ -65,7 +66,7 @@ pub fn write_json(
         let mut obj = json!({
             "type": "finding",
             "path": escape_name(&f.file.path, charset),
-            "problem": f.problem.label(),
+            "problem": f.deviation.label(),
             "package": escape_name(f.file.package.as_bytes(), charset),
             "conffile": f.file.conffile,
         });
@@ -73,19 +74,21 @@ pub fn write_json(
             obj["listed_as"] = Value::from(escape_name(listed, charset));
         }
         let octal = |mode: u32| Value::from(format!("{mode:04o}"));
-        match &f.problem {
-            Problem::Missing => {}
-            Problem::NotRegular { kind } => obj["kind"] = Value::from(kind.name()),
-            Problem::Md5Mismatch { expected, actual } => {
-                obj["expected_md5"] = Value::from(hex(expected));
-                obj["found_md5"] = Value::from(hex(actual));
+        match &f.deviation {
+            Deviation::Missing => {}
+            Deviation::NotRegular { kind } => obj["kind"] = Value::from(kind.name()),
+            Deviation::Md5Mismatch { expected, actual } => {
+                obj["expected_md5"] = Value::from(hex::encode(expected));
+                obj["found_md5"] = Value::from(hex::encode(actual));
             }
-            Problem::Unreadable { reason } => {
+            Deviation::Unreadable { reason } => {
                 obj["reason"] = Value::from(escape_escaped(reason, charset))
             }
-            Problem::WorldWritable { mode } | Problem::SetId { mode } => obj["mode"] = octal(*mode),
-            Problem::NotRootOwned { uid } => obj["uid"] = Value::from(*uid),
-            Problem::OverrideMismatch {
+            Deviation::WorldWritable { mode } | Deviation::SetId { mode } => {
+                obj["mode"] = octal(*mode)
+            }
+            Deviation::NotRootOwned { uid } => obj["uid"] = Value::from(*uid),
+            Deviation::OverrideMismatch {
                 expected,
                 uid,
                 gid,

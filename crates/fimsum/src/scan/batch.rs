@@ -356,20 +356,10 @@ impl Compact {
 mod tests {
     use super::*;
     use crate::hash::Algorithm;
+    use crate::test_records::entry;
 
     fn record(name: &str, kind: Kind) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind,
-            meta: Some(Meta {
-                size: name.len() as u64,
-                mtime: Timestamp { sec: 7, nsec: 9 },
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::None,
-            extra: Vec::new(),
-        }
+        entry(name, kind).size(name.len() as u64).mtime(7, 9)
     }
 
     fn digest(data: &[u8]) -> Digest {
@@ -444,7 +434,7 @@ mod tests {
         });
 
         let mut hashed_passwd = passwd;
-        hashed_passwd.meta = Some(hashed(Content::None, Vec::new()).meta);
+        hashed_passwd.meta = Some(hashed(Content::NotHashed, Vec::new()).meta);
         hashed_passwd.content = Content::Digest(digest(b"passwd"));
         hashed_passwd.extra = extra;
         let mut unreadable = empty;

@@ -122,6 +122,16 @@ pub fn scan<E>(
     scan_reusing(sources, options, None, sink)
 }
 
+/// How many workers a `--threads` of `requested` means: itself, or for 0 one per CPU
+/// this process may use (1 if that cannot be told). The scan and the package verifier
+/// both count this way, so one option means one thing.
+pub fn worker_threads(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
 /// [`scan`], taking the checksums `reuse` knows instead of reading those files
 /// (`check --quick`).
 pub fn scan_reusing<E>(
@@ -133,10 +143,7 @@ pub fn scan_reusing<E>(
     // Before any mapping: a file truncated under one must raise a flag, not kill us.
     let _ = crate::scan::mapped::GuardedMap::install_handler();
     let open_files = raise_open_file_limit();
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = worker_threads(options.threads);
     let (algorithm, kernel) = (options.algorithm, options.kernel);
     let extras = &options.extras[..];
     let hooks = &options.walk.hooks;
@@ -328,11 +335,11 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
         return;
     };
     match (&record.content, links.get(&(m.dev, m.ino))) {
-        (Content::None, Some((content, extra))) => {
+        (Content::NotHashed, Some((content, extra))) => {
             record.content = content.clone();
             record.extra = extra.clone();
         }
-        (Content::None, None) => {}
+        (Content::NotHashed, None) => {}
         (content, _) => {
             links
                 .entry((m.dev, m.ino))

@@ -169,25 +169,13 @@ impl<I: Iterator<Item = Result<Record>> + Send> Reuse for QuickCheck<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hash::Algorithm;
-    use crate::record::{Content, Meta};
+    use crate::test_records;
 
     fn file(name: &str, extra: &[HashKind]) -> Record {
-        Record {
-            name: name.as_bytes().to_vec(),
-            kind: Kind::File,
-            meta: Some(Meta {
-                size: 1,
-                ino: 7,
-                ..Meta::default()
-            }),
-            link_target: None,
-            content: Content::Digest(Algorithm::Md5.digest(name.as_bytes())),
-            extra: extra
-                .iter()
-                .map(|&k| (k, k.digest(name.as_bytes())))
-                .collect(),
-        }
+        test_records::file(name, name.as_bytes())
+            .size(1)
+            .ino(7)
+            .extras(extra, name.as_bytes())
     }
 
     #[test]

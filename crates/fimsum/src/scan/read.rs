@@ -193,7 +193,8 @@ pub fn md5(file: &FileRef, seen: &Meta) -> Result<[u8; 16], String> {
             .try_into()
             .map_err(|_| "not a 16-byte digest".to_string()),
         Content::Unreadable(why) | Content::ChangedDuringScan(why) => Err(why),
-        Content::None => Err("not a regular file".to_string()),
+        Content::NotAFile => Err("not a regular file".to_string()),
+        Content::NotHashed => Err("not read".to_string()),
     }
 }
 

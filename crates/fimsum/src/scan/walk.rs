@@ -26,12 +26,53 @@ use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 
+/// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
+/// filesystem. Kept as the count that was given (a baseline stores that byte, and rsync
+/// treats `-xxx` as `-xx`), and read through [`OneFileSystem::stays`] and
+/// [`OneFileSystem::omits_mount_points`] rather than compared as a number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct OneFileSystem(u8);
+
+impl OneFileSystem {
+    /// No `-x`: the walk crosses into other filesystems.
+    pub const OFF: OneFileSystem = OneFileSystem(0);
+    /// `-x`: a directory on another filesystem than its source is listed but not entered.
+    pub const LIST_MOUNT_POINTS: OneFileSystem = OneFileSystem(1);
+    /// `-xx`: such a directory is left out.
+    pub const OMIT_MOUNT_POINTS: OneFileSystem = OneFileSystem(2);
+
+    /// How many times `-x` was given.
+    pub const fn from_count(count: u8) -> OneFileSystem {
+        OneFileSystem(count)
+    }
+
+    /// How many times `-x` was given: the byte a baseline header stores.
+    pub const fn count(self) -> u8 {
+        self.0
+    }
+
+    /// Whether the walk stays on each source's filesystem (`-x` or more).
+    pub const fn stays(self) -> bool {
+        self.0 >= 1
+    }
+
+    /// Whether a directory on another filesystem is left out rather than listed (`-xx`).
+    pub const fn omits_mount_points(self) -> bool {
+        self.0 >= 2
+    }
+}
+
+impl From<u8> for OneFileSystem {
+    fn from(count: u8) -> OneFileSystem {
+        OneFileSystem::from_count(count)
+    }
+}
+
 /// What a walk is told besides its sources.
 #[derive(Clone, Debug, Default)]
 pub struct WalkOptions {
-    /// rsync's `-x`: 1, a directory on another filesystem than its source is listed but not
-    /// entered; 2 (`-xx`), it is left out.
-    pub one_file_system: u8,
+    /// rsync's `-x` (see [`OneFileSystem`]).
+    pub one_file_system: OneFileSystem,
     /// The filter options as given, kept so a baseline can record them and a check can
     /// apply them again.
     filters: Vec<FilterArg>,
@@ -58,7 +99,10 @@ pub struct WalkOptions {
 }
 
 impl WalkOptions {
-    pub fn new(one_file_system: u8, filters: Vec<FilterArg>) -> Result<WalkOptions, PatternError> {
+    pub fn new(
+        one_file_system: impl Into<OneFileSystem>,
+        filters: Vec<FilterArg>,
+    ) -> Result<WalkOptions, PatternError> {
         let mut filter = Filter::new();
         for arg in &filters {
             match arg {
@@ -68,7 +112,7 @@ impl WalkOptions {
             }
         }
         Ok(WalkOptions {
-            one_file_system,
+            one_file_system: one_file_system.into(),
             filters,
             filter,
             skip: Vec::new(),
@@ -234,7 +278,7 @@ impl Walker {
                     kind: Kind::Dir,
                     meta: Some(meta),
                     link_target: None,
-                    content: Content::None,
+                    content: Content::NotAFile,
                     extra: Vec::new(),
                 },
                 file: None,
@@ -408,7 +452,9 @@ impl Walker {
             let meta = Meta::from_stat(&st);
             if self.options.filter.is_excluded(&name, kind == Kind::Dir)
                 || (kind == Kind::File && self.options.skip.contains(&(meta.dev, meta.ino)))
-                || (kind == Kind::Dir && self.options.one_file_system > 1 && meta.dev != source_dev)
+                || (kind == Kind::Dir
+                    && self.options.one_file_system.omits_mount_points()
+                    && meta.dev != source_dev)
             {
                 continue;
             }
@@ -433,7 +479,11 @@ impl Walker {
             return Some(unseen(child.name, child.kind, reason));
         }
         let mut opened = None;
-        let mut content = Content::None;
+        let mut content = if child.kind == Kind::File {
+            Content::NotHashed
+        } else {
+            Content::NotAFile
+        };
         let meta = match child.meta {
             Some(meta) => meta,
             None => {
@@ -442,7 +492,7 @@ impl Walker {
                     Err(reason) => return Some(unseen(child.name, Kind::File, reason)),
                 };
                 opened = fd.map(|fd| OpenedFile::new(fd, &self.options.waiting));
-                content = problem.map_or(Content::None, Content::ChangedDuringScan);
+                content = problem.map_or(Content::NotHashed, Content::ChangedDuringScan);
                 meta
             }
         };
@@ -456,7 +506,7 @@ impl Walker {
         };
         let mut file = None;
         match child.kind {
-            Kind::File if record.content == Content::None => {
+            Kind::File if record.content == Content::NotHashed => {
                 file = Some(FileRef {
                     dir: child.parent,
                     leaf: child.leaf,
@@ -583,7 +633,7 @@ impl Walker {
         seen: &Meta,
         source_dev: u64,
     ) -> Result<(Vec<Child>, Option<String>), String> {
-        if self.options.one_file_system > 0 && seen.dev != source_dev {
+        if self.options.one_file_system.stays() && seen.dev != source_dev {
             return Ok((Vec::new(), None));
         }
         self.options.hooks.call(|h| h.before_descend(name));

@@ -52,7 +52,8 @@ pub fn entry_record(entry: LogEntry) -> Record {
     let kind = entry.kind.unwrap_or(Kind::Special);
     let content = match entry.checksum {
         Some(d) => Content::Digest(d),
-        None => Content::None,
+        None if kind == Kind::File => Content::NotHashed,
+        None => Content::NotAFile,
     };
     Record {
         name: entry.name,
@@ -155,11 +156,11 @@ mod tests {
     fn lines_round_trip_through_the_reader() {
         let algo = Algorithm::Md5;
         let records = vec![
-            rec(b".", Kind::Dir, Content::None),
+            rec(b".", Kind::Dir, Content::NotAFile),
             rec(b"\\#123", Kind::File, Content::Digest(algo.digest(b"y"))),
             rec(b"new\nline", Kind::File, Content::Digest(algo.digest(b"x"))),
-            rec(b"sp ace ", Kind::Special, Content::None),
-            rec(b"d\xff", Kind::Dir, Content::None),
+            rec(b"sp ace ", Kind::Special, Content::NotAFile),
+            rec(b"d\xff", Kind::Dir, Content::NotAFile),
         ];
         let mut text = Vec::new();
         for r in &records {

@@ -204,7 +204,7 @@ impl<B: Iterator<Item = Result<Record>>> Replay<B> {
                         .into(),
                 ),
             },
-            (None, _) => Content::None,
+            (None, _) => Content::NotAFile,
         };
         let link_target = entry.link_target.clone().or_else(|| {
             same.filter(|_| unchanged)
@@ -312,7 +312,7 @@ mod tests {
             link_target: None,
             content: match body {
                 Some(b) => Content::Digest(Algorithm::Md5.digest(b)),
-                None => Content::None,
+                None => Content::NotAFile,
             },
             extra: Vec::new(),
         }

@@ -1,0 +1,477 @@
+//! Reading a baseline as hostile input: the private copy in memory, the verifying pass,
+//! the signature pass that comes before any decoding, and the records handed out.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+
+use super::sign::{self, KeyId, PublicKey, SignatureBlock, BLOCK_LEN};
+use super::wire::{
+    decode_exact, decode_extra, decode_header, HashWriter, Header, RawPrefix, RecordFormat,
+    WireRecord, WireRecordV3, DIGEST_LEN, END_LEN, END_MAGIC, FORMAT_VERSION, FRAME_LIMIT, MAGIC,
+};
+use crate::error::{Error, Result};
+use crate::record::{Kind, Record};
+use crate::rsync::order::cmp_entries;
+
+/// Does this file start like a baseline? (Anything else is taken for an rsync log.)
+pub fn is_baseline(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 8];
+    let mut file = crate::input::open_input(path)?;
+    let n = file
+        .read(&mut magic)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    Ok(n == magic.len() && &magic == MAGIC)
+}
+
+/// Whether a baseline is signed, and whether the signature was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureStatus {
+    Unsigned,
+    /// Signed by this key; not checked, as no verify key was given.
+    Unchecked(KeyId),
+    /// Signed by this key, and the signature verified.
+    Verified(KeyId),
+}
+
+/// A verified baseline, ready to hand out its records in order.
+///
+/// The file is read once, into memory of this process, and everything after that (the
+/// signature check, the verifying pass, the records handed out, [`Baseline::records_again`]
+/// for `check --quick`) reads that private copy: the records used are exactly the bytes
+/// that were verified, whatever is done to the file meanwhile. Reading the file twice
+/// would let whoever can write it (and sees the first pass end) put other records under a
+/// valid signature. The copy costs the baseline's size in memory, about 50 bytes an entry
+/// (16 MB for a /usr of 300,000); a file too large for the memory there is refused
+/// (exit 74) rather than aborting the run.
+pub struct Baseline {
+    pub header: Header,
+    pub count: u64,
+    pub signature: SignatureStatus,
+    path: PathBuf,
+    data: Arc<Vec<u8>>,
+    records_offset: u64,
+    format: RecordFormat,
+}
+
+/// Read all of `file` (`path`, for messages) into memory, its length taken from `fstat`
+/// (bytes written past it meanwhile are not read; a file cut short is then found
+/// truncated by the checks).
+pub(super) fn read_private(file: &File, path: &Path) -> Result<Vec<u8>> {
+    let read_error = |e| Error::io(format!("cannot read {}", path.display()), e);
+    let len = file.metadata().map_err(read_error)?.len();
+    // What is not a baseline at all (a disk image, a log) is said to be that, not found too
+    // large to read: the magic is looked at before any memory is set aside for the rest.
+    let mut magic = [0u8; MAGIC.len()];
+    match file.read_exact_at(&mut magic, 0) {
+        Ok(()) if &magic != MAGIC => {
+            return Err(Error::bad_data(path, "not a fimsum baseline (wrong magic)"))
+        }
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            return Err(Error::bad_data(
+                path,
+                "not a fimsum baseline (file too short)",
+            ))
+        }
+        Err(e) => return Err(read_error(e)),
+        Ok(()) => {}
+    }
+    let mut data = Vec::new();
+    usize::try_from(len)
+        .ok()
+        .and_then(|n| data.try_reserve_exact(n).ok())
+        .ok_or_else(|| {
+            read_error(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!("{len} bytes do not fit in memory"),
+            ))
+        })?;
+    file.take(len).read_to_end(&mut data).map_err(read_error)?;
+    Ok(data)
+}
+
+/// A reader of the shared private copy with its own position.
+struct Shared {
+    data: Arc<Vec<u8>>,
+    pos: usize,
+}
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Baseline {
+    /// Open and fully verify a baseline; the records are then read with [`Baseline::records`].
+    /// A signature block is accepted but not checked.
+    pub fn open(path: &Path) -> Result<Baseline> {
+        Baseline::open_with(path, None)
+    }
+
+    /// [`Baseline::open`], but with a policy, first require a valid signature by its key
+    /// and check its host and generation ([`check_signature`]), all before any record is
+    /// decoded.
+    pub fn open_with(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
+        let file = crate::input::open_input(path)?;
+        Baseline::from_bytes(path, read_private(&file, path)?, policy)
+    }
+
+    /// [`Baseline::open_with`] of these bytes, read from `path`.
+    fn from_bytes(path: &Path, data: Vec<u8>, policy: Option<&Policy>) -> Result<Baseline> {
+        let bad = |reason| Error::bad_data(path, reason);
+        let signed = match policy {
+            Some(policy) => Some(check_signature(io::Cursor::new(&data[..]), policy).map_err(bad)?),
+            None => None,
+        };
+        let verified = check_integrity(&data[..]).map_err(bad)?;
+        let signature = match (signed, verified.signature) {
+            (None, None) => SignatureStatus::Unsigned,
+            (None, Some(block)) => SignatureStatus::Unchecked(block.key_id),
+            // Both passes read the same bytes in memory; checked all the same.
+            (Some(s), Some(block)) if s.block == block && s.digest == verified.digest => {
+                SignatureStatus::Verified(block.key_id)
+            }
+            (Some(_), _) => return Err(bad("changed while it was being verified".into())),
+        };
+        Ok(Baseline {
+            format: RecordFormat::new(verified.version, &verified.header),
+            header: verified.header,
+            count: verified.count,
+            signature,
+            path: path.to_path_buf(),
+            data: Arc::new(data),
+            records_offset: verified.records_offset,
+        })
+    }
+
+    /// A second, independent reader of the same records (for `check --quick`, which reads
+    /// them in step with the scan while the diff reads them too): the very bytes that were
+    /// verified, not the file again.
+    pub fn records_again(&self) -> Result<Records> {
+        Ok(self.reader())
+    }
+
+    fn reader(&self) -> Records {
+        Records {
+            input: Input::new(Shared {
+                data: Arc::clone(&self.data),
+                pos: self.records_offset as usize,
+            }),
+            format: self.format.clone(),
+            left: self.count,
+            path: self.path.clone(),
+        }
+        .skip_hashing(self.records_offset)
+    }
+
+    /// The records in order, decoded from the bytes [`Baseline::open`] verified.
+    pub fn records(self) -> Records {
+        self.reader()
+    }
+}
+
+/// What [`check_integrity`] found in a sound baseline.
+pub struct Verified {
+    /// The format version the file was written in.
+    pub version: u32,
+    pub header: Header,
+    pub count: u64,
+    /// Where the first record starts.
+    pub records_offset: u64,
+    /// The SHA-256 of every byte before the end marker.
+    pub digest: [u8; DIGEST_LEN],
+    /// The signature block after the end marker, if there is one (not checked here).
+    pub signature: Option<SignatureBlock>,
+}
+
+/// Check a whole baseline: magic and version, every frame against the limits and the bytes
+/// left, every record decoded exactly and in strict rsync order, then the end marker, the
+/// digest and the end of input. Nothing is kept but the header, so memory stays flat.
+pub fn check_integrity(input: impl Read) -> std::result::Result<Verified, String> {
+    let mut input = Input::new(input);
+    let (header, count, version) = read_prefix(&mut input)?;
+    let records_offset = input.offset;
+    let format = RecordFormat::new(version, &header);
+    let mut last: Option<(Vec<u8>, bool)> = None;
+    for i in 0..count {
+        let record = read_record(&mut input, &format)
+            .map_err(|e| format!("record {} of {count}: {e}", i + 1))?;
+        if let Some((name, is_dir)) = &last {
+            if cmp_entries(name, *is_dir, &record.name, record.is_dir()) != std::cmp::Ordering::Less
+            {
+                return Err(format!("record {} is out of order", i + 1));
+            }
+        }
+        last = Some((record.name, record.kind == Kind::Dir));
+    }
+    let digest: [u8; DIGEST_LEN] = input.hasher.clone().finalize().into();
+    let mut end = [0u8; END_LEN];
+    input
+        .read_exact(&mut end)
+        .map_err(|_| "end marker missing: the baseline is truncated".to_string())?;
+    if &end[..8] != END_MAGIC {
+        return Err("end marker missing: wrong record count or trailing records".into());
+    }
+    if end[8..] != digest[..] {
+        return Err(DIGEST_MISMATCH.into());
+    }
+    // After the end marker: nothing, or exactly one signature block.
+    let mut rest = Vec::with_capacity(BLOCK_LEN + 1);
+    (&mut input.inner)
+        .take(BLOCK_LEN as u64 + 1)
+        .read_to_end(&mut rest)
+        .map_err(|e| e.to_string())?;
+    let signature = if rest.is_empty() {
+        None
+    } else {
+        Some(
+            SignatureBlock::from_bytes(&rest)
+                .ok_or("trailing bytes after the end marker (not a signature block)")?,
+        )
+    };
+    Ok(Verified {
+        version,
+        header,
+        count,
+        records_offset,
+        digest,
+        signature,
+    })
+}
+
+const DIGEST_MISMATCH: &str = "digest mismatch: the baseline was altered or damaged";
+pub(super) const NOT_SIGNED: &str = "not signed, and a signature is required (--verify-key)";
+
+/// What [`check_signature`] vouches for.
+pub struct Signed {
+    pub header: Header,
+    pub digest: [u8; DIGEST_LEN],
+    pub block: SignatureBlock,
+}
+
+/// The signature pass, before anything is decoded: read the magic, the version and the
+/// header frame as bytes (only fixed-size fields are looked at), find the signature block
+/// and the end marker at their fixed offsets from the end, hash everything before the end
+/// marker, and verify the signature over [`sign::message`]. Only then is the header
+/// decoded and checked against the policy's host and generation. Records are never decoded
+/// here; [`check_integrity`] does that afterwards.
+pub fn check_signature<R: Read + Seek>(
+    mut input: R,
+    policy: &Policy,
+) -> std::result::Result<Signed, String> {
+    let io_error = |e: io::Error| e.to_string();
+    let len = input.seek(SeekFrom::End(0)).map_err(io_error)?;
+    input.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    let mut head = Input::new(&mut input);
+    let prefix = read_raw_prefix(&mut head)?;
+    let (prefix_end, mut hasher) = (head.offset, head.hasher);
+    let payload_end = len
+        .checked_sub((END_LEN + BLOCK_LEN) as u64)
+        .filter(|&end| end >= prefix_end)
+        .ok_or(NOT_SIGNED)?;
+    let mut tail = [0u8; END_LEN + BLOCK_LEN];
+    input
+        .seek(SeekFrom::Start(payload_end))
+        .and_then(|_| input.read_exact(&mut tail))
+        .map_err(io_error)?;
+    let block = SignatureBlock::from_bytes(&tail[END_LEN..]).ok_or(NOT_SIGNED)?;
+    if &tail[..8] != END_MAGIC {
+        return Err("end marker missing before the signature block".into());
+    }
+    input.seek(SeekFrom::Start(prefix_end)).map_err(io_error)?;
+    let want = payload_end - prefix_end;
+    let hashed =
+        io::copy(&mut (&mut input).take(want), &mut HashWriter(&mut hasher)).map_err(io_error)?;
+    if hashed != want {
+        return Err("changed while it was being verified".into());
+    }
+    let digest: [u8; DIGEST_LEN] = hasher.finalize().into();
+    if tail[8..END_LEN] != digest {
+        return Err(DIGEST_MISMATCH.into());
+    }
+    policy
+        .key
+        .verify(&sign::message(&prefix.to_bytes(), &digest), &block)?;
+    let header = decode_header(prefix.version, &prefix.header)?;
+    policy.check(&header)?;
+    Ok(Signed {
+        header,
+        digest,
+        block,
+    })
+}
+
+/// Iterator over a verified baseline's records.
+pub struct Records {
+    input: Input<Shared>,
+    format: RecordFormat,
+    left: u64,
+    path: PathBuf,
+}
+
+impl Records {
+    fn skip_hashing(mut self, offset: u64) -> Records {
+        self.input.offset = offset;
+        self
+    }
+}
+
+impl Iterator for Records {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Result<Record>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(
+            read_record(&mut self.input, &self.format)
+                .map_err(|e| Error::bad_data(&self.path, format!("changed while being read: {e}"))),
+        )
+    }
+}
+
+/// A reader that hashes what it reads and knows its offset, for error messages.
+pub(super) struct Input<R> {
+    inner: R,
+    hasher: Sha256,
+    offset: u64,
+}
+
+impl<R: Read> Input<R> {
+    pub(super) fn new(inner: R) -> Input<R> {
+        Input {
+            inner,
+            hasher: Sha256::new(),
+            offset: 0,
+        }
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_exact(buf)?;
+        self.hasher.update(&*buf);
+        self.offset += buf.len() as u64;
+        Ok(())
+    }
+
+    fn u32(&mut self) -> std::result::Result<u32, String> {
+        let mut b = [0u8; 4];
+        self.read_exact(&mut b).map_err(|_| self.truncated())?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self) -> std::result::Result<u64, String> {
+        let mut b = [0u8; 8];
+        self.read_exact(&mut b).map_err(|_| self.truncated())?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// One length-prefixed frame, its length checked before anything is allocated.
+    fn frame(&mut self) -> std::result::Result<Vec<u8>, String> {
+        let len = self.u32()? as usize;
+        if len > FRAME_LIMIT {
+            return Err(format!(
+                "frame of {len} bytes at offset {} exceeds the limit",
+                self.offset
+            ));
+        }
+        let mut buf = vec![0u8; len];
+        self.read_exact(&mut buf).map_err(|_| self.truncated())?;
+        Ok(buf)
+    }
+
+    fn truncated(&self) -> String {
+        format!("truncated at offset {}", self.offset)
+    }
+}
+
+fn read_raw_prefix<R: Read>(input: &mut Input<R>) -> std::result::Result<RawPrefix, String> {
+    let mut magic = [0u8; 8];
+    input
+        .read_exact(&mut magic)
+        .map_err(|_| "not a fimsum baseline (file too short)".to_string())?;
+    if &magic != MAGIC {
+        return Err("not a fimsum baseline (wrong magic)".into());
+    }
+    let version = input.u32()?;
+    if !(1..=FORMAT_VERSION).contains(&version) {
+        return Err(format!(
+            "baseline format version {version} is not supported (this fimsum reads versions 1 to {FORMAT_VERSION})"
+        ));
+    }
+    let header = input.frame()?;
+    let count = input.u64()?;
+    Ok(RawPrefix {
+        version,
+        header,
+        count,
+    })
+}
+
+/// The header, the record count and the format version.
+pub(super) fn read_prefix<R: Read>(
+    input: &mut Input<R>,
+) -> std::result::Result<(Header, u64, u32), String> {
+    let raw = read_raw_prefix(input)?;
+    Ok((
+        decode_header(raw.version, &raw.header)?,
+        raw.count,
+        raw.version,
+    ))
+}
+
+fn read_record<R: Read>(
+    input: &mut Input<R>,
+    format: &RecordFormat,
+) -> std::result::Result<Record, String> {
+    let frame = input.frame()?;
+    let (wire, extra) = if format.version >= 3 {
+        let v3 = decode_exact::<WireRecordV3>(&frame)?;
+        (v3.v2, v3.extra)
+    } else {
+        (decode_exact::<WireRecord>(&frame)?, Vec::new())
+    };
+    let mut record = wire.into_record(format.algorithm)?;
+    record.extra = decode_extra(&record, extra, &format.extra)?;
+    Ok(record)
+}
+
+/// What a verifier demands of a baseline: a valid signature by `key` and, optionally, the
+/// host it was made on and a lowest generation (against replaying an older baseline).
+pub struct Policy {
+    pub key: PublicKey,
+    pub expect_host: Option<String>,
+    pub min_generation: Option<u64>,
+}
+
+impl Policy {
+    /// The checks on a header whose signature has been verified.
+    pub fn check(&self, header: &Header) -> std::result::Result<(), String> {
+        if let Some(host) = &self.expect_host {
+            if header.host != *host {
+                return Err(format!(
+                    "made on host {:?}, not on the expected host {host:?}",
+                    header.host
+                ));
+            }
+        }
+        if let Some(min) = self.min_generation {
+            if header.generation < min {
+                return Err(format!(
+                    "generation {} is below --min-generation {min}: an older baseline replayed?",
+                    header.generation
+                ));
+            }
+        }
+        Ok(())
+    }
+}

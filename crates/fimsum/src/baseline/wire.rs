@@ -1,0 +1,438 @@
+//! The on-disk format of a baseline: the magic, the version constants, the wire structs
+//! that bincode encodes, the frames, and the conversions between the wire structs and
+//! [`Header`] and [`Record`] (which validate on the way in). The writer and the reader
+//! share everything here, so the two cannot disagree about a byte.
+
+use std::io::{self, Write};
+
+use bincode::{Decode, Encode};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::{Error, Result};
+use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
+use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
+use crate::scan::walk::{FilterArg, OneFileSystem};
+
+pub(super) const MAGIC: &[u8; 8] = b"FIMSUMBL";
+pub(super) const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
+/// Version 4: the layout above. Version 3 had no `skip_fs` in the header; version 2 had no
+/// extra digests either; version 1 had no generation in the header either and was never
+/// signed. All are still read.
+pub const FORMAT_VERSION: u32 = 4;
+pub(super) const FRAME_LIMIT: usize = 1 << 20;
+pub(super) const DIGEST_LEN: usize = 32;
+/// The end marker and its digest.
+pub(super) const END_LEN: usize = 8 + DIGEST_LEN;
+
+pub(super) fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<FRAME_LIMIT>()
+}
+
+/// Where a baseline's records came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A fimsum scan: full metadata.
+    Scan,
+    /// An imported rsync `%n %C` log: names, directory-or-not, checksums; no metadata.
+    RsyncLog,
+}
+
+/// Everything a baseline says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub algorithm: Algorithm,
+    pub origin: Origin,
+    /// The source arguments as given.
+    pub sources: Vec<Vec<u8>>,
+    /// The same sources made absolute (with trailing slashes kept), for `check`.
+    pub roots: Vec<Vec<u8>>,
+    /// How many times `-x` was given.
+    pub one_file_system: OneFileSystem,
+    pub filters: Vec<FilterArg>,
+    pub host: String,
+    pub created: Timestamp,
+    /// Numbers the baselines written to one path (0 for a version-1 baseline); see
+    /// [`super::BaselineWriter::create_next`].
+    pub generation: u64,
+    pub fimsum_version: String,
+    /// The kinds of extra digest every hashed file carries (`scan --digest`), in the
+    /// canonical form of [`extra_kinds`]; empty for versions 1 and 2.
+    pub extra_digests: Vec<HashKind>,
+    /// The filesystem types (`statfs` magic numbers, sorted) whose mount points the scan
+    /// listed but did not enter ([`crate::scan::walk::WalkOptions::skip_fs`]), so that `check`
+    /// walks the same tree; `None` where the baseline does not say (versions 1 to 3, and a
+    /// log's import, which no walk made).
+    pub skip_fs: Option<Vec<i64>>,
+}
+
+/// Version 1's header, and the first part of the later ones.
+#[derive(Encode, Decode)]
+pub(super) struct WireHeader {
+    pub(super) algorithm: u8,
+    pub(super) origin: u8,
+    pub(super) sources: Vec<Vec<u8>>,
+    pub(super) roots: Vec<Vec<u8>>,
+    pub(super) one_file_system: u8,
+    pub(super) filters: Vec<(u8, Vec<u8>)>,
+    pub(super) host: String,
+    pub(super) created_sec: i64,
+    pub(super) created_nsec: u32,
+    pub(super) fimsum_version: String,
+}
+
+/// Version 2's header: version 1's, then the generation.
+#[derive(Encode, Decode)]
+pub(super) struct WireHeaderV2 {
+    pub(super) v1: WireHeader,
+    pub(super) generation: u64,
+}
+
+/// Version 3's header: version 2's, then the extra digests' kinds ([`HashKind::code`]).
+#[derive(Encode, Decode)]
+pub(super) struct WireHeaderV3 {
+    pub(super) v2: WireHeaderV2,
+    pub(super) extra_digests: Vec<u8>,
+}
+
+/// Version 4's header: version 3's, then the filesystem types not entered.
+#[derive(Encode, Decode)]
+struct WireHeaderV4 {
+    pub(super) v3: WireHeaderV3,
+    pub(super) skip_fs: Option<Vec<i64>>,
+}
+
+#[derive(Encode, Decode)]
+pub(super) struct WireMeta {
+    pub(super) mode: u32,
+    pub(super) uid: u32,
+    pub(super) gid: u32,
+    pub(super) size: u64,
+    pub(super) mtime: (i64, u32),
+    pub(super) ctime: (i64, u32),
+    pub(super) ino: u64,
+    pub(super) dev: u64,
+    pub(super) nlink: u64,
+    pub(super) rdev: u64,
+}
+
+#[derive(Encode, Decode)]
+pub(super) enum WireContent {
+    /// [`Content::NotAFile`] and [`Content::NotHashed`] alike, told apart by the record's
+    /// kind when read. First, so its code is 0, as in every version.
+    NoChecksum,
+    Digest(Vec<u8>),
+    Unreadable(String),
+    ChangedDuringScan(String),
+}
+
+/// A record of versions 1 and 2, and the first part of version 3's.
+#[derive(Encode, Decode)]
+pub(super) struct WireRecord {
+    pub(super) name: Vec<u8>,
+    pub(super) kind: u8,
+    pub(super) meta: Option<WireMeta>,
+    pub(super) link_target: Option<Vec<u8>>,
+    pub(super) content: WireContent,
+}
+
+/// Version 3's record: version 2's, then the extra digests (raw bytes) in the order of the
+/// header's list, for a regular file with a checksum; none for any other record. The kinds
+/// are not repeated here: the header says them once.
+#[derive(Encode, Decode)]
+pub(super) struct WireRecordV3 {
+    pub(super) v2: WireRecord,
+    pub(super) extra: Vec<Vec<u8>>,
+}
+
+/// What decoding a record needs to know from the header.
+#[derive(Clone, Debug)]
+pub(super) struct RecordFormat {
+    pub(super) version: u32,
+    pub(super) algorithm: Algorithm,
+    pub(super) extra: Vec<HashKind>,
+}
+
+impl RecordFormat {
+    pub(super) fn new(version: u32, header: &Header) -> RecordFormat {
+        RecordFormat {
+            version,
+            algorithm: header.algorithm,
+            extra: header.extra_digests.clone(),
+        }
+    }
+}
+
+fn kind_code(kind: Kind) -> u8 {
+    Kind::ALL.iter().position(|&k| k == kind).unwrap_or(7) as u8
+}
+
+impl WireHeader {
+    pub(super) fn from_header(h: &Header) -> WireHeader {
+        WireHeader {
+            algorithm: h.algorithm.code(),
+            origin: match h.origin {
+                Origin::Scan => 0,
+                Origin::RsyncLog => 1,
+            },
+            sources: h.sources.clone(),
+            roots: h.roots.clone(),
+            one_file_system: h.one_file_system.count(),
+            filters: h.filters.iter().map(FilterArg::to_code).collect(),
+            host: h.host.clone(),
+            created_sec: h.created.sec,
+            created_nsec: h.created.nsec,
+            fimsum_version: h.fimsum_version.clone(),
+        }
+    }
+
+    pub(super) fn into_header(
+        self,
+        generation: u64,
+        extra_codes: Vec<u8>,
+        skip_fs: Option<Vec<i64>>,
+    ) -> std::result::Result<Header, String> {
+        let filters = self
+            .filters
+            .into_iter()
+            .map(|(code, bytes)| FilterArg::from_code(code, bytes).ok_or("unknown filter kind"))
+            .collect::<std::result::Result<_, _>>()?;
+        let algorithm = Algorithm::from_code(self.algorithm)
+            .ok_or_else(|| format!("unknown checksum algorithm code {}", self.algorithm))?;
+        let extra_digests = extra_codes
+            .into_iter()
+            .map(|c| HashKind::from_code(c).ok_or_else(|| format!("unknown digest code {c}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if extra_digests != extra_kinds(algorithm, extra_digests.iter().copied()) {
+            return Err(format!(
+                "extra digests {extra_digests:?} repeated, out of order or the checksum itself"
+            ));
+        }
+        Ok(Header {
+            algorithm,
+            origin: match self.origin {
+                0 => Origin::Scan,
+                1 => Origin::RsyncLog,
+                n => return Err(format!("unknown origin code {n}")),
+            },
+            sources: self.sources,
+            roots: self.roots,
+            one_file_system: OneFileSystem::from_count(self.one_file_system),
+            filters,
+            host: self.host,
+            created: Timestamp {
+                sec: self.created_sec,
+                nsec: self.created_nsec,
+            },
+            generation,
+            fimsum_version: self.fimsum_version,
+            extra_digests,
+            skip_fs,
+        })
+    }
+}
+
+impl WireRecord {
+    pub(super) fn from_record(r: &Record) -> WireRecord {
+        WireRecord {
+            name: r.name.clone(),
+            kind: kind_code(r.kind),
+            meta: r.meta.map(|m| WireMeta {
+                mode: m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                size: m.size,
+                mtime: (m.mtime.sec, m.mtime.nsec),
+                ctime: (m.ctime.sec, m.ctime.nsec),
+                ino: m.ino,
+                dev: m.dev,
+                nlink: m.nlink,
+                rdev: m.rdev,
+            }),
+            link_target: r.link_target.clone(),
+            content: match &r.content {
+                Content::NotAFile | Content::NotHashed => WireContent::NoChecksum,
+                Content::Digest(d) => WireContent::Digest(d.as_bytes().to_vec()),
+                Content::Unreadable(s) => WireContent::Unreadable(s.clone()),
+                Content::ChangedDuringScan(s) => WireContent::ChangedDuringScan(s.clone()),
+            },
+        }
+    }
+
+    pub(super) fn into_record(self, algorithm: Algorithm) -> std::result::Result<Record, String> {
+        let kind = *Kind::ALL
+            .get(self.kind as usize)
+            .ok_or_else(|| format!("unknown kind code {}", self.kind))?;
+        check_name(&self.name).map_err(|why| invalid_name(&self.name, why))?;
+        let content = match self.content {
+            WireContent::NoChecksum if kind == Kind::File => Content::NotHashed,
+            WireContent::NoChecksum => Content::NotAFile,
+            WireContent::Digest(bytes) => {
+                if bytes.len() != algorithm.digest_len() || kind != Kind::File {
+                    return Err(format!(
+                        "checksum of {} bytes does not fit {algorithm}",
+                        bytes.len()
+                    ));
+                }
+                Content::Digest(Digest::from_bytes(&bytes).ok_or("invalid checksum")?)
+            }
+            WireContent::Unreadable(s) => Content::Unreadable(s),
+            WireContent::ChangedDuringScan(s) => Content::ChangedDuringScan(s),
+        };
+        Ok(Record {
+            name: self.name,
+            kind,
+            meta: self.meta.map(|m| Meta {
+                mode: m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                size: m.size,
+                mtime: Timestamp {
+                    sec: m.mtime.0,
+                    nsec: m.mtime.1,
+                },
+                ctime: Timestamp {
+                    sec: m.ctime.0,
+                    nsec: m.ctime.1,
+                },
+                ino: m.ino,
+                dev: m.dev,
+                nlink: m.nlink,
+                rdev: m.rdev,
+            }),
+            link_target: self.link_target,
+            content,
+            extra: Vec::new(),
+        })
+    }
+}
+
+/// The message for a name that [`check_name`] refuses; the name quoted with its control
+/// characters escaped, as it may hold anything.
+pub(super) fn invalid_name(name: &[u8], why: &str) -> String {
+    format!(
+        "invalid entry name {:?}: {why}",
+        String::from_utf8_lossy(name)
+    )
+}
+
+/// The extra digests of a decoded record: exactly one of each kind of the header's list for
+/// a regular file with a checksum, each of its kind's length; none for any other record.
+pub(super) fn decode_extra(
+    record: &Record,
+    raw: Vec<Vec<u8>>,
+    kinds: &[HashKind],
+) -> std::result::Result<Vec<(HashKind, Digest)>, String> {
+    let kinds = if record.content.digest().is_some() {
+        kinds
+    } else {
+        &[]
+    };
+    if raw.len() != kinds.len() {
+        return Err(format!(
+            "{} extra digests where {} belong",
+            raw.len(),
+            kinds.len()
+        ));
+    }
+    raw.into_iter()
+        .zip(kinds)
+        .map(|(bytes, &kind)| {
+            if bytes.len() != kind.digest_len() {
+                return Err(format!("{kind} digest of {} bytes", bytes.len()));
+            }
+            let digest = Digest::from_bytes(&bytes).ok_or("invalid extra digest")?;
+            Ok((kind, digest))
+        })
+        .collect()
+}
+
+/// A baseline's first bytes for this header and record count: magic, version, header frame,
+/// count. Besides the payload digest, they are what a signature covers ([`super::sign::message`]).
+pub fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
+    let wire = WireHeaderV4 {
+        v3: WireHeaderV3 {
+            v2: WireHeaderV2 {
+                v1: WireHeader::from_header(header),
+                generation: header.generation,
+            },
+            extra_digests: header.extra_digests.iter().map(|k| k.code()).collect(),
+        },
+        skip_fs: header.skip_fs.clone(),
+    };
+    let head = bincode::encode_to_vec(wire, config())
+        .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
+    let mut prefix = Vec::with_capacity(24 + head.len());
+    prefix.extend_from_slice(MAGIC);
+    prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    prefix.extend_from_slice(&frame_len(&head)?.to_le_bytes());
+    prefix.extend_from_slice(&head);
+    prefix.extend_from_slice(&count.to_le_bytes());
+    Ok(prefix)
+}
+
+pub(super) fn frame_len(frame: &[u8]) -> Result<u32> {
+    if frame.len() > FRAME_LIMIT {
+        return Err(Error::io(
+            "baseline record too large",
+            io::Error::other(format!("{} bytes", frame.len())),
+        ));
+    }
+    Ok(frame.len() as u32)
+}
+
+pub(super) struct HashWriter<'a>(pub(super) &'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(super) fn decode_exact<T: Decode<()>>(frame: &[u8]) -> std::result::Result<T, String> {
+    let (value, used) =
+        bincode::decode_from_slice::<T, _>(frame, config()).map_err(|e| e.to_string())?;
+    if used != frame.len() {
+        return Err(format!("{} stray bytes inside a frame", frame.len() - used));
+    }
+    Ok(value)
+}
+
+/// A baseline's first fields as read: the header frame not yet decoded.
+pub(super) struct RawPrefix {
+    pub(super) version: u32,
+    pub(super) header: Vec<u8>,
+    pub(super) count: u64,
+}
+
+impl RawPrefix {
+    /// The bytes they were read from.
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(24 + self.header.len());
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&self.version.to_le_bytes());
+        b.extend_from_slice(&(self.header.len() as u32).to_le_bytes());
+        b.extend_from_slice(&self.header);
+        b.extend_from_slice(&self.count.to_le_bytes());
+        b
+    }
+}
+
+pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<Header, String> {
+    let decoded = match version {
+        1 => decode_exact::<WireHeader>(frame).map(|w| (w, 0, Vec::new(), None)),
+        2 => decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation, Vec::new(), None)),
+        3 => decode_exact::<WireHeaderV3>(frame)
+            .map(|w| (w.v2.v1, w.v2.generation, w.extra_digests, None)),
+        _ => decode_exact::<WireHeaderV4>(frame).map(|w| {
+            let v3 = w.v3;
+            (v3.v2.v1, v3.v2.generation, v3.extra_digests, w.skip_fs)
+        }),
+    };
+    decoded
+        .and_then(|(wire, generation, extra, skip_fs)| wire.into_header(generation, extra, skip_fs))
+        .map_err(|e| format!("bad header: {e}"))
+}
