@@ -9,8 +9,8 @@ use fimsum::fim::assess::Assessment;
 use fimsum::fim::config::Config;
 use fimsum::hash::Algorithm;
 use fimsum::record::Timestamp;
-use fimsum::report::itemize::write_itemize;
-use fimsum::report::rsync::write_rsync;
+use fimsum::report::write_itemize;
+use fimsum::report::write_rsync;
 use fimsum::report::{self, Context};
 use fimsum::rsync::escape::Charset;
 

@@ -1,5 +1,5 @@
 //! Never crash, never lie: files that change, vanish or are swapped while a scan reads them.
-//! Each test changes the tree at an exact moment through `fimsum::scan::hook::Hooks`, the way
+//! Each test changes the tree at an exact moment through `fimsum::scan::Hooks`, the way
 //! rsync's test suite uses an LD_PRELOAD shim, and checks that no checksum of mixed or
 //! foreign content is recorded and that the scan goes on.
 
@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use fimsum::hash::{Algorithm, HashKind, Kernel};
 use fimsum::record::{Content, Kind, Record};
-use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::{HookRef, Hooks};
 use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::ScanOptions;
 

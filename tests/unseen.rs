@@ -10,7 +10,7 @@ use std::sync::Arc;
 use fimsum::diff::{diff_keeping, ChangeKind, DiffOptions, Kept};
 use fimsum::hash::Algorithm;
 use fimsum::record::Record;
-use fimsum::scan::hook::{HookRef, Hooks};
+use fimsum::scan::{HookRef, Hooks};
 use fimsum::scan::walk::WalkOptions;
 
 use crate::util::{

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use fimsum::hash::{Algorithm, Kernel};
 use fimsum::record::Record;
-use fimsum::scan::quick::Reuse;
+use fimsum::scan::Reuse;
 use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::{scan_reusing, Item, ScanOptions};
 

@@ -10,7 +10,7 @@ use fimsum::fim::config::Config;
 use fimsum::fim::ioc::IocSet;
 use fimsum::hash::{extra_kinds, HashKind};
 use fimsum::rsync::escape::Charset;
-use fimsum::scan::fs_types;
+use fimsum::scan::fs_type_magics;
 use fimsum::scan::walk::{FilterArg, WalkOptions};
 
 use super::{load_config, load_rules, load_secret_key, progress, scan_options};
@@ -85,7 +85,7 @@ pub(super) fn config_walk(config: &Config) -> Result<WalkOptions> {
         .map_err(|e| Error::Config(format!("exclude: {e}")))?;
     for name in &config.skip_fs {
         let magics =
-            fs_types::fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
+            fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));
     }
     Ok(walk)

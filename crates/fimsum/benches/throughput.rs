@@ -12,7 +12,7 @@ use fimsum::diff::{diff, DiffOptions};
 use fimsum::hash::Algorithm;
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
 use fimsum::rsync::escape::{escape_line, Charset};
-use fimsum::scan::hook::HookRef;
+use fimsum::scan::HookRef;
 use fimsum::scan::read::{checksum, FileRef};
 
 fn data(len: usize) -> Vec<u8> {

@@ -65,6 +65,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod baseline;
 pub mod civil;
 pub mod commands;
@@ -73,7 +75,7 @@ pub mod error;
 pub mod exit;
 pub mod fim;
 pub mod hash;
-pub mod hex;
+pub(crate) mod hex;
 pub mod input;
 pub mod record;
 pub mod report;

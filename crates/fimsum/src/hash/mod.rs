@@ -5,6 +5,7 @@
 //! or a [`HashKind`], a streaming [`Hasher`], [`digest_stream`] for a stream of files (where
 //! multi-buffer MD5 from [`crate::hash::md5`] comes in) and a fixed-size [`Digest`].
 
+#[doc(hidden)]
 pub mod md5;
 
 use std::fmt;

@@ -4,10 +4,10 @@
 //! hostile name cannot put control characters on a terminal or forge a report line, and
 //! the original bytes can be recovered with [`crate::rsync::escape::unescape`].
 
-pub mod deletions;
-pub mod itemize;
+pub(crate) mod deletions;
+pub(crate) mod itemize;
 pub mod packages;
-pub mod rsync;
+pub(crate) mod rsync;
 pub mod syslog;
 
 use std::io::{self, Write};
@@ -20,6 +20,9 @@ use crate::fim::config::RuleConfig;
 use crate::fim::severity::Severity;
 use crate::record::{Attribute, Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
+
+pub use crate::report::itemize::write_itemize;
+pub use crate::report::rsync::write_rsync;
 
 /// Version of the JSON lines schema (docs/json.md).
 pub const JSON_SCHEMA_VERSION: u32 = 2;

@@ -5,7 +5,7 @@
 //! a night's incremental log replayed onto the state before it ([`log`]). Nothing here touches the file
 //! system beyond asking the C library for the locale.
 
-pub mod choice;
+pub(crate) mod choice;
 pub mod escape;
 pub mod filter;
 mod locale;

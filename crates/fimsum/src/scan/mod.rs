@@ -15,10 +15,10 @@
 
 mod batch;
 mod cache;
-pub mod fs_types;
-pub mod hook;
-pub mod mapped;
-pub mod quick;
+pub(crate) mod fs_types;
+pub(crate) mod hook;
+pub(crate) mod mapped;
+pub(crate) mod quick;
 pub mod read;
 pub mod walk;
 
@@ -34,8 +34,10 @@ use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::record::{Content, Kind, Record};
 pub use crate::scan::batch::Item;
+pub use crate::scan::fs_types::fs_type_magics;
+pub use crate::scan::hook::{HookRef, Hooks};
+pub use crate::scan::quick::{QuickCheck, Reuse};
 use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
-use crate::scan::quick::Reuse;
 use crate::scan::read::{Hashed, Job};
 use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
 

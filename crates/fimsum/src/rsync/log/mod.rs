@@ -28,13 +28,13 @@
 //! target; a name that reads as a whole line of rsync's chatter (`NAME is uptodate`) is
 //! read as that line. rsync prints both the same way, so no reader can tell them apart.
 
-pub mod events;
-pub mod format;
-pub mod kind;
-pub mod records;
-pub mod replay;
-pub mod shape;
-pub mod write;
+pub(crate) mod events;
+pub(crate) mod format;
+pub(crate) mod kind;
+pub(crate) mod records;
+pub(crate) mod replay;
+pub(crate) mod shape;
+pub(crate) mod write;
 
 pub use events::{EventReader, LogEntry, LogEvent, LogLine, RunCause};
 pub use format::LogFormat;
