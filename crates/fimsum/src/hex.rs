@@ -4,7 +4,7 @@
 //! blanks), so every reader of hex in the crate accepts exactly the same text.
 
 /// Lowercase hex of `bytes`.
-pub fn encode(bytes: &[u8]) -> String {
+pub(crate) fn encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(2 * bytes.len());
     for &b in bytes {
@@ -35,7 +35,7 @@ const NIBBLE: [u8; 256] = {
 /// `out` unspecified) if the length is wrong or a byte is not a hex digit. Branch-free
 /// per byte: invalid digits are collected in `bad` and checked once, since almost every
 /// input is valid (a known-bad list has millions of lines).
-pub fn decode_into(hex: &[u8], out: &mut [u8]) -> bool {
+pub(crate) fn decode_into(hex: &[u8], out: &mut [u8]) -> bool {
     if hex.len() != 2 * out.len() {
         return false;
     }
@@ -50,7 +50,7 @@ pub fn decode_into(hex: &[u8], out: &mut [u8]) -> bool {
 }
 
 /// Decodes exactly `2 * N` hex digits of either case.
-pub fn decode<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
+pub(crate) fn decode<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
     let mut out = [0u8; N];
     decode_into(hex, &mut out).then_some(out)
 }
@@ -58,7 +58,7 @@ pub fn decode<const N: usize>(hex: &[u8]) -> Option<[u8; N]> {
 /// Whether every byte is a hex digit. Through the table rather than `is_ascii_hexdigit`,
 /// whose range tests branch on each digit and mispredict on random hex (a third of the
 /// load time of a plain list went there).
-pub fn is_hex(bytes: &[u8]) -> bool {
+pub(crate) fn is_hex(bytes: &[u8]) -> bool {
     bytes
         .iter()
         .fold(0u8, |bad, &b| bad | NIBBLE[usize::from(b)])

@@ -66,6 +66,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod baseline;
 pub mod civil;

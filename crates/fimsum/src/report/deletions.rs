@@ -10,7 +10,7 @@ use crate::rsync::order::cmp_entries;
 
 /// The removed entries in the order rsync's `--delete` reports them (both rsync formats
 /// print their deletions in this order).
-pub fn deletions(diff: &Diff) -> Vec<&Record> {
+pub(crate) fn deletions(diff: &Diff) -> Vec<&Record> {
     // Removed entries, grouped by their parent directory.
     let mut children: HashMap<&[u8], Vec<&Record>> = HashMap::new();
     for c in &diff.changes {

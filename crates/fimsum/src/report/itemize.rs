@@ -53,7 +53,7 @@ use crate::rsync::order::cmp_entries;
 
 /// How rsync updates an entry: the first letter of `%i`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Update {
+pub(crate) enum Update {
     /// `.`: nothing is sent or created; attributes may be fixed.
     None,
     /// `>`: the file's content is sent.
@@ -67,15 +67,15 @@ pub enum Update {
 /// The attribute letters of `%i` after the type letter (rsync's `ITEM_REPORT_*` bits),
 /// as a small bit set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Flags(u8);
+pub(crate) struct Flags(u8);
 
 impl Flags {
-    pub const CHANGE: Flags = Flags(1);
-    pub const SIZE: Flags = Flags(2);
-    pub const TIME: Flags = Flags(4);
-    pub const PERMS: Flags = Flags(8);
-    pub const OWNER: Flags = Flags(16);
-    pub const GROUP: Flags = Flags(32);
+    pub(crate) const CHANGE: Flags = Flags(1);
+    pub(crate) const SIZE: Flags = Flags(2);
+    pub(crate) const TIME: Flags = Flags(4);
+    pub(crate) const PERMS: Flags = Flags(8);
+    pub(crate) const OWNER: Flags = Flags(16);
+    pub(crate) const GROUP: Flags = Flags(32);
 
     /// Each flag with its letter and its place in the `%i` string.
     const LETTERS: [(Flags, u8, usize); 6] = [
@@ -87,11 +87,11 @@ impl Flags {
         (Flags::GROUP, b'g', 7),
     ];
 
-    pub fn contains(self, other: Flags) -> bool {
+    pub(crate) fn contains(self, other: Flags) -> bool {
         self.0 & other.0 == other.0
     }
 
-    pub fn is_empty(self) -> bool {
+    pub(crate) fn is_empty(self) -> bool {
         self.0 == 0
     }
 
@@ -102,7 +102,7 @@ impl Flags {
 
 /// What rsync's generator decides for one entry of the new tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Itemized {
+pub(crate) struct Itemized {
     pub update: Update,
     /// The entry's type in the new tree.
     pub kind: Kind,
@@ -148,7 +148,7 @@ impl Itemized {
 
     /// rsync prints a line for this entry when the format has `%i`: it has a significant
     /// flag. An entry whose only flags are unknown gets no line: nothing is known to differ.
-    pub fn printed_with_i(&self) -> bool {
+    pub(crate) fn printed_with_i(&self) -> bool {
         self.is_new
             || matches!(self.update, Update::Transfer | Update::Local)
             || !self.flags.is_empty()
@@ -156,13 +156,13 @@ impl Itemized {
 
     /// rsync prints a line for this entry with a format without `%i` (`%n %C`): a transfer,
     /// a local change, or a directory with any significant flag.
-    pub fn printed_without_i(&self) -> bool {
+    pub(crate) fn printed_without_i(&self) -> bool {
         matches!(self.update, Update::Transfer | Update::Local)
             || (self.kind == Kind::Dir && self.printed_with_i())
     }
 
     /// The `%i` string, 11 bytes.
-    pub fn code(&self) -> [u8; 11] {
+    pub(crate) fn code(&self) -> [u8; 11] {
         let mut c = [b'.'; 11];
         c[0] = match self.update {
             Update::None => b'.',
@@ -198,7 +198,7 @@ impl Itemized {
 /// rsync's verdict on one change, or `None` for a change that concerns no entry of the new
 /// tree (removed: a `*deleting` line instead) or that could not be verified (no line: rsync
 /// prints none for a file it cannot read).
-pub fn item(change: &Change) -> Option<Itemized> {
+pub(crate) fn item(change: &Change) -> Option<Itemized> {
     let new = change.new.as_ref()?;
     match &change.kind {
         ChangeKind::Removed | ChangeKind::Unverified(_) => None,
@@ -301,7 +301,7 @@ fn updated(old: &Record, new: &Record, fields: &[Attribute], retyped: bool) -> I
 
 /// The entries rsync itemizes, with their verdicts, in the new tree's order (rsync's
 /// file-list order, in which it prints them).
-pub fn items(diff: &Diff) -> Vec<(&Record, Itemized)> {
+pub(crate) fn items(diff: &Diff) -> Vec<(&Record, Itemized)> {
     let mut items: Vec<(&Record, Itemized)> = diff
         .changes
         .iter()

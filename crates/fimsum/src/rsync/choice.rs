@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::hash::{Algorithm, Digest};
 
 /// The algorithms whose `%C` is `width` hex digits wide.
-pub fn candidates(width: usize) -> Vec<Algorithm> {
+pub(crate) fn candidates(width: usize) -> Vec<Algorithm> {
     Algorithm::ALL
         .into_iter()
         .filter(|a| a.hex_width() == width)
@@ -20,7 +20,7 @@ pub fn candidates(width: usize) -> Vec<Algorithm> {
 
 /// A file the decision hashed, and the algorithm that gave the logged checksum.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decided {
+pub(crate) struct Decided {
     pub algorithm: Algorithm,
     /// The file that decided; `None` when the width allows only one algorithm.
     pub by: Option<PathBuf>,
@@ -34,7 +34,7 @@ const LARGEST: u64 = 64 << 20;
 /// Decide the algorithm of checksums `width` digits wide from `samples` (a listed file's
 /// path in a readable tree, and its logged checksum). `None` when no file tells: none could
 /// be read, or each differs every way (it changed since the log was written).
-pub fn decide(
+pub(crate) fn decide(
     width: usize,
     samples: impl IntoIterator<Item = (PathBuf, Digest)>,
 ) -> Option<Decided> {
@@ -77,7 +77,7 @@ fn hash_every_way(path: &Path, algorithms: &[Algorithm]) -> Option<Vec<Digest>> 
 
 /// Where a listed name is under a tree given as rsync's source argument: `SRC/` holds its
 /// names directly, `SRC` (no trailing slash) is itself the first component of its names.
-pub fn under_source(source: &Path, name: &[u8]) -> PathBuf {
+pub(crate) fn under_source(source: &Path, name: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     let bytes = source.as_os_str().as_bytes();
     let base = if bytes.ends_with(b"/") {
@@ -89,7 +89,7 @@ pub fn under_source(source: &Path, name: &[u8]) -> PathBuf {
 }
 
 /// Where a listed name is in the destination the log was written for.
-pub fn under_dest(dest: &Path, name: &[u8]) -> PathBuf {
+pub(crate) fn under_dest(dest: &Path, name: &[u8]) -> PathBuf {
     use std::os::unix::ffi::OsStrExt;
     dest.join(std::ffi::OsStr::from_bytes(name))
 }

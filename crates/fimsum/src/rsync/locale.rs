@@ -9,7 +9,7 @@ use std::ffi::CStr;
 use std::sync::OnceLock;
 
 /// The codeset name of the environment's LC_CTYPE locale, e.g. "UTF-8" or "ANSI_X3.4-1968".
-pub fn codeset() -> String {
+pub(super) fn codeset() -> String {
     static CODESET: OnceLock<String> = OnceLock::new();
     CODESET.get_or_init(read_codeset).clone()
 }

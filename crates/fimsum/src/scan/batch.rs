@@ -26,11 +26,11 @@ pub enum Item {
 }
 
 /// Entries of a batch: the unit in which the walk reaches the output.
-pub const BATCH_ENTRIES: usize = 4096;
+pub(super) const BATCH_ENTRIES: usize = 4096;
 
 /// The walker's side of a batch: it adds entries and says which of them wait for a file's
 /// outcome.
-pub struct Batch {
+pub(super) struct Batch {
     held: Arc<Held>,
     /// Jobs sent for this batch so far.
     jobs: usize,
@@ -42,7 +42,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn new() -> Batch {
+    pub(super) fn new() -> Batch {
         Batch {
             held: Arc::new(Held {
                 state: Mutex::new(Entries {
@@ -58,12 +58,12 @@ impl Batch {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
     /// Add an entry; returns its index in the batch.
-    pub fn push(&mut self, item: Item) -> usize {
+    pub(super) fn push(&mut self, item: Item) -> usize {
         let mut state = self.held.lock();
         let entry = match item {
             Item::Problem(problem) => Entry::Problem(Box::new(problem)),
@@ -83,7 +83,7 @@ impl Batch {
 
     /// The entry at `index` (a record) waits for a job's outcome, which the returned slot
     /// will deliver.
-    pub fn expect_outcome(&mut self, index: usize) -> Slot {
+    pub(super) fn expect_outcome(&mut self, index: usize) -> Slot {
         self.jobs += 1;
         Slot {
             held: Some(Arc::clone(&self.held)),
@@ -92,7 +92,7 @@ impl Batch {
     }
 
     /// No more entries or jobs: the batch goes to the output.
-    pub fn close(self) -> Closed {
+    pub(super) fn close(self) -> Closed {
         let mut state = self.held.lock();
         state.missing += self.jobs as isize;
         // The buffer may have doubled past what the names need; a full window of batches
@@ -106,14 +106,14 @@ impl Batch {
 /// Where a job's outcome goes: an entry of a batch. A slot dropped unfilled (its hashing
 /// thread panicked) marks its file unreadable, so that the output reports it instead of
 /// waiting for it forever.
-pub struct Slot {
+pub(super) struct Slot {
     held: Option<Arc<Held>>,
     index: usize,
 }
 
 impl Slot {
     /// Complete the entry with what hashing its file found.
-    pub fn fill(mut self, hashed: Hashed) {
+    pub(super) fn fill(mut self, hashed: Hashed) {
         self.deliver(Ok(hashed));
     }
 
@@ -146,12 +146,12 @@ impl Drop for Slot {
 }
 
 /// The output's side of a batch: closed, its outcomes still coming in.
-pub struct Closed(Arc<Held>);
+pub(super) struct Closed(Arc<Held>);
 
 impl Closed {
     /// Wait until every job of the batch has delivered its outcome, and take its entries in
     /// order.
-    pub fn wait(self) -> impl Iterator<Item = Item> {
+    pub(super) fn wait(self) -> impl Iterator<Item = Item> {
         let mut state = self.0.lock();
         while state.missing != 0 {
             state = self

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd};
 /// Files smaller than this are left in the cache without asking: on /usr they are 96% of the
 /// files but 11% of the bytes, and the question costs a system call per file (2.4% of a
 /// /usr scan's cycles).
-pub const COURTESY_MIN: u64 = 64 << 10;
+pub(super) const COURTESY_MIN: u64 = 64 << 10;
 
 /// `cachestat(2)`: the same number on every Linux architecture (one of the unified numbers).
 #[cfg(target_os = "linux")]
@@ -37,7 +37,7 @@ struct Cachestat {
 
 /// True if no page of the file is in the page cache (and the kernel can tell us so): fimsum
 /// will be the one that brings it in, and should take it out again with [`release`].
-pub fn uncached(fd: impl AsFd) -> bool {
+pub(super) fn uncached(fd: impl AsFd) -> bool {
     #[cfg(target_os = "linux")]
     {
         let range = CachestatRange { off: 0, len: 0 }; // len 0: to the end of the file
@@ -64,6 +64,6 @@ pub fn uncached(fd: impl AsFd) -> bool {
 }
 
 /// Drop the file's pages from the cache (advice only: dirty or mapped pages stay).
-pub fn release(fd: impl AsFd) {
+pub(super) fn release(fd: impl AsFd) {
     let _ = rustix::fs::fadvise(fd, 0, None, rustix::fs::Advice::DontNeed);
 }

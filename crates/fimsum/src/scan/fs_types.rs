@@ -6,7 +6,7 @@
 /// private (configfs, fusectl, mqueue). A name may have several numbers (cifs reports one
 /// per SMB dialect) and a number several names (devtmpfs is a tmpfs inside; ext2, ext3
 /// and ext4 share one).
-pub const FS_TYPES: &[(&str, u32)] = &[
+pub(crate) const FS_TYPES: &[(&str, u32)] = &[
     // Made up by the kernel: reading them hashes nothing that is stored anywhere.
     ("proc", 0x9fa0),
     ("sysfs", 0x6265_6572),
@@ -62,7 +62,8 @@ pub const FS_TYPES: &[(&str, u32)] = &[
 /// The kernel-made filesystems of [`FS_TYPES`], which no scan should enter: nothing in them
 /// is stored, some never end (/proc/kcore), and reading some has side effects (autofs
 /// mounts on access). tmpfs is not one: /dev is a tmpfs to statfs(2).
-pub const VIRTUAL_FS: [&str; 20] = [
+#[cfg(test)]
+pub(crate) const VIRTUAL_FS: [&str; 20] = [
     "proc",
     "sysfs",
     "cgroup",
@@ -95,16 +96,16 @@ pub const VIRTUAL_FS: [&str; 20] = [
 /// overlay without its own ctime changing, so it is trusted as its layers are. An allow
 /// list: a type not named here (nor in [`CTIME_KEPT_MAGICS`]) is not trusted, and its files
 /// are read.
-pub const CTIME_KEPT: [&str; 9] = [
+pub(crate) const CTIME_KEPT: [&str; 9] = [
     "ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "tmpfs", "ramfs", "overlay",
 ];
 
 /// Filesystems that keep a real ctime and that [`FS_TYPES`] does not name: ZFS.
-pub const CTIME_KEPT_MAGICS: [u32; 1] = [0x2fc1_2fc1];
+pub(crate) const CTIME_KEPT_MAGICS: [u32; 1] = [0x2fc1_2fc1];
 
 /// Does a filesystem of this statfs(2) `f_type` keep a ctime `--quick` can trust (see
 /// [`CTIME_KEPT`])?
-pub fn keeps_ctime(f_type: i64) -> bool {
+pub(crate) fn keeps_ctime(f_type: i64) -> bool {
     let magic = f_type as u32;
     CTIME_KEPT_MAGICS.contains(&magic)
         || FS_TYPES
@@ -114,7 +115,8 @@ pub fn keeps_ctime(f_type: i64) -> bool {
 
 /// Is this statfs(2) `f_type` one of [`VIRTUAL_FS`]? Takes `f_type` as
 /// [`crate::fim::policy::Policy::skips_fs`] does.
-pub fn is_virtual_fs(f_type: i64) -> bool {
+#[cfg(test)]
+pub(crate) fn is_virtual_fs(f_type: i64) -> bool {
     let magic = f_type as u32;
     FS_TYPES
         .iter()
@@ -123,7 +125,7 @@ pub fn is_virtual_fs(f_type: i64) -> bool {
 
 /// A name of a filesystem type by its statfs magic (the first [`FS_TYPES`] gives it), or the
 /// magic as `0x...`: for messages.
-pub fn fs_type_name(magic: i64) -> String {
+pub(crate) fn fs_type_name(magic: i64) -> String {
     let m = magic as u32;
     match FS_TYPES.iter().find(|&&(_, known)| known == m) {
         Some((name, _)) => (*name).to_string(),

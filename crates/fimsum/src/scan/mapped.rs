@@ -65,13 +65,13 @@ use std::os::fd::BorrowedFd;
 /// How many mappings can be live at once. More than any sane thread count:
 /// each hashing thread holds one mapping at a time. When the table is full
 /// [`GuardedMap::map`] fails with `ErrorKind::WouldBlock` and the caller reads.
-pub const SLOT_COUNT: usize = 256;
+pub(crate) const SLOT_COUNT: usize = 256;
 
 /// A read-only mapping of a file that survives the file being truncated under it.
 ///
 /// `GuardedMap` is `Send + Sync`: several threads may read one mapping, and a
 /// fault in any of them is recorded in the same flag.
-pub struct GuardedMap {
+pub(crate) struct GuardedMap {
     inner: imp::Inner,
 }
 
@@ -88,13 +88,13 @@ impl GuardedMap {
     ///
     /// The whole file from offset 0 is mapped `PROT_READ`, `MAP_SHARED`, with
     /// `MADV_SEQUENTIAL` so the kernel reads ahead aggressively.
-    pub fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<GuardedMap> {
+    pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> io::Result<GuardedMap> {
         imp::Inner::map(fd, len).map(|inner| GuardedMap { inner })
     }
 
     /// The mapped bytes. After a truncation, pages past the new end of file
     /// read as zeros and [`faulted`](Self::faulted) turns true.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         self.inner.bytes()
     }
 
@@ -102,7 +102,7 @@ impl GuardedMap {
     /// page cache keeps them. A big file read front to back would otherwise count in full in
     /// our resident memory until it is unmapped. Reading the range again is still correct (the
     /// pages fault back in), only slower; whole pages inside the range are dropped.
-    pub fn release(&self, range: std::ops::Range<usize>) {
+    pub(crate) fn release(&self, range: std::ops::Range<usize>) {
         self.inner.release(range)
     }
 
@@ -112,7 +112,7 @@ impl GuardedMap {
     /// set by the signal handler on the thread that touched the missing page.
     /// A `false` only says no page past the end of file was touched; it does
     /// not prove the file is unchanged (see the module docs).
-    pub fn faulted(&self) -> bool {
+    pub(crate) fn faulted(&self) -> bool {
         self.inner.faulted()
     }
 
@@ -121,7 +121,7 @@ impl GuardedMap {
     /// Useful at startup, before other libraries install their own handlers,
     /// so that the order of installation (and so of chaining) is deterministic.
     /// Idempotent.
-    pub fn install_handler() -> io::Result<()> {
+    pub(crate) fn install_handler() -> io::Result<()> {
         imp::install()
     }
 }

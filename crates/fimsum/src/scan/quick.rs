@@ -34,7 +34,7 @@ const AHEAD_CHUNK: usize = 1024;
 /// consumer: for [`QuickCheck`], the baseline's records, whose decoding took 0.2 s of the
 /// walker thread's 0.85 s in a quick check of /usr. The thread stops when the consumer is
 /// dropped. Where no thread can be started, the items come from `iter` directly.
-pub fn read_ahead<I>(iter: I) -> Box<dyn Iterator<Item = I::Item> + Send>
+pub(crate) fn read_ahead<I>(iter: I) -> Box<dyn Iterator<Item = I::Item> + Send>
 where
     I: Iterator + Send + 'static,
     I::Item: Send + 'static,

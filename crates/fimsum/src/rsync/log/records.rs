@@ -48,7 +48,7 @@ impl<R: BufRead + Seek> LogReader<R> {
 }
 
 /// The record a full listing's entry stands for.
-pub fn entry_record(entry: LogEntry) -> Record {
+pub(crate) fn entry_record(entry: LogEntry) -> Record {
     let kind = entry.kind.unwrap_or(Kind::Special);
     let content = match entry.checksum {
         Some(d) => Content::Digest(d),

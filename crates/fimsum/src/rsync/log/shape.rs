@@ -4,7 +4,7 @@
 //! the reader ([`super::events`]) adds both.
 
 /// The length of an itemize code (`%i`), such as `>f+++++++++`.
-pub const ITEMIZE_LEN: usize = 11;
+pub(crate) const ITEMIZE_LEN: usize = 11;
 
 /// What `%i` prints for a deletion, padded to the itemize width (rsync's log.c).
 const DELETING_CODE: &[u8] = b"*deleting  ";
@@ -13,7 +13,7 @@ const DELETING_CODE: &[u8] = b"*deleting  ";
 const BACKINTIME: &[u8] = b"BACKINTIME: ";
 
 /// A line with what a `--log-file` put in front taken off.
-pub struct Stripped<'a> {
+pub(crate) struct Stripped<'a> {
     /// The pid of a `--log-file` prefix (`YYYY/MM/DD HH:MM:SS [PID] `).
     pub pid: Option<u64>,
     /// Whether the line had Back In Time's `BACKINTIME: ` prefix.
@@ -22,7 +22,7 @@ pub struct Stripped<'a> {
 }
 
 /// Take off the `--log-file` prefix and Back In Time's prefix, where present.
-pub fn strip(line: &[u8]) -> Stripped<'_> {
+pub(crate) fn strip(line: &[u8]) -> Stripped<'_> {
     let (pid, body) = match log_file_prefix(line) {
         Some((pid, len)) => (Some(pid), &line[len..]),
         None => (None, line),
@@ -98,7 +98,7 @@ pub enum Shape<'a> {
 }
 
 /// The shape of a line's body (after [`strip`]).
-pub fn shape(body: &[u8]) -> Shape<'_> {
+pub(crate) fn shape(body: &[u8]) -> Shape<'_> {
     if let Some(shape) = chatter(body) {
         return shape;
     }
@@ -297,7 +297,7 @@ fn is_stats(body: &[u8]) -> bool {
 
 /// Whether a heap-statistics line (inside the block [`Shape::HeapStatistics`] opens):
 /// two spaces, a field name, a colon, a number.
-pub fn is_heap_line(body: &[u8]) -> bool {
+pub(crate) fn is_heap_line(body: &[u8]) -> bool {
     let Some(rest) = body.strip_prefix(b"  ") else {
         return false;
     };
@@ -313,7 +313,7 @@ pub fn is_heap_line(body: &[u8]) -> bool {
 /// An itemize code as rsync's log.c renders `%i` for an entry (not a deletion): the update
 /// type (`<>ch.`), the file type (`fdLDS`), then nine attribute columns, each a letter,
 /// `.`, `+` (new), `?` (missing data) or a space (nothing changed, with `-vv`).
-pub fn is_itemize(code: &[u8]) -> bool {
+pub(crate) fn is_itemize(code: &[u8]) -> bool {
     code.len() == ITEMIZE_LEN
         && b"<>ch.".contains(&code[0])
         && b"fdLDS".contains(&code[1])
@@ -321,13 +321,13 @@ pub fn is_itemize(code: &[u8]) -> bool {
 }
 
 /// Whether an itemize code says the entry is new (every attribute column `+`).
-pub fn itemize_is_new(code: &[u8]) -> bool {
+pub(crate) fn itemize_is_new(code: &[u8]) -> bool {
     code.len() == ITEMIZE_LEN && code[2..].iter().all(|&c| c == b'+')
 }
 
 /// The `%C` width a line's tail shows, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shown {
+pub(crate) enum Shown {
     /// A checksum of this width after a space: certain.
     Checksum(usize),
     /// A directory's blank `%C` (a `/`, then a space and the blanks): almost certain, as a
@@ -336,11 +336,11 @@ pub enum Shown {
 }
 
 /// The widths rsync's `%C` has: 16 (xxh64, xxh3), 32 (md4, md5, xxh128), 40 (sha1).
-pub const WIDTHS: [usize; 3] = [16, 32, 40];
+pub(crate) const WIDTHS: [usize; 3] = [16, 32, 40];
 
 /// What the tail of `rest` (an entry's or an itemized deletion's text after the code)
 /// shows of the `%C` width.
-pub fn width_shown_by(rest: &[u8]) -> Option<Shown> {
+pub(crate) fn width_shown_by(rest: &[u8]) -> Option<Shown> {
     let hex = trailing_hex(rest);
     if WIDTHS.contains(&hex) && rest.len() > hex && rest[rest.len() - hex - 1] == b' ' {
         return Some(Shown::Checksum(hex));
@@ -360,7 +360,7 @@ fn trailing_hex(s: &[u8]) -> usize {
 }
 
 /// The checksum field rsync's ` %C` put at the end of `rest`, given its width.
-pub enum Sum<'a> {
+pub(crate) enum Sum<'a> {
     /// Hex digits.
     Hex(&'a [u8]),
     /// Blanks: not a regular file, or nothing to show.
@@ -368,7 +368,7 @@ pub enum Sum<'a> {
 }
 
 /// Split ` %C` of `width` off the end of `rest`: the text before it and the field.
-pub fn split_sum(rest: &[u8], width: usize) -> Option<(&[u8], Sum<'_>)> {
+pub(crate) fn split_sum(rest: &[u8], width: usize) -> Option<(&[u8], Sum<'_>)> {
     if rest.len() < width + 2 || rest[rest.len() - width - 1] != b' ' {
         return None;
     }
@@ -384,7 +384,7 @@ pub fn split_sum(rest: &[u8], width: usize) -> Option<(&[u8], Sum<'_>)> {
 }
 
 /// A checksum of another width at the end of `rest`: the sign of a second algorithm.
-pub fn other_width(rest: &[u8], width: usize) -> Option<usize> {
+pub(crate) fn other_width(rest: &[u8], width: usize) -> Option<usize> {
     match width_shown_by(rest) {
         Some(Shown::Checksum(w)) if w != width => Some(w),
         _ => None,
