@@ -1,6 +1,6 @@
-//! The baseline readers on hostile bytes: `fimsum::baseline::verify` (the decoding pass)
-//! and `check_signature` (the pass that runs before anything is decoded when a verify key
-//! is given). They must return `Err` on junk and never panic, abort or allocate much more
+//! The baseline readers on hostile bytes: `fimsum::baseline::check_integrity` (the decoding
+//! pass) and `check_signature` (the pass that runs before anything is decoded when a verify
+//! key is given). They must return `Err` on junk and never panic, abort or allocate much more
 //! than a frame (run with `-malloc_limit_mb=512`).
 //!
 //! A fuzzer cannot forge the SHA-256 at the end of a baseline, let alone the signature, so
@@ -15,7 +15,7 @@
 use std::io::Cursor;
 use std::sync::OnceLock;
 
-use fimsum::baseline::{check_signature, verify, Policy};
+use fimsum::baseline::{check_integrity, check_signature, Policy};
 use fimsum::baseline::sign::{self, PublicKey, SecretKey, BLOCK_LEN};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
@@ -46,18 +46,18 @@ fn keys() -> &'static (SecretKey, [Policy; 2]) {
 }
 
 fn check(data: &[u8], policy: &Policy) {
-    let verified = verify(data);
+    let verified = check_integrity(data);
     let signed = check_signature(Cursor::new(data), policy);
     if let Ok(v) = &verified {
         assert!(v.records_offset as usize <= data.len() - END_LEN);
         assert!(
-            verify(&data[..data.len() - 1]).is_err(),
+            check_integrity(&data[..data.len() - 1]).is_err(),
             "cut baseline verified"
         );
         let mut longer = data.to_vec();
         longer.push(0);
         assert!(
-            verify(&longer[..]).is_err(),
+            check_integrity(&longer[..]).is_err(),
             "baseline with a byte more verified"
         );
     }

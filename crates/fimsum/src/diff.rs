@@ -335,7 +335,7 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
 
 /// The first extra digest both records carry with different values: its kind, the old and
 /// the new digest. Kinds only one side has are not compared.
-pub fn differing_extra(o: &Record, n: &Record) -> Option<(HashKind, Digest, Digest)> {
+pub(crate) fn differing_extra(o: &Record, n: &Record) -> Option<(HashKind, Digest, Digest)> {
     o.extra.iter().find_map(|&(kind, old)| {
         n.extra_digest(kind)
             .filter(|&&new| new != old)
@@ -347,7 +347,7 @@ pub fn differing_extra(o: &Record, n: &Record) -> Option<(HashKind, Digest, Dige
 /// counts for regular files and the device number only for devices. Also used by
 /// [`crate::report::itemize`] for entries rsync updates in place although their exact type changed
 /// (a FIFO become a socket, a character device become a block device).
-pub fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Attribute>) {
+pub(crate) fn meta_fields(kind: Kind, a: &Meta, b: &Meta, fields: &mut Vec<Attribute>) {
     let mut check = |differs: bool, field: Attribute| {
         if differs {
             fields.push(field)

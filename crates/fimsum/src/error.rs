@@ -63,7 +63,7 @@ impl Error {
         }
     }
 
-    pub fn bad_data(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+    pub(crate) fn bad_data(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
         Error::BadData {
             path: path.into(),
             reason: reason.into(),

@@ -17,13 +17,13 @@ impl Bits {
     /// Nothing found.
     pub const NONE: Bits = Bits(0);
     /// An entry was added.
-    pub const ADDED: Bits = Bits(1);
+    pub(crate) const ADDED: Bits = Bits(1);
     /// An entry was removed.
-    pub const REMOVED: Bits = Bits(2);
+    pub(crate) const REMOVED: Bits = Bits(2);
     /// An entry changed.
-    pub const CHANGED: Bits = Bits(4);
+    pub(crate) const CHANGED: Bits = Bits(4);
     /// Part of the tree could not be seen or verified: the answer is partial.
-    pub const INCOMPLETE: Bits = Bits(8);
+    pub(crate) const INCOMPLETE: Bits = Bits(8);
     /// A file's digest is on a known-bad (IOC) list.
     pub const IOC: Bits = Bits(16);
 
@@ -38,7 +38,7 @@ impl Bits {
     }
 
     /// `INCOMPLETE` when `problems` is not zero.
-    pub fn incomplete_if(problems: u64) -> Bits {
+    pub(crate) fn incomplete_if(problems: u64) -> Bits {
         if problems > 0 {
             Bits::INCOMPLETE
         } else {

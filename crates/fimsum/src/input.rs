@@ -52,7 +52,7 @@ pub fn open_file(path: &Path) -> io::Result<File> {
 
 /// [`open_file`] for an input of the run (a baseline, a log): a failure is
 /// [`Error::NoInput`], exit 66, naming the path.
-pub fn open_input(path: &Path) -> Result<File> {
+pub(crate) fn open_input(path: &Path) -> Result<File> {
     open_file(path).map_err(|source| Error::NoInput {
         path: path.to_path_buf(),
         source,

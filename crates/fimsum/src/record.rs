@@ -46,7 +46,7 @@ impl Kind {
     }
 
     #[allow(clippy::unnecessary_cast)] // st_mode's type differs between architectures
-    pub fn from_stat(st: &rustix::fs::Stat) -> Kind {
+    pub(crate) fn from_stat(st: &rustix::fs::Stat) -> Kind {
         Kind::from_mode(st.st_mode as u32)
     }
 
@@ -64,7 +64,7 @@ impl Kind {
     }
 
     /// Two kinds name the same type, allowing for the vagueness of [`Kind::Special`].
-    pub fn same_type(self, other: Kind) -> bool {
+    pub(crate) fn same_type(self, other: Kind) -> bool {
         let vague = |k: Kind| !matches!(k, Kind::File | Kind::Dir);
         self == other
             || (self == Kind::Special && vague(other))
@@ -98,7 +98,7 @@ pub struct Meta {
 
 impl Meta {
     #[allow(clippy::unnecessary_cast)] // field types differ between architectures
-    pub fn from_stat(st: &rustix::fs::Stat) -> Meta {
+    pub(crate) fn from_stat(st: &rustix::fs::Stat) -> Meta {
         Meta {
             mode: st.st_mode as u32 & 0o7777,
             uid: st.st_uid as u32,
@@ -171,7 +171,7 @@ pub struct Record {
 impl Record {
     /// The name as `%n` prints it (raw bytes): directories get their trailing `/`, the
     /// transfer root is `./`.
-    pub fn display_name(&self) -> Vec<u8> {
+    pub(crate) fn display_name(&self) -> Vec<u8> {
         let mut n = self.name.clone();
         if self.kind == Kind::Dir {
             n.push(b'/');
@@ -187,14 +187,14 @@ impl Record {
     /// not searchable, for one): no metadata, and the reason as its content. What was there
     /// is not known, so a check reports it unverified, never removed or unchanged; rsync's
     /// lines leave it out, as rsync does.
-    pub fn is_unseen(&self) -> bool {
+    pub(crate) fn is_unseen(&self) -> bool {
         self.meta.is_none() && matches!(self.content, Content::Unreadable(_))
     }
 
     /// What a scan could not fully see of this entry: the listing of a directory that did
     /// not complete, a name it could not look at, a file it could not hash. `None` for an
     /// entry seen whole.
-    pub fn not_seen(&self) -> Option<&str> {
+    pub(crate) fn not_seen(&self) -> Option<&str> {
         match &self.content {
             Content::Unreadable(why) | Content::ChangedDuringScan(why) => Some(why),
             _ => None,
@@ -202,7 +202,7 @@ impl Record {
     }
 
     /// The extra digest of this kind, if the record has one.
-    pub fn extra_digest(&self, kind: HashKind) -> Option<&Digest> {
+    pub(crate) fn extra_digest(&self, kind: HashKind) -> Option<&Digest> {
         self.extra.iter().find(|(k, _)| *k == kind).map(|(_, d)| d)
     }
 }
@@ -277,7 +277,7 @@ impl Attribute {
     /// The name a change report gives the attribute in its `changed` lines and the JSON
     /// `fields` list: the [`Record`] field's (`uid`, `gid`, `target`) where a config says
     /// `owner`, `group` and `link`. Both are part of fimsum's output, so each keeps its word.
-    pub fn report_name(self) -> &'static str {
+    pub(crate) fn report_name(self) -> &'static str {
         match self {
             Attribute::Owner => "uid",
             Attribute::Group => "gid",

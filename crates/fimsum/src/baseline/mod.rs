@@ -61,9 +61,13 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use reader::is_baseline;
 pub use reader::{
-    check_integrity, check_signature, is_baseline, Baseline, Policy, Records, SignatureStatus,
-    Signed, Verified,
+    check_integrity, check_signature, Baseline, Policy, Records, SignatureStatus, Signed,
+    Verified,
 };
-pub use wire::{signed_prefix, Header, Origin, FORMAT_VERSION};
-pub use writer::{lock_path, BaselineWriter};
+#[cfg(test)]
+pub(crate) use wire::signed_prefix;
+pub use wire::{Header, Origin, FORMAT_VERSION};
+pub(crate) use writer::lock_path;
+pub use writer::BaselineWriter;

@@ -19,7 +19,7 @@ use crate::record::{Kind, Record};
 use crate::rsync::order::cmp_entries;
 
 /// Does this file start like a baseline? (Anything else is taken for an rsync log.)
-pub fn is_baseline(path: &Path) -> Result<bool> {
+pub(crate) fn is_baseline(path: &Path) -> Result<bool> {
     let mut magic = [0u8; 8];
     let mut file = crate::input::open_input(path)?;
     let n = file
@@ -156,7 +156,7 @@ impl Baseline {
     /// A second, independent reader of the same records (for `check --quick`, which reads
     /// them in step with the scan while the diff reads them too): the very bytes that were
     /// verified, not the file again.
-    pub fn records_again(&self) -> Result<Records> {
+    pub(crate) fn records_again(&self) -> Result<Records> {
         Ok(self.reader())
     }
 

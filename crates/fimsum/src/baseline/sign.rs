@@ -43,10 +43,10 @@ use crate::hex::encode as hex;
 
 /// Domain separation: the signed message starts with this, so a fimsum signature can never
 /// be passed off as a signature over anything else, nor anything else's as fimsum's.
-pub const DOMAIN: &[u8] = b"fimsum-baseline-v1\0";
+pub(crate) const DOMAIN: &[u8] = b"fimsum-baseline-v1\0";
 const KEY_ID_DOMAIN: &[u8] = b"fimsum-key-id-v1\0";
 /// The first bytes of the signature block.
-pub const BLOCK_MAGIC: &[u8; 8] = b"FIMSUMSG";
+pub(crate) const BLOCK_MAGIC: &[u8; 8] = b"FIMSUMSG";
 /// The size of the signature block: magic, key id, signature.
 pub const BLOCK_LEN: usize = 8 + 32 + 64;
 const SECRET_HEADER: &str = "fimsum-ed25519-secret-key-v1";
@@ -148,7 +148,7 @@ impl SecretKey {
 
     /// The public half, to verify what this key signed (named after the secret key's file
     /// in messages).
-    pub fn public_key(&self) -> PublicKey {
+    pub(crate) fn public_key(&self) -> PublicKey {
         let key = self.key.verifying_key();
         PublicKey {
             id: KeyId::of(&key),

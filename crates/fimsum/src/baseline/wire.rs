@@ -348,7 +348,7 @@ pub(super) fn decode_extra(
 
 /// A baseline's first bytes for this header and record count: magic, version, header frame,
 /// count. Besides the payload digest, they are what a signature covers ([`super::sign::message`]).
-pub fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
+pub(crate) fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
     let wire = WireHeaderV4 {
         v3: WireHeaderV3 {
             v2: WireHeaderV2 {

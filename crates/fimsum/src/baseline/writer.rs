@@ -227,7 +227,7 @@ impl BaselineWriter {
     /// `generation` given, it is the new baseline's generation, else as
     /// `next_generation` says (which, for a signed baseline, trusts only a previous
     /// baseline that this very key signed).
-    pub fn create_numbered(
+    pub(crate) fn create_numbered(
         target: &Path,
         header: &Header,
         signer: Option<SecretKey>,
@@ -306,14 +306,14 @@ impl BaselineWriter {
 
     /// Keep the baseline this one replaces as `NAME.1`, the one before as `NAME.2`, and so
     /// on up to `generations` (`update`); older ones are removed.
-    pub fn keep_previous(&mut self, generations: usize) {
+    pub(crate) fn keep_previous(&mut self, generations: usize) {
         self.keep = generations;
     }
 
     /// Device and inode of the files this writer owns (the file being written, which keeps
     /// them when moved into place, and the lock file), so a scan can leave them out of the
     /// tree it lists.
-    pub fn identities(&self) -> Vec<(u64, u64)> {
+    pub(crate) fn identities(&self) -> Vec<(u64, u64)> {
         use std::os::unix::fs::MetadataExt;
         [self.out.get_ref(), &self.lock]
             .iter()
@@ -528,7 +528,7 @@ fn next_generation(
 }
 
 /// The lock file of a baseline: `.NAME.lock` beside it.
-pub fn lock_path(target: &Path) -> PathBuf {
+pub(crate) fn lock_path(target: &Path) -> PathBuf {
     let mut name = std::ffi::OsString::from(".");
     name.push(target.file_name().unwrap_or_default());
     name.push(".lock");

@@ -30,7 +30,7 @@ use crate::hash::{Algorithm, HashKind};
 use crate::record::{Record, Timestamp};
 
 /// What an rsync log does not record, named in every report that compares with one.
-pub const NOT_IN_A_LOG: &str =
+pub(crate) const NOT_IN_A_LOG: &str =
     "mode, owner, group, size, times, links, symlink targets and device numbers";
 
 /// What a run tells as it goes. Every method has a default that says nothing.
@@ -152,7 +152,7 @@ pub fn signature_note(path: &Path, base: &Baseline) -> Option<String> {
 
 /// A source argument made absolute against the working directory, its trailing slash kept
 /// (rsync's meaning of a source depends on it).
-pub fn absolute_source(source: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn absolute_source(source: &[u8]) -> Result<Vec<u8>> {
     if source.starts_with(b"/") {
         return Ok(source.to_vec());
     }
@@ -203,7 +203,7 @@ pub fn now() -> Timestamp {
 /// The exit bits of a comparison's report. The rsync forms show every change
 /// (`every_change`), so theirs are the whole diff's, with the IOC hits; the others show what
 /// the policy counts.
-pub fn report_bits(
+pub(crate) fn report_bits(
     diff: &crate::diff::Diff,
     assessment: &crate::fim::assess::Assessment,
     every_change: bool,

@@ -104,7 +104,7 @@ pub fn scan_to_baseline(
 }
 
 /// The header of a new baseline of `sources`.
-pub fn new_header(
+pub(crate) fn new_header(
     algorithm: Algorithm,
     sources: &[Vec<u8>],
     walk: &WalkOptions,

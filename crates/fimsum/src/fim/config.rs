@@ -29,11 +29,11 @@ pub const DEFAULT_PATH: &str = "/etc/fimsum.toml";
 
 /// Digests that `digests` may name: the kinds that lists of known-bad (and known-good)
 /// files are keyed on. rsync's other checksums identify nothing outside rsync.
-pub const EXTRA_DIGESTS: [&str; 3] = ["md5", "sha1", "sha256"];
+pub(crate) const EXTRA_DIGESTS: [&str; 3] = ["md5", "sha1", "sha256"];
 
 /// The most earlier baselines `keep` may ask for: `update` renames each of them every
 /// time, so a number that large is a mistake, and a huge one would keep it renaming for ever.
-pub const MAX_KEEP: usize = 1000;
+pub(crate) const MAX_KEEP: usize = 1000;
 
 /// How the built-in config is named in messages.
 const BUILTIN_NAME: &str = "(built-in config)";
@@ -97,7 +97,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// The error came from reading the file, not from what it says.
-    pub fn io_error(&self) -> Option<&io::Error> {
+    pub(crate) fn io_error(&self) -> Option<&io::Error> {
         self.source.as_ref()
     }
 }

@@ -152,7 +152,7 @@ impl IocList {
 
 /// A digest found in a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Hit<'a> {
+pub(crate) struct Hit<'a> {
     /// The list as it was given to [`IocSet::load`].
     pub list: &'a Path,
     /// 1-based line number in that file, counting blank and comment lines, so that an
@@ -249,7 +249,7 @@ impl IocSet {
     /// each sample's md5, sha1 and sha256, and any one of them identifies the sample, so
     /// demanding all three would force useless work. A list none of whose kinds is covered
     /// would silently never match, which looks exactly like a clean scan; that is the error.
-    pub fn require(&self, available: &[HashKind]) -> Result<(), IocError> {
+    pub(crate) fn require(&self, available: &[HashKind]) -> Result<(), IocError> {
         for list in &self.lists {
             if list.is_empty() || list.kinds().any(|k| available.contains(&k)) {
                 continue;
@@ -274,7 +274,7 @@ impl IocSet {
 
     /// Looks up a raw digest (16, 20 or 32 bytes for md5, sha1, sha256). A digest of the
     /// wrong length for `kind` is simply not found.
-    pub fn lookup(&self, kind: HashKind, digest: &[u8]) -> Option<Hit<'_>> {
+    pub(crate) fn lookup(&self, kind: HashKind, digest: &[u8]) -> Option<Hit<'_>> {
         let at = match kind {
             HashKind::Md5 => self.md5.get(digest),
             HashKind::Sha1 => self.sha1.get(digest),

@@ -53,7 +53,7 @@ const ADMIN_DIR: &str = "var/lib/dpkg";
 
 /// How many malformed-line warnings are kept per file; the rest are counted in one line,
 /// so that a file of garbage yields a readable report rather than thousands of lines.
-pub const MAX_WARNINGS_PER_FILE: usize = 5;
+pub(crate) const MAX_WARNINGS_PER_FILE: usize = 5;
 
 /// One file as an installed package shipped it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,7 +265,7 @@ impl PackageDb {
     }
 
     /// Every package claim on `path`, sorted by package name.
-    pub fn get_all(&self, path: &[u8]) -> &[PackageFile] {
+    pub(crate) fn get_all(&self, path: &[u8]) -> &[PackageFile] {
         let path = canonical(&self.aliases, path);
         let start = self.files.partition_point(|f| f.path.as_slice() < &*path);
         let end = start
@@ -297,7 +297,7 @@ impl PackageDb {
     }
 
     /// The number of installed packages found in the status file.
-    pub fn package_count(&self) -> usize {
+    pub(crate) fn package_count(&self) -> usize {
         self.packages
     }
 
@@ -372,7 +372,7 @@ pub enum Deviation {
 
 impl Deviation {
     /// One word for the kind of problem, as reports show it (`problem` in JSON).
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Deviation::Missing => "missing",
             Deviation::NotRegular { .. } => "type",

@@ -45,14 +45,14 @@ pub struct Verdict {
 
 impl Verdict {
     /// The verdict for an entry that no rule matches.
-    pub const UNMATCHED: Verdict = Verdict {
+    pub(crate) const UNMATCHED: Verdict = Verdict {
         severity: Severity::Medium,
         attributes: Attributes::ALL,
         growing: false,
         rule: None,
     };
 
-    pub fn is_ignored(self) -> bool {
+    pub(crate) fn is_ignored(self) -> bool {
         self.severity == Severity::Ignore
     }
 
@@ -150,7 +150,7 @@ impl Policy {
     /// `dir` (e.g. `/usr/`)? False when every such pattern is anchored in another tree, so
     /// that `check` need not search the baseline for growing files under a policy whose
     /// only growing rule is `/var/log/**` when it checks `/usr`.
-    pub fn may_grow_under(&self, dir: &[u8]) -> bool {
+    pub(crate) fn may_grow_under(&self, dir: &[u8]) -> bool {
         let name = dir.strip_prefix(b"/").unwrap_or(dir);
         self.patterns
             .iter()
@@ -302,7 +302,7 @@ fn rule_verdict(rule: &RuleConfig, index: usize) -> Verdict {
 /// (`%n`, without a directory's trailing `/`): `/etc/` and `passwd` give `/etc/passwd`,
 /// `/usr/bin` and `bin/ls` give `/usr/bin/ls`, and a `dir/` source's own entry `.` is `dir`.
 /// Written to `out`, which is cleared first, so that a caller can reuse one buffer.
-pub fn entry_path(source: &[u8], name: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn entry_path(source: &[u8], name: &[u8], out: &mut Vec<u8>) {
     out.clear();
     let trimmed = trim_trailing_slashes(source);
     let base = if source.ends_with(b"/") {

@@ -76,14 +76,14 @@ impl Attributes {
     pub const NONE: Attributes = Attributes(0);
     pub const ALL: Attributes = Attributes::of(&Attribute::ALL);
     /// Who may do what with the entry (AIDE's `p+u+g` plus the type).
-    pub const PERMS: Attributes = Attributes::of(&[
+    pub(crate) const PERMS: Attributes = Attributes::of(&[
         Attribute::Type,
         Attribute::Mode,
         Attribute::Owner,
         Attribute::Group,
     ]);
     /// What the entry holds, ignoring when and how it was written.
-    pub const DATA: Attributes = Attributes::of(&[
+    pub(crate) const DATA: Attributes = Attributes::of(&[
         Attribute::Type,
         Attribute::Content,
         Attribute::Size,
@@ -92,7 +92,7 @@ impl Attributes {
 
     /// Names that stand for several attributes in a config, like AIDE's groups. None of
     /// them is also an attribute's name.
-    pub const GROUPS: [(&'static str, Attributes); 3] = [
+    pub(crate) const GROUPS: [(&'static str, Attributes); 3] = [
         ("all", Attributes::ALL),
         ("perms", Attributes::PERMS),
         ("data", Attributes::DATA),
@@ -112,7 +112,7 @@ impl Attributes {
         self.0 & attribute.bit() != 0
     }
 
-    pub const fn union(self, other: Attributes) -> Attributes {
+    pub(crate) const fn union(self, other: Attributes) -> Attributes {
         Attributes(self.0 | other.0)
     }
 
@@ -132,7 +132,7 @@ impl Attributes {
     }
 
     /// An attribute's or a group's name, as written in a config.
-    pub fn from_name(name: &str) -> Option<Attributes> {
+    pub(crate) fn from_name(name: &str) -> Option<Attributes> {
         let single = Attribute::ALL
             .into_iter()
             .find(|a| a.name() == name)

@@ -74,7 +74,7 @@ impl Algorithm {
         }
     }
 
-    pub fn from_code(code: u8) -> Option<Algorithm> {
+    pub(crate) fn from_code(code: u8) -> Option<Algorithm> {
         Algorithm::ALL.into_iter().find(|a| a.code() == code)
     }
 
@@ -148,7 +148,7 @@ impl HashKind {
 
     /// The kind of a hex hash of this many digits: lists carry no type tag, and the three
     /// lengths are distinct, so the length alone decides.
-    pub fn from_hex_len(len: usize) -> Option<HashKind> {
+    pub(crate) fn from_hex_len(len: usize) -> Option<HashKind> {
         match len {
             32 => Some(HashKind::Md5),
             40 => Some(HashKind::Sha1),
@@ -177,12 +177,12 @@ impl HashKind {
         self.slot() as u8 + 1
     }
 
-    pub fn from_code(code: u8) -> Option<HashKind> {
+    pub(crate) fn from_code(code: u8) -> Option<HashKind> {
         HashKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     /// The rsync algorithm that computes this very digest, if there is one.
-    pub fn as_algorithm(self) -> Option<Algorithm> {
+    pub(crate) fn as_algorithm(self) -> Option<Algorithm> {
         match self {
             HashKind::Md5 => Some(Algorithm::Md5),
             HashKind::Sha1 => Some(Algorithm::Sha1),
@@ -237,7 +237,7 @@ pub fn extra_kinds(main: Algorithm, asked: impl IntoIterator<Item = HashKind>) -
 }
 
 /// The digests of everything `reader` gives, with each of `algorithms`, in one read.
-pub fn digest_reader(
+pub(crate) fn digest_reader(
     mut reader: impl std::io::Read,
     algorithms: &[Algorithm],
 ) -> std::io::Result<Vec<Digest>> {
@@ -281,7 +281,7 @@ impl Digest {
     }
 
     /// A 16-byte digest (MD4, MD5, XXH128).
-    pub fn from_array(raw: [u8; 16]) -> Digest {
+    pub(crate) fn from_array(raw: [u8; 16]) -> Digest {
         let mut bytes = [0u8; MAX_DIGEST];
         bytes[..16].copy_from_slice(&raw);
         Digest { len: 16, bytes }
@@ -297,7 +297,7 @@ impl Digest {
     }
 
     /// Parse lowercase or uppercase hex of 1 to 32 bytes.
-    pub fn from_hex(hex: &[u8]) -> Option<Digest> {
+    pub(crate) fn from_hex(hex: &[u8]) -> Option<Digest> {
         if !hex.len().is_multiple_of(2) {
             return None;
         }
@@ -325,7 +325,7 @@ impl fmt::Display for Digest {
 pub use crate::hash::md5::{Message, Next};
 
 /// A source of messages and the sink of their digests, for [`digest_stream`].
-pub trait Feed {
+pub(crate) trait Feed {
     type Msg: Message;
     /// The next message. With `wait` the feed may block until it has one or knows there are
     /// none left; without, it must answer at once ([`Next::Later`] when it has nothing).
@@ -338,7 +338,7 @@ pub trait Feed {
 /// [`crate::hash::md5`] (many files side by side in SIMD lanes, or two interleaved in
 /// general-purpose registers with the scalar kernel); the other algorithms are fast enough one
 /// message at a time.
-pub fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F) {
+pub(crate) fn digest_stream<F: Feed>(algorithm: Algorithm, kernel: Kernel, feed: &mut F) {
     if algorithm == Algorithm::Md5 {
         crate::hash::md5::md5_stream(kernel, &mut Md5Feed(feed));
         return;

@@ -81,7 +81,7 @@ pub fn write_human(
 }
 
 /// The first line of a report: the findings by kind of change.
-pub fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> String {
+pub(crate) fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> String {
     let n = |event: Event| assessment.count(event);
     format!(
         "{} added, {} removed, {} changed, {} moved, {} unverified ({} entries compared{})",
@@ -100,7 +100,7 @@ pub fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> Stri
 }
 
 /// The findings by severity, `by severity: 1 critical, 4 medium`; `None` without findings.
-pub fn severity_text(assessment: &Assessment) -> Option<String> {
+pub(crate) fn severity_text(assessment: &Assessment) -> Option<String> {
     let counts = assessment.counts();
     let by: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     (!by.is_empty()).then(|| format!("by severity: {}", by.join(", ")))
@@ -108,7 +108,7 @@ pub fn severity_text(assessment: &Assessment) -> Option<String> {
 
 /// A finding as a line of text without its severity: what changed, under `name`, and the
 /// detectors, IOC hits and package that explain its severity.
-pub fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset) -> String {
+pub(crate) fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: Charset) -> String {
     let change = finding.change.map(|i| &diff.changes[i]);
     let text = match (finding.event, change) {
         (Event::Modified, Some(change)) => {
@@ -396,7 +396,7 @@ fn record_json(r: &Record, charset: Charset) -> Value {
 
 /// RFC 3339 time in UTC with nanoseconds, e.g. `2026-11-26T12:00:00.123456789Z`; every
 /// timestamp prints, years outside 0000 to 9999 in ISO 8601 expanded form ([`crate::civil`]).
-pub fn rfc3339(t: Timestamp) -> String {
+pub(crate) fn rfc3339(t: Timestamp) -> String {
     crate::civil::format(t.sec, t.nsec)
 }
 

@@ -56,7 +56,7 @@ pub struct Syslog {
 }
 
 impl Syslog {
-    pub fn connect(path: &Path) -> io::Result<Syslog> {
+    pub(crate) fn connect(path: &Path) -> io::Result<Syslog> {
         let socket = UnixDatagram::unbound()?;
         socket.connect(path)?;
         Ok(Syslog {

@@ -28,7 +28,7 @@ impl Charset {
     }
 
     /// Classify a codeset name as `nl_langinfo(CODESET)` returns it.
-    pub fn from_codeset(codeset: &str) -> Charset {
+    pub(crate) fn from_codeset(codeset: &str) -> Charset {
         let norm: String = codeset
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())

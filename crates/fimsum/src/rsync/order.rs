@@ -69,7 +69,7 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 /// Pass records through, failing on the first one that is not strictly after the one before:
 /// a merge over unsorted input would report phantom changes, so input that is out of rsync
 /// order (a concatenated log, an incremental run's log) is refused instead.
-pub fn ensure_ordered<'a>(
+pub(crate) fn ensure_ordered<'a>(
     records: impl Iterator<Item = Result<Record>> + 'a,
     source: PathBuf,
 ) -> impl Iterator<Item = Result<Record>> + 'a {

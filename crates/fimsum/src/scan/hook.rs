@@ -41,7 +41,7 @@ impl HookRef {
     }
 
     /// Are there hooks to call?
-    pub fn is_set(&self) -> bool {
+    pub(crate) fn is_set(&self) -> bool {
         self.0.is_some()
     }
 

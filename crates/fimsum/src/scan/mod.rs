@@ -127,7 +127,7 @@ pub fn scan<E>(
 /// How many workers a `--threads` of `requested` means: itself, or for 0 one per CPU
 /// this process may use (1 if that cannot be told). The scan and the package verifier
 /// both count this way, so one option means one thing.
-pub fn worker_threads(requested: usize) -> usize {
+pub(crate) fn worker_threads(requested: usize) -> usize {
     match requested {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,

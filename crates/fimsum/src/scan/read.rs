@@ -97,7 +97,7 @@ pub fn checksum(
 
 /// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
 /// (see [`Job::prefix`]).
-pub fn checksum_with_prefix(
+pub(crate) fn checksum_with_prefix(
     file: &FileRef,
     name: &[u8],
     seen: &Meta,
@@ -419,7 +419,7 @@ struct Pending<T> {
 /// Files of this size and up are mapped rather than read: below it the cost of mapping and
 /// unmapping outweighs the copy it saves (measured: even at 1 MiB, 1.2-3x faster above it for
 /// XXH3 and multi-buffer MD5).
-pub const MAP_MIN: u64 = 1 << 20;
+pub(crate) const MAP_MIN: u64 = 1 << 20;
 
 /// Smaller files are read in pieces of this size into a lane's buffer, so a lane never holds
 /// more than this (a multiple of the 64-byte MD5 block, as every piece but the last must be).
@@ -447,7 +447,7 @@ const MAPPED_MAX: usize = 16;
 /// One file to hash: where it is, its `%n` name (for the hooks; it may be left empty
 /// without them), what the walk saw, and a token of the caller's that comes back with the
 /// outcome.
-pub struct Job<T> {
+pub(crate) struct Job<T> {
     pub file: FileRef,
     /// The file, already opened by the walk; `seen` is its `fstat`.
     pub opened: Option<OpenedFile>,
@@ -466,7 +466,7 @@ pub struct Job<T> {
 /// give each token with its outcome to `done`, in the order the files finish. Same
 /// guarantees as [`checksum`]: a file that fails any check here is hashed again the
 /// streaming way, which retries and reports.
-pub fn checksum_stream<T>(
+pub(crate) fn checksum_stream<T>(
     algorithm: Algorithm,
     extras: &[HashKind],
     kernel: Kernel,
@@ -850,7 +850,7 @@ pub(crate) fn open_regular(dir: &OwnedFd, leaf: &CStr) -> Result<OwnedFd, Errno>
 }
 
 /// An errno as people read it, e.g. "Permission denied (os error 13)".
-pub fn describe(e: Errno) -> String {
+pub(crate) fn describe(e: Errno) -> String {
     std::io::Error::from(e).to_string()
 }
 

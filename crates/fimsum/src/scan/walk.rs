@@ -42,7 +42,7 @@ impl OneFileSystem {
     pub const OMIT_MOUNT_POINTS: OneFileSystem = OneFileSystem(2);
 
     /// How many times `-x` was given.
-    pub const fn from_count(count: u8) -> OneFileSystem {
+    pub(crate) const fn from_count(count: u8) -> OneFileSystem {
         OneFileSystem(count)
     }
 
@@ -57,7 +57,7 @@ impl OneFileSystem {
     }
 
     /// Whether a directory on another filesystem is left out rather than listed (`-xx`).
-    pub const fn omits_mount_points(self) -> bool {
+    pub(crate) const fn omits_mount_points(self) -> bool {
         self.0 >= 2
     }
 }
@@ -138,7 +138,7 @@ pub enum FilterArg {
 }
 
 impl FilterArg {
-    pub fn to_code(&self) -> (u8, Vec<u8>) {
+    pub(crate) fn to_code(&self) -> (u8, Vec<u8>) {
         match self {
             FilterArg::Exclude(p) => (0, p.clone()),
             FilterArg::Include(p) => (1, p.clone()),
@@ -146,7 +146,7 @@ impl FilterArg {
         }
     }
 
-    pub fn from_code(code: u8, bytes: Vec<u8>) -> Option<FilterArg> {
+    pub(crate) fn from_code(code: u8, bytes: Vec<u8>) -> Option<FilterArg> {
         match code {
             0 => Some(FilterArg::Exclude(bytes)),
             1 => Some(FilterArg::Include(bytes)),
@@ -198,7 +198,7 @@ struct Child {
 }
 
 /// The rsync-ordered walk, as an iterator of [`Event`]s.
-pub struct Walker {
+pub(crate) struct Walker {
     options: WalkOptions,
     /// One listing per directory level being walked; the top is the deepest.
     stack: Vec<std::vec::IntoIter<Child>>,
@@ -211,7 +211,7 @@ impl Walker {
     /// Several sources merge into one sorted top level, as in rsync: of two entries with the
     /// same name a directory beats a non-directory, two directories merge their contents
     /// (recursively), and otherwise the first source's entry wins.
-    pub fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
+    pub(crate) fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
         let mut walker = Walker {
             options,
             stack: Vec::new(),

@@ -159,7 +159,7 @@ impl<R: BufRead + Seek> EventReader<R> {
     /// Leave the order of entries unchecked, for a caller that checks it itself with its
     /// own message ([`crate::rsync::order::ensure_ordered`]); a `./` entry after others then
     /// begins no run either.
-    pub fn unordered(mut self) -> EventReader<R> {
+    pub(crate) fn unordered(mut self) -> EventReader<R> {
         self.ordered = false;
         self
     }

@@ -160,7 +160,7 @@ impl LogFormat {
     }
 
     /// Whether rsync writes deletions in this format (else as `deleting NAME`).
-    pub fn itemizes(&self) -> bool {
+    pub(crate) fn itemizes(&self) -> bool {
         self.itemizes
     }
 

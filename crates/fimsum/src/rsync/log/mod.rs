@@ -41,7 +41,8 @@ pub use format::LogFormat;
 pub use kind::{Classification, Evidence, LogKind};
 pub use records::LogReader;
 pub use replay::{replay, Replayed, Source};
-pub use write::{format_line, push_blank_checksum, push_name_and_checksum};
+pub use write::format_line;
+pub(crate) use write::{push_blank_checksum, push_name_and_checksum};
 
 /// An error in a log, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,4 +57,4 @@ pub struct LogError {
 /// target and a `--log-file` prefix add less than as much again). The bound leaves room for
 /// fimsum's own output of deeper trees, and keeps a file that is no log (one without
 /// newlines, gigabytes long) from being buffered whole.
-pub const MAX_LINE: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 64 * 1024;

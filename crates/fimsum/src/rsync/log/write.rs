@@ -25,7 +25,7 @@ pub fn format_line(
 /// Append `%n %C` of `record` unescaped (rsync escapes whole lines, so a format with more
 /// in front, such as `%i %n %C`, escapes after adding it). Returns false, having appended
 /// nothing, for a regular file without a checksum.
-pub fn push_name_and_checksum(record: &Record, algorithm: Algorithm, line: &mut Vec<u8>) -> bool {
+pub(crate) fn push_name_and_checksum(record: &Record, algorithm: Algorithm, line: &mut Vec<u8>) -> bool {
     let digest = record.content.digest();
     if (digest.is_none() && record.kind == Kind::File) || record.is_unseen() {
         return false;
@@ -42,7 +42,7 @@ pub fn push_name_and_checksum(record: &Record, algorithm: Algorithm, line: &mut 
 }
 
 /// Append ` ` and the blank `%C` rsync prints where there is no checksum to show.
-pub fn push_blank_checksum(algorithm: Algorithm, line: &mut Vec<u8>) {
+pub(crate) fn push_blank_checksum(algorithm: Algorithm, line: &mut Vec<u8>) {
     line.push(b' ');
     line.resize(line.len() + algorithm.hex_width(), b' ');
 }
