@@ -24,7 +24,9 @@ use crate::rsync::order::cmp_entries;
 /// What happened to one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
+    /// In the new stream only.
     Added,
+    /// In the old stream only.
     Removed,
     /// The name now holds another type of entry (file, directory, symlink, ...).
     TypeChanged,
@@ -37,8 +39,11 @@ pub enum ChangeKind {
 /// A change, with the records of both sides where they exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
+    /// What changed.
     pub kind: ChangeKind,
+    /// The entry in the old stream (none when added).
     pub old: Option<Record>,
+    /// The entry in the new stream (none when removed).
     pub new: Option<Record>,
 }
 
@@ -51,6 +56,7 @@ impl Change {
         }
     }
 
+    /// Whether the entry is a directory (in the new stream, or the old when removed).
     pub fn is_dir(&self) -> bool {
         self.new
             .as_ref()
@@ -86,13 +92,18 @@ pub struct Diff {
 /// Counts by kind of change.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Entries added.
     pub added: u64,
+    /// Entries removed.
     pub removed: u64,
+    /// Entries changed.
     pub changed: u64,
+    /// Entries whose content could not be compared.
     pub unverified: u64,
 }
 
 impl Diff {
+    /// The counts of each kind of change.
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.changes {

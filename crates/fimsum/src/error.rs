@@ -19,6 +19,7 @@ use crate::exit::Fatal;
 pub struct Problem {
     /// The entry's `%n` name (raw bytes), or the source argument it came from.
     pub name: Vec<u8>,
+    /// What went wrong.
     pub message: String,
 }
 
@@ -28,17 +29,40 @@ pub enum Error {
     /// The command line or an option file is wrong.
     Usage(String),
     /// A baseline or log exists but is not valid: truncated, corrupt, of a newer version.
-    BadData { path: PathBuf, reason: String },
+    BadData {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An input file does not exist or cannot be opened.
-    NoInput { path: PathBuf, source: io::Error },
+    NoInput {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be opened.
+        source: io::Error,
+    },
     /// Reading or writing failed midway.
-    Io { context: String, source: io::Error },
+    Io {
+        /// What was being done, naming the path.
+        context: String,
+        /// The error from the system.
+        source: io::Error,
+    },
     /// Another run is writing this baseline.
-    Locked { path: PathBuf },
+    Locked {
+        /// The baseline.
+        path: PathBuf,
+    },
     /// A signing or verify key file is malformed or has unsafe permissions. Kept apart from
     /// [`Error::BadData`] so that exit 65 from `check --verify-key` always means "this
     /// baseline cannot be trusted", never "your key file is wrong".
-    Key { path: PathBuf, reason: String },
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The config file is unreadable, malformed or unsafe (the message names file and line).
     Config(String),
 }
@@ -56,6 +80,7 @@ impl Error {
         }
     }
 
+    /// An I/O error, with what was being done.
     pub fn io(context: impl Into<String>, source: io::Error) -> Error {
         Error::Io {
             context: context.into(),
@@ -103,4 +128,5 @@ impl std::error::Error for Error {
     }
 }
 
+/// fimsum's result: [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

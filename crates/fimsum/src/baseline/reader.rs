@@ -31,6 +31,7 @@ pub(crate) fn is_baseline(path: &Path) -> Result<bool> {
 /// Whether a baseline is signed, and whether the signature was checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignatureStatus {
+    /// Not signed.
     Unsigned,
     /// Signed by this key; not checked, as no verify key was given.
     Unchecked(KeyId),
@@ -49,8 +50,11 @@ pub enum SignatureStatus {
 /// (16 MB for a /usr of 300,000); a file too large for the memory there is refused
 /// (exit 74) rather than aborting the run.
 pub struct Baseline {
+    /// What the baseline says about itself.
     pub header: Header,
+    /// How many records it holds.
     pub count: u64,
+    /// Whether it is signed, and whether the signature was checked.
     pub signature: SignatureStatus,
     path: PathBuf,
     data: Arc<Vec<u8>>,
@@ -183,7 +187,9 @@ impl Baseline {
 pub struct Verified {
     /// The format version the file was written in.
     pub version: u32,
+    /// What the baseline says about itself.
     pub header: Header,
+    /// How many records it holds.
     pub count: u64,
     /// Where the first record starts.
     pub records_offset: u64,
@@ -253,8 +259,11 @@ pub(super) const NOT_SIGNED: &str = "not signed, and a signature is required (--
 
 /// What [`check_signature`] vouches for.
 pub struct Signed {
+    /// The header, as signed.
     pub header: Header,
+    /// The SHA-256 of every byte before the end marker, as signed.
     pub digest: [u8; DIGEST_LEN],
+    /// The signature block that verified.
     pub block: SignatureBlock,
 }
 
@@ -448,8 +457,11 @@ fn read_record<R: Read>(
 /// What a verifier demands of a baseline: a valid signature by `key` and, optionally, the
 /// host it was made on and a lowest generation (against replaying an older baseline).
 pub struct Policy {
+    /// The key the signature must verify with.
     pub key: PublicKey,
+    /// The host the baseline must have been made on, if any.
     pub expect_host: Option<String>,
+    /// The lowest generation accepted, if any.
     pub min_generation: Option<u64>,
 }
 

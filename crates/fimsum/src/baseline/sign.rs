@@ -93,11 +93,14 @@ impl fmt::Debug for KeyId {
 /// The block after a signed baseline's end marker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignatureBlock {
+    /// The key that made the signature.
     pub key_id: KeyId,
+    /// The Ed25519 signature of the baseline's signed message.
     pub signature: [u8; 64],
 }
 
 impl SignatureBlock {
+    /// The block as written after the end marker.
     pub fn to_bytes(&self) -> [u8; BLOCK_LEN] {
         let mut b = [0u8; BLOCK_LEN];
         b[..8].copy_from_slice(BLOCK_MAGIC);
@@ -142,6 +145,7 @@ impl SecretKey {
         })
     }
 
+    /// The name of this key's public half.
     pub fn id(&self) -> KeyId {
         KeyId::of(&self.key.verifying_key())
     }
@@ -189,6 +193,7 @@ impl PublicKey {
         })
     }
 
+    /// The name of this key.
     pub fn id(&self) -> KeyId {
         self.id
     }
@@ -216,8 +221,11 @@ impl PublicKey {
 
 /// The files [`generate`] wrote.
 pub struct Generated {
+    /// The secret key's file.
     pub secret: PathBuf,
+    /// The public key's file.
     pub public: PathBuf,
+    /// The name of the new key.
     pub id: KeyId,
 }
 

@@ -40,7 +40,9 @@ pub enum Origin {
 /// Everything a baseline says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// The checksum algorithm of every record.
     pub algorithm: Algorithm,
+    /// What the records came from.
     pub origin: Origin,
     /// The source arguments as given.
     pub sources: Vec<Vec<u8>>,
@@ -48,12 +50,16 @@ pub struct Header {
     pub roots: Vec<Vec<u8>>,
     /// How many times `-x` was given.
     pub one_file_system: OneFileSystem,
+    /// The filter arguments the walk honoured, in order.
     pub filters: Vec<FilterArg>,
+    /// The host the baseline was made on.
     pub host: String,
+    /// When the baseline was made.
     pub created: Timestamp,
     /// Numbers the baselines written to one path (0 for a version-1 baseline); see
     /// [`super::BaselineWriter::create_next`].
     pub generation: u64,
+    /// The version of fimsum that wrote it.
     pub fimsum_version: String,
     /// The kinds of extra digest every hashed file carries (`scan --digest`), in the
     /// canonical form of [`extra_kinds`]; empty for versions 1 and 2.

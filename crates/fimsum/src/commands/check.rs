@@ -31,6 +31,7 @@ use crate::scan::{Prefixes, ScanOptions, Stats, BATCHES_AHEAD};
 
 /// A check, resolved from the command line and the config.
 pub struct CheckPlan {
+    /// The baseline checked against.
     pub baseline: PathBuf,
     /// Verify the baseline's signature with this; `None` reads it unverified.
     pub verify: Option<baseline::Policy>,
@@ -39,6 +40,7 @@ pub struct CheckPlan {
     pub config_skip_fs: Option<Vec<i64>>,
     /// The baseline is the config's, made by `init` with the config's walk.
     pub from_config: bool,
+    /// The rules each change is judged by.
     pub policy: Policy,
     /// IOC lists (the config's and the command line's).
     pub iocs: Vec<PathBuf>,
@@ -46,6 +48,7 @@ pub struct CheckPlan {
     pub paths: Vec<Vec<u8>>,
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
+    /// The MD5 kernel the scan hashes with.
     pub kernel: Kernel,
     /// `--quick`: trust files whose metadata is unchanged, reading this percentage of them
     /// anyway.
@@ -58,6 +61,7 @@ pub struct CheckPlan {
     pub packages: bool,
     /// Send the findings to the syslog socket at this path.
     pub syslog: Option<PathBuf>,
+    /// Write a new baseline from this scan afterwards.
     pub update: Option<UpdatePlan>,
 }
 
@@ -77,14 +81,19 @@ pub struct UpdatePlan {
 
 /// What a check found.
 pub struct Checked {
+    /// What changed between the baseline and the tree.
     pub diff: Diff,
+    /// What each change is worth under the policy.
     pub assessment: Assessment,
+    /// The counters of the scan.
     pub stats: Stats,
     /// What the report should say about how the check was done.
     pub notes: Vec<String>,
+    /// The checksum algorithm of the baseline and the scan.
     pub algorithm: Algorithm,
     /// Connected before the scan, so that an unreachable socket fails the run early.
     pub syslog: Option<Syslog>,
+    /// The new baseline, written and waiting to replace the old one.
     pub update: Option<PendingUpdate>,
 }
 
@@ -103,7 +112,9 @@ pub struct PendingUpdate {
 
 /// What became of an update.
 pub enum Updated {
+    /// The new baseline replaced the old one.
     Written {
+        /// The new baseline's generation.
         generation: u64,
         /// Records kept from the previous generation for entries the scan could not see.
         kept_old: u64,
@@ -112,7 +123,10 @@ pub enum Updated {
     },
     /// Not written: the scan could not fully see this many entries, and a baseline written
     /// from it would lose what is known of them (`allow_incomplete` writes it).
-    Refused { unseen: u64 },
+    Refused {
+        /// The entries the scan could not fully see.
+        unseen: u64,
+    },
 }
 
 impl PendingUpdate {

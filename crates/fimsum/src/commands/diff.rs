@@ -17,7 +17,9 @@ use crate::record::{Record, Timestamp};
 
 /// A diff, resolved from the command line and the config.
 pub struct DiffPlan {
+    /// The older baseline or log.
     pub old: PathBuf,
+    /// The newer baseline or log.
     pub new: PathBuf,
     /// What the logs do not say, and the source their names are judged under.
     pub logs: LogOptions,
@@ -25,6 +27,7 @@ pub struct DiffPlan {
     pub iocs: Vec<PathBuf>,
     /// Verify both baselines' signatures with this.
     pub verify: Option<baseline::Policy>,
+    /// The rules each change is judged by.
     pub policy: Policy,
     /// Compare the identity fields too (the rsync formats compare only what rsync does).
     pub identity: bool,
@@ -32,13 +35,17 @@ pub struct DiffPlan {
 
 /// What a diff found.
 pub struct Compared {
+    /// What changed from the older to the newer.
     pub diff: Diff,
+    /// What each change is worth under the policy.
     pub assessment: Assessment,
+    /// What the report should say about how the diff was done.
     pub notes: Vec<String>,
     /// The algorithm of the checksums shown.
     pub algorithm: Algorithm,
     /// The host and time of the newer baseline (of this run for two logs).
     pub host: String,
+    /// When the newer baseline was made (this run, for two logs).
     pub time: Timestamp,
 }
 

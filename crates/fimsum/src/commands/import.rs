@@ -23,6 +23,7 @@ pub struct ImportPlan {
     pub base: Option<PathBuf>,
     /// What the logs do not say.
     pub options: LogOptions,
+    /// Where the baseline goes.
     pub output: BaselineTarget,
 }
 

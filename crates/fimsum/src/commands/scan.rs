@@ -22,6 +22,7 @@ use crate::scan::{self, Item, ScanError, ScanOptions, Stats};
 pub struct ScanPlan {
     /// The source arguments, as rsync takes them (`dir/`, `dir`, `.`).
     pub sources: Vec<Vec<u8>>,
+    /// How the scan walks and hashes.
     pub options: ScanOptions,
     /// Known-bad digests to look for; empty for none.
     pub iocs: IocSet,
@@ -29,6 +30,7 @@ pub struct ScanPlan {
 
 /// Where a scan's baseline goes.
 pub struct BaselineTarget {
+    /// The baseline's path.
     pub path: PathBuf,
     /// Signs the baseline; `None` writes it unsigned.
     pub signer: Option<SecretKey>,
@@ -38,6 +40,7 @@ pub struct BaselineTarget {
 
 /// What a scan found.
 pub struct Scanned {
+    /// The counters of the scan.
     pub stats: Stats,
     /// The entries on an IOC list, by name.
     pub ioc_hits: HashMap<Vec<u8>, Vec<IocHit>>,
