@@ -31,18 +31,24 @@ use crate::record::{Content, Kind, Record};
 /// What happened, as a report shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
+    /// An entry in the new tree only.
     Added,
+    /// An entry in the old tree only.
     Removed,
     /// A removed and an added file with the same content: see the module docs.
     Moved,
+    /// The entry's type changed (a file became a symlink, a directory a file...).
     TypeChanged,
+    /// The entry's content or metadata changed.
     Modified,
+    /// The content could not be compared: it changed while read, or could not be read.
     Unverified,
     /// Not changed at all, but on an IOC list.
     Listed,
 }
 
 impl Event {
+    /// The event's name in reports (`added`, `type_changed`...).
     pub fn name(self) -> &'static str {
         match self {
             Event::Added => "added",
@@ -77,6 +83,7 @@ pub enum Detector {
 }
 
 impl Detector {
+    /// The detector's name in reports (`new_setid`...).
     pub fn name(self) -> &'static str {
         match self {
             Detector::NewSetid => "new_setid",
@@ -101,14 +108,18 @@ impl Detector {
 /// An IOC list entry that a file's digest matched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IocHit {
+    /// The list, as it was given.
     pub list: std::path::PathBuf,
+    /// 1-based line of the digest in that file.
     pub line: u64,
+    /// The kind of digest that matched.
     pub kind: HashKind,
 }
 
 /// One thing a report shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
+    /// What happened.
     pub event: Event,
     /// The entry's `%n` name (raw bytes); for a move, the new name.
     pub name: Vec<u8>,
@@ -118,12 +129,15 @@ pub struct Finding {
     pub change: Option<usize>,
     /// For a move: the index of the removal and the old name.
     pub moved_from: Option<(usize, Vec<u8>)>,
+    /// How much it matters: the rule's severity, raised by any detector or IOC hit.
     pub severity: Severity,
     /// Index of the deciding rule in the config (`None`: no rule matched).
     pub rule: Option<usize>,
     /// The changed fields that count under the rule (modifications only).
     pub fields: Vec<Attribute>,
+    /// The detectors that fired on this entry.
     pub detectors: Vec<Detector>,
+    /// The known-bad lists that hold one of the entry's new digests.
     pub ioc: Vec<IocHit>,
     /// For a new hard link: the existing name it links to.
     pub link_to: Option<Vec<u8>>,
@@ -183,6 +197,7 @@ impl Assessment {
 
 /// What the assessment needs besides the diff.
 pub struct Inputs<'a> {
+    /// The rules the changes are judged by.
     pub policy: &'a Policy,
     /// The rsync sources the new side was scanned from, absolute: entry names are resolved
     /// against them. Empty (an rsync log): names are taken as relative to `/`.

@@ -50,6 +50,7 @@ pub struct Config {
     pub skip_fs: Vec<String>,
     /// rsync's `-x`.
     pub one_file_system: bool,
+    /// The checksum algorithm (rsync's `--checksum-choice`).
     pub checksum: Algorithm,
     /// Extra digests, lowercase names from [`EXTRA_DIGESTS`], none twice nor equal to
     /// `checksum`.
@@ -58,6 +59,7 @@ pub struct Config {
     pub ioc: Vec<PathBuf>,
     /// Check changed package-owned files against the package manager's digests.
     pub packages: bool,
+    /// The baseline `init`, `check` and `update` use.
     pub baseline: PathBuf,
     /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...), at most
     /// [`MAX_KEEP`].
@@ -76,9 +78,11 @@ pub struct Config {
 pub struct RuleConfig {
     /// `pattern = "..."` or `patterns = [...]`; never empty once parsed.
     pub patterns: Vec<String>,
+    /// The severity of a change to a matching entry.
     pub severity: Severity,
     /// `attributes`, groups expanded; all of them when the key is left out.
     pub attributes: Attributes,
+    /// Whether matching files may grow without a report (logs): see [`crate::fim::policy`].
     pub growing: bool,
     /// Line of the `[[rule]]` header, for reports that say which rule decided.
     pub line: Option<usize>,
@@ -87,10 +91,13 @@ pub struct RuleConfig {
 /// Why a config could not be used: the file, the position when there is one, and what.
 #[derive(Debug)]
 pub struct ConfigError {
+    /// The config file.
     pub path: PathBuf,
     /// 1-based line and column (in characters).
     pub line: Option<usize>,
+    /// The column, with `line`.
     pub column: Option<usize>,
+    /// What is wrong.
     pub message: String,
     source: Option<io::Error>,
 }

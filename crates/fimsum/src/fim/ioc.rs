@@ -40,16 +40,25 @@ pub use crate::hash::HashKind;
 #[derive(Debug)]
 pub enum IocError {
     /// The list cannot be opened or read.
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The list.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: io::Error,
+    },
     /// A line is neither blank, a comment, nor a hash in a known format. `line` is 1-based;
     /// 0 means the file as a whole (too many hashes).
     Parse {
+        /// The list.
         path: PathBuf,
+        /// The line, 1-based; 0 for the file as a whole.
         line: u64,
+        /// What is wrong with it.
         reason: String,
     },
     /// None of the list's hash kinds is computed by this run, so it could never match.
     NotCovered {
+        /// The list.
         path: PathBuf,
         /// The kinds the list holds.
         held: Vec<HashKind>,
@@ -127,6 +136,7 @@ pub struct IocList {
 }
 
 impl IocList {
+    /// The file, as it was given.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -137,14 +147,17 @@ impl IocList {
         self.counts[kind.slot()]
     }
 
+    /// Distinct hashes of every kind in this file.
     pub fn len(&self) -> u64 {
         self.counts.iter().sum()
     }
 
+    /// Whether the file holds no hash.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// The kinds of hash the file holds.
     pub fn kinds(&self) -> impl Iterator<Item = HashKind> + '_ {
         HashKind::ALL.into_iter().filter(|k| self.count(*k) > 0)
     }
@@ -176,6 +189,7 @@ pub struct IocSet {
 }
 
 impl IocSet {
+    /// An empty set, matching nothing.
     pub fn new() -> Self {
         Self::default()
     }
@@ -293,6 +307,7 @@ impl IocSet {
         HashKind::ALL.into_iter().map(|k| self.kind_len(k)).sum()
     }
 
+    /// Whether no list holds a hash.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

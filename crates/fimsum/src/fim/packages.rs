@@ -292,6 +292,7 @@ impl PackageDb {
         self.files.len()
     }
 
+    /// Whether the database names no file.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
@@ -341,31 +342,47 @@ impl PackageDb {
 pub enum Deviation {
     /// Nothing at the path (and dpkg was not told to exclude it).
     Missing,
+    /// Something other than a regular file at the path.
     NotRegular {
+        /// What is there.
         kind: Kind,
     },
     /// Reported only when no package claiming the path has the file's digest.
     Md5Mismatch {
+        /// The digest the package lists.
         expected: [u8; 16],
+        /// The file's digest.
         actual: [u8; 16],
     },
     /// The file or a directory on its way could not be examined or read.
     Unreadable {
+        /// The system's reason.
         reason: String,
     },
+    /// The file is writable by anyone.
     WorldWritable {
+        /// Its mode bits.
         mode: u32,
     },
+    /// The file is not owned by root.
     NotRootOwned {
+        /// Its owner.
         uid: u32,
     },
+    /// A set-uid or set-gid file without a stat override, listed for review (it sets no exit bit).
     SetId {
+        /// Its mode bits.
         mode: u32,
     },
+    /// The owner, group or mode differ from what `dpkg-statoverride` says.
     OverrideMismatch {
+        /// What the override says.
         expected: StatOverride,
+        /// The file's owner.
         uid: u32,
+        /// The file's group.
         gid: u32,
+        /// The file's mode bits.
         mode: u32,
     },
 }
@@ -441,6 +458,7 @@ pub struct Finding<'a> {
     /// The claim the problem is reported against: for a digest mismatch, each claim on the
     /// path; for everything else, the path's first claim.
     pub file: &'a PackageFile,
+    /// How the file deviates.
     pub deviation: Deviation,
 }
 

@@ -28,6 +28,7 @@ use crate::scan::fs_types::fs_type_magics;
 /// What the policy says about one entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// How much a change to the entry matters.
     pub severity: Severity,
     /// The attributes whose changes are reported. Whether the entry was added or removed
     /// counts whatever they are.
@@ -74,6 +75,7 @@ pub struct PolicyError {
     pub rule: Option<usize>,
     /// Line of the rule's `[[rule]]` header, when it came from a file.
     pub line: Option<usize>,
+    /// What is wrong with the rule.
     pub message: String,
 }
 

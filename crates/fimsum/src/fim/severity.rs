@@ -16,9 +16,13 @@ pub use crate::record::Attribute;
 pub enum Severity {
     /// Never reported: the entry is still recorded, so it can be looked at by hand.
     Ignore,
+    /// Worth a look when there is time.
     Low,
+    /// Worth a look soon.
     Medium,
+    /// Likely an intrusion or a broken system.
     High,
+    /// What a kept intrusion leaves: a new set-id file, a known-bad digest.
     Critical,
 }
 
@@ -73,7 +77,9 @@ impl<'de> Deserialize<'de> for Severity {
 pub struct Attributes(u16);
 
 impl Attributes {
+    /// No attribute.
     pub const NONE: Attributes = Attributes(0);
+    /// Every attribute.
     pub const ALL: Attributes = Attributes::of(&Attribute::ALL);
     /// Who may do what with the entry (AIDE's `p+u+g` plus the type).
     pub(crate) const PERMS: Attributes = Attributes::of(&[
@@ -98,6 +104,7 @@ impl Attributes {
         ("data", Attributes::DATA),
     ];
 
+    /// The set of these attributes.
     pub const fn of(list: &[Attribute]) -> Attributes {
         let mut bits = 0;
         let mut i = 0;
@@ -108,6 +115,7 @@ impl Attributes {
         Attributes(bits)
     }
 
+    /// Whether the set holds this attribute.
     pub const fn contains(self, attribute: Attribute) -> bool {
         self.0 & attribute.bit() != 0
     }
@@ -116,10 +124,12 @@ impl Attributes {
         Attributes(self.0 | other.0)
     }
 
+    /// This set less the attributes of `other`.
     pub const fn without(self, other: Attributes) -> Attributes {
         Attributes(self.0 & !other.0)
     }
 
+    /// Whether the set is empty.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
