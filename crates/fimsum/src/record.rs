@@ -7,12 +7,19 @@ use crate::hash::{Digest, HashKind};
 /// File type of an entry, as `lstat` reports it (symlinks are never followed below a source).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link.
     Symlink,
+    /// A named pipe.
     Fifo,
+    /// A Unix socket.
     Socket,
+    /// A character device.
     CharDevice,
+    /// A block device.
     BlockDevice,
     /// A non-file, non-directory entry whose exact type is not known: what an rsync
     /// `%n %C` log says of a symlink, FIFO, socket or device (a blank `%C`).
@@ -32,6 +39,7 @@ impl Kind {
         Kind::Special,
     ];
 
+    /// The kind of a `st_mode`.
     pub fn from_mode(mode: u32) -> Kind {
         match mode & libc::S_IFMT {
             libc::S_IFREG => Kind::File,
@@ -50,6 +58,7 @@ impl Kind {
         Kind::from_mode(st.st_mode as u32)
     }
 
+    /// The kind's name in reports (`file`, `dir`, `char-device`...).
     pub fn name(self) -> &'static str {
         match self {
             Kind::File => "file",
@@ -75,7 +84,9 @@ impl Kind {
 /// A point in time as the kernel stores it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
+    /// Seconds since the Unix epoch.
     pub sec: i64,
+    /// Nanoseconds within the second.
     pub nsec: u32,
 }
 
@@ -84,13 +95,21 @@ pub struct Timestamp {
 pub struct Meta {
     /// Permission bits including setuid, setgid and sticky (`st_mode & 07777`).
     pub mode: u32,
+    /// Owning user.
     pub uid: u32,
+    /// Owning group.
     pub gid: u32,
+    /// Size in bytes.
     pub size: u64,
+    /// Last modification.
     pub mtime: Timestamp,
+    /// Last status change.
     pub ctime: Timestamp,
+    /// Inode number.
     pub ino: u64,
+    /// Device the entry is on.
     pub dev: u64,
+    /// Hard-link count.
     pub nlink: u64,
     /// Device number of a character or block device (0 otherwise).
     pub rdev: u64,
@@ -142,6 +161,7 @@ pub enum Content {
 }
 
 impl Content {
+    /// The checksum, when there is one.
     pub fn digest(&self) -> Option<&Digest> {
         match self {
             Content::Digest(d) => Some(d),
@@ -156,10 +176,13 @@ pub struct Record {
     /// The name exactly as rsync's `%n` gives it, as raw bytes, without the trailing `/` of
     /// directories; the transfer root of a `src/` source is `.`.
     pub name: Vec<u8>,
+    /// The entry's type.
     pub kind: Kind,
     /// `None` for entries read from an rsync log, which carries no metadata.
     pub meta: Option<Meta>,
+    /// A symlink's target (raw bytes).
     pub link_target: Option<Vec<u8>>,
+    /// The checksum, or why there is none.
     pub content: Content,
     /// The extra digests (`scan --digest`) of a regular file whose `content` is a digest, of
     /// the same bytes, in the order of its baseline's list; empty otherwise. Each carries its
@@ -179,6 +202,7 @@ impl Record {
         n
     }
 
+    /// Whether the entry is a directory.
     pub fn is_dir(&self) -> bool {
         self.kind == Kind::Dir
     }
@@ -218,6 +242,7 @@ pub enum Attribute {
     Type,
     /// The checksum of a regular file.
     Content,
+    /// Size in bytes.
     Size,
     /// A symlink's target.
     Link,
@@ -227,6 +252,7 @@ pub enum Attribute {
     Owner,
     /// Owning group (gid).
     Group,
+    /// Modification time.
     Mtime,
     /// Status-change time: no user can set it back, so it betrays a reset mtime. A diff
     /// compares it, the inode and the link count only with
@@ -241,6 +267,7 @@ pub enum Attribute {
 }
 
 impl Attribute {
+    /// Every attribute.
     pub const ALL: [Attribute; 12] = [
         Attribute::Type,
         Attribute::Content,

@@ -18,15 +18,22 @@ pub use crate::hash::md5::Kernel;
 /// A checksum algorithm of rsync's `--checksum-choice` (see rsync `checksum.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Algorithm {
+    /// MD5 (`--checksum-choice=md5`).
     Md5,
+    /// MD4 (`md4`).
     Md4,
+    /// SHA-1 (`sha1`).
     Sha1,
+    /// XXH64 (`xxh64`).
     Xxh64,
+    /// XXH3, 64 bits (`xxh3`).
     Xxh3,
+    /// XXH3, 128 bits (`xxh128`).
     Xxh128,
 }
 
 impl Algorithm {
+    /// Every algorithm.
     pub const ALL: [Algorithm; 6] = [
         Algorithm::Md5,
         Algorithm::Md4,
@@ -78,6 +85,7 @@ impl Algorithm {
         Algorithm::ALL.into_iter().find(|a| a.code() == code)
     }
 
+    /// A new streaming hash of this algorithm.
     pub fn hasher(self) -> Hasher {
         Hasher::new(self)
     }
@@ -128,8 +136,11 @@ impl FromStr for Algorithm {
 /// they are `%C`, as a [`HashKind`] they are kept beside another one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashKind {
+    /// MD5.
     Md5,
+    /// SHA-1.
     Sha1,
+    /// SHA-256.
     Sha256,
 }
 
@@ -190,6 +201,7 @@ impl HashKind {
         }
     }
 
+    /// A new streaming hash of this kind.
     pub fn hasher(self) -> Hasher {
         match self {
             HashKind::Md5 => Hasher::Md5(::md5::Md5::new()),
@@ -287,6 +299,7 @@ impl Digest {
         Digest { len: 16, bytes }
     }
 
+    /// The digest's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }
@@ -378,17 +391,24 @@ impl<F: Feed> crate::hash::md5::Feed for Md5Feed<'_, F> {
 
 /// A streaming hash of one file's content.
 pub enum Hasher {
+    /// MD5.
     Md5(::md5::Md5),
+    /// MD4.
     Md4(md4::Md4),
+    /// SHA-1.
     Sha1(sha1::Sha1),
     /// Only as a [`HashKind`], never an rsync [`Algorithm`].
     Sha256(sha2::Sha256),
+    /// XXH64.
     Xxh64(twox_hash::XxHash64),
+    /// XXH3, 64 bits.
     Xxh3(Box<twox_hash::XxHash3_64>),
+    /// XXH128.
     Xxh128(Box<twox_hash::XxHash3_128>),
 }
 
 impl Hasher {
+    /// A new hash of this algorithm, over no data yet.
     pub fn new(algorithm: Algorithm) -> Hasher {
         match algorithm {
             Algorithm::Md5 => Hasher::Md5(::md5::Md5::new()),
@@ -401,6 +421,7 @@ impl Hasher {
         }
     }
 
+    /// Hash more of the content.
     pub fn update(&mut self, data: &[u8]) {
         use std::hash::Hasher as _;
         match self {
@@ -414,6 +435,7 @@ impl Hasher {
         }
     }
 
+    /// The digest of everything passed to [`Hasher::update`], as rsync writes it.
     pub fn finish(self) -> Digest {
         use std::hash::Hasher as _;
         let digest = match self {
