@@ -29,6 +29,7 @@ pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// What a report says besides the changes.
 pub struct Context<'a> {
+    /// How names are escaped.
     pub charset: Charset,
     /// Entries on the new side that could not be read (scan problems), for the summary.
     pub problems: u64,
@@ -37,6 +38,7 @@ pub struct Context<'a> {
     /// The host the new side describes, and when it was taken: every JSON event carries them,
     /// so that events from many hosts can be told apart in a SIEM.
     pub host: &'a str,
+    /// When the new side was taken.
     pub time: Timestamp,
     /// The config's rules, to name the rule behind a severity.
     pub rules: &'a [RuleConfig],

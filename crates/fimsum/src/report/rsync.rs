@@ -28,6 +28,8 @@ use crate::report::itemize::items;
 use crate::rsync::escape::{escape_line, Charset};
 use crate::rsync::log::format_line;
 
+/// Write the lines rsync would print to bring a copy of the old tree to the new one (`--format
+/// rsync`; see the module).
 pub fn write_rsync(
     out: &mut dyn Write,
     diff: &Diff,

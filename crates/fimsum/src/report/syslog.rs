@@ -28,10 +28,15 @@ const FACILITY: u8 = 10;
 /// syslog's priorities (RFC 5424 6.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Priority {
+    /// `LOG_CRIT`.
     Crit = 2,
+    /// `LOG_ERR`.
     Err = 3,
+    /// `LOG_WARNING`.
     Warning = 4,
+    /// `LOG_NOTICE`.
     Notice = 5,
+    /// `LOG_INFO`.
     Info = 6,
 }
 
@@ -81,6 +86,7 @@ impl Syslog {
         self.socket.send(datagram.as_bytes()).map(drop)
     }
 
+    /// The socket's path, for messages.
     pub fn path(&self) -> &Path {
         &self.path
     }

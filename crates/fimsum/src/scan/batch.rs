@@ -21,7 +21,9 @@ use crate::scan::read::Hashed;
 /// What a scan hands to its sink, in rsync order: what a batch holds and gives back.
 #[derive(Debug)]
 pub enum Item {
+    /// An entry, in rsync order.
     Record(Record),
+    /// An entry that could not be fully seen; the scan goes on.
     Problem(Problem),
 }
 

@@ -36,6 +36,7 @@ pub trait Hooks: Send + Sync {
 pub struct HookRef(Option<Arc<dyn Hooks>>);
 
 impl HookRef {
+    /// Call these hooks.
     pub fn new(hooks: Arc<dyn Hooks>) -> HookRef {
         HookRef(Some(hooks))
     }

@@ -51,13 +51,16 @@ pub const BATCHES_AHEAD: usize = 32;
 const JOBS_AHEAD: usize = 1024;
 
 #[derive(Clone, Debug)]
+/// How a scan walks and hashes.
 pub struct ScanOptions {
+    /// The checksum algorithm of every regular file.
     pub algorithm: Algorithm,
     /// Extra digests of every regular file, computed in the same read pass (`--digest`;
     /// see [`crate::hash::extra_kinds`]).
     pub extras: Vec<HashKind>,
     /// Hashing threads; 0 means one per core.
     pub threads: usize,
+    /// What the walk lists and skips.
     pub walk: WalkOptions,
     /// The MD5 kernel ([`Kernel::detect`] for the best this CPU has).
     pub kernel: Kernel,
@@ -108,9 +111,13 @@ impl Prefixes {
 /// Counts of one scan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Entries recorded.
     pub entries: u64,
+    /// Regular files recorded.
     pub files: u64,
+    /// Their sizes, summed.
     pub bytes: u64,
+    /// Problems reported: entries that could not be fully seen or read.
     pub problems: u64,
 }
 

@@ -51,7 +51,9 @@ const BUF_SIZE: usize = 256 * 1024;
 /// Where a regular file is: the directory the walker opened, and the file's name in it.
 #[derive(Clone, Debug)]
 pub struct FileRef {
+    /// The directory the walker opened.
     pub dir: Arc<OwnedFd>,
+    /// The file's name in it.
     pub leaf: std::ffi::CString,
 }
 

@@ -99,6 +99,8 @@ pub struct WalkOptions {
 }
 
 impl WalkOptions {
+    /// Options for rsync's `-x` given this many times and these filter arguments, in command-line
+    /// order; an error for a bad pattern.
     pub fn new(
         one_file_system: impl Into<OneFileSystem>,
         filters: Vec<FilterArg>,
@@ -123,6 +125,7 @@ impl WalkOptions {
         })
     }
 
+    /// The filter arguments, as given.
     pub fn filters(&self) -> &[FilterArg] {
         &self.filters
     }
@@ -132,8 +135,11 @@ impl WalkOptions {
 /// file's contents, so a later check applies the same rules even if the file has changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FilterArg {
+    /// `--exclude PATTERN`.
     Exclude(Vec<u8>),
+    /// `--include PATTERN`.
     Include(Vec<u8>),
+    /// `--exclude-from FILE`, with the file's contents.
     ExcludeFrom(Vec<u8>),
 }
 
@@ -160,7 +166,7 @@ impl FilterArg {
 // Events are handed on at once, never stored: boxing entries would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum Event {
+pub(crate) enum Event {
     Entry(Entry),
     Problem(Problem),
 }
@@ -168,7 +174,7 @@ pub enum Event {
 /// An entry with what is needed to read it later: the record (content not yet known for
 /// regular files) and, for a regular file, where to open it.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub record: Record,
     pub file: Option<FileRef>,
     /// The regular file, opened by the walk ([`WalkOptions::open_files`]) when it took the

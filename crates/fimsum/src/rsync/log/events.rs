@@ -24,6 +24,7 @@ pub struct LogEntry {
     /// checksum (or an itemized `f`), `Special` for a blank `%C` on anything else (or an
     /// itemized `D`/`S`); `None` where the line does not say (a name alone).
     pub kind: Option<Kind>,
+    /// The `%C` checksum; `None` when blank or absent.
     pub checksum: Option<Digest>,
     /// The 11-character `%i` code, if the format has `%i`.
     pub itemize: Option<[u8; shape::ITEMIZE_LEN]>,
@@ -32,6 +33,7 @@ pub struct LogEntry {
 }
 
 impl LogEntry {
+    /// Whether the entry is a directory, as far as the line tells.
     pub fn is_dir(&self) -> bool {
         self.kind == Some(Kind::Dir)
     }
@@ -58,23 +60,29 @@ pub enum RunCause {
 pub enum LogEvent {
     /// A run begins (every log's first event is one).
     RunStart(RunCause),
+    /// An entry line.
     Entry(LogEntry),
     /// `deleting NAME` or `*deleting   NAME`. rsync lists each entry it deletes, a
     /// directory's contents before the directory.
     Deleted {
+        /// The name, unescaped, without a trailing `/`.
         name: Vec<u8>,
+        /// Whether the line named a directory.
         dir: bool,
     },
     /// `NAME is uptodate`: the entry was there already and did not change.
     Uptodate {
+        /// The name, unescaped.
         name: Vec<u8>,
     },
     /// `created directory DEST`: the destination did not exist, so the run lists everything.
     CreatedDestination {
+        /// The destination, unescaped.
         name: Vec<u8>,
     },
     /// A warning or error of rsync's, as written: the run may be incomplete.
     Message {
+        /// The line's text.
         text: Vec<u8>,
     },
 }
@@ -82,7 +90,9 @@ pub enum LogEvent {
 /// An event and the 1-based number of the line it was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
+    /// 1-based line number.
     pub line: u64,
+    /// What the line says.
     pub event: LogEvent,
 }
 

@@ -58,6 +58,8 @@ impl Matched {
 const ESCAPES: &[u8] = b"abBcCfGhiIlLmMnoOpPtuU";
 
 impl LogFormat {
+    /// Parse a `--out-format` or `--log-file-format` string; the error says what it lacks or what
+    /// is wrong.
     pub fn parse(format: &[u8]) -> Result<LogFormat, String> {
         let mut pieces: Vec<Piece> = Vec::new();
         let mut text = Vec::new();

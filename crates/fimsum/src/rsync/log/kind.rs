@@ -21,16 +21,22 @@ use super::shape::itemize_is_new;
 /// What a run's log proves it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogKind {
+    /// Listed the whole tree.
     Full,
+    /// Listed only what changed.
     Incremental,
+    /// The log does not say.
     Unknown,
 }
 
 /// A [`LogKind`], the line that proves it (if one does), and why, in words for a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
+    /// What the log proves.
     pub kind: LogKind,
+    /// The line that proves it, if one does.
     pub line: Option<u64>,
+    /// Why, in words for a user.
     pub reason: String,
 }
 
@@ -56,6 +62,7 @@ fn shown(name: &[u8]) -> String {
 }
 
 impl Evidence {
+    /// No evidence yet.
     pub fn new() -> Evidence {
         Evidence::default()
     }
@@ -66,6 +73,7 @@ impl Evidence {
         }
     }
 
+    /// Take one line of the log into account.
     pub fn observe(&mut self, event: &LogLine) {
         let line = event.line;
         match &event.event {
@@ -145,6 +153,7 @@ impl Evidence {
         }
     }
 
+    /// What the lines seen so far prove.
     pub fn classify(&self) -> Classification {
         match (&self.incremental, &self.full) {
             (Some((il, iw)), Some((fl, fw))) => Classification {

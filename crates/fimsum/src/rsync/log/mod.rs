@@ -47,7 +47,9 @@ pub(crate) use write::{push_blank_checksum, push_name_and_checksum};
 /// An error in a log, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogError {
+    /// 1-based line number.
     pub line: u64,
+    /// What is wrong with the line.
     pub reason: String,
 }
 

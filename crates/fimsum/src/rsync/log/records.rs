@@ -24,6 +24,8 @@ pub struct LogReader<R> {
 }
 
 impl<R: BufRead + Seek> LogReader<R> {
+    /// A reader of `input`. `algorithm`, if given, fixes the `%C` width instead of reading it from
+    /// the log.
     pub fn new(input: R, algorithm: Option<Algorithm>) -> LogReader<R> {
         LogReader {
             // The callers check the order with ensure_ordered, naming the file.

@@ -35,13 +35,20 @@ pub enum Source {
     Base,
     /// Listed by the night, at this line. `meta_from_base`: the metadata (and what else
     /// the log does not carry) is the base record's, not verified since.
-    Night { line: u64, meta_from_base: bool },
+    Night {
+        /// The night's line that lists the entry.
+        line: u64,
+        /// The metadata is the base record's.
+        meta_from_base: bool,
+    },
 }
 
 /// One record of the state after the night.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replayed {
+    /// The record after the night.
     pub record: Record,
+    /// Where it comes from.
     pub source: Source,
 }
 
