@@ -859,7 +859,7 @@ pub(crate) fn describe(e: Errno) -> String {
 /// A regular file the walk opened for its reader; it counts against
 /// [`crate::scan::walk::WalkOptions::open_files`] until it is dropped.
 #[derive(Debug)]
-pub struct OpenedFile {
+pub(crate) struct OpenedFile {
     fd: Option<OwnedFd>,
     waiting: Arc<AtomicUsize>,
 }
@@ -874,7 +874,7 @@ impl OpenedFile {
     }
 
     /// The fd, for the reader (always there: an `Option` only so that `Drop` can count it).
-    pub fn take(mut self) -> Option<OwnedFd> {
+    pub(crate) fn take(mut self) -> Option<OwnedFd> {
         self.fd.take()
     }
 }

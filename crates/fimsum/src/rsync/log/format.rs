@@ -32,14 +32,14 @@ pub struct LogFormat {
 }
 
 /// An entry or deletion line matched by a format: what the reader reads of it.
-pub struct Matched {
+pub(crate) struct Matched {
     itemize: Option<Vec<u8>>,
     deleted: bool,
     rest: Vec<u8>,
 }
 
 impl Matched {
-    pub fn shape(&self) -> Shape<'_> {
+    pub(crate) fn shape(&self) -> Shape<'_> {
         if self.deleted {
             Shape::Deleted {
                 rest: &self.rest,
@@ -167,7 +167,7 @@ impl LogFormat {
     }
 
     /// Match a line's body (after the `--log-file` prefix); `None` if it does not fit.
-    pub fn matches(&self, body: &[u8]) -> Option<Matched> {
+    pub(crate) fn matches(&self, body: &[u8]) -> Option<Matched> {
         let mut s = body;
         let mut itemize = None;
         let mut deleted = false;

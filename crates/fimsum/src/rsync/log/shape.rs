@@ -68,7 +68,7 @@ fn log_file_prefix(line: &[u8]) -> Option<(u64, usize)> {
 
 /// One line's shape, its text still escaped.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Shape<'a> {
+pub(crate) enum Shape<'a> {
     /// An empty line, or one of rsync's messages that says nothing of an entry.
     Chatter,
     /// A line rsync prints once at the start of a run (`sending incremental file list`,
