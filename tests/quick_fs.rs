@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use fimsum::hash::Algorithm;
 use fimsum::record::Record;
+use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::{HookRef, Hooks};
 use fimsum::scan::{QuickCheck, Reuse};
-use fimsum::scan::walk::WalkOptions;
 
 use crate::util::{contents_of, scan_options, scan_source, scratch, write};
 

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use fimsum::hash::{Algorithm, HashKind, Kernel};
 use fimsum::record::{Content, Kind, Record};
-use fimsum::scan::{HookRef, Hooks};
 use fimsum::scan::walk::WalkOptions;
 use fimsum::scan::ScanOptions;
+use fimsum::scan::{HookRef, Hooks};
 
 use crate::util::{contents_of, is_root, scan_options, scan_source, scratch, stdout, write};
 

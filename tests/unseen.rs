@@ -10,8 +10,8 @@ use std::sync::Arc;
 use fimsum::diff::{diff_keeping, ChangeKind, DiffOptions, Kept};
 use fimsum::hash::Algorithm;
 use fimsum::record::Record;
-use fimsum::scan::{HookRef, Hooks};
 use fimsum::scan::walk::WalkOptions;
+use fimsum::scan::{HookRef, Hooks};
 
 use crate::util::{
     code, contents_of, is_root, run_in, scan_options, scan_source, scratch, stderr, stdout, write,

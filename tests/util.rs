@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use fimsum::hash::{Algorithm, Kernel};
 use fimsum::record::Record;
-use fimsum::scan::Reuse;
 use fimsum::scan::walk::WalkOptions;
+use fimsum::scan::Reuse;
 use fimsum::scan::{scan_reusing, Item, ScanOptions};
 
 /// The crate root, where scripts/ and baselines/ live.

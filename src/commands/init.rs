@@ -84,8 +84,7 @@ pub(super) fn config_walk(config: &Config) -> Result<WalkOptions> {
     let mut walk = WalkOptions::new(u8::from(config.one_file_system), filters)
         .map_err(|e| Error::Config(format!("exclude: {e}")))?;
     for name in &config.skip_fs {
-        let magics =
-            fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
+        let magics = fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));
     }
     Ok(walk)

@@ -12,8 +12,8 @@ use fimsum::diff::{diff, DiffOptions};
 use fimsum::hash::Algorithm;
 use fimsum::record::{Content, Kind, Meta, Record, Timestamp};
 use fimsum::rsync::escape::{escape_line, Charset};
-use fimsum::scan::HookRef;
 use fimsum::scan::read::{checksum, FileRef};
+use fimsum::scan::HookRef;
 
 fn data(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 + i / 7) as u8).collect()

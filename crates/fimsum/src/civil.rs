@@ -65,7 +65,7 @@ pub fn format(sec: i64, nsec: u32) -> String {
 }
 
 /// The instant an RFC 3339 UTC time names, as `(seconds since the epoch, nanoseconds)`:
-/// the text [`format`] writes, and any RFC 3339 time with a `Z` or numeric offset, with or
+/// the text [`format()`] writes, and any RFC 3339 time with a `Z` or numeric offset, with or
 /// without a fraction. `None` for anything else. Seconds are `i128` because a formatted
 /// `i64` second with carried nanoseconds can lie just beyond the `i64` range.
 pub fn parse(text: &str) -> Option<(i128, u32)> {

@@ -235,7 +235,7 @@ impl Record {
 /// lists them, never `Type`, which is a change of its own) and what a rule can make count
 /// ([`crate::fim::severity::Attributes`]). One word for both, so a rule and a report speak
 /// of the same thing; each still has its own spelling for three of them (see
-/// [`Attribute::name`] and [`Attribute::report_name`]).
+/// [`Attribute::name`] and `Attribute::report_name`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Attribute {
     /// File, directory, symlink, device, ...: a different type is a different entry.

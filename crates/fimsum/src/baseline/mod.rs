@@ -63,8 +63,7 @@ mod tests;
 
 pub(crate) use reader::is_baseline;
 pub use reader::{
-    check_integrity, check_signature, Baseline, Policy, Records, SignatureStatus, Signed,
-    Verified,
+    check_integrity, check_signature, Baseline, Policy, Records, SignatureStatus, Signed, Verified,
 };
 #[cfg(test)]
 pub(crate) use wire::signed_prefix;

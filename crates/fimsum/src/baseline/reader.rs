@@ -42,7 +42,7 @@ pub enum SignatureStatus {
 /// A verified baseline, ready to hand out its records in order.
 ///
 /// The file is read once, into memory of this process, and everything after that (the
-/// signature check, the verifying pass, the records handed out, [`Baseline::records_again`]
+/// signature check, the verifying pass, the records handed out, `Baseline::records_again`
 /// for `check --quick`) reads that private copy: the records used are exactly the bytes
 /// that were verified, whatever is done to the file meanwhile. Reading the file twice
 /// would let whoever can write it (and sees the first pass end) put other records under a

@@ -22,7 +22,7 @@
 //!
 //! The key id is SHA-256 of `"fimsum-key-id-v1\0"` and the public key: the block names the
 //! key but never carries it, so a verifier cannot be tempted to trust a key the file brings
-//! with it; it uses the key it is given. The signed message is [`DOMAIN`], then the
+//! with it; it uses the key it is given. The signed message is `DOMAIN`, then the
 //! baseline's first bytes from the magic through the record count (the header, which names
 //! the host, sources, roots, options, algorithm, creation time and generation), then the
 //! SHA-256 digest the end marker carries, which covers every byte before it. Verifying
@@ -54,7 +54,7 @@ const PUBLIC_HEADER: &str = "fimsum-ed25519-public-key-v1";
 /// Key files are a few lines; anything longer is not one.
 const KEY_FILE_LIMIT: u64 = 4096;
 
-/// The message a baseline's signature covers: [`DOMAIN`], the baseline's bytes from the
+/// The message a baseline's signature covers: `DOMAIN`, the baseline's bytes from the
 /// magic through the record count, and the SHA-256 of everything before the end marker.
 pub fn message(signed_prefix: &[u8], digest: &[u8; 32]) -> Vec<u8> {
     let mut m = Vec::with_capacity(DOMAIN.len() + signed_prefix.len() + digest.len());

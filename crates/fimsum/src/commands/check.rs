@@ -36,7 +36,7 @@ pub struct CheckPlan {
     /// Verify the baseline's signature with this; `None` reads it unverified.
     pub verify: Option<baseline::Policy>,
     /// The config's `skip_fs` when the config has a say (a check of the config's baseline,
-    /// or one given with `--config`); see [`skip_fs`].
+    /// or one given with `--config`); see `skip_fs`.
     pub config_skip_fs: Option<Vec<i64>>,
     /// The baseline is the config's, made by `init` with the config's walk.
     pub from_config: bool,
@@ -418,7 +418,7 @@ fn skip_fs(header: &Header, plan: &CheckPlan, observer: &mut dyn Observer) -> Ve
 }
 
 impl Checked {
-    /// The exit bits of the check as reported (see [`super::report_bits`]), incomplete if
+    /// The exit bits of the check as reported (see `super::report_bits`), incomplete if
     /// any entry could not be fully seen.
     pub fn exit_bits(&self, every_change: bool) -> Bits {
         super::report_bits(&self.diff, &self.assessment, every_change)

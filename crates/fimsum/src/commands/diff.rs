@@ -50,7 +50,7 @@ pub struct Compared {
 }
 
 impl Compared {
-    /// The exit bits of the diff as reported (see [`super::report_bits`]).
+    /// The exit bits of the diff as reported (see `super::report_bits`).
     pub fn exit_bits(&self, every_change: bool) -> Bits {
         super::report_bits(&self.diff, &self.assessment, every_change)
     }

@@ -24,7 +24,7 @@ use crate::rsync::order::ensure_ordered;
 #[derive(Clone, Debug, Default)]
 pub struct LogOptions {
     /// The algorithm of the checksums (`--checksum-choice`); `None` decides it by hashing
-    /// a listed file under `source` or `dest` (see [`crate::rsync::choice`]), or refuses.
+    /// a listed file under `source` or `dest` (see `crate::rsync::choice`), or refuses.
     pub checksum: Option<Algorithm>,
     /// The job's source argument (`/etc/` or `/etc`, as the job gave it): the live tree,
     /// whose files can tell the algorithm, and under which the names are judged.

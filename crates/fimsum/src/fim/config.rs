@@ -46,13 +46,13 @@ pub struct Config {
     pub roots: Vec<String>,
     /// rsync `--exclude` rules, relative to each root as rsync's are; `"+ "` includes.
     pub exclude: Vec<String>,
-    /// Filesystem types not entered: names of [`fs_types::FS_TYPES`] or `0x...` numbers.
+    /// Filesystem types not entered: names of `fs_types::FS_TYPES` or `0x...` numbers.
     pub skip_fs: Vec<String>,
     /// rsync's `-x`.
     pub one_file_system: bool,
     /// The checksum algorithm (rsync's `--checksum-choice`).
     pub checksum: Algorithm,
-    /// Extra digests, lowercase names from [`EXTRA_DIGESTS`], none twice nor equal to
+    /// Extra digests, lowercase names from `EXTRA_DIGESTS`, none twice nor equal to
     /// `checksum`.
     pub digests: Vec<String>,
     /// Files of known-bad digests.
@@ -62,7 +62,7 @@ pub struct Config {
     /// The baseline `init`, `check` and `update` use.
     pub baseline: PathBuf,
     /// Earlier baselines that `update` keeps (`baseline.fimsum.1`, ...), at most
-    /// [`MAX_KEEP`].
+    /// `MAX_KEEP`.
     pub keep: usize,
     /// The secret key `init` and `update` sign the baseline with, if any.
     pub sign_key: Option<PathBuf>,

@@ -126,7 +126,7 @@ fn join_kinds(kinds: &[HashKind]) -> String {
     out
 }
 
-/// One loaded `--ioc` file: what a report needs to name it and what [`IocSet::require`]
+/// One loaded `--ioc` file: what a report needs to name it and what `IocSet::require`
 /// needs to check it.
 #[derive(Clone, Debug)]
 pub struct IocList {

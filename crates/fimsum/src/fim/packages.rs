@@ -24,7 +24,7 @@
 //! naming the file and, for a malformed line, the line number (`path:line: reason`): a
 //! malformed line, an unreadable `.md5sums` file, a `.md5sums` file of a package the status
 //! file does not know. A corrupt database thus loses only the entries it cannot vouch for,
-//! and never panics; at most [`MAX_WARNINGS_PER_FILE`] line warnings are kept per file.
+//! and never panics; at most `MAX_WARNINGS_PER_FILE` line warnings are kept per file.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -104,7 +104,7 @@ pub struct StatOverride {
 ///   [`get`](PackageDb::get) resolves aliases in the path it is given, so `/bin/ls` and
 ///   `/usr/bin/ls` find the same entry. Only top-level aliases are resolved.
 /// - A path may be claimed by several packages (Multi-Arch: same copies, files taken over
-///   with Replaces); all claims are kept, [`get_all`](PackageDb::get_all) returns them.
+///   with Replaces); all claims are kept, `get_all` returns them.
 ///   The `.list` files (which say which package owns a path now) are not read: [`verify`]
 ///   passes a file whose digest is any claim's, which is what `debsums` ends up accepting
 ///   (it calls such files REPLACED) at a fraction of the cost.
@@ -481,7 +481,7 @@ impl Verification<'_> {
             .fold(Bits::NONE, |bits, f| bits | f.deviation.exit_bits())
     }
 
-    /// How many findings have this [`Deviation::label`].
+    /// How many findings have this `Deviation::label`.
     pub fn count(&self, label: &str) -> usize {
         self.findings
             .iter()

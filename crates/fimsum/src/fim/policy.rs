@@ -1,5 +1,5 @@
 //! How much a change matters: the config's `[[rule]]` tables compiled for per-entry lookup,
-//! and the filesystem types a scan does not enter (the table is [`crate::scan::fs_types`]).
+//! and the filesystem types a scan does not enter (the table is `crate::scan::fs_types`).
 //!
 //! A rule pairs rsync patterns with a [`Severity`], the [`Attributes`] whose changes count,
 //! and the `growing` flag for logs. Patterns are matched against an entry's absolute path by
@@ -14,7 +14,7 @@
 //! anything. This is the reverse of rsync's filters, where the first match wins; the
 //! config's `exclude` list keeps rsync's order because it *is* an rsync filter.
 //!
-//! An entry that no rule matches gets [`Verdict::UNMATCHED`]: medium, every attribute. A
+//! An entry that no rule matches gets `Verdict::UNMATCHED`: medium, every attribute. A
 //! file where none was expected deserves a look; the default policy lowers the places that
 //! change by design instead of raising the ones that should not.
 
@@ -40,7 +40,7 @@ pub struct Verdict {
     /// `growing`, with the prefix check that Samhain's GrowingLogFiles adds.)
     pub growing: bool,
     /// Index in [`Config::rules`] of the rule that decided, for reports; `None` for
-    /// [`Verdict::UNMATCHED`].
+    /// `Verdict::UNMATCHED`.
     pub rule: Option<usize>,
 }
 
@@ -163,7 +163,7 @@ impl Policy {
     /// The verdict for the entry at `abs_path` (raw bytes, e.g. `/etc/passwd`; a trailing
     /// `/` is ignored). `is_dir` says whether it is a directory, not a symlink to one, as
     /// for rsync's filters. The root directory `/` itself is matched by no rule, as rsync
-    /// never filters a transfer root, and gets [`Verdict::UNMATCHED`].
+    /// never filters a transfer root, and gets `Verdict::UNMATCHED`.
     pub fn classify(&self, abs_path: &[u8], is_dir: bool) -> Verdict {
         // The matcher takes names relative to a transfer root: here "/", so a pattern's
         // leading "/" anchors it at the root of the filesystem.

@@ -2,7 +2,7 @@
 //! the digests kept beside them (`--digest`).
 //!
 //! This is the only module that names a hash crate. Everything else sees an [`Algorithm`]
-//! or a [`HashKind`], a streaming [`Hasher`], [`digest_stream`] for a stream of files (where
+//! or a [`HashKind`], a streaming [`Hasher`], `digest_stream` for a stream of files (where
 //! multi-buffer MD5 from [`crate::hash::md5`] comes in) and a fixed-size [`Digest`].
 
 #[doc(hidden)]

@@ -133,7 +133,7 @@ pub(crate) fn fs_type_name(magic: i64) -> String {
     }
 }
 
-/// The magic numbers of a `skip_fs` entry: a name from [`FS_TYPES`], or a number written
+/// The magic numbers of a `skip_fs` entry: a name from `FS_TYPES`, or a number written
 /// `0x...` for a type the table lacks.
 pub fn fs_type_magics(name: &str) -> Result<Vec<u32>, String> {
     if let Some(hex) = name.strip_prefix("0x") {

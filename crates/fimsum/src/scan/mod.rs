@@ -3,7 +3,7 @@
 //!
 //! The walker thread cuts its events into batches (`batch.rs`) for the output and sends each
 //! file that needs hashing to a shared queue as a job. Each hashing thread runs one lane
-//! scheduler ([`read::checksum_stream`]) that takes jobs from the queue whenever a lane is
+//! scheduler (`read::checksum_stream`) that takes jobs from the queue whenever a lane is
 //! free, so the lanes stay full across batches and a big file holds up one lane, not the
 //! scan. The hashed outcome goes back to its slot in the batch; the caller's thread waits for
 //! each batch to be complete, in order, and hands its records to the sink. Order is a property of
@@ -34,10 +34,10 @@ use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
 use crate::record::{Content, Kind, Record};
 pub use crate::scan::batch::Item;
+use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 pub use crate::scan::fs_types::fs_type_magics;
 pub use crate::scan::hook::{HookRef, Hooks};
 pub use crate::scan::quick::{QuickCheck, Reuse};
-use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 use crate::scan::read::{Hashed, Job};
 use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
 

@@ -14,10 +14,10 @@
 //! the current one, so a file is read (or mapped) once whatever the number of digests.
 //!
 //! Two ways in, one set of checks:
-//! - [`checksum_stream`], the scan's path, hashes a stream of files many at a time
+//! - `checksum_stream`, the scan's path, hashes a stream of files many at a time
 //!   (multi-buffer MD5 keeps one file in each SIMD lane, refilling lanes as files end): files
-//!   under [`MAP_MIN`] are read in pieces of up to 128 KiB into reused buffers, larger ones are
-//!   mapped through [`GuardedMap`], whose SIGBUS handler turns a truncation under the mapping
+//!   under `MAP_MIN` are read in pieces of up to 128 KiB into reused buffers, larger ones are
+//!   mapped through `GuardedMap`, whose SIGBUS handler turns a truncation under the mapping
 //!   into a flag instead of a dead process (rsync and AIDE dropped mmap for that crash).
 //!   Mapping pays for large files: copying out of the page cache runs at only 6-8 GB/s here,
 //!   below multi-buffer MD5 and XXH3. A file's checks run when its digest is done.
@@ -68,7 +68,7 @@ pub struct Hashed {
     /// The extra digests of the very bytes `content` is the digest of, in the order they
     /// were asked for; empty unless `content` is a digest.
     pub extra: Vec<(HashKind, Digest)>,
-    /// The checksum (main algorithm) of the first [`Job::prefix`] bytes of those very bytes,
+    /// The checksum (main algorithm) of the first `Job::prefix` bytes of those very bytes,
     /// when one was asked for and `content` is a digest of at least that many bytes.
     pub prefix: Option<Digest>,
 }

@@ -29,7 +29,7 @@ use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 /// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
 /// filesystem. Kept as the count that was given (a baseline stores that byte, and rsync
 /// treats `-xxx` as `-xx`), and read through [`OneFileSystem::stays`] and
-/// [`OneFileSystem::omits_mount_points`] rather than compared as a number.
+/// `OneFileSystem::omits_mount_points` rather than compared as a number.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct OneFileSystem(u8);
 
@@ -85,7 +85,7 @@ pub struct WalkOptions {
     /// out wherever they are mounted, not only where a path rule expects them.
     pub skip_fs: Vec<i64>,
     /// Open each regular file when the walk reaches it and hand the fd on in
-    /// [`Entry::opened`], its `fstat` being the entry's metadata: one path lookup per file
+    /// `Entry::opened`, its `fstat` being the entry's metadata: one path lookup per file
     /// instead of two (a stat here, an open by the reader): 6% less CPU time for a scan of
     /// /usr. At most this many such fds wait for their readers at a time
     /// (past it, files are stat'ed and the reader opens them), so that a low limit on open
@@ -94,7 +94,7 @@ pub struct WalkOptions {
     pub open_files: usize,
     /// Files opened by the walk whose readers have not taken them yet.
     waiting: Arc<AtomicUsize>,
-    /// Fault-injection points for tests (see [`crate::scan::hook`]).
+    /// Fault-injection points for tests (see [`crate::scan::Hooks`]).
     pub hooks: HookRef,
 }
 

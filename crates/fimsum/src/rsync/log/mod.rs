@@ -1,10 +1,10 @@
 //! rsync's logs, read and written.
 //!
 //! Writing ([`write`]): the `%n %C` lines rsync prints, from records. Reading: every form a
-//! backup job gets from rsync, each line told by its shape ([`shape`]), read into typed
-//! events with their line numbers ([`events`]); the entries of a full listing as records
-//! ([`records`], for `diff` and `import`); whether a run listed the whole tree or only what
-//! changed ([`kind`]); and the state after a night, from the state before and the night's
+//! backup job gets from rsync, each line told by its shape (`shape`), read into typed
+//! events with their line numbers (`events`); the entries of a full listing as records
+//! (`records`, for `diff` and `import`); whether a run listed the whole tree or only what
+//! changed (`kind`); and the state after a night, from the state before and the night's
 //! incremental log ([`replay`]).
 //!
 //! The forms read, checked against real rsync by `baselines/rsync-logs/`:

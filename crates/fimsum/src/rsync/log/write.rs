@@ -25,7 +25,11 @@ pub fn format_line(
 /// Append `%n %C` of `record` unescaped (rsync escapes whole lines, so a format with more
 /// in front, such as `%i %n %C`, escapes after adding it). Returns false, having appended
 /// nothing, for a regular file without a checksum.
-pub(crate) fn push_name_and_checksum(record: &Record, algorithm: Algorithm, line: &mut Vec<u8>) -> bool {
+pub(crate) fn push_name_and_checksum(
+    record: &Record,
+    algorithm: Algorithm,
+    line: &mut Vec<u8>,
+) -> bool {
     let digest = record.content.digest();
     if (digest.is_none() && record.kind == Kind::File) || record.is_unseen() {
         return false;
