@@ -349,9 +349,9 @@ pub struct LogArgs {
 
 impl LogArgs {
     /// What the logs do not say, as the library takes it.
-    pub fn options(self) -> fimsum::commands::logs::LogOptions {
+    pub fn options(self) -> fimsum::commands::LogOptions {
         use fimsum::rsync::log::LogKind;
-        fimsum::commands::logs::LogOptions {
+        fimsum::commands::LogOptions {
             checksum: self.checksum,
             source: self.source,
             dest: self.dest,

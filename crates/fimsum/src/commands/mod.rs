@@ -12,7 +12,7 @@
 pub mod check;
 pub mod diff;
 pub mod import;
-pub mod logs;
+pub(crate) mod logs;
 pub mod scan;
 
 use std::collections::HashMap;
@@ -28,6 +28,8 @@ use crate::fim::assess::{self, IocHit};
 use crate::fim::ioc::{IocError, IocSet};
 use crate::hash::{Algorithm, HashKind};
 use crate::record::{Record, Timestamp};
+
+pub use crate::commands::logs::LogOptions;
 
 /// What an rsync log does not record, named in every report that compares with one.
 pub(crate) const NOT_IN_A_LOG: &str =
