@@ -244,6 +244,19 @@ pub struct CheckArgs {
     /// md5sums) as an expected package update, of low severity. Needs md5 checksums.
     #[arg(long)]
     pub packages: bool,
+    #[command(flatten)]
+    pub syslog: SyslogArgs,
+    /// `update` only: write the new baseline even though this scan could not see everything
+    /// (a directory not listed completely, an entry that could not be looked at, a file that
+    /// could not be read), keeping the old records of what it could not see. Without it,
+    /// `update` leaves the baseline as it was after such a scan.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+}
+
+/// Where a comparison's findings also go.
+#[derive(Args, Debug)]
+pub struct SyslogArgs {
     /// Also send the summary and every finding to syslog (journald), facility authpriv, each
     /// finding at the priority of its severity (critical: crit, high: err, medium: warning,
     /// low: notice).
@@ -252,12 +265,13 @@ pub struct CheckArgs {
     /// The syslog socket.
     #[arg(long, value_name = "PATH", default_value = fimsum::report::syslog::DEFAULT_SOCKET, requires = "syslog")]
     pub syslog_socket: PathBuf,
-    /// `update` only: write the new baseline even though this scan could not see everything
-    /// (a directory not listed completely, an entry that could not be looked at, a file that
-    /// could not be read), keeping the old records of what it could not see. Without it,
-    /// `update` leaves the baseline as it was after such a scan.
-    #[arg(long)]
-    pub allow_incomplete: bool,
+}
+
+impl SyslogArgs {
+    /// The socket to send to, if asked.
+    pub fn socket(&self) -> Option<PathBuf> {
+        self.syslog.then(|| self.syslog_socket.clone())
+    }
 }
 
 #[derive(Args, Debug)]
@@ -311,6 +325,8 @@ pub struct DiffArgs {
     pub log: LogArgs,
     #[command(flatten)]
     pub ioc: IocArgs,
+    #[command(flatten)]
+    pub syslog: SyslogArgs,
     #[command(flatten)]
     pub verify: VerifyArgs,
 }

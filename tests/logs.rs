@@ -463,3 +463,112 @@ fn a_log_of_several_runs_is_applied_run_by_run() {
     assert!(report.contains("removed    b.txt"), "{report}");
     assert!(report.contains("added      j.txt"), "{report}");
 }
+
+#[test]
+fn a_night_s_diff_goes_to_syslog_and_json_as_a_check_s_does() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(&dir.join("src"));
+    let day0 = run_in(dir, ["scan", "src/"]);
+    std::fs::write(dir.join("day0.log"), &day0.stdout).unwrap();
+    std::fs::write(
+        dir.join("night.log"),
+        format!(
+            "deleting bin/other\netc/passwd {}\n",
+            fimsum::hash::Algorithm::Md5.digest(b"toor\n").to_hex()
+        ),
+    )
+    .unwrap();
+    let socket = dir.join("log.sock");
+    let server = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    server.set_nonblocking(true).unwrap();
+    let sock = socket.to_str().unwrap();
+    let out = run_in(
+        dir,
+        [
+            "diff",
+            "--cc",
+            "md5",
+            "--full",
+            "--source",
+            "/",
+            "--format",
+            "json",
+            "--syslog",
+            "--syslog-socket",
+            sock,
+            "day0.log",
+            "night.log",
+        ],
+    );
+    assert_eq!(code(&out), 2 | 4, "{}", stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["path"] == "etc/passwd" && e["severity"] == "critical"),
+        "{events:?}"
+    );
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = server.recv(&mut buf) {
+        messages.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(
+        messages[0].contains("diff of day0.log and night.log: 0 added, 1 removed, 1 changed"),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("critical: changed    /etc/passwd")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn a_night_without_checksums_takes_them_from_the_copy() {
+    if !rsync_available("logs without %C against real rsync") {
+        return;
+    }
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(&dir.join("src"));
+    let copy = |format: &str, log: &str| {
+        let out = Command::new("rsync")
+            .current_dir(dir)
+            .args(["-a", "--delete", &format!("--out-format={format}")])
+            .args(["src/", "dest/"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::write(dir.join(log), &out.stdout).unwrap();
+    };
+    copy("%n", "day0.log");
+    assert_eq!(code(&run_in(dir, ["scan", "-o", "day0.fimsum", "src/"])), 0);
+    write(&dir.join("src/bin/tool"), b"a changed tool\n");
+    copy("%n", "night.log");
+    // A night of names alone (rsync 3.0.x has no %C): the copy gives the checksums.
+    let out = run_in(
+        dir,
+        [
+            "diff",
+            "--cc",
+            "md5",
+            "--incremental",
+            "--log-format",
+            "%n",
+            "--dest",
+            "dest",
+            "day0.fimsum",
+            "night.log",
+        ],
+    );
+    let report = stdout(&out);
+    assert_eq!(code(&out), 4, "{report}{}", stderr(&out));
+    assert!(report.contains("changed    bin/tool: content"), "{report}");
+    assert!(report.contains("as they are now"), "{report}");
+}

@@ -216,7 +216,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__diff)
-            opts="-h --format --config --cc --checksum-choice --source --dest --full --incremental --log-format --ioc --verify-key --expect-host --min-generation --help"
+            opts="-h --format --config --cc --checksum-choice --source --dest --full --incremental --log-format --ioc --syslog --syslog-socket --verify-key --expect-host --min-generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +251,10 @@ _fimsum() {
                     return 0
                     ;;
                 --ioc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --syslog-socket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -153,11 +153,13 @@ json\:"One JSON object per line (docs/json.md)"))' \
 '--dest=[The destination the logs were written for (the backup copy)\: its files can tell the algorithm]:DIR:_files' \
 '--log-format=[The \`--log-file-format\` (or \`--out-format\`) the job wrote its lines in, for formats with fields beyond \`%i\`, \`%n\`, \`%L\` and \`%C\` (such as \`%o %i %B %n%L %C\`)]:FORMAT:_default' \
 '*--ioc=[A list of known-bad hashes (one per line, md5sum/sha256sum format, or CSV with md5/sha1/sha256 columns such as MalwareBazaar'\''s); a file on it is critical and sets exit bit 16. Repeatable; added to the config file'\''s \`ioc\` lists]:FILE:_files' \
+'--syslog-socket=[The syslog socket]:PATH:_files' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
 '(--incremental)--full[A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)]' \
 '--incremental[A log whose lines do not prove what it is lists one night'\''s changes (an update of an earlier copy)\: what it does not list is unchanged]' \
+'--syslog[Also send the summary and every finding to syslog (journald), facility authpriv, each finding at the priority of its severity (critical\: crit, high\: err, medium\: warning, low\: notice)]' \
 '-h[Print help (see more with '\''--help'\'')]' \
 '--help[Print help (see more with '\''--help'\'')]' \
 ':old -- The older baseline or rsync log:_files' \

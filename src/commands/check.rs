@@ -13,12 +13,12 @@ use fimsum::commands::check::{check, CheckPlan, UpdatePlan, Updated};
 use fimsum::commands::{host_name, now};
 use fimsum::error::{Error, Result};
 use fimsum::exit::Status;
-use fimsum::report::syslog::send_check;
 use fimsum::rsync::escape::Charset;
 
 use super::init::config_walk;
 use super::{
     kernel, load_config, load_rules, load_secret_key, load_verify_policy, progress, report_written,
+    send,
 };
 use crate::cli::{CheckArgs, UpdateArgs};
 use crate::report::Report;
@@ -98,7 +98,7 @@ pub fn run(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> 
         // the rsync formats compare.
         identity: !every_change && !args.copy,
         packages: args.packages || config.packages,
-        syslog: args.syslog.then(|| args.syslog_socket.clone()),
+        syslog: args.syslog.socket(),
         update,
     };
     let checked = check(plan, &mut progress(&args.run, charset))?;
@@ -117,20 +117,15 @@ pub fn run(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> 
     };
     report_written(report.write())?;
     if let Some(syslog) = &checked.syslog {
-        send_check(
+        let subject = format!("check of {}", baseline.display());
+        send(
             syslog,
-            &baseline,
+            &subject,
             &checked.diff,
             &checked.assessment,
             checked.stats.problems,
             charset,
-        )
-        .map_err(|e| {
-            Error::io(
-                format!("cannot write to syslog at {}", syslog.path().display()),
-                e,
-            )
-        })?;
+        )?;
     }
     let mut bits = checked.exit_bits(every_change);
     if let Some(pending) = checked.update {

@@ -5,7 +5,7 @@ use fimsum::error::Result;
 use fimsum::exit::Status;
 use fimsum::rsync::escape::Charset;
 
-use super::{load_config, load_rules, load_verify_policy, report_written};
+use super::{connect_syslog, load_config, load_rules, load_verify_policy, report_written, send};
 use crate::cli::DiffArgs;
 use crate::progress::{Progress, Verbosity};
 use crate::report::Report;
@@ -13,6 +13,13 @@ use crate::report::Report;
 pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
     let config = load_config(args.config.config.as_deref())?;
     let every_change = args.format.shows_every_change();
+    let syslog = args
+        .syslog
+        .socket()
+        .as_deref()
+        .map(connect_syslog)
+        .transpose()?;
+    let (old, new) = (args.old.clone(), args.new.clone());
     let plan = DiffPlan {
         old: args.old,
         new: args.new,
@@ -37,5 +44,16 @@ pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
         config: &config,
     };
     report_written(report.write())?;
+    if let Some(syslog) = &syslog {
+        let subject = format!("diff of {} and {}", old.display(), new.display());
+        send(
+            syslog,
+            &subject,
+            &compared.diff,
+            &compared.assessment,
+            0,
+            charset,
+        )?;
+    }
     Ok(compared.exit_bits(every_change).into())
 }

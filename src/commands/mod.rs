@@ -168,3 +168,28 @@ fn scan_options(
 fn progress(run: &RunArgs, charset: Charset) -> Progress {
     Progress::new(run.verbosity(), charset)
 }
+
+/// Send a comparison's findings to syslog; a failure is an error (exit 74), not silence.
+fn send(
+    syslog: &fimsum::report::syslog::Syslog,
+    subject: &str,
+    diff: &fimsum::diff::Diff,
+    assessment: &fimsum::fim::assess::Assessment,
+    problems: u64,
+    charset: Charset,
+) -> Result<()> {
+    fimsum::report::syslog::send_findings(syslog, subject, diff, assessment, problems, charset)
+        .map_err(|e| {
+            Error::io(
+                format!("cannot write to syslog at {}", syslog.path().display()),
+                e,
+            )
+        })
+}
+
+/// Connect to the syslog socket at `path`: before the run, so that an unreachable one is an
+/// error now, not after an hour of work.
+fn connect_syslog(path: &Path) -> Result<fimsum::report::syslog::Syslog> {
+    fimsum::report::syslog::Syslog::connect(path)
+        .map_err(|e| Error::io(format!("cannot reach syslog at {}", path.display()), e))
+}

@@ -150,14 +150,14 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     };
     // A log's state: the older side's from its full listing; the newer side's from its
     // runs applied to the older side's state.
-    let old_state = match &old {
+    let mut old_state = match &old {
         Side::Log(path) => {
             let log = logs::read(path, old_algorithm, options)?;
             Some(logs::apply(None, log, observer)?)
         }
         Side::Baseline(_) => None,
     };
-    let new_state = match &new {
+    let mut new_state = match &new {
         Side::Log(path) => {
             let before = match (&old, &old_state) {
                 (_, Some(state)) => state.clone(),
@@ -169,6 +169,19 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
         }
         Side::Baseline(_) => None,
     };
+    // A log without `%C` has its files' checksums taken from the copy it was written for.
+    if let Some(dest) = &options.dest {
+        for (state, width) in [(&mut old_state, old_width), (&mut new_state, new_width)] {
+            if let (Some(records), None) = (state.as_mut(), width) {
+                let filled = logs::checksum_copy(records, dest, algorithm);
+                notes.push(format!(
+                    "{filled} checksums ({algorithm}) are of the files in {} as they are now, \
+                     not as the job copied them",
+                    dest.display()
+                ));
+            }
+        }
+    }
     let records =
         |side: Side, state: Option<Vec<Record>>| -> Box<dyn Iterator<Item = Result<Record>>> {
             match (side, state) {

@@ -12,8 +12,7 @@ use crate::commands::scan::BaselineTarget;
 use crate::commands::{host_name, now, Observer};
 use crate::error::{Error, Result};
 use crate::hash::Algorithm;
-use crate::record::{Content, Kind, Record};
-use crate::rsync::choice::under_dest;
+use crate::record::Record;
 
 /// An import, resolved from the command line.
 pub struct ImportPlan {
@@ -68,7 +67,7 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
     if without_checksums {
         match &options.dest {
             Some(dest) => {
-                let filled = checksum_copy(&mut records, dest, algorithm);
+                let filled = logs::checksum_copy(&mut records, dest, algorithm);
                 observer.note(&format!(
                     "{filled} checksums ({algorithm}) are of the files in {} as they are now, \
                      not as the job copied them",
@@ -124,44 +123,4 @@ fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Hea
             skip_fs: None,
         },
     }
-}
-
-/// Fill in what a log without `%C` could not give from the copy under `dest`: the checksum
-/// of every listed file, and the type of every entry whose line does not show it (a `%n`
-/// line shows a directory's trailing `/` and nothing else). Returns how many checksums were
-/// filled; a copy that cannot be read leaves the record saying why.
-fn checksum_copy(records: &mut [Record], dest: &Path, algorithm: Algorithm) -> u64 {
-    let mut filled = 0;
-    for record in records.iter_mut() {
-        if record.content.digest().is_some() || !matches!(record.kind, Kind::File | Kind::Special) {
-            continue;
-        }
-        let path = under_dest(dest, &record.name);
-        let kind = match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_file() => Kind::File,
-            Ok(m) if m.file_type().is_symlink() => Kind::Symlink,
-            _ => record.kind,
-        };
-        record.kind = kind;
-        if kind != Kind::File {
-            continue;
-        }
-        record.content = match hash_file(&path, algorithm) {
-            Ok(digest) => {
-                filled += 1;
-                Content::Digest(digest)
-            }
-            Err(why) => Content::Unreadable(format!("{}: {why}", path.display())),
-        };
-    }
-    filled
-}
-
-fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<crate::hash::Digest> {
-    let file = crate::input::open_file(path)?;
-    let digests = crate::hash::digest_reader(file, &[algorithm])?;
-    digests
-        .into_iter()
-        .next()
-        .ok_or_else(|| std::io::Error::other("no digest"))
 }

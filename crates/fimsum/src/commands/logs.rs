@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::commands::Observer;
 use crate::error::{Error, Result};
 use crate::hash::Algorithm;
-use crate::record::{Kind, Record};
-use crate::rsync::choice::{self, candidates};
+use crate::record::{Content, Kind, Record};
+use crate::rsync::choice::{self, candidates, under_dest};
 use crate::rsync::log::records::entry_record;
 use crate::rsync::log::LogFormat;
 use crate::rsync::log::{
@@ -157,7 +157,8 @@ pub(crate) fn algorithm_of(
 
 /// Read `path` whole, run by run, each run classified (see [`crate::rsync::log::kind`]).
 /// A run whose lines prove nothing takes `options.unproved`, or the log is refused with a
-/// message naming both flags.
+/// message naming both flags; what a run's lines prove wins over the flag, which speaks of
+/// the logs that prove nothing (`diff --full DAY0.log NIGHT.log`).
 pub(crate) fn read(path: &Path, algorithm: Option<Algorithm>, options: &LogOptions) -> Result<Log> {
     let mut runs: Vec<(Vec<LogLine>, Evidence)> = Vec::new();
     for event in events(path, algorithm, options)? {
@@ -208,18 +209,6 @@ fn kind_of(
             path.display(),
             proved.reason
         ))),
-        (proved_kind, Some(said)) if said != proved_kind => Err(Error::bad_data(
-            path,
-            format!(
-                "{which}{at}{}, which is no {} as the command line says",
-                proved.reason,
-                if said == LogKind::Full {
-                    "full listing"
-                } else {
-                    "night's changes"
-                }
-            ),
-        )),
         (proved_kind, _) => Ok(proved_kind),
     }
 }
@@ -284,4 +273,44 @@ pub(crate) fn apply(
         });
     }
     state.ok_or_else(|| Error::bad_data(&log.path, "the log lists nothing"))
+}
+
+/// Fill in what a log without `%C` could not give from the copy under `dest`: the checksum
+/// of every listed file, and the type of every entry whose line does not show it (a `%n`
+/// line shows a directory's trailing `/` and nothing else). Returns how many checksums were
+/// filled; a copy that cannot be read leaves the record saying why.
+pub(crate) fn checksum_copy(records: &mut [Record], dest: &Path, algorithm: Algorithm) -> u64 {
+    let mut filled = 0;
+    for record in records.iter_mut() {
+        if record.content.digest().is_some() || !matches!(record.kind, Kind::File | Kind::Special) {
+            continue;
+        }
+        let path = under_dest(dest, &record.name);
+        let kind = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => Kind::File,
+            Ok(m) if m.file_type().is_symlink() => Kind::Symlink,
+            _ => record.kind,
+        };
+        record.kind = kind;
+        if kind != Kind::File {
+            continue;
+        }
+        record.content = match hash_file(&path, algorithm) {
+            Ok(digest) => {
+                filled += 1;
+                Content::Digest(digest)
+            }
+            Err(why) => Content::Unreadable(format!("{}: {why}", path.display())),
+        };
+    }
+    filled
+}
+
+fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<crate::hash::Digest> {
+    let file = crate::input::open_file(path)?;
+    let digests = crate::hash::digest_reader(file, &[algorithm])?;
+    digests
+        .into_iter()
+        .next()
+        .ok_or_else(|| std::io::Error::other("no digest"))
 }

@@ -61,7 +61,8 @@ pub struct Syslog {
 }
 
 impl Syslog {
-    pub(crate) fn connect(path: &Path) -> io::Result<Syslog> {
+    /// Connect to the datagram socket at `path` (usually [`DEFAULT_SOCKET`]).
+    pub fn connect(path: &Path) -> io::Result<Syslog> {
         let socket = UnixDatagram::unbound()?;
         socket.connect(path)?;
         Ok(Syslog {
@@ -92,11 +93,12 @@ impl Syslog {
     }
 }
 
-/// Send a check's summary and each finding, under absolute paths (a log line has no
-/// context to read a relative name against).
-pub fn send_check(
+/// Send a comparison's summary and each finding, under absolute paths (a log line has no
+/// context to read a relative name against). `subject` says what was compared (`check of
+/// BASELINE`, `diff of OLD and NEW`).
+pub fn send_findings(
     syslog: &Syslog,
-    baseline: &Path,
+    subject: &str,
     diff: &Diff,
     assessment: &Assessment,
     problems: u64,
@@ -104,8 +106,7 @@ pub fn send_check(
 ) -> io::Result<()> {
     let by_severity = severity_text(assessment);
     let summary = format!(
-        "check of {}: {}{}",
-        baseline.display(),
+        "{subject}: {}{}",
         summary_text(diff, assessment, problems),
         by_severity.map_or(String::new(), |by| format!("; {by}"))
     );

@@ -160,9 +160,11 @@ impl<R: BufRead + Seek> EventReader<R> {
     }
 
     /// Read entry and deletion lines by this format (the `--log-file-format` or
-    /// `--out-format` the log was written with) instead of by the shapes known.
+    /// `--out-format` the log was written with) instead of by the shapes known. The user who
+    /// names the format says the lines are rsync's: names alone (`%n`) are then entries.
     pub fn with_format(mut self, format: LogFormat) -> EventReader<R> {
         self.format = Some(format);
+        self.bare_names = true;
         self
     }
 
