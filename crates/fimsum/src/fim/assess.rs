@@ -41,7 +41,7 @@ pub enum Event {
     TypeChanged,
     /// The entry's content or metadata changed.
     Modified,
-    /// The content could not be compared: it changed while read, or could not be read.
+    /// One side could not see the entry or its content.
     Unverified,
     /// Not changed at all, but on an IOC list.
     Listed,
@@ -129,7 +129,8 @@ pub struct Finding {
     pub change: Option<usize>,
     /// For a move: the index of the removal and the old name.
     pub moved_from: Option<(usize, Vec<u8>)>,
-    /// How much it matters: the rule's severity, raised by any detector or IOC hit.
+    /// How much it matters: the rule's severity (low when the changed attributes do not count
+    /// under it), raised by any detector, critical on an IOC hit.
     pub severity: Severity,
     /// Index of the deciding rule in the config (`None`: no rule matched).
     pub rule: Option<usize>,
