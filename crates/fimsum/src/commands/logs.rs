@@ -155,14 +155,28 @@ pub(crate) fn algorithm_of(
     )))
 }
 
+/// The most events of one log held in memory (a few hundred bytes each): far more entries
+/// than a host's tree has, and a bound on what a file that only looks like a log can cost.
+const MAX_HELD: usize = 20_000_000;
+
 /// Read `path` whole, run by run, each run classified (see [`crate::rsync::log::kind`]).
 /// A run whose lines prove nothing takes `options.unproved`, or the log is refused with a
 /// message naming both flags; what a run's lines prove wins over the flag, which speaks of
 /// the logs that prove nothing (`diff --full DAY0.log NIGHT.log`).
 pub(crate) fn read(path: &Path, algorithm: Option<Algorithm>, options: &LogOptions) -> Result<Log> {
     let mut runs: Vec<(Vec<LogLine>, Evidence)> = Vec::new();
-    for event in events(path, algorithm, options)? {
+    for (held, event) in events(path, algorithm, options)?.enumerate() {
         let event = event.map_err(|e| log_error(path, e))?;
+        if held >= MAX_HELD {
+            return Err(Error::bad_data(
+                path,
+                format!(
+                    "line {}: more than {MAX_HELD} lines of entries: more than fimsum holds in \
+                     memory to apply a log (give the runs one file each)",
+                    event.line
+                ),
+            ));
+        }
         if matches!(event.event, LogEvent::RunStart(_)) || runs.is_empty() {
             runs.push((Vec::new(), Evidence::new()));
         }

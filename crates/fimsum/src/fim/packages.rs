@@ -452,9 +452,9 @@ impl fmt::Display for Deviation {
     }
 }
 
-/// A problem with one package file.
+/// One package file and how it deviates from what its package ships.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding<'a> {
+pub struct DeviatingFile<'a> {
     /// The claim the problem is reported against: for a digest mismatch, each claim on the
     /// path; for everything else, the path's first claim.
     pub file: &'a PackageFile,
@@ -466,7 +466,7 @@ pub struct Finding<'a> {
 #[derive(Debug, Default)]
 pub struct Verification<'a> {
     /// Sorted by path.
-    pub findings: Vec<Finding<'a>>,
+    pub findings: Vec<DeviatingFile<'a>>,
     /// Distinct paths examined.
     pub checked: usize,
     /// Missing paths not reported because dpkg's `path-exclude` filters match them.
@@ -626,7 +626,7 @@ fn check_path<'a, F>(
     root: &Root,
     dir: &mut Option<(&'a [u8], rustix::io::Result<Arc<OwnedFd>>)>,
     md5: &F,
-) -> (Vec<Finding<'a>>, bool)
+) -> (Vec<DeviatingFile<'a>>, bool)
 where
     F: Fn(&FileRef, &Meta) -> Result<[u8; 16], String>,
 {
@@ -635,7 +635,7 @@ where
     };
     let one = |deviation| {
         (
-            vec![Finding {
+            vec![DeviatingFile {
                 file: first,
                 deviation,
             }],
@@ -698,7 +698,7 @@ where
     match md5(&file, &meta) {
         Ok(actual) => {
             if !claims.iter().any(|c| c.md5 == actual) {
-                findings.extend(claims.iter().map(|file| Finding {
+                findings.extend(claims.iter().map(|file| DeviatingFile {
                     file,
                     deviation: Deviation::Md5Mismatch {
                         expected: file.md5,
@@ -707,14 +707,14 @@ where
                 }));
             }
         }
-        Err(reason) => findings.push(Finding {
+        Err(reason) => findings.push(DeviatingFile {
             file: first,
             deviation: Deviation::Unreadable { reason },
         }),
     }
 
     let mut metadata = |deviation| {
-        findings.push(Finding {
+        findings.push(DeviatingFile {
             file: first,
             deviation,
         })
@@ -1762,7 +1762,7 @@ mod tests {
     }
 
     /// Owner findings depend on who runs the tests; `owner_is_checked` covers them.
-    fn is_owner(finding: &Finding<'_>) -> bool {
+    fn is_owner(finding: &DeviatingFile<'_>) -> bool {
         matches!(finding.deviation, Deviation::NotRootOwned { .. })
     }
 

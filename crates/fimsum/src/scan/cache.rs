@@ -10,9 +10,8 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-/// Files smaller than this are left in the cache without asking: on /usr they are 96% of the
-/// files but 11% of the bytes, and the question costs a system call per file (2.4% of a
-/// /usr scan's cycles).
+/// Files smaller than this are left in the cache without asking: they are most of the files
+/// but little of the bytes, and the question costs a system call per file.
 pub(super) const COURTESY_MIN: u64 = 64 << 10;
 
 /// `cachestat(2)`: the same number on every Linux architecture (one of the unified numbers).

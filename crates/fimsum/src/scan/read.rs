@@ -19,8 +19,8 @@
 //!   under `MAP_MIN` are read in pieces of up to 128 KiB into reused buffers, larger ones are
 //!   mapped through `GuardedMap`, whose SIGBUS handler turns a truncation under the mapping
 //!   into a flag instead of a dead process (rsync and AIDE dropped mmap for that crash).
-//!   Mapping pays for large files: copying out of the page cache runs at only 6-8 GB/s here,
-//!   below multi-buffer MD5 and XXH3. A file's checks run when its digest is done.
+//!   Mapping pays for large files: copying out of the page cache is slower than
+//!   multi-buffer MD5 and XXH3 hash. A file's checks run when its digest is done.
 //! - [`checksum`] streams one file through a 256 KiB buffer; it is the retry path for any file
 //!   that changed, could not be opened, or failed in the stream; [`md5()`] is it for callers
 //!   that check one file at a time (`verify-packages`).
@@ -419,31 +419,25 @@ struct Pending<T> {
 }
 
 /// Files of this size and up are mapped rather than read: below it the cost of mapping and
-/// unmapping outweighs the copy it saves (measured: even at 1 MiB, 1.2-3x faster above it for
-/// XXH3 and multi-buffer MD5).
+/// unmapping outweighs the copy it saves (docs/performance.md, "Tuning constants").
 pub(crate) const MAP_MIN: u64 = 1 << 20;
 
 /// Smaller files are read in pieces of this size into a lane's buffer, so a lane never holds
 /// more than this (a multiple of the 64-byte MD5 block, as every piece but the last must be).
-/// Each of the 64 lanes of two AVX-512 threads has a buffer: measured on /usr (median of 7),
-/// 128 KiB took the same time as 256 KiB with 8 MB less peak RSS (83 MB); 64 KiB saved 3 MB
-/// more but took 7% longer.
+/// Each of the 64 lanes of two AVX-512 threads has a buffer, so the size is a trade of speed
+/// against resident memory: this is the smallest that costs no time.
 const PIECE: usize = 128 * 1024;
 
 /// A mapped file is hashed this much at a time; the pages of a window are dropped from our
-/// page tables once it is hashed, so a big file does not count in full in our resident memory
-/// (measured on /usr: peak RSS 313 MB with 8 MiB windows, 122 MB with 1 MiB, 110 MB with
-/// 256 KiB, at the same speed).
+/// page tables once it is hashed, so a big file does not count in full in our resident memory;
+/// smaller windows cost no speed.
 const WINDOW: usize = 256 << 10;
 
 /// Files a hashing thread keeps mapped at once; the next big ones are read in pieces until
 /// one is done. The kernel may map a file's page cache 2 MiB at a time, whatever we ask,
-/// and pages dropped behind the hash do not bring that below one large folio per mapping:
-/// with every lane of two AVX-512 threads on a mapped file, peak RSS on /usr reached 125 MB
-/// (70 MB of it mapped page cache); with 8 a thread, 100 MB (19 MB mapped). Once the walk
-/// opened the files itself, copying big files that found no mapping was the largest cost
-/// after MD5 (18% of the cycles): 16 a thread cut a /usr scan's CPU time by 5-10% for 5 MB
-/// more resident memory (median of 5: 2.82 CPU-s and 99 MB, against 3.16 and 95 MB with 8).
+/// and pages dropped behind the hash do not bring that below one large folio per mapping, so
+/// every mapping costs resident memory; copying the big files that find no mapping costs CPU
+/// time. This is where the two balance (docs/performance.md, "Tuning constants").
 const MAPPED_MAX: usize = 16;
 
 /// One file to hash: where it is, its `%n` name (for the hooks; it may be left empty

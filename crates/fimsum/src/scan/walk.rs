@@ -86,8 +86,7 @@ pub struct WalkOptions {
     pub skip_fs: Vec<i64>,
     /// Open each regular file when the walk reaches it and hand the fd on in
     /// `Entry::opened`, its `fstat` being the entry's metadata: one path lookup per file
-    /// instead of two (a stat here, an open by the reader): 6% less CPU time for a scan of
-    /// /usr. At most this many such fds wait for their readers at a time
+    /// instead of two (a stat here, an open by the reader). At most this many such fds wait for their readers at a time
     /// (past it, files are stat'ed and the reader opens them), so that a low limit on open
     /// files is never reached; 0 when most files will not be read (`check --quick`), where a
     /// stat is cheaper than an open and a close.

@@ -2,7 +2,7 @@
 //! lanes.
 //!
 //! MD5 is a serial chain of 64 dependent steps per 64-byte block, so one message cannot go faster
-//! than the scalar code in [`md5_one`] (about 0.55–0.8 GB/s per core). Different messages,
+//! than the scalar code in [`md5_one`]. Different messages,
 //! however, are independent: a `ymm` or `zmm` register holds one 32-bit state word of 8 or 16
 //! messages ("lanes"), and every instruction advances all of them at once. [`md5_many`] is
 //! therefore where the speed is, provided each call hands over enough messages to keep the lanes
@@ -307,8 +307,8 @@ const SCALAR_LANES: usize = 2;
 /// Lanes of the AVX2 kernel: two interleaved chains of 8 (more chains spill registers).
 const AVX2_LANES: usize = 16;
 
-/// Lanes of the AVX-512 kernel: two interleaved chains of 16. One chain is latency-bound (17%
-/// slower on Sapphire/Emerald Rapids), three spill registers.
+/// Lanes of the AVX-512 kernel: two interleaved chains of 16. One chain is latency-bound,
+/// three spill registers (docs/performance.md, "Tuning constants").
 const AVX512_LANES: usize = 32;
 
 /// MD5 block size in bytes.

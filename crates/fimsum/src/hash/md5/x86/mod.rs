@@ -1,8 +1,8 @@
 use super::{Feed, Kernels, Scheduler, AVX2_LANES, AVX512_LANES};
 
 /// Busy lanes at or below which the last messages are finished by the scalar code (see
-/// [`Scheduler::run`]). Scalar MD5 runs about 0.55–0.8 GB/s; a half-width kernel lane runs
-/// 0.4–0.55 GB/s, so SIMD wins from two busy lanes up.
+/// [`Scheduler::run`]). One scalar chain outruns one lane of a half-empty kernel, so SIMD
+/// wins from two busy lanes up (docs/performance.md, "Tuning constants").
 const SCALAR_TAIL: usize = 1;
 
 pub(super) fn has_avx2() -> bool {
