@@ -5,36 +5,7 @@
 #
 #   benches/replay.sh [DIR]     (DIR is kept if given, so later runs skip the build)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-fimsum=$repo/target/release/fimsum
-[ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 1; }
-
-work=${1:-}
-if [ -z "$work" ]; then
-    work=$(mktemp -d "${TMPDIR:-/tmp}/fimsum-replay.XXXXXX")
-    trap 'rm -rf "$work"' EXIT
-fi
-if [ ! -d "$work/tree" ]; then
-    python3 - "$work/tree" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d in range(1000):
-    path = os.path.join(root, "d%04d" % d)
-    os.makedirs(path)
-    for f in range(1000):
-        open(os.path.join(path, "f%04d" % f), "wb").close()
-PY
-fi
-
-# A run's exit code below 64 is what it found (diff's bits), not a failure.
-measure() {
-    local label=$1 rc=0; shift
-    /usr/bin/time -f "%e s, peak RSS %M KiB" -o "$work/time.txt" "$@" >/dev/null 2>"$work/err.txt" \
-        || rc=$?
-    if [ "$rc" -ge 64 ]; then cat "$work/err.txt" >&2; exit 1; fi
-    printf '%-36s %s\n' "$label" "$(tail -1 "$work/time.txt")"
-}
+source "$(dirname "$0")/million-tree.sh"
 # Day 0, as rsync's `%n %C` listing into an empty destination would print it.
 "$fimsum" scan "$work/tree/" >"$work/day0.log"
 # The night: every 200th file changed, the next one deleted, in rsync's order.

@@ -140,8 +140,8 @@ impl<R: BufRead + Seek> Iterator for LogReader<R> {
 mod tests {
     use super::*;
     use crate::rsync::escape::Charset;
-    use crate::rsync::log::{format_line, MAX_LINE};
-    use std::io::{Cursor, Read, Seek, SeekFrom};
+    use crate::rsync::log::format_line;
+    use std::io::Cursor;
 
     fn rec(name: &[u8], kind: Kind, content: Content) -> Record {
         Record {
@@ -262,47 +262,6 @@ mod tests {
         let truncated = b"f 900150983cd24fb0d6963f7d28e17f72";
         let got: Vec<_> = LogReader::new(Cursor::new(&truncated[..]), None).collect();
         assert!(got[0].is_err());
-    }
-
-    /// Endless `a`s without a newline, counting what is read; seekable as a file is.
-    struct Endless {
-        read: u64,
-    }
-
-    impl Read for Endless {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            buf.fill(b'a');
-            self.read += buf.len() as u64;
-            Ok(buf.len())
-        }
-    }
-
-    impl Seek for Endless {
-        fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-            match pos {
-                SeekFrom::Start(n) => self.read = n,
-                SeekFrom::Current(0) => {}
-                _ => return Err(std::io::Error::other("unsupported")),
-            }
-            Ok(self.read)
-        }
-    }
-
-    #[test]
-    fn a_line_without_end_is_refused_after_max_line_bytes() {
-        for given in [None, Some(Algorithm::Md5)] {
-            let mut input = std::io::BufReader::with_capacity(1 << 12, Endless { read: 0 });
-            let got: Vec<_> = LogReader::new(&mut input, given).collect();
-            assert_eq!(got.len(), 1, "the reader ends after the error");
-            let err = got[0].as_ref().unwrap_err();
-            assert_eq!(err.line, 1);
-            assert!(err.reason.contains("longer than 65536 bytes"), "{err:?}");
-            let read = input.get_ref().read;
-            assert!(
-                read <= (MAX_LINE + 2 * (1 << 12)) as u64,
-                "{read} bytes read"
-            );
-        }
     }
 
     #[test]
