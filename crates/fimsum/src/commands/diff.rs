@@ -69,39 +69,36 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
             notes.extend(signature_note(path, base));
         }
     }
-    // Each side's checksum width and algorithm: a baseline says, a log's is decided.
-    let mut decided: Option<(Algorithm, &Path)> = None;
-    let mut sides = Vec::new();
-    for side in [&old, &new] {
-        let (width, algorithm) = match side {
-            Side::Baseline(b) => (
-                Some(b.header.algorithm.hex_width()),
-                Some(b.header.algorithm),
-            ),
-            Side::Log(path) => match logs::width(path, None, options)? {
-                Some(width) => {
-                    let algorithm = logs::algorithm_of(path, width, options, observer)?;
-                    if let Some((earlier, other)) = decided {
-                        if earlier != algorithm {
-                            return Err(Error::Usage(format!(
-                                "{}: its checksums are {algorithm}, those of {} {earlier}: \
-                                 compare logs of one algorithm",
-                                path.display(),
-                                other.display()
-                            )));
-                        }
-                    }
-                    decided = Some((algorithm, path));
-                    (Some(width), Some(algorithm))
-                }
-                None => (None, None),
-            },
-        };
-        sides.push((width, algorithm));
-    }
-    let [(old_width, old_algorithm), (new_width, new_algorithm)] = sides[..] else {
-        unreachable!("two sides");
+    // Each side's algorithm: a baseline says, a log's is decided as it is read.
+    let old_log = match &old {
+        Side::Log(path) => Some(logs::open(path, options, observer)?),
+        Side::Baseline(_) => None,
     };
+    let new_log = match &new {
+        Side::Log(path) => Some(logs::open(path, options, observer)?),
+        Side::Baseline(_) => None,
+    };
+    if let (Some(a), Some(b)) = (&old_log, &new_log) {
+        if let (Some(x), Some(y)) = (a.algorithm, b.algorithm) {
+            if x != y {
+                return Err(Error::Usage(format!(
+                    "{}: its checksums are {y}, those of {} {x}: compare logs of one algorithm",
+                    b.path.display(),
+                    a.path.display()
+                )));
+            }
+        }
+    }
+    let algorithm_of = |side: &Side, log: &Option<logs::Log>| match (side, log) {
+        (Side::Baseline(b), _) => Some(b.header.algorithm),
+        (Side::Log(_), log) => log.as_ref().and_then(|l| l.algorithm),
+    };
+    let (old_algorithm, new_algorithm) =
+        (algorithm_of(&old, &old_log), algorithm_of(&new, &new_log));
+    let (old_width, new_width) = (
+        old_algorithm.map(Algorithm::hex_width),
+        new_algorithm.map(Algorithm::hex_width),
+    );
     let logs_compared = [&old, &new]
         .iter()
         .filter(|s| matches!(s, Side::Log(..)))
@@ -150,24 +147,20 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     };
     // A log's state: the older side's from its full listing; the newer side's from its
     // runs applied to the older side's state.
-    let mut old_state = match &old {
-        Side::Log(path) => {
-            let log = logs::read(path, old_algorithm, options)?;
-            Some(logs::apply(None, log, observer)?)
-        }
-        Side::Baseline(_) => None,
+    let mut old_state = match old_log {
+        Some(log) => Some(logs::apply(None, log, observer)?),
+        None => None,
     };
-    let mut new_state = match &new {
-        Side::Log(path) => {
+    let mut new_state = match new_log {
+        Some(log) => {
             let before = match (&old, &old_state) {
                 (_, Some(state)) => state.clone(),
                 (Side::Baseline(b), None) => b.records_again()?.collect::<Result<_>>()?,
                 (Side::Log(_), None) => Vec::new(),
             };
-            let log = logs::read(path, new_algorithm, options)?;
             Some(logs::apply(Some(before), log, observer)?)
         }
-        Side::Baseline(_) => None,
+        None => None,
     };
     // A log without `%C` has its files' checksums taken from the copy it was written for.
     if let Some(dest) = &options.dest {

@@ -41,13 +41,9 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
     };
     let mut without_checksums = false;
     for path in &plan.logs {
-        let log_algorithm = match logs::width(path, None, options)? {
-            Some(width) => Some(logs::algorithm_of(path, width, options, observer)?),
-            None => {
-                without_checksums = true;
-                None
-            }
-        };
+        let log = logs::open(path, options, observer)?;
+        let log_algorithm = log.algorithm;
+        without_checksums |= log_algorithm.is_none();
         if let (Some(known), Some(this)) = (algorithm, log_algorithm) {
             if known != this {
                 return Err(Error::Usage(format!(
@@ -58,7 +54,6 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
             }
         }
         algorithm = algorithm.or(log_algorithm);
-        let log = logs::read(path, log_algorithm, options)?;
         state = Some(logs::apply(state, log, observer)?);
     }
     let mut records = state.unwrap_or_default();

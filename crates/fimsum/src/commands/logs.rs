@@ -45,10 +45,28 @@ pub(crate) struct Run {
     pub(crate) kind: LogKind,
 }
 
-/// A log's runs.
+/// A log's runs, and the algorithm of its checksums (`None` for a log without `%C`).
 pub(crate) struct Log {
     pub(crate) path: PathBuf,
+    pub(crate) algorithm: Option<Algorithm>,
     pub(crate) runs: Vec<Run>,
+}
+
+/// Read the log at `path` whole: its algorithm decided ([`algorithm_of`]), each run
+/// classified ([`read`]). A log whose lines show no `%C` width is read as one of names
+/// alone, unless `--checksum-choice` was given and its lines read with that width (a
+/// listing of blank `%C`s only: symlinks and devices).
+pub(crate) fn open(path: &Path, options: &LogOptions, observer: &mut dyn Observer) -> Result<Log> {
+    match (width(path, None, options)?, options.checksum) {
+        (Some(width), _) => {
+            let algorithm = algorithm_of(path, width, options, observer)?;
+            read(path, Some(algorithm), options)
+        }
+        (None, Some(given)) => {
+            read(path, Some(given), options).or_else(|_| read(path, None, options))
+        }
+        (None, None) => read(path, None, options),
+    }
 }
 
 fn events(
@@ -69,11 +87,7 @@ fn log_error(path: &Path, e: crate::rsync::log::LogError) -> Error {
 }
 
 /// The `%C` width a log shows, if any.
-pub(crate) fn width(
-    path: &Path,
-    algorithm: Option<Algorithm>,
-    options: &LogOptions,
-) -> Result<Option<usize>> {
+fn width(path: &Path, algorithm: Option<Algorithm>, options: &LogOptions) -> Result<Option<usize>> {
     events(path, algorithm, options)?
         .width()
         .map_err(|e| log_error(path, e))
@@ -82,7 +96,7 @@ pub(crate) fn width(
 /// The algorithm of a log's checksums, `width` digits wide: the one given, the only one of
 /// that width, or the one a listed file under the source or destination hashes to; refused
 /// when nothing decides.
-pub(crate) fn algorithm_of(
+fn algorithm_of(
     log: &Path,
     width: usize,
     options: &LogOptions,
@@ -202,6 +216,7 @@ pub(crate) fn read(path: &Path, algorithm: Option<Algorithm>, options: &LogOptio
         .collect::<Result<_>>()?;
     Ok(Log {
         path: path.to_path_buf(),
+        algorithm,
         runs,
     })
 }

@@ -401,7 +401,15 @@ impl<R: BufRead + Seek> EventReader<R> {
                 check(&name).map_err(err)?;
                 LogEvent::Deleted { name, dir }
             }
-            Shape::Entry { itemize, rest } => LogEvent::Entry(self.entry(no, itemize, rest)?),
+            Shape::Entry { itemize, rest } => match (itemize, self.entry(no, itemize, rest)) {
+                // A name of an update letter and a type letter (`hd`, `cf`) before a blank
+                // `%C` looks like an itemize code whose columns are blank: when it reads as
+                // no entry that way, it is a name.
+                (Some(code), Err(e)) if code[2..].iter().all(|&c| c == b' ') => {
+                    LogEvent::Entry(self.entry(no, None, body).map_err(|_| e)?)
+                }
+                (_, entry) => LogEvent::Entry(entry?),
+            },
         };
         if !self.run.started || (self.run.ended && !matches!(event, LogEvent::Message { .. })) {
             let pid = self.run.pid;
@@ -798,6 +806,25 @@ mod tests {
         assert_eq!(got.len(), 3, "{got:?}");
         assert!(
             matches!(&got[2], LogEvent::Message { text } if text.starts_with(b"rsync error: "))
+        );
+    }
+
+    /// `hd` is an update letter and a type letter: before a blank `%C` it looks like an
+    /// itemize code whose columns are blank, and is a name.
+    #[test]
+    fn a_name_like_an_itemize_code_of_blank_columns_is_a_name() {
+        let mut text = b"hd".to_vec();
+        text.extend_from_slice(&[b' '; 33]);
+        text.push(b'\n');
+        let got: Vec<LogLine> = EventReader::new(Cursor::new(text), Some(Algorithm::Md5))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            got.iter().any(|l| matches!(
+                &l.event,
+                LogEvent::Entry(e) if e.name == b"hd" && e.itemize.is_none()
+            )),
+            "{got:?}"
         );
     }
 
