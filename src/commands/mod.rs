@@ -16,8 +16,8 @@ mod verify_packages;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use fimsum::baseline;
 use fimsum::baseline::sign::{PublicKey, SecretKey};
-use fimsum::baseline::{self};
 use fimsum::error::{Error, Result};
 use fimsum::exit::Status;
 use fimsum::fim::config::Config;

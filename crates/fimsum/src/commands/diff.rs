@@ -89,16 +89,12 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
             }
         }
     }
-    let algorithm_of = |side: &Side, log: &Option<logs::Log>| match (side, log) {
+    let side_algorithm = |side: &Side, log: &Option<logs::Log>| match (side, log) {
         (Side::Baseline(b), _) => Some(b.header.algorithm),
         (Side::Log(_), log) => log.as_ref().and_then(|l| l.algorithm),
     };
-    let (old_algorithm, new_algorithm) =
-        (algorithm_of(&old, &old_log), algorithm_of(&new, &new_log));
-    let (old_width, new_width) = (
-        old_algorithm.map(Algorithm::hex_width),
-        new_algorithm.map(Algorithm::hex_width),
-    );
+    let old_algorithm = side_algorithm(&old, &old_log);
+    let new_algorithm = side_algorithm(&new, &new_log);
     let logs_compared = [&old, &new]
         .iter()
         .filter(|s| matches!(s, Side::Log(..)))
@@ -114,15 +110,7 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
             notes.push(format!("checksums not compared: {a} against {b}"));
             false
         }
-        _ => match (old_width, new_width) {
-            (Some(a), Some(b)) if a != b => {
-                notes.push(format!(
-                    "checksums not compared: {a}-digit against {b}-digit checksums"
-                ));
-                false
-            }
-            _ => true,
-        },
+        _ => true,
     };
     let algorithm = new_algorithm.or(old_algorithm).unwrap_or(Algorithm::Md5);
     let extras = match &new {
@@ -164,8 +152,11 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
     };
     // A log without `%C` has its files' checksums taken from the copy it was written for.
     if let Some(dest) = &options.dest {
-        for (state, width) in [(&mut old_state, old_width), (&mut new_state, new_width)] {
-            if let (Some(records), None) = (state.as_mut(), width) {
+        for (state, algorithm_shown) in [
+            (&mut old_state, old_algorithm),
+            (&mut new_state, new_algorithm),
+        ] {
+            if let (Some(records), None) = (state.as_mut(), algorithm_shown) {
                 let filled = logs::checksum_copy(records, dest, algorithm);
                 notes.push(format!(
                     "{filled} checksums ({algorithm}) are of the files in {} as they are now, \
