@@ -572,3 +572,51 @@ fn a_night_without_checksums_takes_them_from_the_copy() {
     assert!(report.contains("changed    bin/tool: content"), "{report}");
     assert!(report.contains("as they are now"), "{report}");
 }
+
+/// A base with extra digests: the nights carry none, so the new baseline keeps none, says
+/// so, and reads back; a check says where its metadata comes from.
+#[test]
+fn nights_onto_a_base_with_extra_digests_drop_them_and_say_so() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(&dir.join("src"));
+    let out = run_in(dir, ["scan", "-o", "b0", "--digest", "sha256", "src/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let md5 = fimsum::hash::Algorithm::Md5.digest(b"toor\n").to_hex();
+    write(
+        &dir.join("night.log"),
+        format!("deleting bin/other\netc/passwd {md5}\n").as_bytes(),
+    );
+    let out = run_in(
+        dir,
+        [
+            "import",
+            "--cc",
+            "md5",
+            "--base",
+            "b0",
+            "night.log",
+            "-o",
+            "b1",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("extra digests (sha256) are not kept"),
+        "{}",
+        stderr(&out)
+    );
+    let shown = stdout(&run_in(dir, ["show", "b1"]));
+    assert!(shown.contains(&format!("etc/passwd {md5}")), "{shown}");
+    assert!(!shown.contains("bin/other"), "{shown}");
+    write(&dir.join("src/etc/passwd"), b"toor\n");
+    std::fs::remove_file(dir.join("src/bin/other")).unwrap();
+    let out = run_in(dir, ["check", "b1"]);
+    let report = stdout(&out);
+    assert!(
+        report.contains("replayed from rsync logs onto a scan's"),
+        "{report}"
+    );
+    assert!(!report.contains("removed    "), "{report}");
+    assert!(!report.contains("content"), "{report}");
+}

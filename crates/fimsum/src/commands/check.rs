@@ -345,7 +345,14 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
             stats.files
         ));
     }
-    if header.origin == Origin::RsyncLog {
+    if header.origin == Origin::RsyncLog && !header.roots.is_empty() {
+        notes.push(
+            "the baseline was replayed from rsync logs onto a scan's: the metadata of what the \
+             logs list is the base's, not verified since, and what only a log knows has none \
+             (`fimsum update` records it)"
+                .into(),
+        );
+    } else if header.origin == Origin::RsyncLog {
         notes.push(format!(
             "the baseline was imported from an rsync log: only presence and checksums are \
              compared; {NOT_IN_A_LOG} could not be, nor judged by the detectors of changes to \

@@ -76,6 +76,21 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
             )),
         }
     }
+    // A baseline's records all carry its extra digests, and a log gives none for what a
+    // night changed: the base's are dropped, and the user told.
+    if let Some(kinds) = base.as_ref().map(|b| &b.header.extra_digests) {
+        if !kinds.is_empty() && !plan.logs.is_empty() {
+            for record in &mut records {
+                record.extra.clear();
+            }
+            let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+            observer.note(&format!(
+                "the base's extra digests ({}) are not kept: an rsync log carries none for \
+                 what it lists (a scan with --digest records them again)",
+                names.join(", ")
+            ));
+        }
+    }
     let header = header(&plan, base.as_ref().map(|b| &b.header), algorithm);
     let target = plan.output;
     let mut writer =
@@ -101,6 +116,7 @@ fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Hea
             host: host_name(),
             created: now(),
             fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
+            extra_digests: Vec::new(),
             ..base.clone()
         },
         None => Header {
