@@ -430,6 +430,10 @@ pub struct ImportArgs {
     pub sign_key: Option<PathBuf>,
     #[command(flatten)]
     pub generation: GenerationArg,
+    /// Require --base to be signed by this key (and, with --expect-host and
+    /// --min-generation, to be of that host and generation) before a night is applied to it.
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Args, Debug)]

@@ -436,3 +436,48 @@ fn verify_options_need_a_verify_key_and_sign_key_needs_output() {
         assert_eq!(code(&out), 64, "{args:?}: {}", stderr(&out));
     }
 }
+
+/// `import --base` applies a night only to a base that verifies with `--verify-key`.
+#[test]
+fn import_onto_a_base_verifies_it_first() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    signed_setup(dir);
+    write(&dir.join("night.log"), b"deleting d0/f0\n");
+    let import = |key: &str| {
+        run_in(
+            dir,
+            [
+                "import",
+                "--cc",
+                "md5",
+                "--verify-key",
+                key,
+                "--base",
+                "base",
+                "night.log",
+                "-o",
+                "next",
+            ],
+        )
+    };
+    let out = import("b.pub");
+    assert_refused(&out, "import --base", "not by the verify key");
+    assert!(!dir.join("next").exists());
+    let out = import("a.pub");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run_in(
+        dir,
+        [
+            "import",
+            "--cc",
+            "md5",
+            "--verify-key",
+            "a.pub",
+            "night.log",
+            "-o",
+            "x",
+        ],
+    );
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+}

@@ -488,7 +488,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__import)
-            opts="-o -h --base --output --cc --checksum-choice --source --dest --full --incremental --log-format --sign-key --generation --help"
+            opts="-o -h --base --output --cc --checksum-choice --source --dest --full --incremental --log-format --sign-key --generation --verify-key --expect-host --min-generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +531,18 @@ _fimsum() {
                     return 0
                     ;;
                 --generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-generation)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -140,6 +140,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l dest -d 'The de
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l log-format -d 'The `--log-file-format` (or `--out-format`) the job wrote its lines in, for formats with fields beyond `%i`, `%n`, `%L` and `%C` (such as `%o %i %B %n%L %C`)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l sign-key -d 'Sign the baseline with this secret key (NAME.key of `fimsum key generate`)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l full -d 'A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -l incremental -d 'A log whose lines do not prove what it is lists one night\'s changes (an update of an earlier copy): what it does not list is unchanged'
 complete -c fimsum -n "__fish_fimsum_using_subcommand import" -s h -l help -d 'Print help'

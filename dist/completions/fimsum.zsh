@@ -188,6 +188,9 @@ _arguments "${_arguments_options[@]}" : \
 '--log-format=[The \`--log-file-format\` (or \`--out-format\`) the job wrote its lines in, for formats with fields beyond \`%i\`, \`%n\`, \`%L\` and \`%C\` (such as \`%o %i %B %n%L %C\`)]:FORMAT:_default' \
 '--sign-key=[Sign the baseline with this secret key (NAME.key of \`fimsum key generate\`)]:FILE:_files' \
 '--generation=[Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed\: over anything else, say where to start (above any generation a verifier accepted)]:N:_default' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
 '(--incremental)--full[A log whose lines do not prove what it is lists the whole tree (a copy into an empty destination)]' \
 '--incremental[A log whose lines do not prove what it is lists one night'\''s changes (an update of an earlier copy)\: what it does not list is unchanged]' \
 '-h[Print help]' \

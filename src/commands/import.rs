@@ -6,11 +6,16 @@ use fimsum::error::Result;
 use fimsum::exit::{Bits, Status};
 use fimsum::rsync::escape::Charset;
 
-use super::load_secret_key;
+use super::{load_secret_key, load_verify_policy};
 use crate::cli::ImportArgs;
 use crate::progress::{Progress, Verbosity};
 
 pub fn run(args: ImportArgs, charset: Charset) -> Result<Status> {
+    if args.verify.verify_key.is_some() && args.base.is_none() {
+        return Err(fimsum::error::Error::Usage(
+            "--verify-key checks the baseline of --base: a log cannot be signed".into(),
+        ));
+    }
     let plan = ImportPlan {
         output: BaselineTarget {
             path: args.output,
@@ -18,6 +23,7 @@ pub fn run(args: ImportArgs, charset: Charset) -> Result<Status> {
             generation: args.generation.generation,
         },
         logs: args.logs,
+        verify: load_verify_policy(args.verify)?,
         base: args.base,
         options: args.log.options(),
     };

@@ -20,6 +20,8 @@ pub struct ImportPlan {
     pub logs: Vec<PathBuf>,
     /// The state before the first log; `None`: the first log must be a full listing.
     pub base: Option<PathBuf>,
+    /// What `base` must satisfy to be read: its signature, host and generation.
+    pub verify: Option<crate::baseline::Policy>,
     /// What the logs do not say.
     pub options: LogOptions,
     /// Where the baseline goes.
@@ -32,7 +34,7 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
     let base = plan
         .base
         .as_deref()
-        .map(|path| Baseline::open_with(path, None))
+        .map(|path| Baseline::open_with(path, plan.verify.as_ref()))
         .transpose()?;
     let mut algorithm = base.as_ref().map(|b| b.header.algorithm);
     let mut state: Option<Vec<Record>> = match &base {
