@@ -1,6 +1,7 @@
 //! `diff` as a library call: compare two baselines, or a baseline and an rsync log, or two
 //! logs, and judge the changes with the policy.
 
+use std::cell::Cell;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::exit::Bits;
 use crate::fim::assess::{self, Assessment, Inputs};
 use crate::fim::policy::Policy;
 use crate::hash::Algorithm;
-use crate::record::{Record, Timestamp};
+use crate::record::Timestamp;
 
 /// A diff, resolved from the command line and the config.
 pub struct DiffPlan {
@@ -133,60 +134,61 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
         ),
         _ => (source.into_iter().collect(), host_name(), now()),
     };
-    // A log's state: the older side's from its full listing; the newer side's from its
-    // runs applied to the older side's state.
-    let mut old_state = match old_log {
-        Some(log) => Some(logs::apply(None, log, observer)?),
-        None => None,
-    };
-    let mut new_state = match new_log {
-        Some(log) => {
-            let before = match (&old, &old_state) {
-                (_, Some(state)) => state.clone(),
-                (Side::Baseline(b), None) => b.records_again()?.collect::<Result<_>>()?,
-                (Side::Log(_), None) => Vec::new(),
-            };
-            Some(logs::apply(Some(before), log, observer)?)
+    // Each side's state, read as the diff needs it: the older side's from its baseline or
+    // full listing; the newer side's from its runs applied to the older side's state, read
+    // a second time. A log without `%C` has its files' checksums from the copy (`--dest`).
+    let replay_notes = logs::Notes::default();
+    let filled = Cell::new(0u64);
+    let uncounted = Cell::new(0u64);
+    let dest = options.dest.as_deref();
+    let old_fill = dest.filter(|_| old_algorithm.is_none());
+    let new_fill = dest.filter(|_| new_algorithm.is_none());
+    let old_records = with_copy(
+        state_of(&old, old_log.as_ref(), None, &replay_notes)?,
+        old_fill,
+        algorithm,
+        &filled,
+    );
+    let new_records = match &new {
+        Side::Log(_) => {
+            let before = with_copy(
+                state_of(&old, old_log.as_ref(), None, &replay_notes)?,
+                old_fill,
+                algorithm,
+                &uncounted,
+            );
+            state_of(&new, new_log.as_ref(), Some(before), &replay_notes)?
         }
-        None => None,
+        Side::Baseline(_) => state_of(&new, None, None, &replay_notes)?,
     };
-    // A log without `%C` has its files' checksums taken from the copy it was written for.
-    if let Some(dest) = &options.dest {
-        for (state, algorithm_shown) in [
-            (&mut old_state, old_algorithm),
-            (&mut new_state, new_algorithm),
-        ] {
-            if let (Some(records), None) = (state.as_mut(), algorithm_shown) {
-                let filled = logs::checksum_copy(records, dest, algorithm);
-                notes.push(format!(
-                    "{filled} checksums ({algorithm}) are of the files in {} as they are now, \
-                     not as the job copied them",
-                    dest.display()
-                ));
-            }
-        }
-    }
-    let records =
-        |side: Side, state: Option<Vec<Record>>| -> Box<dyn Iterator<Item = Result<Record>>> {
-            match (side, state) {
-                (_, Some(state)) => Box::new(state.into_iter().map(Ok)),
-                (Side::Baseline(b), None) => Box::new(b.records()),
-                (Side::Log(_), None) => Box::new(std::iter::empty()),
-            }
-        };
-    let new_records = records(new, new_state).inspect(|record| {
+    let new_records = with_copy(new_records, new_fill, algorithm, &filled).inspect(|record| {
         if let Ok(record) = record {
             listed.check(record, observer);
         }
     });
     let diff = diff::diff(
-        records(old, old_state),
+        old_records,
         new_records,
         DiffOptions {
             compare_content,
             identity: plan.identity,
         },
     )?;
+    let mut said: Vec<String> = Vec::new();
+    for note in replay_notes.borrow().iter() {
+        if !said.contains(note) {
+            observer.note(note);
+            said.push(note.clone());
+        }
+    }
+    if let Some(dest) = old_fill.or(new_fill) {
+        notes.push(format!(
+            "{} checksums ({algorithm}) are of the files in {} as they are now, not as the job \
+             copied them",
+            filled.get(),
+            dest.display()
+        ));
+    }
     // Two baselines: nothing is on disk to read a growing file's prefix from.
     let assessment = assess::assess(
         &diff,
@@ -206,6 +208,41 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
         host,
         time,
     })
+}
+
+/// The records of one side's state: a baseline's, or those of a log's runs applied to
+/// `before`.
+fn state_of<'a>(
+    side: &'a Side,
+    log: Option<&'a logs::Log>,
+    before: Option<logs::Records<'a>>,
+    notes: &logs::Notes,
+) -> Result<logs::Records<'a>> {
+    match (side, log) {
+        (Side::Baseline(b), _) => Ok(Box::new(b.records_again()?)),
+        (Side::Log(_), Some(log)) => logs::apply(before, log, notes),
+        (Side::Log(_), None) => Ok(Box::new(std::iter::empty())),
+    }
+}
+
+/// `records`, with the checksums a log without `%C` lacks taken from the copy at `dest`
+/// (when given), counting them in `filled`.
+fn with_copy<'a>(
+    records: logs::Records<'a>,
+    dest: Option<&'a Path>,
+    algorithm: Algorithm,
+    filled: &'a Cell<u64>,
+) -> logs::Records<'a> {
+    match dest {
+        None => records,
+        Some(dest) => Box::new(records.map(move |record| {
+            let mut record = record?;
+            if logs::fill_from_copy(&mut record, dest, algorithm) {
+                filled.set(filled.get() + 1);
+            }
+            Ok(record)
+        })),
+    }
 }
 
 /// One side of a `diff`: a baseline or an rsync log.

@@ -7,12 +7,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::baseline::{Baseline, BaselineWriter, Header, Origin};
-use crate::commands::logs::{self, LogOptions};
+use crate::commands::logs::{self, LogOptions, Notes, Records};
 use crate::commands::scan::BaselineTarget;
 use crate::commands::{host_name, now, Observer};
 use crate::error::{Error, Result};
 use crate::hash::Algorithm;
-use crate::record::Record;
 
 /// An import, resolved from the command line.
 pub struct ImportPlan {
@@ -37,10 +36,14 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
         .map(|path| Baseline::open_with(path, plan.verify.as_ref()))
         .transpose()?;
     let mut algorithm = base.as_ref().map(|b| b.header.algorithm);
-    let mut state: Option<Vec<Record>> = match &base {
-        Some(b) => Some(b.records_again()?.collect::<Result<_>>()?),
+    // The logs, read through once; the state below borrows them.
+    let mut read = Vec::new();
+    // The base is read as the replay needs it, never held as records.
+    let mut state: Option<Records> = match &base {
+        Some(b) => Some(Box::new(b.records_again()?)),
         None => None,
     };
+    let notes = Notes::default();
     let mut without_checksums = false;
     for path in &plan.logs {
         let log = logs::open(path, options, observer)?;
@@ -56,49 +59,59 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
             }
         }
         algorithm = algorithm.or(log_algorithm);
-        state = Some(logs::apply(state, log, observer)?);
+        read.push(log);
     }
-    let mut records = state.unwrap_or_default();
-    // The checksums a log without `%C` could not give, from the copy it was written for.
+    for log in &read {
+        state = Some(logs::apply(state, log, &notes)?);
+    }
     let algorithm = algorithm.or(options.checksum).unwrap_or(Algorithm::Md5);
-    if without_checksums {
-        match &options.dest {
-            Some(dest) => {
-                let filled = logs::checksum_copy(&mut records, dest, algorithm);
-                observer.note(&format!(
-                    "{filled} checksums ({algorithm}) are of the files in {} as they are now, \
-                     not as the job copied them",
-                    dest.display()
-                ));
-            }
-            None => observer.warning(&format!(
-                "{}: the logs show no checksums: the files they list have none in the \
-                 baseline (--dest DIR checksums them in the backup copy)",
-                plan.logs.first().map_or(Path::new(""), |p| p).display()
-            )),
-        }
+    // The checksums a log without `%C` could not give come from the copy it was written for.
+    let copy = options.dest.as_deref().filter(|_| without_checksums);
+    if without_checksums && copy.is_none() {
+        observer.warning(&format!(
+            "{}: the logs show no checksums: the files they list have none in the \
+             baseline (--dest DIR checksums them in the backup copy)",
+            plan.logs.first().map_or(Path::new(""), |p| p).display()
+        ));
     }
     // A baseline's records all carry its extra digests, and a log gives none for what a
     // night changed: the base's are dropped, and the user told.
-    if let Some(kinds) = base.as_ref().map(|b| &b.header.extra_digests) {
-        if !kinds.is_empty() && !plan.logs.is_empty() {
-            for record in &mut records {
-                record.extra.clear();
-            }
-            let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
-            observer.note(&format!(
-                "the base's extra digests ({}) are not kept: an rsync log carries none for \
-                 what it lists (a scan with --digest records them again)",
-                names.join(", ")
-            ));
-        }
+    let extra_kinds = base
+        .as_ref()
+        .map_or(&[][..], |b| &b.header.extra_digests[..]);
+    let drop_extras = !extra_kinds.is_empty() && !plan.logs.is_empty();
+    if drop_extras {
+        let names: Vec<&str> = extra_kinds.iter().map(|k| k.name()).collect();
+        observer.note(&format!(
+            "the base's extra digests ({}) are not kept: an rsync log carries none for what \
+             it lists (a scan with --digest records them again)",
+            names.join(", ")
+        ));
     }
     let header = header(&plan, base.as_ref().map(|b| &b.header), algorithm);
     let target = plan.output;
     let mut writer =
         BaselineWriter::create_numbered(&target.path, &header, target.signer, target.generation)?;
-    for record in &records {
-        writer.append(record)?;
+    let mut filled = 0u64;
+    for record in state.into_iter().flatten() {
+        let mut record = record?;
+        if drop_extras {
+            record.extra.clear();
+        }
+        if let Some(dest) = copy {
+            filled += u64::from(logs::fill_from_copy(&mut record, dest, algorithm));
+        }
+        writer.append(&record)?;
+    }
+    for note in notes.borrow().iter() {
+        observer.note(note);
+    }
+    if let Some(dest) = copy {
+        observer.note(&format!(
+            "{filled} checksums ({algorithm}) are of the files in {} as they are now, not as \
+             the job copied them",
+            dest.display()
+        ));
     }
     writer.finish()?;
     Ok(())

@@ -4,9 +4,11 @@
 //! it ([`crate::rsync::log::replay`]). Used by `import` (with `--base`) and by `diff`, whose
 //! newer side may be a night.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::commands::Observer;
 use crate::error::{Error, Result};
@@ -14,6 +16,7 @@ use crate::hash::Algorithm;
 use crate::record::{Content, Kind, Record};
 use crate::rsync::choice::{self, candidates, under_dest};
 use crate::rsync::log::records::entry_record;
+use crate::rsync::log::replay::Replay;
 use crate::rsync::log::LogFormat;
 use crate::rsync::log::{
     replay, Classification, EventReader, Evidence, LogEvent, LogKind, LogLine,
@@ -39,17 +42,23 @@ pub struct LogOptions {
     pub format: Option<LogFormat>,
 }
 
-/// One run of a log, read whole, and what it is.
+/// One run of a log: where it is, and what it is.
 pub(crate) struct Run {
-    pub(crate) events: Vec<LogLine>,
-    pub(crate) kind: LogKind,
+    /// The line of its first event, and of the next run's (none for the last run).
+    lines: (u64, Option<u64>),
+    kind: LogKind,
+    /// What its lines prove, to tell that the log was not changed between two reads.
+    proved: Classification,
 }
 
-/// A log's runs, and the algorithm of its checksums (`None` for a log without `%C`).
+/// A log's runs, and the algorithm of its checksums (`None` for a log without `%C`). The
+/// events are not held: a run is read again when it is applied, a full listing as its
+/// records are written.
 pub(crate) struct Log {
     pub(crate) path: PathBuf,
     pub(crate) algorithm: Option<Algorithm>,
-    pub(crate) runs: Vec<Run>,
+    options: LogOptions,
+    runs: Vec<Run>,
 }
 
 /// Read the log at `path` whole: its algorithm decided ([`algorithm_of`]), each run
@@ -173,52 +182,76 @@ fn algorithm_of(
 /// than a host's tree has, and a bound on what a file that only looks like a log can cost.
 const MAX_HELD: usize = 20_000_000;
 
-/// Read `path` whole, run by run, each run classified (see [`crate::rsync::log::kind`]).
+/// Read `path` through, run by run, each run classified (see [`crate::rsync::log::kind`]).
 /// A run whose lines prove nothing takes `options.unproved`, or the log is refused with a
 /// message naming both flags; what a run's lines prove wins over the flag, which speaks of
-/// the logs that prove nothing (`diff --full DAY0.log NIGHT.log`).
-pub(crate) fn read(path: &Path, algorithm: Option<Algorithm>, options: &LogOptions) -> Result<Log> {
-    let mut runs: Vec<(Vec<LogLine>, Evidence)> = Vec::new();
-    for (held, event) in events(path, algorithm, options)?.enumerate() {
+/// the logs that prove nothing (`diff --full DAY0.log NIGHT.log`). Memory holds one line.
+fn read(path: &Path, algorithm: Option<Algorithm>, options: &LogOptions) -> Result<Log> {
+    let mut runs: Vec<(u64, Evidence)> = Vec::new();
+    for event in events(path, algorithm, options)? {
         let event = event.map_err(|e| log_error(path, e))?;
-        if held >= MAX_HELD {
-            return Err(Error::bad_data(
-                path,
-                format!(
-                    "line {}: more than {MAX_HELD} lines of entries: more than fimsum holds in \
-                     memory to apply a log (give the runs one file each)",
-                    event.line
-                ),
-            ));
-        }
         if matches!(event.event, LogEvent::RunStart(_)) || runs.is_empty() {
-            runs.push((Vec::new(), Evidence::new()));
+            runs.push((event.line, Evidence::new()));
         }
-        if let Some((events, evidence)) = runs.last_mut() {
+        if let Some((_, evidence)) = runs.last_mut() {
             evidence.observe(&event);
-            events.push(event);
         }
     }
     let several = runs.len() > 1;
+    let starts: Vec<u64> = runs.iter().map(|(start, _)| *start).collect();
     let runs = runs
         .into_iter()
         .enumerate()
-        .map(|(i, (events, evidence))| {
-            let classification = evidence.classify();
-            let kind = kind_of(
-                path,
-                &classification,
-                options.unproved,
-                several.then_some(i + 1),
-            )?;
-            Ok(Run { events, kind })
+        .map(|(i, (start, evidence))| {
+            let proved = evidence.classify();
+            let kind = kind_of(path, &proved, options.unproved, several.then_some(i + 1))?;
+            Ok(Run {
+                lines: (start, starts.get(i + 1).copied()),
+                kind,
+                proved,
+            })
         })
         .collect::<Result<_>>()?;
     Ok(Log {
         path: path.to_path_buf(),
         algorithm,
+        options: options.clone(),
         runs,
     })
+}
+
+impl Log {
+    /// The events of `run`, read again, with what they prove checked against the first
+    /// read: a log rewritten in between is refused, not applied half old, half new.
+    fn run_events(&self, run: &Run) -> Result<impl Iterator<Item = Result<LogLine>> + '_> {
+        let (start, end) = run.lines;
+        let path = &self.path;
+        let mut evidence = Evidence::new();
+        let mut checked = false;
+        let expected = run.proved.clone();
+        let events = events(path, self.algorithm, &self.options)?
+            .map(move |e| e.map_err(|e| log_error(path, e)))
+            .skip_while(move |e| matches!(e, Ok(l) if l.line < start))
+            .take_while(move |e| !matches!((e, end), (Ok(l), Some(end)) if l.line >= end))
+            .map(Some)
+            .chain(std::iter::once(None))
+            .filter_map(move |e| match e {
+                Some(Ok(line)) => {
+                    evidence.observe(&line);
+                    Some(Ok(line))
+                }
+                Some(Err(e)) => Some(Err(e)),
+                None if !checked && evidence.classify() != expected => {
+                    checked = true;
+                    Some(Err(Error::bad_data(
+                        path,
+                        "the log changed while it was read: read it again",
+                    )))
+                }
+                None => None,
+            });
+        Ok(events)
+    }
 }
 
 fn kind_of(
@@ -242,37 +275,68 @@ fn kind_of(
     }
 }
 
-/// The records of a full run, in rsync order; refused if rsync reported a problem in it
-/// (the listing may be incomplete, and what it lacks would read as removed).
-fn full_records(log: &Path, run: Run) -> Result<Vec<Record>> {
-    let mut out = Vec::new();
-    for event in run.events {
-        match event.event {
-            LogEvent::Entry(entry) => out.push(Ok(entry_record(entry))),
-            LogEvent::Message { text } => {
-                return Err(Error::bad_data(
-                    log,
-                    format!(
-                        "line {}: rsync reported a problem, so the listing may be incomplete: {}",
-                        event.line,
-                        String::from_utf8_lossy(&text)
-                    ),
-                ))
-            }
-            _ => {}
-        }
-    }
-    ensure_ordered(out.into_iter(), log.to_path_buf()).collect()
+/// The records of a full run, in rsync order, as they are read; an error if rsync reported
+/// a problem in it (the listing may be incomplete, and what it lacks would read as removed).
+fn full_records<'a>(log: &'a Log, run: &Run) -> Result<Records<'a>> {
+    let path = &log.path;
+    let records = log.run_events(run)?.filter_map(move |event| match event {
+        Err(e) => Some(Err(e)),
+        Ok(LogLine {
+            event: LogEvent::Entry(entry),
+            ..
+        }) => Some(Ok(entry_record(entry))),
+        Ok(LogLine {
+            line,
+            event: LogEvent::Message { text },
+        }) => Some(Err(Error::bad_data(
+            path,
+            format!(
+                "line {line}: rsync reported a problem, so the listing may be incomplete: {}",
+                String::from_utf8_lossy(&text)
+            ),
+        ))),
+        Ok(_) => None,
+    });
+    Ok(Box::new(ensure_ordered(records, path.to_path_buf())))
 }
 
+/// The events of a night, held: its `deleting` lines come in no fixed place. At most
+/// [`MAX_HELD`], so that a file that only looks like a night cannot exhaust memory.
+fn night_events(log: &Log, run: &Run) -> Result<Vec<LogLine>> {
+    let mut held = Vec::new();
+    for event in log.run_events(run)? {
+        let event = event?;
+        if held.len() >= MAX_HELD {
+            return Err(Error::bad_data(
+                &log.path,
+                format!(
+                    "line {}: more than {MAX_HELD} lines in one night: more than fimsum holds \
+                     in memory to replay it",
+                    event.line
+                ),
+            ));
+        }
+        held.push(event);
+    }
+    Ok(held)
+}
+
+/// A state of the tree as records in rsync order, read as they are needed.
+pub(crate) type Records<'a> = Box<dyn Iterator<Item = Result<Record>> + 'a>;
+
+/// What a replay had to say, gathered as the replayed records are read.
+pub(crate) type Notes = Rc<RefCell<Vec<String>>>;
+
 /// Apply every run of `log` in order to `state` (`None`: no state yet, so the first run must
-/// be a full listing). Notes of the replay go to `observer`.
-pub(crate) fn apply(
-    mut state: Option<Vec<Record>>,
-    log: Log,
-    observer: &mut dyn Observer,
-) -> Result<Vec<Record>> {
-    for run in log.runs {
+/// be a full listing). A night is replayed as its result is read, so the state before it is
+/// never held whole: only the night is. The replay's notes land in `notes` once its records
+/// have all been read.
+pub(crate) fn apply<'a>(
+    mut state: Option<Records<'a>>,
+    log: &'a Log,
+    notes: &Notes,
+) -> Result<Records<'a>> {
+    for run in &log.runs {
         state = Some(match run.kind {
             LogKind::Incremental => {
                 let Some(before) = state.take() else {
@@ -282,57 +346,77 @@ pub(crate) fn apply(
                         log.path.display()
                     )));
                 };
-                let mut replayed = replay(before.into_iter().map(Ok), run.events)
+                let replayed = replay(before, night_events(log, run)?)
                     .map_err(|e| Error::bad_data(&log.path, e.to_string()))?;
-                let after = replayed
-                    .by_ref()
-                    .map(|r| r.map(|r| r.record))
-                    .collect::<Result<Vec<_>>>()?;
-                for note in replayed.notes() {
-                    let at = if note.line > 0 {
-                        format!("line {}: ", note.line)
-                    } else {
-                        String::new()
-                    };
-                    observer.note(&format!("{}: {at}{}", log.path.display(), note.text));
-                }
-                after
+                Box::new(Replaying {
+                    replay: replayed,
+                    path: log.path.clone(),
+                    notes: Rc::clone(notes),
+                })
             }
-            LogKind::Full | LogKind::Unknown => full_records(&log.path, run)?,
+            LogKind::Full | LogKind::Unknown => full_records(log, run)?,
         });
     }
     state.ok_or_else(|| Error::bad_data(&log.path, "the log lists nothing"))
 }
 
-/// Fill in what a log without `%C` could not give from the copy under `dest`: the checksum
-/// of every listed file, and the type of every entry whose line does not show it (a `%n`
-/// line shows a directory's trailing `/` and nothing else). Returns how many checksums were
-/// filled; a copy that cannot be read leaves the record saying why.
-pub(crate) fn checksum_copy(records: &mut [Record], dest: &Path, algorithm: Algorithm) -> u64 {
-    let mut filled = 0;
-    for record in records.iter_mut() {
-        if record.content.digest().is_some() || !matches!(record.kind, Kind::File | Kind::Special) {
-            continue;
-        }
-        let path = under_dest(dest, &record.name);
-        let kind = match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_file() => Kind::File,
-            Ok(m) if m.file_type().is_symlink() => Kind::Symlink,
-            _ => record.kind,
-        };
-        record.kind = kind;
-        if kind != Kind::File {
-            continue;
-        }
-        record.content = match hash_file(&path, algorithm) {
-            Ok(digest) => {
-                filled += 1;
-                Content::Digest(digest)
+/// A night's replay as records; its notes handed on when it ends.
+struct Replaying<B: Iterator> {
+    replay: Replay<B>,
+    path: PathBuf,
+    notes: Notes,
+}
+
+impl<B: Iterator<Item = Result<Record>>> Iterator for Replaying<B> {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Result<Record>> {
+        match self.replay.next() {
+            Some(replayed) => Some(replayed.map(|r| r.record)),
+            None => {
+                let mut notes = self.notes.borrow_mut();
+                for note in self.replay.notes() {
+                    let at = if note.line > 0 {
+                        format!("line {}: ", note.line)
+                    } else {
+                        String::new()
+                    };
+                    notes.push(format!("{}: {at}{}", self.path.display(), note.text));
+                }
+                None
             }
-            Err(why) => Content::Unreadable(format!("{}: {why}", path.display())),
-        };
+        }
     }
-    filled
+}
+
+/// Fill in what a log without `%C` could not give from the copy under `dest`: the checksum
+/// of a listed file, and the type of an entry whose line does not show it (a `%n` line shows
+/// a directory's trailing `/` and nothing else). Returns whether a checksum was filled; a
+/// copy that cannot be read leaves the record saying why.
+pub(crate) fn fill_from_copy(record: &mut Record, dest: &Path, algorithm: Algorithm) -> bool {
+    if record.content.digest().is_some() || !matches!(record.kind, Kind::File | Kind::Special) {
+        return false;
+    }
+    let path = under_dest(dest, &record.name);
+    let kind = match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_file() => Kind::File,
+        Ok(m) if m.file_type().is_symlink() => Kind::Symlink,
+        _ => record.kind,
+    };
+    record.kind = kind;
+    if kind != Kind::File {
+        return false;
+    }
+    match hash_file(&path, algorithm) {
+        Ok(digest) => {
+            record.content = Content::Digest(digest);
+            true
+        }
+        Err(why) => {
+            record.content = Content::Unreadable(format!("{}: {why}", path.display()));
+            false
+        }
+    }
 }
 
 fn hash_file(path: &Path, algorithm: Algorithm) -> std::io::Result<crate::hash::Digest> {
