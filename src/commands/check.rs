@@ -10,15 +10,14 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use fimsum::commands::check::{check, CheckPlan, UpdatePlan, Updated};
-use fimsum::commands::{host_name, now};
+use fimsum::commands::{host_name, now, send_to_syslog};
 use fimsum::error::{Error, Result};
 use fimsum::exit::Status;
 use fimsum::rsync::escape::Charset;
 
-use super::init::config_walk;
 use super::{
-    kernel, load_config, load_rules, load_secret_key, load_verify_policy, progress, report_written,
-    send,
+    config_walk, kernel, load_config, load_rules, load_secret_key, load_verify_policy, progress,
+    report_written,
 };
 use crate::cli::{CheckArgs, UpdateArgs};
 use crate::report::Report;
@@ -118,7 +117,7 @@ pub fn run(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> 
     report_written(report.write())?;
     if let Some(syslog) = &checked.syslog {
         let subject = format!("check of {}", baseline.display());
-        send(
+        send_to_syslog(
             syslog,
             &subject,
             &checked.diff,

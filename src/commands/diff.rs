@@ -1,11 +1,12 @@
 //! `fimsum diff`: compare two baselines, or a baseline and an rsync log, or two logs.
 
 use fimsum::commands::diff::{diff, DiffPlan};
+use fimsum::commands::{connect_syslog, send_to_syslog};
 use fimsum::error::Result;
 use fimsum::exit::Status;
 use fimsum::rsync::escape::Charset;
 
-use super::{connect_syslog, load_config, load_rules, load_verify_policy, report_written, send};
+use super::{load_config, load_rules, load_verify_policy, report_written};
 use crate::cli::DiffArgs;
 use crate::progress::{Progress, Verbosity};
 use crate::report::Report;
@@ -46,7 +47,7 @@ pub fn run(args: DiffArgs, charset: Charset) -> Result<Status> {
     report_written(report.write())?;
     if let Some(syslog) = &syslog {
         let subject = format!("diff of {} and {}", old.display(), new.display());
-        send(
+        send_to_syslog(
             syslog,
             &subject,
             &compared.diff,

@@ -10,10 +10,8 @@ use fimsum::fim::config::Config;
 use fimsum::fim::ioc::IocSet;
 use fimsum::hash::{extra_kinds, HashKind};
 use fimsum::rsync::escape::Charset;
-use fimsum::scan::fs_type_magics;
-use fimsum::scan::walk::{FilterArg, WalkOptions};
 
-use super::{load_config, load_rules, load_secret_key, progress, scan_options};
+use super::{config_walk, load_config, load_rules, load_secret_key, progress, scan_options};
 use crate::cli::InitArgs;
 
 pub fn run(args: InitArgs, charset: Charset) -> Result<Status> {
@@ -72,20 +70,4 @@ pub fn run(args: InitArgs, charset: Charset) -> Result<Status> {
 
 fn config_sources(config: &Config) -> Vec<Vec<u8>> {
     config.roots.iter().map(|r| r.as_bytes().to_vec()).collect()
-}
-
-/// The walk a config asks for: its excludes, `-x`, and the filesystem types it skips.
-pub(super) fn config_walk(config: &Config) -> Result<WalkOptions> {
-    let filters = config
-        .exclude
-        .iter()
-        .map(|p| FilterArg::Exclude(p.as_bytes().to_vec()))
-        .collect();
-    let mut walk = WalkOptions::new(u8::from(config.one_file_system), filters)
-        .map_err(|e| Error::Config(format!("exclude: {e}")))?;
-    for name in &config.skip_fs {
-        let magics = fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
-        walk.skip_fs.extend(magics.into_iter().map(i64::from));
-    }
-    Ok(walk)
 }

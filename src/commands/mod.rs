@@ -27,7 +27,7 @@ use fimsum::record::Record;
 use fimsum::rsync::escape::Charset;
 use fimsum::rsync::log::format_line;
 use fimsum::scan::walk::{FilterArg, WalkOptions};
-use fimsum::scan::{ScanOptions, BATCHES_AHEAD};
+use fimsum::scan::{fs_type_magics, ScanOptions, BATCHES_AHEAD};
 
 use crate::cli::{Command, RunArgs, VerifyArgs};
 use crate::progress::Progress;
@@ -68,7 +68,7 @@ struct Lines<'a> {
     charset: Charset,
 }
 
-impl Lines<'_> {
+impl Lines<'static> {
     fn new(algorithm: Algorithm, charset: Charset) -> Lines<'static> {
         Lines {
             out: BufWriter::with_capacity(1 << 16, io::stdout().lock()),
@@ -77,7 +77,9 @@ impl Lines<'_> {
             charset,
         }
     }
+}
 
+impl Lines<'_> {
     fn write(&mut self, record: &Record) -> Result<()> {
         self.line.clear();
         if format_line(record, self.algorithm, self.charset, &mut self.line) {
@@ -169,27 +171,18 @@ fn progress(run: &RunArgs, charset: Charset) -> Progress {
     Progress::new(run.verbosity(), charset)
 }
 
-/// Send a comparison's findings to syslog; a failure is an error (exit 74), not silence.
-fn send(
-    syslog: &fimsum::report::syslog::Syslog,
-    subject: &str,
-    diff: &fimsum::diff::Diff,
-    assessment: &fimsum::fim::assess::Assessment,
-    problems: u64,
-    charset: Charset,
-) -> Result<()> {
-    fimsum::report::syslog::send_findings(syslog, subject, diff, assessment, problems, charset)
-        .map_err(|e| {
-            Error::io(
-                format!("cannot write to syslog at {}", syslog.path().display()),
-                e,
-            )
-        })
-}
-
-/// Connect to the syslog socket at `path`: before the run, so that an unreachable one is an
-/// error now, not after an hour of work.
-fn connect_syslog(path: &Path) -> Result<fimsum::report::syslog::Syslog> {
-    fimsum::report::syslog::Syslog::connect(path)
-        .map_err(|e| Error::io(format!("cannot reach syslog at {}", path.display()), e))
+/// The walk a config asks for: its excludes, `-x`, and the filesystem types it skips.
+fn config_walk(config: &Config) -> Result<WalkOptions> {
+    let filters = config
+        .exclude
+        .iter()
+        .map(|p| FilterArg::Exclude(p.as_bytes().to_vec()))
+        .collect();
+    let mut walk = WalkOptions::new(u8::from(config.one_file_system), filters)
+        .map_err(|e| Error::Config(format!("exclude: {e}")))?;
+    for name in &config.skip_fs {
+        let magics = fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
+        walk.skip_fs.extend(magics.into_iter().map(i64::from));
+    }
+    Ok(walk)
 }

@@ -12,8 +12,8 @@ use crate::baseline::sign::SecretKey;
 use crate::baseline::{self, Baseline, BaselineWriter, Header, Origin, SignatureStatus};
 use crate::commands::scan::{fs_set, run_scan};
 use crate::commands::{
-    absolute_source, file_identity, host_name, load_iocs, now, signature_note, Listed, Observer,
-    NOT_IN_A_LOG,
+    absolute_source, connect_syslog, file_identity, host_name, load_iocs, now, signature_note,
+    Listed, Observer, NOT_IN_A_LOG,
 };
 use crate::diff::{self, Diff, DiffOptions, Kept};
 use crate::error::{Error, Result};
@@ -198,14 +198,7 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         )));
     }
     // Before the scan: a syslog that cannot be reached is an error now, not after an hour.
-    let syslog = plan
-        .syslog
-        .as_deref()
-        .map(|path| {
-            Syslog::connect(path)
-                .map_err(|e| Error::io(format!("cannot reach syslog at {}", path.display()), e))
-        })
-        .transpose()?;
+    let syslog = plan.syslog.as_deref().map(connect_syslog).transpose()?;
     let iocs = load_iocs(&plan.iocs, algorithm, &header.extra_digests)?;
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&plan.baseline, format!("recorded filter: {e}")))?;

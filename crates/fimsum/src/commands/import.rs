@@ -120,11 +120,6 @@ pub fn import(plan: ImportPlan, observer: &mut dyn Observer) -> Result<()> {
 /// The new baseline's header: the base's (its roots, so that `check` rescans them), marked
 /// as from logs, or a log's own.
 fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Header {
-    let sources = plan
-        .logs
-        .iter()
-        .map(|p| p.as_os_str().as_bytes().to_vec())
-        .collect();
     match base {
         Some(base) => Header {
             origin: Origin::RsyncLog,
@@ -137,7 +132,11 @@ fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Hea
         None => Header {
             algorithm,
             origin: Origin::RsyncLog,
-            sources,
+            sources: plan
+                .logs
+                .iter()
+                .map(|p| p.as_os_str().as_bytes().to_vec())
+                .collect(),
             roots: Vec::new(),
             one_file_system: crate::scan::walk::OneFileSystem::OFF,
             filters: Vec::new(),

@@ -28,6 +28,8 @@ use crate::fim::assess::{self, IocHit};
 use crate::fim::ioc::{IocError, IocSet};
 use crate::hash::{Algorithm, HashKind};
 use crate::record::{Record, Timestamp};
+use crate::report::syslog::{send_findings, Syslog};
+use crate::rsync::escape::Charset;
 
 pub use crate::commands::logs::LogOptions;
 
@@ -200,6 +202,31 @@ pub fn now() -> Timestamp {
             }
         }
     }
+}
+
+/// Connect to the syslog socket at `path`: before the run, so that an unreachable one is an
+/// error now (naming the socket), not after an hour of work.
+pub fn connect_syslog(path: &Path) -> Result<Syslog> {
+    Syslog::connect(path)
+        .map_err(|e| Error::io(format!("cannot reach syslog at {}", path.display()), e))
+}
+
+/// Send a comparison's findings to syslog ([`send_findings`]); a failure is an error
+/// naming the socket (exit 74), not silence.
+pub fn send_to_syslog(
+    syslog: &Syslog,
+    subject: &str,
+    diff: &crate::diff::Diff,
+    assessment: &crate::fim::assess::Assessment,
+    problems: u64,
+    charset: Charset,
+) -> Result<()> {
+    send_findings(syslog, subject, diff, assessment, problems, charset).map_err(|e| {
+        Error::io(
+            format!("cannot write to syslog at {}", syslog.path().display()),
+            e,
+        )
+    })
 }
 
 /// The exit bits of a comparison's report. The rsync forms show every change
