@@ -413,6 +413,8 @@ fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
                 link_target: None,
                 content: Content::NotAFile,
                 extra: Vec::new(),
+                attrs: None,
+                snapshot: None,
             })
             .unwrap();
         writer.finish().unwrap();

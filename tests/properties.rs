@@ -143,6 +143,8 @@ fn record(algorithm: Algorithm, extras: Vec<HashKind>) -> impl Strategy<Value = 
                 link_target,
                 content,
                 extra,
+                attrs: None,
+                snapshot: None,
             }
         })
 }
@@ -334,6 +336,8 @@ fn log_record() -> impl Strategy<Value = Record> {
                 Content::NotAFile
             },
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         })
 }
 
@@ -370,6 +374,8 @@ proptest! {
             link_target: None,
             content: Content::NotAFile,
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         });
         let mut text = Vec::new();
         for r in &records {

@@ -104,6 +104,8 @@ fn records(n: usize, salt: u8) -> Vec<Record> {
         link_target: None,
         content: Content::NotAFile,
         extra: Vec::new(),
+        attrs: None,
+        snapshot: None,
     }];
     for i in 0..n {
         let body = [salt * u8::from(i % 100 == 0), (i % 251) as u8];
@@ -123,6 +125,8 @@ fn records(n: usize, salt: u8) -> Vec<Record> {
             link_target: None,
             content: Content::Digest(Algorithm::Md5.digest(&body)),
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         });
     }
     v

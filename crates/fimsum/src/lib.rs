@@ -81,6 +81,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod attrs;
 pub mod baseline;
 pub mod civil;
 pub mod commands;
@@ -99,6 +100,7 @@ pub mod scan;
 pub(crate) mod test_records;
 #[doc(hidden)]
 pub mod testing;
+pub mod text;
 
 pub use crate::baseline::Baseline;
 pub use crate::commands::check::{check, CheckPlan, Checked, UpdatePlan, Updated};

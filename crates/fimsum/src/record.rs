@@ -2,7 +2,9 @@
 
 use std::fmt;
 
+use crate::attrs::Attrs;
 use crate::hash::{Digest, HashKind};
+use crate::text::Snapshot;
 
 /// File type of an entry, as `lstat` reports it (symlinks are never followed below a source).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,6 +191,14 @@ pub struct Record {
     /// kind, so that two sides with different lists can still be compared kind by kind and a
     /// report can name them.
     pub extra: Vec<(HashKind, Digest)>,
+    /// The security attributes (capabilities, inode flags, ACLs, SELinux label, other
+    /// xattrs); `None` where they were not recorded (a baseline of format 4 or earlier, an
+    /// rsync log, a scan with `--no-attrs`), which a diff reports as "not recorded", never as
+    /// a change.
+    pub attrs: Option<Attrs>,
+    /// What a later diff needs to show what changed inside the file (a rule's `diff = true`);
+    /// `None` where no rule asked for it.
+    pub snapshot: Option<Snapshot>,
 }
 
 impl Record {

@@ -18,6 +18,8 @@ pub(crate) fn file(name: &str, data: &[u8]) -> Record {
         link_target: None,
         content: Content::Digest(Algorithm::Md5.digest(data)),
         extra: Vec::new(),
+        attrs: None,
+        snapshot: None,
     }
 }
 
@@ -40,6 +42,8 @@ pub(crate) fn entry(name: &str, kind: Kind) -> Record {
             Content::NotAFile
         },
         extra: Vec::new(),
+        attrs: None,
+        snapshot: None,
     }
 }
 

@@ -308,6 +308,8 @@ impl WireRecord {
             link_target: self.link_target,
             content,
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         })
     }
 }

@@ -12,11 +12,13 @@
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
+use crate::attrs::Attrs;
 use crate::error::Problem;
 use crate::hash::{Digest, HashKind};
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::order::common_prefix;
 use crate::scan::read::Hashed;
+use crate::text::Snapshot;
 
 /// What a scan hands to its sink, in rsync order: what a batch holds and gives back.
 #[derive(Debug)]
@@ -224,6 +226,8 @@ struct Rare {
     extra: Vec<(HashKind, Digest)>,
     /// The metadata, when it is absent or does not pack: then `Compact::meta` means nothing.
     meta: Option<Option<Meta>>,
+    attrs: Option<Attrs>,
+    snapshot: Option<Snapshot>,
 }
 
 /// [`Meta`] in 64 bytes instead of 96 (as an `Option`): no padding after the nanoseconds,
@@ -296,6 +300,8 @@ impl Compact {
             link_target,
             content,
             extra,
+            attrs,
+            snapshot,
         } = record;
         let mut compact = Compact {
             name_end,
@@ -310,6 +316,11 @@ impl Compact {
             compact.rare().link_target = link_target;
         }
         compact.set_extra(extra);
+        if attrs.is_some() || snapshot.is_some() {
+            let rare = compact.rare();
+            rare.attrs = attrs;
+            rare.snapshot = snapshot;
+        }
         compact
     }
 
@@ -342,6 +353,8 @@ impl Compact {
             link_target,
             extra,
             meta,
+            attrs,
+            snapshot,
         } = self.rare.map(|rare| *rare).unwrap_or_default();
         Record {
             name,
@@ -350,6 +363,8 @@ impl Compact {
             link_target,
             content: self.content,
             extra,
+            attrs,
+            snapshot,
         }
     }
 }

@@ -285,6 +285,8 @@ impl Walker {
                     link_target: None,
                     content: Content::NotAFile,
                     extra: Vec::new(),
+                    attrs: None,
+                    snapshot: None,
                 },
                 file: None,
             });
@@ -508,6 +510,8 @@ impl Walker {
             link_target: None,
             content,
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         };
         let mut file = None;
         match child.kind {
@@ -719,6 +723,8 @@ fn unseen(name: Vec<u8>, kind: Kind, reason: String) -> Entry {
             link_target: None,
             content: Content::Unreadable(reason),
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         },
         file: None,
         opened: None,

@@ -64,6 +64,8 @@ pub(crate) fn entry_record(entry: LogEntry) -> Record {
         link_target: entry.link_target,
         content,
         extra: Vec::new(),
+        attrs: None,
+        snapshot: None,
     }
 }
 
@@ -151,6 +153,8 @@ mod tests {
             link_target: None,
             content,
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         }
     }
 

@@ -228,6 +228,9 @@ impl<B: Iterator<Item = Result<Record>>> Replay<B> {
                 Some(b) if keeps_content => b.extra.clone(),
                 _ => Vec::new(),
             },
+            // A log says nothing of security attributes: a listed entry's are not known.
+            attrs: None,
+            snapshot: None,
         };
         Replayed {
             source: Source::Night {
@@ -322,6 +325,8 @@ mod tests {
                 None => Content::NotAFile,
             },
             extra: Vec::new(),
+            attrs: None,
+            snapshot: None,
         }
     }
 
