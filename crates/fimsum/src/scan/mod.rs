@@ -18,25 +18,23 @@ mod cache;
 pub(crate) mod fs_types;
 pub(crate) mod hook;
 pub(crate) mod mapped;
+mod queue;
 pub(crate) mod quick;
 pub mod read;
 pub mod walk;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use crate::error::Problem;
-use crate::hash::{Algorithm, Digest, HashKind, Kernel, Next};
+use crate::hash::{Algorithm, Digest, HashKind, Kernel};
 use crate::record::{Content, Kind, Record};
 pub use crate::scan::batch::Item;
 use crate::scan::batch::{Batch, Closed, Slot, BATCH_ENTRIES};
 pub use crate::scan::fs_types::fs_type_magics;
 pub use crate::scan::hook::{HookRef, Hooks};
+use crate::scan::queue::{CloseOnDrop, JobQueue};
 pub use crate::scan::quick::{QuickCheck, Reuse};
 use crate::scan::read::{Hashed, Job};
 use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
@@ -159,8 +157,7 @@ pub fn scan_reusing<E>(
     let mut stats = Stats::default();
     let growing = options.growing.as_deref();
     // The token of a growing file's job also carries its name, for its prefix checksum.
-    let (job_tx, jobs) = crossbeam_channel::bounded::<Job<(Slot, Vec<u8>)>>(JOBS_AHEAD);
-    let stalled = &AtomicBool::new(false);
+    let jobs = &JobQueue::<Job<(Slot, Vec<u8>)>>::new(JOBS_AHEAD);
     std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = mpsc::sync_channel::<Closed>(options.batches_ahead.max(1));
         let mut walk_options = options.walk.clone();
@@ -171,6 +168,7 @@ pub fn scan_reusing<E>(
             Some(_) => 0,
         };
         scope.spawn(move || {
+            let _close = CloseOnDrop(jobs);
             let mut batch = Batch::new();
             // Files with several links seen so far: each inode is read once per scan.
             let mut inodes = HashSet::new();
@@ -249,21 +247,18 @@ pub fn scan_reusing<E>(
                         prefix,
                         token: (batch.expect_outcome(index), for_prefix),
                     };
-                    if job_tx.send(job).is_err() {
-                        return;
-                    }
+                    jobs.push(job);
                 }
                 if batch.len() >= BATCH_ENTRIES {
                     let full = std::mem::replace(&mut batch, Batch::new());
-                    if send_batch(&batch_tx, full, stalled).is_err() {
+                    if send_batch(&batch_tx, full, jobs).is_err() {
                         return; // the sink failed; stop walking
                     }
                 }
             }
-            let _ = send_batch(&batch_tx, batch, stalled);
+            let _ = send_batch(&batch_tx, batch, jobs);
         });
         for i in 0..threads {
-            let jobs = &jobs;
             std::thread::Builder::new()
                 .name(format!("fimsum-hash-{i}"))
                 .spawn_scoped(scope, move || {
@@ -272,7 +267,7 @@ pub fn scan_reusing<E>(
                         extras,
                         kernel,
                         hooks,
-                        |wait| next_job(jobs, wait, stalled),
+                        |wait| jobs.next(wait),
                         |(slot, name): (Slot, Vec<u8>), mut hashed: Hashed| {
                             if let (Some(g), Some(d)) = (growing, hashed.prefix.take()) {
                                 g.found(name, d);
@@ -318,16 +313,16 @@ pub fn scan_reusing<E>(
     Ok(stats)
 }
 
-/// Close a batch and send it to the output; `stalled` is raised while the output is too far
-/// behind to take it (see [`next_job`]).
-fn send_batch(tx: &SyncSender<Closed>, batch: Batch, stalled: &AtomicBool) -> Result<(), ()> {
+/// Close a batch and send it to the output; the queue is told while the output is too far
+/// behind to take it (see [`JobQueue::next`]).
+fn send_batch<T>(tx: &SyncSender<Closed>, batch: Batch, jobs: &JobQueue<T>) -> Result<(), ()> {
     match tx.try_send(batch.close()) {
         Ok(()) => Ok(()),
         Err(TrySendError::Disconnected(_)) => Err(()),
         Err(TrySendError::Full(batch)) => {
-            stalled.store(true, Ordering::Release);
+            jobs.set_stalled(true);
             let sent = tx.send(batch).map_err(|_| ());
-            stalled.store(false, Ordering::Release);
+            jobs.set_stalled(false);
             sent
         }
     }
@@ -359,37 +354,6 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
 
 /// What the other names of a file take from the first: its content and extra digests.
 type Shared = (Content, Vec<(HashKind, Digest)>);
-
-/// How often a hashing thread that waits for a job with files in its lanes looks whether the
-/// output has stalled.
-const RECHECK: Duration = Duration::from_millis(1);
-
-/// The next job for a hashing thread. With `wait` (all its lanes are idle) it blocks. Without,
-/// it waits too, as long as the walker is merely behind: running the lanes half empty would
-/// take CPU time from the walker on a machine with few cores. It returns [`Next::Later`],
-/// so that the lanes drain, only when the walker is `stalled`: then the output waits for a
-/// file that may be in these very lanes, and the walker waits for the output.
-fn next_job<T>(jobs: &Receiver<T>, wait: bool, stalled: &AtomicBool) -> Next<T> {
-    if wait {
-        return match jobs.recv() {
-            Ok(job) => Next::Msg(job),
-            Err(_) => Next::End,
-        };
-    }
-    loop {
-        match jobs.try_recv() {
-            Ok(job) => return Next::Msg(job),
-            Err(TryRecvError::Disconnected) => return Next::End,
-            Err(TryRecvError::Empty) if stalled.load(Ordering::Acquire) => return Next::Later,
-            Err(TryRecvError::Empty) => {}
-        }
-        match jobs.recv_timeout(RECHECK) {
-            Ok(job) => return Next::Msg(job),
-            Err(RecvTimeoutError::Disconnected) => return Next::End,
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-    }
-}
 
 /// Does the file system of this file keep a ctime that `--quick` can trust
 /// ([`crate::scan::fs_types::keeps_ctime`])? Asked of the file itself, not its directory: a file can
