@@ -47,6 +47,8 @@ use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
 pub const BATCHES_AHEAD: usize = 32;
 /// Jobs queued for the hashing threads.
 const JOBS_AHEAD: usize = 1024;
+/// Jobs the walker gathers before it hands them over (see [`JobQueue::push_all`]).
+const HAND_OFF: usize = 16;
 
 #[derive(Clone, Debug)]
 /// How a scan walks and hashes.
@@ -169,6 +171,7 @@ pub fn scan_reusing<E>(
         };
         scope.spawn(move || {
             let _close = CloseOnDrop(jobs);
+            let mut pending = Vec::with_capacity(HAND_OFF);
             let mut batch = Batch::new();
             // Files with several links seen so far: each inode is read once per scan.
             let mut inodes = HashSet::new();
@@ -247,15 +250,21 @@ pub fn scan_reusing<E>(
                         prefix,
                         token: (batch.expect_outcome(index), for_prefix),
                     };
-                    jobs.push(job);
+                    pending.push(job);
+                    if pending.len() >= HAND_OFF {
+                        jobs.push_all(&mut pending);
+                    }
                 }
                 if batch.len() >= BATCH_ENTRIES {
                     let full = std::mem::replace(&mut batch, Batch::new());
+                    // The output will wait for these files: they must be on their way.
+                    jobs.push_all(&mut pending);
                     if send_batch(&batch_tx, full, jobs).is_err() {
                         return; // the sink failed; stop walking
                     }
                 }
             }
+            jobs.push_all(&mut pending);
             let _ = send_batch(&batch_tx, batch, jobs);
         });
         for i in 0..threads {

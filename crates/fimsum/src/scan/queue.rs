@@ -13,7 +13,8 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::hash::Next;
 
-/// A bounded multi-consumer queue with one producer, which closes it when done.
+/// A bounded multi-consumer queue with one producer, which closes it when done. It may hold
+/// up to one hand-off more than its capacity.
 pub(crate) struct JobQueue<T> {
     state: Mutex<State<T>>,
     /// Signalled when a job comes in, the queue closes or the output stalls.
@@ -56,8 +57,13 @@ impl<T> JobQueue<T> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queue a job, waiting while the queue is full.
-    pub(crate) fn push(&self, job: T) {
+    /// Queue the jobs of `pending`, leaving it empty; waits while the queue is full. The
+    /// walker hands jobs over a few at a time: one wake-up then starts a waiting thread on
+    /// several files instead of one.
+    pub(crate) fn push_all(&self, pending: &mut Vec<T>) {
+        if pending.is_empty() {
+            return;
+        }
         let mut state = self.lock();
         while state.jobs.len() >= self.capacity {
             state.want_room += 1;
@@ -67,11 +73,14 @@ impl<T> JobQueue<T> {
                 .unwrap_or_else(PoisonError::into_inner);
             state.want_room -= 1;
         }
-        state.jobs.push_back(job);
+        let many = pending.len() > 1;
+        state.jobs.extend(pending.drain(..));
         let wake = state.want_job > 0;
         drop(state);
-        if wake {
-            self.ready.notify_one();
+        match (wake, many) {
+            (false, _) => {}
+            (true, false) => self.ready.notify_one(),
+            (true, true) => self.ready.notify_all(),
         }
     }
 
@@ -154,8 +163,8 @@ mod tests {
                 .collect();
             {
                 let _close = CloseOnDrop(&queue);
-                for j in 0..1000 {
-                    queue.push(j);
+                for chunk in (0..1000).collect::<Vec<_>>().chunks(7) {
+                    queue.push_all(&mut chunk.to_vec());
                 }
             }
             let mut all: Vec<i32> = consumers
@@ -182,7 +191,7 @@ mod tests {
             assert!(waiter.join().unwrap_or(false));
         });
         queue.set_stalled(false);
-        queue.push(7);
+        queue.push_all(&mut vec![7]);
         assert!(matches!(queue.next(false), Next::Msg(7)));
         queue.close();
         assert!(matches!(queue.next(false), Next::End));
