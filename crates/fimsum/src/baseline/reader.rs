@@ -98,22 +98,6 @@ pub(super) fn read_private(file: &File, path: &Path) -> Result<Vec<u8>> {
     Ok(data)
 }
 
-/// A reader of the shared private copy with its own position.
-struct Shared {
-    data: Arc<Vec<u8>>,
-    pos: usize,
-}
-
-impl Read for Shared {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let rest = self.data.get(self.pos..).unwrap_or_default();
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 impl Baseline {
     /// Open and fully verify a baseline; the records are then read with [`Baseline::records`].
     /// A signature block is accepted but not checked.
@@ -166,15 +150,12 @@ impl Baseline {
 
     fn reader(&self) -> Records {
         Records {
-            input: Input::new(Shared {
-                data: Arc::clone(&self.data),
-                pos: self.records_offset as usize,
-            }),
+            data: Arc::clone(&self.data),
+            pos: self.records_offset as usize,
             format: self.format.clone(),
             left: self.count,
             path: self.path.clone(),
         }
-        .skip_hashing(self.records_offset)
     }
 
     /// The records in order, decoded from the bytes [`Baseline::open`] verified.
@@ -320,18 +301,37 @@ pub fn check_signature<R: Read + Seek>(
 }
 
 /// Iterator over a verified baseline's records.
+///
+/// It decodes each frame where it lies in the verified copy: nothing is copied out, and
+/// nothing is hashed again (the copy is private and was hashed as it was made).
 pub struct Records {
-    input: Input<Shared>,
+    data: Arc<Vec<u8>>,
+    pos: usize,
     format: RecordFormat,
     left: u64,
     path: PathBuf,
 }
 
-impl Records {
-    fn skip_hashing(mut self, offset: u64) -> Records {
-        self.input.offset = offset;
-        self
+/// The frame at `*pos` of `data`, length-checked as [`Input::frame`] checks it.
+fn frame_at<'a>(data: &'a [u8], pos: &mut usize) -> std::result::Result<&'a [u8], String> {
+    let truncated = |at: usize| format!("truncated at offset {at}");
+    let len = data
+        .get(*pos..*pos + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .ok_or_else(|| truncated(*pos))? as usize;
+    if len > FRAME_LIMIT {
+        return Err(format!(
+            "frame of {len} bytes at offset {} exceeds the limit",
+            *pos
+        ));
     }
+    let start = *pos + 4;
+    let frame = data
+        .get(start..start + len)
+        .ok_or_else(|| truncated(start))?;
+    *pos = start + len;
+    Ok(frame)
 }
 
 impl Iterator for Records {
@@ -343,7 +343,8 @@ impl Iterator for Records {
         }
         self.left -= 1;
         Some(
-            read_record(&mut self.input, &self.format)
+            frame_at(&self.data, &mut self.pos)
+                .and_then(|frame| decode_record(frame, &self.format))
                 .map_err(|e| Error::bad_data(&self.path, format!("changed while being read: {e}"))),
         )
     }
@@ -442,12 +443,15 @@ fn read_record<R: Read>(
     input: &mut Input<R>,
     format: &RecordFormat,
 ) -> std::result::Result<Record, String> {
-    let frame = input.frame()?;
+    decode_record(&input.frame()?, format)
+}
+
+fn decode_record(frame: &[u8], format: &RecordFormat) -> std::result::Result<Record, String> {
     let (wire, extra) = if format.version >= 3 {
-        let v3 = decode_exact::<WireRecordV3>(&frame)?;
+        let v3 = decode_exact::<WireRecordV3>(frame)?;
         (v3.v2, v3.extra)
     } else {
-        (decode_exact::<WireRecord>(&frame)?, Vec::new())
+        (decode_exact::<WireRecord>(frame)?, Vec::new())
     };
     let mut record = wire.into_record(format.algorithm)?;
     record.extra = decode_extra(&record, extra, &format.extra)?;
