@@ -355,7 +355,20 @@ fn field_text(r: &Record, field: Attribute, charset: Charset) -> String {
         Attribute::Ctime => rfc3339(meta.ctime),
         Attribute::Inode => meta.ino.to_string(),
         Attribute::Nlink => meta.nlink.to_string(),
+        Attribute::Caps
+        | Attribute::Flags
+        | Attribute::Acl
+        | Attribute::Selinux
+        | Attribute::Xattrs => attr_text(r, field),
     }
+}
+
+/// A security attribute's value as a report shows it; "not recorded" where the record has
+/// none (a baseline of format 4 or earlier, a scan with `--no-attrs`).
+fn attr_text(r: &Record, field: Attribute) -> String {
+    r.attrs
+        .as_ref()
+        .map_or_else(|| "not recorded".into(), |a| a.text(field))
 }
 
 fn record_json(r: &Record, charset: Charset) -> Value {

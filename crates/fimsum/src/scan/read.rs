@@ -39,6 +39,7 @@ use rustix::io::Errno;
 use crate::hash::{
     digest_stream, Algorithm, Digest, Feed, HashKind, Hasher, Kernel, Message, Next,
 };
+use crate::attrs::Attrs;
 use crate::record::{Content, Kind, Meta};
 use crate::scan::cache;
 use crate::scan::hook::HookRef;
@@ -71,6 +72,9 @@ pub struct Hashed {
     /// The checksum (main algorithm) of the first `Job::prefix` bytes of those very bytes,
     /// when one was asked for and `content` is a digest of at least that many bytes.
     pub prefix: Option<Digest>,
+    /// The file's security attributes, read from the descriptor it was hashed through, when
+    /// they were asked for ([`Job::attrs`]) and the file could be opened.
+    pub attrs: Option<Attrs>,
 }
 
 impl Hashed {
@@ -80,6 +84,7 @@ impl Hashed {
             content,
             extra: Vec::new(),
             prefix: None,
+            attrs: None,
         }
     }
 }
@@ -94,7 +99,7 @@ pub fn checksum(
     extras: &[HashKind],
     hooks: &HookRef,
 ) -> Hashed {
-    checksum_with_prefix(file, name, seen, algorithm, extras, None, hooks)
+    checksum_with_prefix(file, name, seen, algorithm, extras, None, false, hooks)
 }
 
 /// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
@@ -106,6 +111,7 @@ pub(crate) fn checksum_with_prefix(
     algorithm: Algorithm,
     extras: &[HashKind],
     prefix: Option<u64>,
+    attrs: bool,
     hooks: &HookRef,
 ) -> Hashed {
     let mut expected = *seen;
@@ -125,7 +131,7 @@ pub(crate) fn checksum_with_prefix(
                 Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, extras, prefix, hooks) {
+        match read_once(file, name, &expected, algorithm, extras, prefix, attrs, hooks) {
             Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
@@ -214,14 +220,16 @@ impl From<Errno> for Failure {
 
 /// Open a file the walk listed and check it is still that regular file, unless the walk
 /// `opened` it already (and `expected` is its `fstat`). Also says whether none of it was in
-/// the page cache (see [`crate::scan::cache`]).
+/// the page cache (see [`crate::scan::cache`]), and with `attrs`, the file's security
+/// attributes, read from this descriptor.
 fn open_checked(
     file: &FileRef,
     opened: Option<OwnedFd>,
     name: &[u8],
     expected: &Meta,
+    attrs: bool,
     hooks: &HookRef,
-) -> Result<(OwnedFd, Meta, bool), Failure> {
+) -> Result<(OwnedFd, Meta, bool, Option<Attrs>), Failure> {
     let (fd, before) = match opened {
         Some(fd) => (fd, *expected),
         None => {
@@ -240,7 +248,10 @@ fn open_checked(
     };
     hooks.call(|h| h.after_open(name));
     let uncached = before.size >= cache::COURTESY_MIN && cache::uncached(&fd);
-    Ok((fd, before, uncached))
+    let attrs = attrs
+        .then(|| crate::attrs::read::of_fd(fd.as_fd(), Kind::File))
+        .flatten();
+    Ok((fd, before, uncached, attrs))
 }
 
 /// After the content was read (`read` bytes of it): the file must not have changed since
@@ -270,10 +281,11 @@ fn read_once(
     algorithm: Algorithm,
     extras: &[HashKind],
     prefix: Option<u64>,
+    attrs: bool,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
     let started = now_nanos();
-    let (fd, before, uncached) = open_checked(file, None, name, expected, hooks)?;
+    let (fd, before, uncached, attrs) = open_checked(file, None, name, expected, attrs, hooks)?;
     let mut hasher = algorithm.hasher();
     let mut extra = Extras::new(extras, algorithm, prefix);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
@@ -307,6 +319,7 @@ fn read_once(
                 content: Content::Digest(hasher.finish()),
                 extra,
                 prefix,
+                attrs,
             },
         )
     });
@@ -454,6 +467,8 @@ pub(crate) struct Job<T> {
     /// that "the old part is unchanged" is a fact about the file this scan read, not about
     /// whatever a path names later.
     pub prefix: Option<u64>,
+    /// Read the file's security attributes too, from the descriptor it is hashed through.
+    pub attrs: bool,
     pub token: T,
 }
 
@@ -517,6 +532,8 @@ struct Loaded<T> {
     failed: bool,
     /// When the read started, for [`settle`].
     started: i128,
+    /// The security attributes read at open, if asked for.
+    attrs: Option<Attrs>,
 }
 
 /// How a file's content reaches the hash.
@@ -631,8 +648,14 @@ where
         // has been under way for longer than that: the case [`is_recent`] leaves.
         let started = now_nanos();
         let opened = job.opened.take().and_then(OpenedFile::take);
-        let Ok((fd, before, uncached)) =
-            open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
+        let Ok((fd, before, uncached, attrs)) = open_checked(
+            &job.file,
+            opened,
+            &job.name,
+            &job.seen,
+            job.attrs,
+            self.hooks,
+        )
         else {
             self.fall_back(job);
             return None;
@@ -663,6 +686,7 @@ where
             extras: Extras::new(self.extras, self.algorithm, loaded_prefix),
             failed: false,
             started,
+            attrs,
         };
         match loaded.read_piece() {
             Ok(()) => loaded.extras.update(loaded.body.current()),
@@ -732,6 +756,7 @@ where
             self.algorithm,
             self.extras,
             job.prefix,
+            job.attrs,
             self.hooks,
         );
         (self.done)(job.token, hashed);
@@ -781,6 +806,7 @@ where
             extras,
             failed,
             started,
+            attrs,
         } = loaded;
         // A fault zero-filled what lay past the new end; fstat catches a truncation within
         // the last page, and any other change.
@@ -802,6 +828,7 @@ where
                 content: Content::Digest(digest),
                 extra,
                 prefix,
+                attrs,
             }
         });
         let recent = hashed.as_ref().is_some_and(|h| is_recent(&h.meta, started));
@@ -925,6 +952,7 @@ mod tests {
                     name: leaf.into(),
                     seen: Meta::from_stat(&st),
                     prefix: Some(len),
+                    attrs: false,
                     token: len,
                 });
                 let mut got = Vec::new();
@@ -949,6 +977,7 @@ mod tests {
                         algorithm,
                         &[],
                         Some(len),
+                        false,
                         &HookRef::default(),
                     );
                     assert_eq!(h.prefix, want(len), "fallback {algorithm} {leaf} {len}");
@@ -1013,6 +1042,7 @@ mod tests {
                 name: i.to_string().into_bytes(),
                 seen: Meta::from_stat(&st),
                 prefix: None,
+                attrs: false,
                 token: i,
             }
         };
@@ -1027,6 +1057,7 @@ mod tests {
                 content: Content::Digest(algorithm.digest(data)),
                 extra: extras.iter().map(|&k| (k, k.digest(data))).collect(),
                 prefix: None,
+                attrs: None,
             };
             // Only the size of the metadata is compared.
             let sized = |mut h: Hashed| {
