@@ -33,12 +33,20 @@ pub const SELINUX: &[u8] = b"security.selinux";
 /// its length and digest.
 pub const SHORT_VALUE: usize = 64;
 
-/// The security attributes of one entry, as one scan read them.
+/// The security attributes of one entry, as one scan read them. Sixteen bytes: every
+/// record carries it, and most entries have no xattr at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attrs {
     /// The inode flags; `None` where they could not be read (the file could not be opened).
     /// Only regular files and directories have them.
     pub flags: Option<Flags>,
+    /// What the entry's xattrs say; `None` when it has none (never an empty one).
+    extended: Option<Box<Extended>>,
+}
+
+/// What an entry's extended attributes say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extended {
     /// The file capabilities.
     pub caps: Option<Caps>,
     /// The access ACL (only when it says more than the mode).
@@ -52,16 +60,21 @@ pub struct Attrs {
     pub xattrs: Vec<Xattr>,
 }
 
+/// The [`Extended`] of an entry without xattrs.
+static NO_XATTRS: Extended = Extended {
+    caps: None,
+    acl: None,
+    default_acl: None,
+    selinux: None,
+    xattrs: Vec::new(),
+};
+
 impl Default for Attrs {
     /// No attribute at all, the flags read and none set.
     fn default() -> Attrs {
         Attrs {
             flags: Some(Flags::default()),
-            caps: None,
-            acl: None,
-            default_acl: None,
-            selinux: None,
-            xattrs: Vec::new(),
+            extended: None,
         }
     }
 }
@@ -106,9 +119,27 @@ impl XattrValue {
 }
 
 impl Attrs {
+    /// These flags and what these xattrs say.
+    pub fn new(flags: Option<Flags>, extended: Extended) -> Attrs {
+        Attrs {
+            flags,
+            extended: (extended != NO_XATTRS).then(|| Box::new(extended)),
+        }
+    }
+
     /// Nothing beyond the default: no xattr, no flag set (and the flags read).
     pub fn is_empty(&self) -> bool {
         *self == Attrs::default()
+    }
+
+    /// What the entry's xattrs say (all empty for none).
+    pub fn ext(&self) -> &Extended {
+        self.extended.as_deref().unwrap_or(&NO_XATTRS)
+    }
+
+    /// The same, to change (made when there was none).
+    pub fn ext_mut(&mut self) -> &mut Extended {
+        self.extended.get_or_insert_with(Box::default)
     }
 
     /// Sort the raw xattrs of an entry into their fields.
@@ -117,13 +148,14 @@ impl Attrs {
             Ok(value) => value,
             Err(why) => return self.push_other(name, XattrValue::Unreadable(why)),
         };
+        let ext = self.ext_mut();
         let decoded = match name {
-            CAPABILITY => Caps::decode(&value).map(|c| self.caps = Some(c)),
-            ACL_ACCESS => Acl::decode(&value).map(|a| self.acl = Some(a)),
-            ACL_DEFAULT => Acl::decode(&value).map(|a| self.default_acl = Some(a)),
+            CAPABILITY => Caps::decode(&value).map(|c| ext.caps = Some(c)),
+            ACL_ACCESS => Acl::decode(&value).map(|a| ext.acl = Some(a)),
+            ACL_DEFAULT => Acl::decode(&value).map(|a| ext.default_acl = Some(a)),
             SELINUX => {
                 let label = value.strip_suffix(b"\0").unwrap_or(&value);
-                self.selinux = Some(label.to_vec());
+                ext.selinux = Some(label.to_vec());
                 Ok(())
             }
             _ => Err(String::new()),
@@ -134,8 +166,9 @@ impl Attrs {
     }
 
     fn push_other(&mut self, name: &[u8], value: XattrValue) {
-        let at = self.xattrs.partition_point(|x| x.name.as_slice() < name);
-        self.xattrs.insert(
+        let xattrs = &mut self.ext_mut().xattrs;
+        let at = xattrs.partition_point(|x| x.name.as_slice() < name);
+        xattrs.insert(
             at,
             Xattr {
                 name: name.to_vec(),
@@ -148,21 +181,23 @@ impl Attrs {
     /// not compared, nor an xattr whose value either side could not read.
     pub fn changed(&self, old: &Attrs) -> Vec<Attribute> {
         let mut fields = Vec::new();
-        if self.caps != old.caps {
+        let (new_flags, old_flags) = (self.flags, old.flags);
+        let (this, old) = (self.ext(), old.ext());
+        if this.caps != old.caps {
             fields.push(Attribute::Caps);
         }
-        if let (Some(a), Some(b)) = (old.flags, self.flags) {
+        if let (Some(a), Some(b)) = (old_flags, new_flags) {
             if a != b {
                 fields.push(Attribute::Flags);
             }
         }
-        if self.acl != old.acl || self.default_acl != old.default_acl {
+        if this.acl != old.acl || this.default_acl != old.default_acl {
             fields.push(Attribute::Acl);
         }
-        if self.selinux != old.selinux {
+        if this.selinux != old.selinux {
             fields.push(Attribute::Selinux);
         }
-        if xattrs_differ(&old.xattrs, &self.xattrs) {
+        if xattrs_differ(&old.xattrs, &this.xattrs) {
             fields.push(Attribute::Xattrs);
         }
         fields
@@ -171,26 +206,27 @@ impl Attrs {
     /// The text of one attribute for a report: `getcap`'s, `lsattr`'s, `getfacl`'s form;
     /// `-` for none.
     pub fn text(&self, field: Attribute) -> String {
+        let ext = self.ext();
         match field {
-            Attribute::Caps => self.caps.map_or("-".into(), |c| c.text()),
+            Attribute::Caps => ext.caps.map_or("-".into(), |c| c.text()),
             Attribute::Flags => match self.flags {
                 Some(f) if f.is_empty() => f.letters(),
                 Some(f) => format!("{} ({})", f.letters(), f.names().join(",")),
                 None => "not read".into(),
             },
             Attribute::Acl => {
-                let mut text = self.acl.as_ref().map_or("-".into(), Acl::to_string);
-                if let Some(default) = &self.default_acl {
+                let mut text = ext.acl.as_ref().map_or("-".into(), Acl::to_string);
+                if let Some(default) = &ext.default_acl {
                     let _ = write!(text, " default:{default}");
                 }
                 text
             }
-            Attribute::Selinux => self
+            Attribute::Selinux => ext
                 .selinux
                 .as_deref()
                 .map_or("-".into(), |l| escape(l).into_owned()),
-            Attribute::Xattrs if self.xattrs.is_empty() => "-".into(),
-            Attribute::Xattrs => self
+            Attribute::Xattrs if ext.xattrs.is_empty() => "-".into(),
+            Attribute::Xattrs => ext
                 .xattrs
                 .iter()
                 .map(Xattr::text)
@@ -204,13 +240,22 @@ impl Attrs {
 impl Xattr {
     /// `user.note="hello"`, `user.blob=sha256:…/4096` or `user.x=unreadable (why)`.
     pub fn text(&self) -> String {
-        let name = escape(&self.name);
+        format!("{}={}", self.name_text(), self.value_text())
+    }
+
+    /// The name, escaped (see [`Xattr::text`]).
+    pub fn name_text(&self) -> String {
+        escape(&self.name).into_owned()
+    }
+
+    /// The value: quoted text, `sha256:HEX/LENGTH`, or `unreadable (why)`.
+    pub fn value_text(&self) -> String {
         match &self.value {
-            XattrValue::Text(v) => format!("{name}=\"{}\"", escape(v)),
+            XattrValue::Text(v) => format!("\"{}\"", escape(v)),
             XattrValue::Digest { len, sha256 } => {
-                format!("{name}=sha256:{}/{len}", crate::hex::encode(sha256))
+                format!("sha256:{}/{len}", crate::hex::encode(sha256))
             }
-            XattrValue::Unreadable(why) => format!("{name}=unreadable ({why})"),
+            XattrValue::Unreadable(why) => format!("unreadable ({why})"),
         }
     }
 }
@@ -259,16 +304,26 @@ mod tests {
         a.add_xattr(b"user.a", Ok(vec![0xff; 3]));
         a.add_xattr(CAPABILITY, Ok(b"junk".to_vec()));
         a.add_xattr(b"trusted.x", Err("Permission denied".into()));
-        assert_eq!(a.selinux.as_deref(), Some(&b"system_u:object_r:bin_t:s0"[..]));
-        assert_eq!(a.caps, None);
-        let names: Vec<&[u8]> = a.xattrs.iter().map(|x| x.name.as_slice()).collect();
+        assert_eq!(
+            a.ext().selinux.as_deref(),
+            Some(&b"system_u:object_r:bin_t:s0"[..])
+        );
+        assert_eq!(a.ext().caps, None);
+        let names: Vec<&[u8]> = a.ext().xattrs.iter().map(|x| x.name.as_slice()).collect();
         assert_eq!(
             names,
-            [&b"security.capability"[..], b"trusted.x", b"user.a", b"user.z"]
+            [
+                &b"security.capability"[..],
+                b"trusted.x",
+                b"user.a",
+                b"user.z"
+            ]
         );
-        assert_eq!(a.xattrs[3].text(), "user.z=\"last\"");
-        assert!(a.xattrs[2].text().starts_with("user.a=sha256:"));
-        assert!(a.xattrs[2].text().ends_with("/3"));
+        let x = &a.ext().xattrs;
+        assert_eq!(x[3].text(), "user.z=\"last\"");
+        assert!(x[2].text().starts_with("user.a=sha256:"));
+        assert!(x[2].text().ends_with("/3"));
+        assert_eq!(std::mem::size_of::<Attrs>(), 16);
         assert!(!a.is_empty());
     }
 

@@ -12,7 +12,8 @@ use sha2::{Digest as _, Sha256};
 use super::sign::{self, KeyId, PublicKey, SignatureBlock, BLOCK_LEN};
 use super::wire::{
     decode_exact, decode_extra, decode_header, HashWriter, Header, RawPrefix, RecordFormat,
-    WireAttrs, WireRecord, WireRecordV3, WireRecordV5, DIGEST_LEN, END_LEN, END_MAGIC, FORMAT_VERSION, FRAME_LIMIT, MAGIC,
+    WireAttrs, WireRecord, WireRecordV3, WireRecordV5, DIGEST_LEN, END_LEN, END_MAGIC,
+    FORMAT_VERSION, FRAME_LIMIT, MAGIC,
 };
 use crate::error::{Error, Result};
 use crate::record::{Kind, Record};

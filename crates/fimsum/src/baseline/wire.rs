@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use bincode::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
 
-use crate::attrs::{Acl, AclEntry, Attrs, Caps, Flags, Xattr, XattrValue};
+use crate::attrs::{Acl, AclEntry, Attrs, Caps, Extended, Flags, Xattr, XattrValue};
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
@@ -103,7 +103,7 @@ pub(super) struct WireHeaderV3 {
 
 /// Version 4's header: version 3's, then the filesystem types not entered.
 #[derive(Encode, Decode)]
-struct WireHeaderV4 {
+pub(super) struct WireHeaderV4 {
     pub(super) v3: WireHeaderV3,
     pub(super) skip_fs: Option<Vec<i64>>,
 }
@@ -165,19 +165,19 @@ pub(super) struct WireRecordV5 {
 #[derive(Encode, Decode)]
 pub(super) struct WireAttrs {
     /// The recorded inode flags; `None`: not read.
-    flags: Option<u32>,
+    pub(super) flags: Option<u32>,
     /// Version, effective flag, permitted, inheritable, root id (version 3 only).
-    caps: Option<(u8, bool, u64, u64, Option<u32>)>,
+    pub(super) caps: Option<(u8, bool, u64, u64, Option<u32>)>,
     /// Entries of tag, permissions, id.
-    acl: Option<Vec<(u16, u16, u32)>>,
-    default_acl: Option<Vec<(u16, u16, u32)>>,
-    selinux: Option<Vec<u8>>,
+    pub(super) acl: Option<Vec<(u16, u16, u32)>>,
+    pub(super) default_acl: Option<Vec<(u16, u16, u32)>>,
+    pub(super) selinux: Option<Vec<u8>>,
     /// By name, sorted, each once.
-    xattrs: Vec<(Vec<u8>, WireXattrValue)>,
+    pub(super) xattrs: Vec<(Vec<u8>, WireXattrValue)>,
 }
 
 #[derive(Encode, Decode)]
-enum WireXattrValue {
+pub(super) enum WireXattrValue {
     Text(Vec<u8>),
     Digest(u64, [u8; 32]),
     Unreadable(String),
@@ -189,8 +189,10 @@ impl WireAttrs {
             acl.as_ref()
                 .map(|acl| acl.0.iter().map(|e| (e.tag, e.perm, e.id)).collect())
         };
+        let flags = a.flags.map(|f| f.0);
+        let a = a.ext();
         WireAttrs {
-            flags: a.flags.map(|f| f.0),
+            flags,
             caps: a
                 .caps
                 .map(|c| (c.version, c.effective, c.permitted, c.inheritable, c.rootid)),
@@ -203,9 +205,7 @@ impl WireAttrs {
                 .map(|x| {
                     let value = match &x.value {
                         XattrValue::Text(v) => WireXattrValue::Text(v.clone()),
-                        XattrValue::Digest { len, sha256 } => {
-                            WireXattrValue::Digest(*len, *sha256)
-                        }
+                        XattrValue::Digest { len, sha256 } => WireXattrValue::Digest(*len, *sha256),
                         XattrValue::Unreadable(why) => WireXattrValue::Unreadable(why.clone()),
                     };
                     (x.name.clone(), value)
@@ -282,14 +282,14 @@ impl WireAttrs {
             };
             xattrs.push(Xattr { name, value });
         }
-        Ok(Attrs {
-            flags: self.flags.map(Flags),
+        let extended = Extended {
             caps,
             acl: acl(self.acl)?,
             default_acl: acl(self.default_acl)?,
             selinux: self.selinux,
             xattrs,
-        })
+        };
+        Ok(Attrs::new(self.flags.map(Flags), extended))
     }
 }
 

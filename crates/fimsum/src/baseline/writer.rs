@@ -13,8 +13,8 @@ use sha2::{Digest as _, Sha256};
 use super::reader::{check_signature, read_prefix, read_private, Input, Policy, NOT_SIGNED};
 use super::sign::{self, SecretKey};
 use super::wire::{
-    config, frame_len, invalid_name, signed_prefix, HashWriter, Header, WireAttrs, WireRecord, WireRecordV3, WireRecordV5,
-    DIGEST_LEN, END_MAGIC,
+    config, frame_len, invalid_name, signed_prefix, HashWriter, Header, WireAttrs, WireRecord,
+    WireRecordV3, WireRecordV5, DIGEST_LEN, END_MAGIC,
 };
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, HashKind};

@@ -361,9 +361,9 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
         }
         (Content::NotHashed, None) => {}
         (content, _) => {
-            links.entry((m.dev, m.ino)).or_insert_with(|| {
-                (content.clone(), record.extra.clone(), record.attrs.clone())
-            });
+            links
+                .entry((m.dev, m.ino))
+                .or_insert_with(|| (content.clone(), record.extra.clone(), record.attrs.clone()));
         }
     }
 }

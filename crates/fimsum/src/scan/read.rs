@@ -36,10 +36,10 @@ use std::time::{Duration, Instant};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::attrs::Attrs;
 use crate::hash::{
     digest_stream, Algorithm, Digest, Feed, HashKind, Hasher, Kernel, Message, Next,
 };
-use crate::attrs::Attrs;
 use crate::record::{Content, Kind, Meta};
 use crate::scan::cache;
 use crate::scan::hook::HookRef;
@@ -99,19 +99,35 @@ pub fn checksum(
     extras: &[HashKind],
     hooks: &HookRef,
 ) -> Hashed {
-    checksum_with_prefix(file, name, seen, algorithm, extras, None, false, hooks)
+    checksum_with_prefix(
+        file,
+        name,
+        seen,
+        algorithm,
+        extras,
+        Besides::default(),
+        hooks,
+    )
+}
+
+/// What a read takes from the file besides its checksums.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Besides {
+    /// The checksum of the first this many bytes (see [`Job::prefix`]).
+    pub prefix: Option<u64>,
+    /// The security attributes, from the descriptor read (see [`Job::attrs`]).
+    pub attrs: bool,
 }
 
 /// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
-/// (see [`Job::prefix`]).
+/// (see [`Job::prefix`]) and the attributes, as `besides` asks.
 pub(crate) fn checksum_with_prefix(
     file: &FileRef,
     name: &[u8],
     seen: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
-    prefix: Option<u64>,
-    attrs: bool,
+    besides: Besides,
     hooks: &HookRef,
 ) -> Hashed {
     let mut expected = *seen;
@@ -131,7 +147,7 @@ pub(crate) fn checksum_with_prefix(
                 Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, extras, prefix, attrs, hooks) {
+        match read_once(file, name, &expected, algorithm, extras, besides, hooks) {
             Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
@@ -280,14 +296,14 @@ fn read_once(
     expected: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
-    prefix: Option<u64>,
-    attrs: bool,
+    besides: Besides,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
     let started = now_nanos();
-    let (fd, before, uncached, attrs) = open_checked(file, None, name, expected, attrs, hooks)?;
+    let (fd, before, uncached, attrs) =
+        open_checked(file, None, name, expected, besides.attrs, hooks)?;
     let mut hasher = algorithm.hasher();
-    let mut extra = Extras::new(extras, algorithm, prefix);
+    let mut extra = Extras::new(extras, algorithm, besides.prefix);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
         let mut total = 0u64;
@@ -649,14 +665,8 @@ where
         let started = now_nanos();
         let opened = job.opened.take().and_then(OpenedFile::take);
         let Ok((fd, before, uncached, attrs)) = open_checked(
-            &job.file,
-            opened,
-            &job.name,
-            &job.seen,
-            job.attrs,
-            self.hooks,
-        )
-        else {
+            &job.file, opened, &job.name, &job.seen, job.attrs, self.hooks,
+        ) else {
             self.fall_back(job);
             return None;
         };
@@ -755,8 +765,10 @@ where
             &job.seen,
             self.algorithm,
             self.extras,
-            job.prefix,
-            job.attrs,
+            Besides {
+                prefix: job.prefix,
+                attrs: job.attrs,
+            },
             self.hooks,
         );
         (self.done)(job.token, hashed);
@@ -976,8 +988,10 @@ mod tests {
                         &meta,
                         algorithm,
                         &[],
-                        Some(len),
-                        false,
+                        Besides {
+                            prefix: Some(len),
+                            attrs: false,
+                        },
                         &HookRef::default(),
                     );
                     assert_eq!(h.prefix, want(len), "fallback {algorithm} {leaf} {len}");

@@ -651,7 +651,9 @@ impl Walker {
         self.problem(name, message);
     }
 
-    /// Open one directory of a listed entry, check it is the one the listing saw, and list it.
+    /// Open one directory of a listed entry, check it is the one the listing saw, and list it;
+    /// with its attributes, read from the descriptor it is listed through.
+    #[allow(clippy::type_complexity)]
     fn descend(
         &mut self,
         parent: &OwnedFd,
