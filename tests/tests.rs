@@ -2,6 +2,7 @@
 
 mod util;
 
+mod attrs;
 mod baseline_files;
 mod baseline_trust;
 mod bounds;

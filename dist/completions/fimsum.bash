@@ -130,7 +130,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__check)
-            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --copy --quick-sample --config --ioc --packages --syslog --syslog-socket --allow-incomplete --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --no-attrs --quick --copy --quick-sample --config --ioc --packages --syslog --syslog-socket --allow-incomplete --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,7 +554,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__init)
-            opts="-q -v -h --config --force --sign-key --generation --threads --kernel --quiet --verbose --help"
+            opts="-q -v -h --config --force --sign-key --generation --threads --kernel --quiet --verbose --no-attrs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -672,7 +672,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --help"
+            opts="-o -x -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --threads --kernel --quiet --verbose --no-attrs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,7 +764,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__update)
-            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --quick --copy --quick-sample --config --ioc --packages --syslog --syslog-socket --allow-incomplete --sign-key --generation --help"
+            opts="-q -v -h --format --verify-key --expect-host --min-generation --threads --kernel --quiet --verbose --no-attrs --quick --copy --quick-sample --config --ioc --packages --syslog --syslog-socket --allow-incomplete --sign-key --generation --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

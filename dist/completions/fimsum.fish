@@ -53,6 +53,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 im
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s v -l verbose -d 'List every entry on stderr as it is done'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-attrs -d 'Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs): two system calls fewer per file; a check reports them "not recorded"'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l sign-key -d 'Sign the baseline with this secret key (default: the config file\'s `sign_key`)' -r -F
@@ -62,6 +63,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l kernel -d 'MD5 im
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l force -d 'Replace an existing baseline (`update` is the way to accept changes after a check)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s v -l verbose -d 'List every entry on stderr as it is done'
+complete -c fimsum -n "__fish_fimsum_using_subcommand init" -l no-attrs -d 'Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs): two system calls fewer per file; a check reports them "not recorded"'
 complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
@@ -78,6 +80,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l ioc -d 'A list o
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l syslog-socket -d 'The syslog socket' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s v -l verbose -d 'List every entry on stderr as it is done'
+complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l no-attrs -d 'Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs): two system calls fewer per file; a check reports them "not recorded"'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l copy -d 'The tree is a copy of the one the baseline describes (a forensic copy, a restored backup, `rsync -aHAX`): compare only what a faithful copy keeps (content, type, mode, owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or link count, which every copy changes. Cannot be combined with --quick, which trusts the ctime'
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l packages -d 'Mark a changed file whose new content is what its Debian package ships (dpkg\'s md5sums) as an expected package update, of low severity. Needs md5 checksums'
@@ -101,6 +104,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l sign-key -d 'Si
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l generation -d 'Give the new baseline generation N instead of one more than the baseline it replaces. A signed baseline continues only a baseline that its key signed: over anything else, say where to start (above any generation a verifier accepted)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -s v -l verbose -d 'List every entry on stderr as it is done'
+complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l no-attrs -d 'Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs): two system calls fewer per file; a check reports them "not recorded"'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l quick -d 'Take a file\'s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l copy -d 'The tree is a copy of the one the baseline describes (a forensic copy, a restored backup, `rsync -aHAX`): compare only what a faithful copy keeps (content, type, mode, owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or link count, which every copy changes. Cannot be combined with --quick, which trusts the ctime'
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l packages -d 'Mark a changed file whose new content is what its Debian package ships (dpkg\'s md5sums) as an expected package update, of low severity. Needs md5 checksums'

@@ -49,6 +49,7 @@ _arguments "${_arguments_options[@]}" : \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \
 '--verbose[List every entry on stderr as it is done]' \
+'--no-attrs[Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs)\: two system calls fewer per file; a check reports them "not recorded"]' \
 '-h[Print help]' \
 '--help[Print help]' \
 '*::paths -- Sources, as rsync takes them\: `dir/` lists the contents of dir, `dir` lists dir itself:_default' \
@@ -66,6 +67,7 @@ _arguments "${_arguments_options[@]}" : \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \
 '--verbose[List every entry on stderr as it is done]' \
+'--no-attrs[Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs)\: two system calls fewer per file; a check reports them "not recorded"]' \
 '-h[Print help]' \
 '--help[Print help]' \
 && ret=0
@@ -89,6 +91,7 @@ json\:"One JSON object per line (docs/json.md)"))' \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \
 '--verbose[List every entry on stderr as it is done]' \
+'--no-attrs[Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs)\: two system calls fewer per file; a check reports them "not recorded"]' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '--copy[The tree is a copy of the one the baseline describes (a forensic copy, a restored backup, \`rsync -aHAX\`)\: compare only what a faithful copy keeps (content, type, mode, owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or link count, which every copy changes. Cannot be combined with --quick, which trusts the ctime]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \
@@ -121,6 +124,7 @@ json\:"One JSON object per line (docs/json.md)"))' \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \
 '--verbose[List every entry on stderr as it is done]' \
+'--no-attrs[Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs)\: two system calls fewer per file; a check reports them "not recorded"]' \
 '--quick[Take a file'\''s checksum from the baseline, without reading the file, when its device, inode, size, mtime and ctime are all unchanged (ctime cannot be set back by a user)]' \
 '--copy[The tree is a copy of the one the baseline describes (a forensic copy, a restored backup, \`rsync -aHAX\`)\: compare only what a faithful copy keeps (content, type, mode, owner, group, size, mtime, symlink target, device numbers), not the ctime, inode or link count, which every copy changes. Cannot be combined with --quick, which trusts the ctime]' \
 '--packages[Mark a changed file whose new content is what its Debian package ships (dpkg'\''s md5sums) as an expected package update, of low severity. Needs md5 checksums]' \

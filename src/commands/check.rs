@@ -99,6 +99,7 @@ pub fn run(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> 
         packages: args.packages || config.packages,
         syslog: args.syslog.socket(),
         update,
+        attrs: config.attrs && !args.run.no_attrs,
     };
     let checked = check(plan, &mut progress(&args.run, charset))?;
     let report = Report {

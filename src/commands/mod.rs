@@ -153,8 +153,9 @@ fn scan_options(
     algorithm: Algorithm,
     extras: Vec<HashKind>,
     run: &RunArgs,
-    walk: WalkOptions,
+    mut walk: WalkOptions,
 ) -> Result<ScanOptions> {
+    walk.attrs &= !run.no_attrs;
     Ok(ScanOptions {
         algorithm,
         extras,
@@ -180,6 +181,7 @@ fn config_walk(config: &Config) -> Result<WalkOptions> {
         .collect();
     let mut walk = WalkOptions::new(u8::from(config.one_file_system), filters)
         .map_err(|e| Error::Config(format!("exclude: {e}")))?;
+    walk.attrs = config.attrs;
     for name in &config.skip_fs {
         let magics = fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));

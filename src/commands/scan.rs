@@ -15,7 +15,7 @@ use crate::cli::ScanArgs;
 
 pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<Status> {
     let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
-    let walk = WalkOptions::new(args.walk.one_file_system, filters)
+    let mut walk = WalkOptions::new(args.walk.one_file_system, filters)
         .map_err(|e| Error::Usage(e.to_string()))?;
     // Before the scan, not after an hour of it.
     let signer = load_secret_key(args.sign_key.as_deref())?;
@@ -48,6 +48,8 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
             scanned
         }
         Some(path) => {
+            // Only a baseline keeps them: rsync's lines have no place for them.
+            walk.attrs = true;
             let plan = ScanPlan {
                 sources,
                 options: scan_options(args.checksum, extras, &args.run, walk)?,

@@ -70,8 +70,9 @@ impl Change {
 pub struct DiffOptions {
     /// Compare checksums: false when the two sides used different algorithms.
     pub compare_content: bool,
-    /// Also compare what rsync does not (ctime, inode, link count), and index the old
-    /// side's hard links ([`Diff::old_links`]): what a policy can ask for. Off for the rsync
+    /// Also compare what rsync does not (ctime, inode, link count, and the security
+    /// attributes that rsync -a without -A and -X does not copy), and index the old side's
+    /// hard links ([`Diff::old_links`]): what a policy can ask for. Off for the rsync
     /// formats, which show what rsync would do.
     pub identity: bool,
 }
@@ -87,6 +88,10 @@ pub struct Diff {
     /// by (device, inode), each with its first name; to tell a new hard link to an existing
     /// file.
     pub old_links: HashMap<(u64, u64), Vec<u8>>,
+    /// With [`DiffOptions::identity`]: entries compared whose security attributes only one
+    /// side recorded (a baseline of format 4 or earlier, a scan with `--no-attrs`), so that
+    /// they were not compared: "not recorded", never a change.
+    pub attrs_not_recorded: u64,
 }
 
 /// Counts by kind of change.
@@ -272,6 +277,9 @@ pub fn diff_keeping(
                     true => keep(&o, Kept::Old)?,
                     false => keep(&n, Kept::New)?,
                 }
+                if options.identity && o.attrs.is_some() != n.attrs.is_some() {
+                    out.attrs_not_recorded += 1;
+                }
                 if let Some(kind) = compare(&o, &n, options) {
                     out.changes.push(Change {
                         kind,
@@ -340,6 +348,10 @@ fn compare(o: &Record, n: &Record, options: DiffOptions) -> Option<ChangeKind> {
         && o.link_target != n.link_target
     {
         fields.push(Attribute::Link);
+    }
+    // Only where both sides recorded them: one that did not knows nothing to compare.
+    if let (true, Some(a), Some(b)) = (options.identity, &o.attrs, &n.attrs) {
+        fields.extend(b.changed(a));
     }
     (!fields.is_empty()).then_some(ChangeKind::Modified(fields))
 }

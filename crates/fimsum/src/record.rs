@@ -274,11 +274,21 @@ pub enum Attribute {
     Nlink,
     /// Major and minor number of a device node: the same name opening another device.
     Device,
+    /// File capabilities (`security.capability`): root's powers without a set-id bit.
+    Caps,
+    /// Inode flags (`chattr`): immutable, append-only and the others `lsattr` shows.
+    Flags,
+    /// POSIX ACLs, the access ACL and a directory's default one.
+    Acl,
+    /// The SELinux label (`security.selinux`).
+    Selinux,
+    /// Every other extended attribute.
+    Xattrs,
 }
 
 impl Attribute {
     /// Every attribute.
-    pub const ALL: [Attribute; 12] = [
+    pub const ALL: [Attribute; 17] = [
         Attribute::Type,
         Attribute::Content,
         Attribute::Size,
@@ -291,6 +301,11 @@ impl Attribute {
         Attribute::Inode,
         Attribute::Nlink,
         Attribute::Device,
+        Attribute::Caps,
+        Attribute::Flags,
+        Attribute::Acl,
+        Attribute::Selinux,
+        Attribute::Xattrs,
     ];
 
     /// The name a config's `attributes` list and the policy's reports use.
@@ -308,6 +323,11 @@ impl Attribute {
             Attribute::Inode => "inode",
             Attribute::Nlink => "nlink",
             Attribute::Device => "device",
+            Attribute::Caps => "caps",
+            Attribute::Flags => "flags",
+            Attribute::Acl => "acl",
+            Attribute::Selinux => "selinux",
+            Attribute::Xattrs => "xattrs",
         }
     }
 
@@ -324,8 +344,8 @@ impl Attribute {
     }
 
     /// The attribute's bit in a set of them ([`crate::fim::severity::Attributes`]).
-    pub(crate) const fn bit(self) -> u16 {
-        1 << self as u16
+    pub(crate) const fn bit(self) -> u32 {
+        1 << self as u32
     }
 }
 
@@ -384,14 +404,14 @@ mod tests {
             config,
             [
                 "type", "content", "size", "link", "mode", "owner", "group", "mtime", "ctime",
-                "inode", "nlink", "device"
+                "inode", "nlink", "device", "caps", "flags", "acl", "selinux", "xattrs"
             ]
         );
         assert_eq!(
             report,
             [
                 "type", "content", "size", "target", "mode", "uid", "gid", "mtime", "ctime",
-                "inode", "nlink", "device"
+                "inode", "nlink", "device", "caps", "flags", "acl", "selinux", "xattrs"
             ]
         );
     }

@@ -12,7 +12,8 @@ use sha2::{Digest as _, Sha256};
 use super::sign::{self, KeyId, PublicKey, SignatureBlock, BLOCK_LEN};
 use super::wire::{
     decode_exact, decode_extra, decode_header, HashWriter, Header, RawPrefix, RecordFormat,
-    WireRecord, WireRecordV3, DIGEST_LEN, END_LEN, END_MAGIC, FORMAT_VERSION, FRAME_LIMIT, MAGIC,
+    WireAttrs, WireRecord, WireRecordV3, WireRecordV5, DIGEST_LEN, END_LEN, END_MAGIC,
+    FORMAT_VERSION, FRAME_LIMIT, MAGIC,
 };
 use crate::error::{Error, Result};
 use crate::record::{Kind, Record};
@@ -447,14 +448,18 @@ fn read_record<R: Read>(
 }
 
 fn decode_record(frame: &[u8], format: &RecordFormat) -> std::result::Result<Record, String> {
-    let (wire, extra) = if format.version >= 3 {
+    let (wire, extra, attrs) = if format.version >= 5 {
+        let v5 = decode_exact::<WireRecordV5>(frame)?;
+        (v5.v3.v2, v5.v3.extra, v5.attrs)
+    } else if format.version >= 3 {
         let v3 = decode_exact::<WireRecordV3>(frame)?;
-        (v3.v2, v3.extra)
+        (v3.v2, v3.extra, None)
     } else {
-        (decode_exact::<WireRecord>(frame)?, Vec::new())
+        (decode_exact::<WireRecord>(frame)?, Vec::new(), None)
     };
     let mut record = wire.into_record(format.algorithm)?;
     record.extra = decode_extra(&record, extra, &format.extra)?;
+    record.attrs = attrs.map(WireAttrs::into_attrs).transpose()?;
     Ok(record)
 }
 

@@ -245,6 +245,143 @@ fn extra_digests_round_trip_in_version_3() {
     );
 }
 
+/// A version-4 baseline's records carry no attributes: read as not recorded. Version 5
+/// carries them whole, and refuses what no scan would have recorded.
+#[test]
+fn attributes_round_trip_in_version_5_and_version_4_records_have_none() {
+    use crate::attrs::{Acl, AclEntry, Attrs, Caps, Extended, Flags, IMMUTABLE};
+    let dir = tempfile::tempdir().unwrap();
+    let head = encode(WireHeaderV4 {
+        v3: WireHeaderV3 {
+            v2: WireHeaderV2 {
+                v1: wire_header(Algorithm::Md5),
+                generation: 3,
+            },
+            extra_digests: Vec::new(),
+        },
+        skip_fs: Some(Vec::new()),
+    });
+    let plain = entry("a", Kind::File, Content::NotHashed);
+    let v4 = dir.path().join("v4");
+    std::fs::write(&v4, file_of(4, &head, &[v3_record(&plain, Vec::new())])).unwrap();
+    let back: Vec<Record> = Baseline::open(&v4)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(back, std::slice::from_ref(&plain));
+    assert_eq!(back[0].attrs, None);
+
+    let extended = Extended {
+        caps: Some(Caps {
+            version: 3,
+            effective: true,
+            permitted: 1 << 7,
+            inheritable: 0,
+            rootid: Some(1000),
+        }),
+        acl: Some(Acl(vec![
+            AclEntry {
+                tag: 1,
+                perm: 6,
+                id: 0,
+            },
+            AclEntry {
+                tag: 2,
+                perm: 7,
+                id: 65534,
+            },
+            AclEntry {
+                tag: 4,
+                perm: 4,
+                id: 0,
+            },
+            AclEntry {
+                tag: 0x10,
+                perm: 7,
+                id: 0,
+            },
+            AclEntry {
+                tag: 0x20,
+                perm: 4,
+                id: 0,
+            },
+        ])),
+        default_acl: None,
+        selinux: Some(b"system_u:object_r:bin_t:s0".to_vec()),
+        xattrs: Vec::new(),
+    };
+    let mut full = Attrs::new(Some(Flags(IMMUTABLE)), extended);
+    full.add_xattr(b"user.blob", Ok(vec![0; 100]));
+    full.add_xattr(b"user.note", Ok(b"hello".to_vec()));
+    full.add_xattr(b"trusted.x", Err("Permission denied".into()));
+    let mut with = plain.clone();
+    with.attrs = Some(full.clone());
+    let mut unread = entry("b", Kind::File, Content::NotHashed);
+    unread.attrs = Some(Attrs::new(None, Extended::default()));
+    let mut empty = entry("c", Kind::File, Content::NotHashed);
+    empty.attrs = Some(Attrs::default());
+    let records = [
+        with,
+        unread,
+        empty,
+        entry("d", Kind::File, Content::NotHashed),
+    ];
+    let header = Baseline::open(&v4).unwrap().header;
+    let v5 = dir.path().join("v5");
+    let mut writer = BaselineWriter::create(&v5, &header).unwrap();
+    for r in &records {
+        writer.append(r).unwrap();
+    }
+    writer.finish().unwrap();
+    let back: Vec<Record> = Baseline::open(&v5)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(back, records);
+
+    // Crafted records: each what no scan records, each refused with a reason.
+    let crafted = |edit: &dyn Fn(&mut WireAttrs)| {
+        let mut wire = WireAttrs::from_attrs(&full);
+        edit(&mut wire);
+        let record = encode(WireRecordV5 {
+            v3: WireRecordV3 {
+                v2: WireRecord::from_record(&plain),
+                extra: Vec::new(),
+            },
+            attrs: Some(wire),
+        });
+        let path = dir.path().join("crafted");
+        std::fs::write(&path, file_of(5, &head, &[record])).unwrap();
+        // Opening verifies every record.
+        Baseline::open(&path)?
+            .records()
+            .map(|r| r.map(|_| ()))
+            .collect::<Result<Vec<()>>>()
+    };
+    assert!(crafted(&|_| {}).is_ok());
+    type Edit<'a> = &'a dyn Fn(&mut WireAttrs);
+    let refused: [(&str, Edit); 6] = [
+        ("extents flag", &|w| w.flags = Some(0x80000)),
+        ("capability version", &|w| {
+            w.caps = Some((4, true, 1, 0, None))
+        }),
+        ("v3 without root id", &|w| {
+            w.caps = Some((3, true, 1, 0, None))
+        }),
+        ("ACL tag", &|w| w.acl = Some(vec![(0x40, 7, 0)])),
+        ("xattrs out of order", &|w| w.xattrs.reverse()),
+        ("long text", &|w| {
+            w.xattrs[0].1 = WireXattrValue::Text(vec![b'a'; 65]);
+        }),
+    ];
+    for (what, edit) in refused {
+        let err = crafted(edit).expect_err(what);
+        assert!(err.to_string().contains("crafted"), "{what}: {err}");
+    }
+}
+
 /// Crafted version-3 files with a right digest: every inconsistency between the
 /// header's list and a record's extra digests is an error naming it, never a panic.
 #[test]

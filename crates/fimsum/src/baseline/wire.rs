@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use bincode::{Decode, Encode};
 use sha2::{Digest as _, Sha256};
 
+use crate::attrs::{Acl, AclEntry, Attrs, Caps, Extended, Flags, Xattr, XattrValue};
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
@@ -15,10 +16,10 @@ use crate::scan::walk::{FilterArg, OneFileSystem};
 
 pub(super) const MAGIC: &[u8; 8] = b"FIMSUMBL";
 pub(super) const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
-/// Version 4: the layout above. Version 3 had no `skip_fs` in the header; version 2 had no
-/// extra digests either; version 1 had no generation in the header either and was never
-/// signed. All are still read.
-pub const FORMAT_VERSION: u32 = 4;
+/// Version 5: the layout above. Version 4 had no security attributes in its records;
+/// version 3 had no `skip_fs` in the header; version 2 had no extra digests either; version
+/// 1 had no generation in the header either and was never signed. All are still read.
+pub const FORMAT_VERSION: u32 = 5;
 pub(super) const FRAME_LIMIT: usize = 1 << 20;
 pub(super) const DIGEST_LEN: usize = 32;
 /// The end marker and its digest.
@@ -102,7 +103,7 @@ pub(super) struct WireHeaderV3 {
 
 /// Version 4's header: version 3's, then the filesystem types not entered.
 #[derive(Encode, Decode)]
-struct WireHeaderV4 {
+pub(super) struct WireHeaderV4 {
     pub(super) v3: WireHeaderV3,
     pub(super) skip_fs: Option<Vec<i64>>,
 }
@@ -149,6 +150,150 @@ pub(super) struct WireRecordV3 {
     pub(super) v2: WireRecord,
     pub(super) extra: Vec<Vec<u8>>,
 }
+
+// --- Version 5's record: security attributes -------------------------------------------
+
+/// Version 5's record: version 3's, then the security attributes (`None`: not recorded).
+#[derive(Encode, Decode)]
+pub(super) struct WireRecordV5 {
+    pub(super) v3: WireRecordV3,
+    pub(super) attrs: Option<WireAttrs>,
+}
+
+/// [`Attrs`] on disk: the decoded forms, not the raw xattrs, so that a reader needs no
+/// decoder of the kernel's layouts and a diff compares what reports show.
+#[derive(Encode, Decode)]
+pub(super) struct WireAttrs {
+    /// The recorded inode flags; `None`: not read.
+    pub(super) flags: Option<u32>,
+    /// Version, effective flag, permitted, inheritable, root id (version 3 only).
+    pub(super) caps: Option<(u8, bool, u64, u64, Option<u32>)>,
+    /// Entries of tag, permissions, id.
+    pub(super) acl: Option<Vec<(u16, u16, u32)>>,
+    pub(super) default_acl: Option<Vec<(u16, u16, u32)>>,
+    pub(super) selinux: Option<Vec<u8>>,
+    /// By name, sorted, each once.
+    pub(super) xattrs: Vec<(Vec<u8>, WireXattrValue)>,
+}
+
+#[derive(Encode, Decode)]
+pub(super) enum WireXattrValue {
+    Text(Vec<u8>),
+    Digest(u64, [u8; 32]),
+    Unreadable(String),
+}
+
+impl WireAttrs {
+    pub(super) fn from_attrs(a: &Attrs) -> WireAttrs {
+        let acl = |acl: &Option<Acl>| {
+            acl.as_ref()
+                .map(|acl| acl.0.iter().map(|e| (e.tag, e.perm, e.id)).collect())
+        };
+        let flags = a.flags.map(|f| f.0);
+        let a = a.ext();
+        WireAttrs {
+            flags,
+            caps: a
+                .caps
+                .map(|c| (c.version, c.effective, c.permitted, c.inheritable, c.rootid)),
+            acl: acl(&a.acl),
+            default_acl: acl(&a.default_acl),
+            selinux: a.selinux.clone(),
+            xattrs: a
+                .xattrs
+                .iter()
+                .map(|x| {
+                    let value = match &x.value {
+                        XattrValue::Text(v) => WireXattrValue::Text(v.clone()),
+                        XattrValue::Digest { len, sha256 } => WireXattrValue::Digest(*len, *sha256),
+                        XattrValue::Unreadable(why) => WireXattrValue::Unreadable(why.clone()),
+                    };
+                    (x.name.clone(), value)
+                })
+                .collect(),
+        }
+    }
+
+    /// Back to [`Attrs`], refusing what no scan records: flags that are not recorded ones,
+    /// capabilities or ACL entries the kernel would not hold, xattrs out of order or twice,
+    /// a text value that would have been a digest.
+    pub(super) fn into_attrs(self) -> std::result::Result<Attrs, String> {
+        if let Some(raw) = self.flags {
+            if Flags::recorded(raw).0 != raw {
+                return Err(format!("inode flags {raw:#x} not recorded ones"));
+            }
+        }
+        let caps = match self.caps {
+            Some((version, effective, permitted, inheritable, rootid)) => {
+                let fits = match version {
+                    1 => (permitted | inheritable) >> 32 == 0 && rootid.is_none(),
+                    2 => rootid.is_none(),
+                    3 => rootid.is_some(),
+                    _ => false,
+                };
+                if !fits {
+                    return Err(format!("capabilities of version {version} do not fit it"));
+                }
+                Some(Caps {
+                    version,
+                    effective,
+                    permitted,
+                    inheritable,
+                    rootid,
+                })
+            }
+            None => None,
+        };
+        let acl = |entries: Option<Vec<(u16, u16, u32)>>| match entries {
+            None => Ok(None),
+            Some(entries) => {
+                // The xattr's layout, checked by its own decoder.
+                let mut raw = 2u32.to_le_bytes().to_vec();
+                for (tag, perm, id) in &entries {
+                    raw.extend_from_slice(&tag.to_le_bytes());
+                    raw.extend_from_slice(&perm.to_le_bytes());
+                    raw.extend_from_slice(&id.to_le_bytes());
+                }
+                Acl::decode(&raw).map(|_| {
+                    Some(Acl(entries
+                        .into_iter()
+                        .map(|(tag, perm, id)| AclEntry { tag, perm, id })
+                        .collect()))
+                })
+            }
+        };
+        let mut xattrs: Vec<Xattr> = Vec::with_capacity(self.xattrs.len());
+        for (name, value) in self.xattrs {
+            if name.is_empty() || name.contains(&0) {
+                return Err("xattr with an empty name or a NUL in it".into());
+            }
+            if xattrs.last().is_some_and(|x| x.name >= name) {
+                return Err("xattrs out of order or repeated".into());
+            }
+            let value = match value {
+                WireXattrValue::Text(v) => {
+                    if XattrValue::of(&v) != XattrValue::Text(v.clone()) {
+                        return Err("xattr value kept as text that is not short text".into());
+                    }
+                    XattrValue::Text(v)
+                }
+                WireXattrValue::Digest(len, sha256) => XattrValue::Digest { len, sha256 },
+                WireXattrValue::Unreadable(why) => XattrValue::Unreadable(why),
+            };
+            xattrs.push(Xattr { name, value });
+        }
+        let extended = Extended {
+            caps,
+            acl: acl(self.acl)?,
+            default_acl: acl(self.default_acl)?,
+            selinux: self.selinux,
+            xattrs,
+        };
+        Ok(Attrs::new(self.flags.map(Flags), extended))
+    }
+}
+
+// --- end of version 5's record ----------------------------------------------------------
 
 /// What decoding a record needs to know from the header.
 #[derive(Clone, Debug)]

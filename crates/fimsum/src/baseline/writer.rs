@@ -13,8 +13,8 @@ use sha2::{Digest as _, Sha256};
 use super::reader::{check_signature, read_prefix, read_private, Input, Policy, NOT_SIGNED};
 use super::sign::{self, SecretKey};
 use super::wire::{
-    config, frame_len, invalid_name, signed_prefix, HashWriter, Header, WireRecord, WireRecordV3,
-    DIGEST_LEN, END_MAGIC,
+    config, frame_len, invalid_name, signed_prefix, HashWriter, Header, WireAttrs, WireRecord,
+    WireRecordV3, WireRecordV5, DIGEST_LEN, END_MAGIC,
 };
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, HashKind};
@@ -365,13 +365,16 @@ impl BaselineWriter {
                 )),
             ));
         }
-        let wire = WireRecordV3 {
-            v2: WireRecord::from_record(record),
-            extra: record
-                .extra
-                .iter()
-                .map(|(_, d)| d.as_bytes().to_vec())
-                .collect(),
+        let wire = WireRecordV5 {
+            v3: WireRecordV3 {
+                v2: WireRecord::from_record(record),
+                extra: record
+                    .extra
+                    .iter()
+                    .map(|(_, d)| d.as_bytes().to_vec())
+                    .collect(),
+            },
+            attrs: record.attrs.as_ref().map(WireAttrs::from_attrs),
         };
         self.frame.clear();
         bincode::encode_into_std_write(wire, &mut self.frame, config())

@@ -63,6 +63,8 @@ pub struct CheckPlan {
     pub syslog: Option<PathBuf>,
     /// Write a new baseline from this scan afterwards.
     pub update: Option<UpdatePlan>,
+    /// Record the security attributes of what the scan sees (and so compare them).
+    pub attrs: bool,
 }
 
 /// How `update` writes the next generation.
@@ -203,6 +205,7 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&plan.baseline, format!("recorded filter: {e}")))?;
     walk.skip_fs = skip_fs(&header, &plan, observer);
+    walk.attrs = plan.attrs;
     walk.skip.extend(file_identity(&plan.baseline));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&plan.baseline)));
@@ -331,6 +334,9 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
                 .into(),
         );
     }
+    if let Some(note) = attrs_note(&diff) {
+        notes.push(note);
+    }
     if plan.quick.is_some() {
         notes.push(format!(
             "--quick: {} of {} files trusted from unchanged metadata, not read",
@@ -424,4 +430,16 @@ impl Checked {
         super::report_bits(&self.diff, &self.assessment, every_change)
             | Bits::incomplete_if(self.stats.problems)
     }
+}
+
+/// The note for entries whose security attributes one side did not record.
+pub(crate) fn attrs_note(diff: &Diff) -> Option<String> {
+    (diff.attrs_not_recorded > 0).then(|| {
+        format!(
+            "security attributes (caps, flags, acl, selinux, xattrs) not recorded on one side \
+             for {} entries (a baseline of format 4 or earlier, or a scan with --no-attrs): \
+             not compared",
+            diff.attrs_not_recorded
+        )
+    })
 }

@@ -174,6 +174,10 @@ pub fn diff(plan: DiffPlan, observer: &mut dyn Observer) -> Result<Compared> {
             identity: plan.identity,
         },
     )?;
+    // A log records no attributes; its note says so already.
+    if let (0, Some(note)) = (logs_compared, super::check::attrs_note(&diff)) {
+        notes.push(note);
+    }
     let mut said: Vec<String> = Vec::new();
     for note in replay_notes.borrow().iter() {
         if !said.contains(note) {

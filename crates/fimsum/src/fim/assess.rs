@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use crate::attrs::{Acl, Attrs, APPEND, IMMUTABLE};
 use crate::diff::{Change, ChangeKind, Diff};
 use crate::exit::Bits;
 use crate::fim::ioc::{HashKind, IocSet};
@@ -80,6 +81,19 @@ pub enum Detector {
     /// A new hard link to a file that existed: it keeps the old content alive under a name
     /// an upgrade of the original will not touch (a link to a setuid binary keeps its hole).
     NewHardLink,
+    /// A new file with file capabilities: root's powers (`cap_setuid`, `cap_sys_admin`...)
+    /// without a set-id bit for a set-id search to find.
+    NewCaps,
+    /// Capabilities given to an existing file, or widened (a capability, or a set it is in,
+    /// added).
+    CapsAdded,
+    /// The immutable or append-only flag newly set on an entry in a system directory:
+    /// cryptominers `chattr +i` their binaries and cron entries so that a clean-up, and
+    /// the package manager, cannot replace them.
+    ImmutableInSystemDir,
+    /// An ACL that newly lets a named user or group write (through its mask): a grant the
+    /// mode's bits do not show.
+    AclGrantsWrite,
 }
 
 impl Detector {
@@ -93,13 +107,20 @@ impl Detector {
             Detector::HiddenInBinDir => "hidden_in_bin_dir",
             Detector::ExecutableOwnerChanged => "executable_owner_changed",
             Detector::NewHardLink => "new_hard_link",
+            Detector::NewCaps => "new_caps",
+            Detector::CapsAdded => "caps_added",
+            Detector::ImmutableInSystemDir => "immutable_in_system_dir",
+            Detector::AclGrantsWrite => "acl_grants_write",
         }
     }
 
-    /// Set-id changes are how a local root is kept: critical; the others high.
+    /// Set-id and capability changes are how a local root is kept: critical; the others
+    /// high.
     pub fn severity(self) -> Severity {
         match self {
-            Detector::NewSetid | Detector::SetidAdded => Severity::Critical,
+            Detector::NewSetid | Detector::SetidAdded | Detector::NewCaps | Detector::CapsAdded => {
+                Severity::Critical
+            }
             _ => Severity::High,
         }
     }
@@ -544,7 +565,56 @@ fn detect(change: &Change, path: &[u8], old_links: &HashMap<(u64, u64), Vec<u8>>
     if change.kind == ChangeKind::Added && link_target(change, old_links).is_some() {
         found.push(Detector::NewHardLink);
     }
+    detect_attrs(appeared, old, new, path, &mut found);
     found
+}
+
+/// The detectors of security attributes. What an entry had is known only where its old
+/// record has them: one from a baseline of format 4, a log or a scan with `--no-attrs` has
+/// none, and the detectors of what was added must not fire on a guess.
+fn detect_attrs(
+    appeared: bool,
+    old: Option<&Record>,
+    new: &Record,
+    path: &[u8],
+    found: &mut Vec<Detector>,
+) {
+    let Some(attrs) = new.attrs.as_ref() else {
+        return;
+    };
+    let before: Option<&Attrs> = match appeared {
+        true => None,
+        false => match old.and_then(|o| o.attrs.as_ref()) {
+            Some(before) => Some(before),
+            None => return,
+        },
+    };
+    if let (Kind::File, Some(caps)) = (new.kind, &attrs.ext().caps) {
+        match before.map(|b| &b.ext().caps) {
+            None => found.push(Detector::NewCaps),
+            Some(None) => found.push(Detector::CapsAdded),
+            Some(Some(old)) if caps.widens(old) => found.push(Detector::CapsAdded),
+            Some(Some(_)) => {}
+        }
+    }
+    const LOCKED: u32 = IMMUTABLE | APPEND;
+    let locked = attrs.flags.map_or(0, |f| f.0 & LOCKED);
+    // Flags the old scan could not read are not known to have been clear.
+    let was_locked = match before {
+        None => Some(0),
+        Some(b) => b.flags.map(|f| f.0 & LOCKED),
+    };
+    if let Some(was) = was_locked {
+        let system = SYSTEM_DIRS.iter().any(|d| path == *d || is_under(path, d));
+        if locked & !was != 0 && system {
+            found.push(Detector::ImmutableInSystemDir);
+        }
+    }
+    let writers = |a: &Attrs| a.ext().acl.as_ref().map(Acl::writers).unwrap_or_default();
+    let old_writers = before.map(writers).unwrap_or_default();
+    if writers(attrs).iter().any(|w| !old_writers.contains(w)) {
+        found.push(Detector::AclGrantsWrite);
+    }
 }
 
 /// Regular files that existed before, by (device, inode), with their name: the old side's
@@ -747,6 +817,125 @@ mod tests {
             new: Some(doc),
         };
         assert_eq!(detectors_of(chown), []);
+    }
+
+    /// `file` with these attributes recorded.
+    fn with_attrs(mut r: Record, f: impl FnOnce(&mut Attrs)) -> Record {
+        let mut attrs = Attrs::default();
+        f(&mut attrs);
+        r.attrs = Some(attrs);
+        r
+    }
+
+    fn caps(permitted: u64) -> crate::attrs::Caps {
+        crate::attrs::Caps {
+            version: 2,
+            effective: true,
+            permitted,
+            inheritable: 0,
+            rootid: None,
+        }
+    }
+
+    fn modified(old: Record, new: Record) -> Change {
+        let fields = new
+            .attrs
+            .as_ref()
+            .unwrap()
+            .changed(old.attrs.as_ref().unwrap());
+        Change {
+            kind: ChangeKind::Modified(fields),
+            old: Some(old),
+            new: Some(new),
+        }
+    }
+
+    #[test]
+    fn attribute_detectors_fire_on_what_was_added_and_only_where_it_is_known() {
+        use Detector::*;
+        let plain = || with_attrs(file("usr/bin/ping", 0o755, b"x"), |_| {});
+        let setuid_cap = || {
+            with_attrs(file("usr/bin/ping", 0o755, b"x"), |a| {
+                a.ext_mut().caps = Some(caps(1 << 7))
+            })
+        };
+        let a = run(vec![added(setuid_cap())]);
+        assert_eq!(a.findings[0].detectors, [NewCaps]);
+        assert_eq!(a.findings[0].severity, Severity::Critical);
+        assert_eq!(detectors_of(modified(plain(), setuid_cap())), [CapsAdded]);
+        let wider = with_attrs(file("usr/bin/ping", 0o755, b"x"), |a| {
+            a.ext_mut().caps = Some(caps(1 << 7 | 1 << 21))
+        });
+        assert_eq!(
+            detectors_of(modified(setuid_cap(), wider.clone())),
+            [CapsAdded]
+        );
+        assert_eq!(detectors_of(modified(wider, setuid_cap())), [], "narrowed");
+        // An old record without attributes (format 4): nothing is known to have been added.
+        let mut unknown = file("usr/bin/ping", 0o755, b"x");
+        unknown.meta.as_mut().unwrap().mtime.sec = 1;
+        let change = Change {
+            kind: ChangeKind::Modified(vec![Attribute::Mtime]),
+            old: Some(unknown),
+            new: Some(setuid_cap()),
+        };
+        assert_eq!(detectors_of(change), []);
+
+        let pinned = |name: &str| {
+            with_attrs(file(name, 0o755, b"x"), |a| {
+                a.flags = Some(crate::attrs::Flags(IMMUTABLE))
+            })
+        };
+        let free = |name: &str| with_attrs(file(name, 0o755, b"x"), |_| {});
+        assert_eq!(
+            detectors_of(modified(
+                free("usr/bin/kdevtmpfsi"),
+                pinned("usr/bin/kdevtmpfsi")
+            )),
+            [ImmutableInSystemDir]
+        );
+        assert_eq!(
+            detectors_of(added(pinned("etc/cron.d/x"))),
+            [ImmutableInSystemDir]
+        );
+        assert_eq!(detectors_of(added(pinned("srv/data"))), []);
+        let mut unread = free("usr/bin/x");
+        unread.attrs.as_mut().unwrap().flags = None;
+        assert_eq!(detectors_of(modified(unread, pinned("usr/bin/x"))), []);
+
+        let acl = |entries: &[(u16, u16, u32)]| {
+            crate::attrs::Acl(
+                entries
+                    .iter()
+                    .map(|&(tag, perm, id)| crate::attrs::AclEntry { tag, perm, id })
+                    .collect(),
+            )
+        };
+        let shared = with_attrs(file("srv/x", 0o644, b"x"), |a| {
+            a.ext_mut().acl = Some(acl(&[
+                (1, 6, 0),
+                (2, 7, 65534),
+                (4, 4, 0),
+                (0x10, 7, 0),
+                (0x20, 4, 0),
+            ]))
+        });
+        let read_only = with_attrs(file("srv/x", 0o644, b"x"), |a| {
+            a.ext_mut().acl = Some(acl(&[
+                (1, 6, 0),
+                (2, 7, 65534),
+                (4, 4, 0),
+                (0x10, 5, 0),
+                (0x20, 4, 0),
+            ]))
+        });
+        assert_eq!(detectors_of(added(shared.clone())), [AclGrantsWrite]);
+        assert_eq!(
+            detectors_of(modified(read_only.clone(), shared.clone())),
+            [AclGrantsWrite]
+        );
+        assert_eq!(detectors_of(added(read_only)), []);
+        assert_eq!(detectors_of(modified(shared.clone(), shared)), []);
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct Config {
     pub skip_fs: Vec<String>,
     /// rsync's `-x`.
     pub one_file_system: bool,
+    /// Record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs).
+    pub attrs: bool,
     /// The checksum algorithm (rsync's `--checksum-choice`).
     pub checksum: Algorithm,
     /// Extra digests, lowercase names from `EXTRA_DIGESTS`, none twice nor equal to
@@ -241,6 +243,7 @@ struct RawConfig {
     exclude: Option<Vec<Spanned<String>>>,
     skip_fs: Option<Vec<Spanned<String>>>,
     one_file_system: Option<bool>,
+    attrs: Option<bool>,
     checksum: Option<Spanned<String>>,
     digests: Option<Vec<Spanned<String>>>,
     ioc: Option<Vec<Spanned<String>>>,
@@ -425,6 +428,10 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
         one_file_system: match raw.one_file_system {
             Some(value) => value,
             None => src.default_of("one_file_system", |c| c.one_file_system)?,
+        },
+        attrs: match raw.attrs {
+            Some(value) => value,
+            None => src.default_of("attrs", |c| c.attrs)?,
         },
         checksum,
         digests,
@@ -677,7 +684,7 @@ severity = \"critical\"
         assert_eq!(config.rules[0].attributes, Attributes::ALL);
         assert_eq!(
             config.rules[1].attributes.to_string(),
-            "type,content,mode,owner,group"
+            "type,content,mode,owner,group,caps,flags,acl,selinux"
         );
         assert_eq!(config.rules[2].attributes, Attributes::NONE);
     }

@@ -385,8 +385,11 @@ mod tests {
 
     #[test]
     fn attribute_names_and_groups() {
-        assert_eq!(Attributes::ALL.iter().count(), 12);
-        assert_eq!(Attributes::PERMS.to_string(), "type,mode,owner,group");
+        assert_eq!(Attributes::ALL.iter().count(), 17);
+        assert_eq!(
+            Attributes::PERMS.to_string(),
+            "type,mode,owner,group,caps,flags,acl,selinux"
+        );
         assert_eq!(Attributes::DATA.to_string(), "type,content,size,link");
         for a in Attribute::ALL {
             assert_eq!(
@@ -405,7 +408,7 @@ mod tests {
         assert!(err.contains("\"md5\""), "{err}");
         assert_eq!(
             Attributes::ALL.without(Attributes::PERMS).to_string(),
-            "content,size,link,mtime,ctime,inode,nlink,device"
+            "content,size,link,mtime,ctime,inode,nlink,device,xattrs"
         );
     }
 

@@ -74,19 +74,24 @@ impl<'de> Deserialize<'de> for Severity {
 
 /// A set of [`Attribute`]s: the ones whose changes a rule reports.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Attributes(u16);
+pub struct Attributes(u32);
 
 impl Attributes {
     /// No attribute.
     pub const NONE: Attributes = Attributes(0);
     /// Every attribute.
     pub const ALL: Attributes = Attributes::of(&Attribute::ALL);
-    /// Who may do what with the entry (AIDE's `p+u+g` plus the type).
+    /// Who may do what with the entry (AIDE's `p+u+g` plus the type), and the security
+    /// attributes that say it too: capabilities, inode flags, ACLs, the SELinux label.
     pub(crate) const PERMS: Attributes = Attributes::of(&[
         Attribute::Type,
         Attribute::Mode,
         Attribute::Owner,
         Attribute::Group,
+        Attribute::Caps,
+        Attribute::Flags,
+        Attribute::Acl,
+        Attribute::Selinux,
     ]);
     /// What the entry holds, ignoring when and how it was written.
     pub(crate) const DATA: Attributes = Attributes::of(&[

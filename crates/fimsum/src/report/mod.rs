@@ -14,6 +14,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
+use crate::attrs::{Acl, Attrs};
 use crate::diff::{differing_extra, Change, ChangeKind, Diff};
 use crate::fim::assess::{Assessment, Detector, Event, Finding};
 use crate::fim::config::RuleConfig;
@@ -164,7 +165,13 @@ pub(crate) fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: 
             (Detector::NewHardLink, Some(to)) => {
                 format!("{} to {}", d.name(), escape_name(to, charset))
             }
-            _ => d.name().to_string(),
+            _ => match change
+                .and_then(|c| c.new.as_ref())
+                .and_then(|r| r.attrs.as_ref())
+            {
+                Some(attrs) => detector_detail(d, attrs),
+                None => d.name().to_string(),
+            },
         })
         .collect();
     if let Some(package) = &finding.package {
@@ -183,6 +190,26 @@ pub(crate) fn finding_text(finding: &Finding, diff: &Diff, name: &str, charset: 
     } else {
         format!("{text}  [{}]", tags.join("; "))
     }
+}
+
+/// An attribute detector's name with what it saw: the capabilities, the flags, the named
+/// users and groups an ACL lets write.
+fn detector_detail(d: Detector, attrs: &Attrs) -> String {
+    let detail = match d {
+        Detector::NewCaps | Detector::CapsAdded => attrs.text(Attribute::Caps),
+        Detector::ImmutableInSystemDir => attrs.text(Attribute::Flags),
+        Detector::AclGrantsWrite => {
+            let writers = attrs
+                .ext()
+                .acl
+                .as_ref()
+                .map(Acl::writers)
+                .unwrap_or_default();
+            writers.join(",")
+        }
+        _ => return d.name().to_string(),
+    };
+    format!("{} {detail}", d.name())
 }
 
 /// The severity, padded to one width, in colour on a terminal.
@@ -355,7 +382,20 @@ fn field_text(r: &Record, field: Attribute, charset: Charset) -> String {
         Attribute::Ctime => rfc3339(meta.ctime),
         Attribute::Inode => meta.ino.to_string(),
         Attribute::Nlink => meta.nlink.to_string(),
+        Attribute::Caps
+        | Attribute::Flags
+        | Attribute::Acl
+        | Attribute::Selinux
+        | Attribute::Xattrs => attr_text(r, field),
     }
+}
+
+/// A security attribute's value as a report shows it; "not recorded" where the record has
+/// none (a baseline of format 4 or earlier, a scan with `--no-attrs`).
+fn attr_text(r: &Record, field: Attribute) -> String {
+    r.attrs
+        .as_ref()
+        .map_or_else(|| "not recorded".into(), |a| a.text(field))
 }
 
 fn record_json(r: &Record, charset: Charset) -> Value {
@@ -393,6 +433,37 @@ fn record_json(r: &Record, charset: Charset) -> Value {
     if let Some(t) = &r.link_target {
         obj["target"] = Value::from(escape_name(t, charset));
     }
+    if let Some(attrs) = &r.attrs {
+        obj["attrs"] = attrs_json(attrs);
+    }
+    obj
+}
+
+/// The security attributes of a record (docs/json.md): each in the text its tool shows,
+/// `null` where the entry has none; absent from the record where they were not recorded.
+fn attrs_json(a: &Attrs) -> Value {
+    let acl = |acl: &Option<Acl>| {
+        acl.as_ref().map_or(Value::Null, |acl| {
+            acl.0.iter().map(|e| Value::from(e.to_string())).collect()
+        })
+    };
+    let flags = a.flags;
+    let text = |field| a.text(field);
+    let a = a.ext();
+    let mut obj = json!({
+        "caps": a.caps.map(|c| c.text()),
+        "flags": flags.map(|f| f.letters()),
+        "flag_names": flags.map(|f| f.names()),
+        "acl": acl(&a.acl),
+        "default_acl": acl(&a.default_acl),
+        "selinux": a.selinux.as_deref().map(|_| text(Attribute::Selinux)),
+    });
+    let xattrs: serde_json::Map<String, Value> = a
+        .xattrs
+        .iter()
+        .map(|x| (x.name_text(), Value::from(x.value_text())))
+        .collect();
+    obj["xattrs"] = Value::Object(xattrs);
     obj
 }
 

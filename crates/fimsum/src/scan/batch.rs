@@ -132,6 +132,7 @@ impl Slot {
                     compact.set_meta(Some(hashed.meta));
                     compact.content = hashed.content;
                     compact.set_extra(hashed.extra);
+                    compact.set_attrs(hashed.attrs);
                 }
                 Err(why) => compact.content = Content::Unreadable(why.into()),
             }
@@ -215,6 +216,9 @@ struct Compact {
     kind: Kind,
     meta: Packed,
     content: Content,
+    /// The attributes were recorded and are empty ([`Attrs::is_empty`]), the usual case,
+    /// kept without a box; any others are in [`Rare::attrs`].
+    no_attrs: bool,
     /// A symlink's target, a file's extra digests or metadata that does not pack, when there
     /// are any.
     rare: Option<Box<Rare>>,
@@ -309,6 +313,7 @@ impl Compact {
             kind,
             meta: Packed::default(),
             content,
+            no_attrs: false,
             rare: None,
         };
         compact.set_meta(meta);
@@ -316,12 +321,24 @@ impl Compact {
             compact.rare().link_target = link_target;
         }
         compact.set_extra(extra);
-        if attrs.is_some() || snapshot.is_some() {
-            let rare = compact.rare();
-            rare.attrs = attrs;
-            rare.snapshot = snapshot;
+        compact.set_attrs(attrs);
+        if snapshot.is_some() {
+            compact.rare().snapshot = snapshot;
         }
         compact
+    }
+
+    /// Record the attributes: empty ones without a box.
+    fn set_attrs(&mut self, attrs: Option<Attrs>) {
+        self.no_attrs = attrs.as_ref().is_some_and(Attrs::is_empty);
+        match attrs.filter(|a| !a.is_empty()) {
+            Some(attrs) => self.rare().attrs = Some(attrs),
+            None => {
+                if let Some(rare) = &mut self.rare {
+                    rare.attrs = None;
+                }
+            }
+        }
     }
 
     /// The rare fields, boxed now if they were not yet.
@@ -363,7 +380,7 @@ impl Compact {
             link_target,
             content: self.content,
             extra,
-            attrs,
+            attrs: attrs.or_else(|| self.no_attrs.then(Attrs::default)),
             snapshot,
         }
     }
@@ -437,6 +454,7 @@ mod tests {
             content,
             extra,
             prefix: None,
+            attrs: None,
         };
         let extra = vec![(HashKind::Sha256, digest(b"passwd"))];
         passwd_slot.fill(hashed(Content::Digest(digest(b"passwd")), extra.clone()));
@@ -512,5 +530,41 @@ mod tests {
             Item::Problem(p) => assert_eq!(p.message, problem.message),
             Item::Record(r) => panic!("a record in the problem's place: {r:?}"),
         }
+    }
+
+    /// Recorded attributes come back as they went in; the empty ones, nearly every entry's,
+    /// take no box and no byte more.
+    #[test]
+    fn attributes_survive_and_the_empty_ones_cost_nothing() {
+        assert_eq!(std::mem::size_of::<Compact>(), 128);
+        let mut batch = Batch::new();
+        let mut empty = record("usr/bin/ls", Kind::File);
+        empty.attrs = Some(Attrs::default());
+        let mut full = record("usr/bin/ping", Kind::File);
+        let mut attrs = Attrs::default();
+        attrs.add_xattr(b"user.x", Ok(b"y".to_vec()));
+        full.attrs = Some(attrs);
+        let none = record("usr/bin/vi", Kind::File);
+        for r in [&empty, &full, &none] {
+            batch.push(Item::Record(r.clone()));
+        }
+        {
+            let state = batch.held.lock();
+            let boxed: Vec<bool> = state
+                .entries
+                .iter()
+                .map(|e| matches!(e, Entry::Record(c) if c.rare.is_some()))
+                .collect();
+            assert_eq!(boxed, [false, true, false]);
+        }
+        let out: Vec<Record> = batch
+            .close()
+            .wait()
+            .filter_map(|item| match item {
+                Item::Record(r) => Some(r),
+                Item::Problem(_) => None,
+            })
+            .collect();
+        assert_eq!(out, [empty, full, none]);
     }
 }

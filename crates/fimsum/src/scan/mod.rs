@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
+use crate::attrs::Attrs;
 use crate::error::Problem;
 use crate::hash::{Algorithm, Digest, HashKind, Kernel};
 use crate::record::{Content, Kind, Record};
@@ -156,6 +157,7 @@ pub fn scan_reusing<E>(
     let (algorithm, kernel) = (options.algorithm, options.kernel);
     let extras = &options.extras[..];
     let hooks = &options.walk.hooks;
+    let attrs = options.walk.attrs;
     let mut stats = Stats::default();
     let growing = options.growing.as_deref();
     // The token of a growing file's job also carries its name, for its prefix checksum.
@@ -219,6 +221,10 @@ pub fn scan_reusing<E>(
                     // Trusted from the baseline: not read.
                     record.content = Content::Digest(known.digest);
                     record.extra = known.extra;
+                    // Its attributes are still this scan's own: they cost no read.
+                    if let (true, Some(file)) = (attrs, &file) {
+                        record.attrs = crate::attrs::read::of_file_at(&file.dir, &file.leaf);
+                    }
                 }
                 let job = match (linked || reused, file, record.meta) {
                     (false, Some(file), Some(seen)) => Some((file, seen)),
@@ -248,6 +254,7 @@ pub fn scan_reusing<E>(
                         name,
                         seen,
                         prefix,
+                        attrs,
                         token: (batch.expect_outcome(index), for_prefix),
                     };
                     pending.push(job);
@@ -348,21 +355,26 @@ fn share_links(record: &mut Record, links: &mut HashMap<(u64, u64), Shared>) {
         return;
     };
     match (&record.content, links.get(&(m.dev, m.ino))) {
-        (Content::NotHashed, Some((content, extra))) => {
+        (Content::NotHashed, Some((content, extra, attrs))) => {
             record.content = content.clone();
             record.extra = extra.clone();
+            // One inode: one set of attributes, read through the first name.
+            if record.attrs.is_none() {
+                record.attrs = attrs.clone();
+            }
         }
         (Content::NotHashed, None) => {}
         (content, _) => {
             links
                 .entry((m.dev, m.ino))
-                .or_insert_with(|| (content.clone(), record.extra.clone()));
+                .or_insert_with(|| (content.clone(), record.extra.clone(), record.attrs.clone()));
         }
     }
 }
 
-/// What the other names of a file take from the first: its content and extra digests.
-type Shared = (Content, Vec<(HashKind, Digest)>);
+/// What the other names of a file take from the first: its content, extra digests and
+/// security attributes.
+type Shared = (Content, Vec<(HashKind, Digest)>, Option<Attrs>);
 
 /// Does the file system of this file keep a ctime that `--quick` can trust
 /// ([`crate::scan::fs_types::keeps_ctime`])? Asked of the file itself, not its directory: a file can

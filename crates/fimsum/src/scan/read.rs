@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::attrs::Attrs;
 use crate::hash::{
     digest_stream, Algorithm, Digest, Feed, HashKind, Hasher, Kernel, Message, Next,
 };
@@ -71,6 +72,9 @@ pub struct Hashed {
     /// The checksum (main algorithm) of the first `Job::prefix` bytes of those very bytes,
     /// when one was asked for and `content` is a digest of at least that many bytes.
     pub prefix: Option<Digest>,
+    /// The file's security attributes, read from the descriptor it was hashed through, when
+    /// they were asked for ([`Job::attrs`]) and the file could be opened.
+    pub attrs: Option<Attrs>,
 }
 
 impl Hashed {
@@ -80,6 +84,7 @@ impl Hashed {
             content,
             extra: Vec::new(),
             prefix: None,
+            attrs: None,
         }
     }
 }
@@ -94,18 +99,35 @@ pub fn checksum(
     extras: &[HashKind],
     hooks: &HookRef,
 ) -> Hashed {
-    checksum_with_prefix(file, name, seen, algorithm, extras, None, hooks)
+    checksum_with_prefix(
+        file,
+        name,
+        seen,
+        algorithm,
+        extras,
+        Besides::default(),
+        hooks,
+    )
+}
+
+/// What a read takes from the file besides its checksums.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Besides {
+    /// The checksum of the first this many bytes (see [`Job::prefix`]).
+    pub prefix: Option<u64>,
+    /// The security attributes, from the descriptor read (see [`Job::attrs`]).
+    pub attrs: bool,
 }
 
 /// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
-/// (see [`Job::prefix`]).
+/// (see [`Job::prefix`]) and the attributes, as `besides` asks.
 pub(crate) fn checksum_with_prefix(
     file: &FileRef,
     name: &[u8],
     seen: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
-    prefix: Option<u64>,
+    besides: Besides,
     hooks: &HookRef,
 ) -> Hashed {
     let mut expected = *seen;
@@ -125,7 +147,7 @@ pub(crate) fn checksum_with_prefix(
                 Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, extras, prefix, hooks) {
+        match read_once(file, name, &expected, algorithm, extras, besides, hooks) {
             Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
@@ -214,14 +236,16 @@ impl From<Errno> for Failure {
 
 /// Open a file the walk listed and check it is still that regular file, unless the walk
 /// `opened` it already (and `expected` is its `fstat`). Also says whether none of it was in
-/// the page cache (see [`crate::scan::cache`]).
+/// the page cache (see [`crate::scan::cache`]), and with `attrs`, the file's security
+/// attributes, read from this descriptor.
 fn open_checked(
     file: &FileRef,
     opened: Option<OwnedFd>,
     name: &[u8],
     expected: &Meta,
+    attrs: bool,
     hooks: &HookRef,
-) -> Result<(OwnedFd, Meta, bool), Failure> {
+) -> Result<(OwnedFd, Meta, bool, Option<Attrs>), Failure> {
     let (fd, before) = match opened {
         Some(fd) => (fd, *expected),
         None => {
@@ -240,7 +264,10 @@ fn open_checked(
     };
     hooks.call(|h| h.after_open(name));
     let uncached = before.size >= cache::COURTESY_MIN && cache::uncached(&fd);
-    Ok((fd, before, uncached))
+    let attrs = attrs
+        .then(|| crate::attrs::read::of_fd(fd.as_fd(), Kind::File))
+        .flatten();
+    Ok((fd, before, uncached, attrs))
 }
 
 /// After the content was read (`read` bytes of it): the file must not have changed since
@@ -269,13 +296,14 @@ fn read_once(
     expected: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
-    prefix: Option<u64>,
+    besides: Besides,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
     let started = now_nanos();
-    let (fd, before, uncached) = open_checked(file, None, name, expected, hooks)?;
+    let (fd, before, uncached, attrs) =
+        open_checked(file, None, name, expected, besides.attrs, hooks)?;
     let mut hasher = algorithm.hasher();
-    let mut extra = Extras::new(extras, algorithm, prefix);
+    let mut extra = Extras::new(extras, algorithm, besides.prefix);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
         let mut total = 0u64;
@@ -307,6 +335,7 @@ fn read_once(
                 content: Content::Digest(hasher.finish()),
                 extra,
                 prefix,
+                attrs,
             },
         )
     });
@@ -454,6 +483,8 @@ pub(crate) struct Job<T> {
     /// that "the old part is unchanged" is a fact about the file this scan read, not about
     /// whatever a path names later.
     pub prefix: Option<u64>,
+    /// Read the file's security attributes too, from the descriptor it is hashed through.
+    pub attrs: bool,
     pub token: T,
 }
 
@@ -517,6 +548,8 @@ struct Loaded<T> {
     failed: bool,
     /// When the read started, for [`settle`].
     started: i128,
+    /// The security attributes read at open, if asked for.
+    attrs: Option<Attrs>,
 }
 
 /// How a file's content reaches the hash.
@@ -631,9 +664,9 @@ where
         // has been under way for longer than that: the case [`is_recent`] leaves.
         let started = now_nanos();
         let opened = job.opened.take().and_then(OpenedFile::take);
-        let Ok((fd, before, uncached)) =
-            open_checked(&job.file, opened, &job.name, &job.seen, self.hooks)
-        else {
+        let Ok((fd, before, uncached, attrs)) = open_checked(
+            &job.file, opened, &job.name, &job.seen, job.attrs, self.hooks,
+        ) else {
             self.fall_back(job);
             return None;
         };
@@ -663,6 +696,7 @@ where
             extras: Extras::new(self.extras, self.algorithm, loaded_prefix),
             failed: false,
             started,
+            attrs,
         };
         match loaded.read_piece() {
             Ok(()) => loaded.extras.update(loaded.body.current()),
@@ -731,7 +765,10 @@ where
             &job.seen,
             self.algorithm,
             self.extras,
-            job.prefix,
+            Besides {
+                prefix: job.prefix,
+                attrs: job.attrs,
+            },
             self.hooks,
         );
         (self.done)(job.token, hashed);
@@ -781,6 +818,7 @@ where
             extras,
             failed,
             started,
+            attrs,
         } = loaded;
         // A fault zero-filled what lay past the new end; fstat catches a truncation within
         // the last page, and any other change.
@@ -802,6 +840,7 @@ where
                 content: Content::Digest(digest),
                 extra,
                 prefix,
+                attrs,
             }
         });
         let recent = hashed.as_ref().is_some_and(|h| is_recent(&h.meta, started));
@@ -925,6 +964,7 @@ mod tests {
                     name: leaf.into(),
                     seen: Meta::from_stat(&st),
                     prefix: Some(len),
+                    attrs: false,
                     token: len,
                 });
                 let mut got = Vec::new();
@@ -948,7 +988,10 @@ mod tests {
                         &meta,
                         algorithm,
                         &[],
-                        Some(len),
+                        Besides {
+                            prefix: Some(len),
+                            attrs: false,
+                        },
                         &HookRef::default(),
                     );
                     assert_eq!(h.prefix, want(len), "fallback {algorithm} {leaf} {len}");
@@ -1013,6 +1056,7 @@ mod tests {
                 name: i.to_string().into_bytes(),
                 seen: Meta::from_stat(&st),
                 prefix: None,
+                attrs: false,
                 token: i,
             }
         };
@@ -1027,6 +1071,7 @@ mod tests {
                 content: Content::Digest(algorithm.digest(data)),
                 extra: extras.iter().map(|&k| (k, k.digest(data))).collect(),
                 prefix: None,
+                attrs: None,
             };
             // Only the size of the metadata is compared.
             let sized = |mut h: Hashed| {

@@ -12,13 +12,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::CString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::attrs::Attrs;
 use crate::error::Problem;
 use crate::record::{Content, Kind, Meta, Record};
 use crate::rsync::filter::{Filter, PatternError};
@@ -95,6 +96,10 @@ pub struct WalkOptions {
     waiting: Arc<AtomicUsize>,
     /// Fault-injection points for tests (see [`crate::scan::Hooks`]).
     pub hooks: HookRef,
+    /// Record each entry's security attributes ([`crate::attrs`]): a directory's from the
+    /// descriptor the walk lists it through, a regular file's by its reader from the
+    /// descriptor it hashes, any other entry's by name relative to its directory.
+    pub attrs: bool,
 }
 
 impl WalkOptions {
@@ -121,6 +126,7 @@ impl WalkOptions {
             open_files: 0,
             waiting: Arc::default(),
             hooks: HookRef::default(),
+            attrs: false,
         })
     }
 
@@ -285,7 +291,11 @@ impl Walker {
                     link_target: None,
                     content: Content::NotAFile,
                     extra: Vec::new(),
-                    attrs: None,
+                    attrs: self
+                        .options
+                        .attrs
+                        .then(|| crate::attrs::read::of_fd(fd.as_fd(), Kind::Dir))
+                        .flatten(),
                     snapshot: None,
                 },
                 file: None,
@@ -513,6 +523,10 @@ impl Walker {
             attrs: None,
             snapshot: None,
         };
+        // Never opened: a symlink is not followed, a device or FIFO not touched.
+        if self.options.attrs && !matches!(child.kind, Kind::File | Kind::Dir) {
+            record.attrs = crate::attrs::read::at(&child.parent, &child.leaf, child.kind);
+        }
         let mut file = None;
         match child.kind {
             Kind::File if record.content == Content::NotHashed => {
@@ -544,9 +558,13 @@ impl Walker {
                             .iter()
                             .filter_map(|m| Some((&m.parent, &m.leaf, m.meta?, m.source_dev))),
                     );
-                for (parent, leaf, seen, source_dev) in dirs {
+                for (i, (parent, leaf, seen, source_dev)) in dirs.enumerate() {
                     match self.descend(parent, leaf, &record.name, &seen, source_dev) {
-                        Ok((listed, incomplete)) => {
+                        Ok((listed, incomplete, attrs)) => {
+                            // The first source's directory is the one the record describes.
+                            if i == 0 {
+                                record.attrs = attrs;
+                            }
                             children.extend(listed);
                             if let Some(reason) = incomplete {
                                 record.content = Content::Unreadable(reason);
@@ -633,7 +651,9 @@ impl Walker {
         self.problem(name, message);
     }
 
-    /// Open one directory of a listed entry, check it is the one the listing saw, and list it.
+    /// Open one directory of a listed entry, check it is the one the listing saw, and list it;
+    /// with its attributes, read from the descriptor it is listed through.
+    #[allow(clippy::type_complexity)]
     fn descend(
         &mut self,
         parent: &OwnedFd,
@@ -641,9 +661,15 @@ impl Walker {
         name: &[u8],
         seen: &Meta,
         source_dev: u64,
-    ) -> Result<(Vec<Child>, Option<String>), String> {
+    ) -> Result<(Vec<Child>, Option<String>, Option<Attrs>), String> {
         if self.options.one_file_system.stays() && seen.dev != source_dev {
-            return Ok((Vec::new(), None));
+            // Not entered, so not opened: its xattrs by name, its flags unread.
+            let attrs = self
+                .options
+                .attrs
+                .then(|| crate::attrs::read::at(parent, leaf, Kind::Dir))
+                .flatten();
+            return Ok((Vec::new(), None, attrs));
         }
         self.options.hooks.call(|h| h.before_descend(name));
         // O_NOFOLLOW|O_DIRECTORY: a directory swapped for a symlink since it was listed fails
@@ -655,11 +681,18 @@ impl Walker {
         if (st.dev, st.ino) != (seen.dev, seen.ino) {
             return Err("replaced during the scan".into());
         }
+        let attrs = self
+            .options
+            .attrs
+            .then(|| crate::attrs::read::of_fd(fd.as_fd(), Kind::Dir))
+            .flatten();
         if st.dev != source_dev && self.skips_fs(&fd) {
-            return Ok((Vec::new(), None));
+            return Ok((Vec::new(), None, attrs));
         }
-        self.list_dir(&Arc::new(fd), name, source_dev)
-            .map_err(describe)
+        let (children, incomplete) = self
+            .list_dir(&Arc::new(fd), name, source_dev)
+            .map_err(describe)?;
+        Ok((children, incomplete, attrs))
     }
 }
 
