@@ -67,6 +67,6 @@ pub use reader::{
 };
 #[cfg(test)]
 pub(crate) use wire::signed_prefix;
-pub use wire::{Header, Origin, FORMAT_VERSION};
+pub use wire::{Header, Origin, FORMAT_VERSION, SNAPSHOT_VERSION};
 pub(crate) use writer::lock_path;
 pub use writer::BaselineWriter;

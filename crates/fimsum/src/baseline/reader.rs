@@ -12,7 +12,8 @@ use sha2::{Digest as _, Sha256};
 use super::sign::{self, KeyId, PublicKey, SignatureBlock, BLOCK_LEN};
 use super::wire::{
     decode_exact, decode_extra, decode_header, HashWriter, Header, RawPrefix, RecordFormat,
-    WireRecord, WireRecordV3, DIGEST_LEN, END_LEN, END_MAGIC, FORMAT_VERSION, FRAME_LIMIT, MAGIC,
+    WireRecord, WireRecordV3, WireRecordV5, DIGEST_LEN, END_LEN, END_MAGIC, FORMAT_VERSION,
+    FRAME_LIMIT, MAGIC, SNAPSHOT_VERSION,
 };
 use crate::error::{Error, Result};
 use crate::record::{Kind, Record};
@@ -162,6 +163,11 @@ impl Baseline {
     /// verified, not the file again.
     pub(crate) fn records_again(&self) -> Result<Records> {
         Ok(self.reader())
+    }
+
+    /// The format version the file was written in.
+    pub(crate) fn version(&self) -> u32 {
+        self.format.version
     }
 
     fn reader(&self) -> Records {
@@ -443,14 +449,18 @@ fn read_record<R: Read>(
     format: &RecordFormat,
 ) -> std::result::Result<Record, String> {
     let frame = input.frame()?;
-    let (wire, extra) = if format.version >= 3 {
+    let (wire, extra, snapshot) = if format.version >= SNAPSHOT_VERSION {
+        let v5 = decode_exact::<WireRecordV5>(&frame)?;
+        (v5.v3.v2, v5.v3.extra, v5.snapshot)
+    } else if format.version >= 3 {
         let v3 = decode_exact::<WireRecordV3>(&frame)?;
-        (v3.v2, v3.extra)
+        (v3.v2, v3.extra, None)
     } else {
-        (decode_exact::<WireRecord>(&frame)?, Vec::new())
+        (decode_exact::<WireRecord>(&frame)?, Vec::new(), None)
     };
     let mut record = wire.into_record(format.algorithm)?;
     record.extra = decode_extra(&record, extra, &format.extra)?;
+    record.snapshot = snapshot.map(|s| s.into_snapshot(&record)).transpose()?;
     Ok(record)
 }
 

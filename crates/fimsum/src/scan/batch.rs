@@ -132,6 +132,9 @@ impl Slot {
                     compact.set_meta(Some(hashed.meta));
                     compact.content = hashed.content;
                     compact.set_extra(hashed.extra);
+                    if hashed.snapshot.is_some() {
+                        compact.rare().snapshot = hashed.snapshot;
+                    }
                 }
                 Err(why) => compact.content = Content::Unreadable(why.into()),
             }
@@ -437,6 +440,7 @@ mod tests {
             content,
             extra,
             prefix: None,
+            snapshot: None,
         };
         let extra = vec![(HashKind::Sha256, digest(b"passwd"))];
         passwd_slot.fill(hashed(Content::Digest(digest(b"passwd")), extra.clone()));

@@ -40,6 +40,7 @@ pub use crate::scan::hook::{HookRef, Hooks};
 pub use crate::scan::quick::{QuickCheck, Reuse};
 use crate::scan::read::{Hashed, Job};
 use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
+use crate::text::{Capture, Snapshot, TOTAL_MAX};
 
 /// Batches walked ahead of the output. Within this window files are hashed in whatever order
 /// the lanes take them; a batch with a big file waits for it while later ones are hashed, so
@@ -69,6 +70,9 @@ pub struct ScanOptions {
     pub batches_ahead: usize,
     /// Growing files (`check`): the checksums of their old parts, taken while they are read.
     pub growing: Option<Arc<Prefixes>>,
+    /// Which files keep a snapshot of their content for a diff (a rule's `diff`), taken
+    /// from the bytes hashed; `None` keeps none.
+    pub capture: Option<Arc<Capture>>,
 }
 
 /// The growing files of a baseline (logs, under a `growing` rule) and their recorded sizes;
@@ -158,6 +162,10 @@ pub fn scan_reusing<E>(
     let hooks = &options.walk.hooks;
     let mut stats = Stats::default();
     let growing = options.growing.as_deref();
+    let capture = options.capture.as_deref().filter(|c| c.is_active());
+    // The snapshots' bytes so far, in the walk's order: which files are past the total does
+    // not depend on the threads.
+    let mut kept: u64 = 0;
     // The token of a growing file's job also carries its name, for its prefix checksum.
     let (job_tx, jobs) = crossbeam_channel::bounded::<Job<(Slot, Vec<u8>)>>(JOBS_AHEAD);
     let stalled = &AtomicBool::new(false);
@@ -227,6 +235,10 @@ pub fn scan_reusing<E>(
                     (Some(_), Some(g)) => g.sizes.get(&record.name).copied(),
                     _ => None,
                 };
+                let snapshot = match (&job, capture) {
+                    (Some((_, seen)), Some(c)) => c.want(&record.name, seen.size),
+                    _ => None,
+                };
                 // The name is for the hooks and growing files; a copy per file costs.
                 let name = match (&job, hooks.is_set() || prefix.is_some()) {
                     (Some(_), true) => record.name.clone(),
@@ -247,6 +259,7 @@ pub fn scan_reusing<E>(
                         name,
                         seen,
                         prefix,
+                        snapshot,
                         token: (batch.expect_outcome(index), for_prefix),
                     };
                     if job_tx.send(job).is_err() {
@@ -291,6 +304,9 @@ pub fn scan_reusing<E>(
                     Item::Problem(p) => Item::Problem(p),
                     Item::Record(mut record) => {
                         share_links(&mut record, &mut links);
+                        if let Some(snapshot) = &mut record.snapshot {
+                            kept = within_total(snapshot, kept);
+                        }
                         stats.entries += 1;
                         if record.kind == Kind::File {
                             stats.files += 1;
@@ -316,6 +332,18 @@ pub fn scan_reusing<E>(
         Ok(())
     })?;
     Ok(stats)
+}
+
+/// The snapshot as the baseline may keep it, given the `kept` bytes of the snapshots before
+/// it: itself while the total stays within [`TOTAL_MAX`], else "over the limit". Returns the
+/// new total.
+fn within_total(snapshot: &mut Snapshot, kept: u64) -> u64 {
+    let total = kept + snapshot.stored_len();
+    if total > TOTAL_MAX {
+        *snapshot = Snapshot::OverBudget { limit: TOTAL_MAX };
+        return kept;
+    }
+    total
 }
 
 /// Close a batch and send it to the output; `stalled` is raised while the output is too far
