@@ -339,3 +339,41 @@ fn without_a_diff_rule_nothing_is_kept() {
         "nothing under it: {report}"
     );
 }
+
+/// `update --quick` takes an unchanged file's snapshot from the baseline with its checksum,
+/// so a later change still shows its diff.
+#[test]
+fn quick_update_keeps_the_snapshots_of_files_it_does_not_read() {
+    let tmp = scratch();
+    let dir = tmp.path();
+    tree(dir);
+    let cfg = config(dir);
+    assert_eq!(code(&run_in(dir, ["init", "--config", &cfg])), 0);
+    // Old enough for --quick to trust (a file changed within seconds is read anyway).
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    write(
+        &dir.join("src/etc/hosts"),
+        b"127.0.0.1 localhost\n::1 localhost\n",
+    );
+    let out = run_in(dir, ["update", "--config", &cfg, "--quick"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    assert!(stdout(&out).contains("etc/hosts"), "{}", stdout(&out));
+    let base = Baseline::open(&dir.join("state/b.fimsum")).unwrap();
+    let kept: Vec<String> = base
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| r.snapshot.is_some())
+        .map(|r| String::from_utf8(r.name).unwrap())
+        .collect();
+    for name in ["etc/passwd", "etc/shadow", "etc/hosts", "etc/big.conf"] {
+        assert!(kept.iter().any(|k| k == name), "{name}: {kept:?}");
+    }
+    edit(dir);
+    let out = run_in(dir, ["check", "--config", &cfg]);
+    let report = stdout(&out);
+    assert!(
+        report.contains("\n    +evil:x:0:0::/root:/bin/sh\n"),
+        "{report}"
+    );
+    assert!(report.contains("\n    line 1 changed\n"), "{report}");
+}

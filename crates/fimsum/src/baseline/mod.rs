@@ -4,10 +4,10 @@
 //!
 //! ```text
 //! magic      8 bytes  "FIMSUMBL"
-//! version    u32      FORMAT_VERSION (4; versions 1 to 3 are still read)
+//! version    u32      FORMAT_VERSION (5; versions 1 to 4 are still read)
 //! header     u32 length + bincode(WireHeaderV4)          (at most 1 MiB)
 //! count      u64      number of records
-//! records    count x (u32 length + bincode(WireRecordV3)) (each at most 1 MiB), in rsync order
+//! records    count x (u32 length + bincode(WireRecordV5)) (each at most 1 MiB), in rsync order
 //! end        8 bytes  "FIMSUMEN" + SHA-256 of every byte before "FIMSUMEN"
 //! signature  optional: "FIMSUMSG" + key id (32 bytes) + Ed25519 signature (64 bytes)
 //! ```
@@ -24,11 +24,15 @@
 //! Version 3 added the extra digests (`scan --digest`): the header lists their kinds, and
 //! each regular file with a checksum carries one digest of each kind, in that order, and
 //! every other record none. Versions 1 and 2 are read as baselines without extra digests
-//! (version 1 also as generation 0); [`BaselineWriter`] always writes version 4.
+//! (version 1 also as generation 0); [`BaselineWriter`] always writes version 5.
 //!
 //! Version 4 added the filesystem types the scan did not enter (`skip_fs`), so that a check
 //! walks the tree as the baseline's scan did; its records are version 3's. Versions 1 to 3
 //! are read as baselines that do not say ([`Header::skip_fs`] `None`).
+//!
+//! Version 5 added the snapshots of [`crate::text`] to the records (`WireRecordV5`: version
+//! 3's record, then an optional snapshot of a regular file with a checksum); its header is
+//! version 4's. Versions 1 to 4 are read as records without snapshots.
 //!
 //! A signed baseline ends with the fixed-size block of [`crate::baseline::sign`], which covers the
 //! bytes from the magic through the record count and the end marker's digest. With a verify

@@ -223,9 +223,14 @@ pub fn scan_reusing<E>(
                         .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
                 let reused = known.is_some();
                 if let Some(known) = known {
-                    // Trusted from the baseline: not read.
+                    // Trusted from the baseline: not read. Its snapshot is of the same content,
+                    // kept if the rules still ask for one.
                     record.content = Content::Digest(known.digest);
                     record.extra = known.extra;
+                    let size = record.meta.map_or(0, |m| m.size);
+                    if capture.is_some_and(|c| c.want(&record.name, size).is_some()) {
+                        record.snapshot = known.snapshot;
+                    }
                 }
                 let job = match (linked || reused, file, record.meta) {
                     (false, Some(file), Some(seen)) => Some((file, seen)),
@@ -488,4 +493,40 @@ fn raise_open_file_limit() -> usize {
     limit
         .current
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::FILE_MAX;
+
+    /// Past the total, a snapshot becomes "over the limit" and adds nothing; a smaller one
+    /// after it may still fit.
+    #[test]
+    fn snapshots_past_the_total_say_so() {
+        let mut binary = Snapshot::Binary;
+        assert_eq!(within_total(&mut binary, TOTAL_MAX), TOTAL_MAX);
+        assert_eq!(binary, Snapshot::Binary, "nothing stored, nothing counted");
+        let text = |n: usize| {
+            let content: Vec<u8> = (0..n).map(|i| (i * 7919 % 251) as u8 + 1).collect();
+            let snapshot = crate::text::capture::take(
+                &crate::text::capture::Want::Take {
+                    secret: false,
+                    salt: [0; 16],
+                },
+                &content,
+            );
+            snapshot.unwrap()
+        };
+        let mut big = text(FILE_MAX as usize);
+        let len = big.stored_len();
+        assert!(len > 0);
+        let kept = TOTAL_MAX - len + 1;
+        assert_eq!(within_total(&mut big, kept), kept);
+        assert_eq!(big, Snapshot::OverBudget { limit: TOTAL_MAX });
+        let mut small = text(10);
+        let small_len = small.stored_len();
+        assert_eq!(within_total(&mut small, kept), kept + small_len);
+        assert!(matches!(small, Snapshot::Text(_)));
+    }
 }

@@ -47,7 +47,7 @@ impl Capture {
         }
     }
 
-    /// With the salts of a baseline's secret snapshots (see [`salts`]).
+    /// With the salts of a baseline's secret snapshots, by `%n` name.
     pub fn with_salts(mut self, salts: HashMap<Vec<u8>, [u8; SALT_LEN]>) -> Capture {
         self.salts = salts;
         self

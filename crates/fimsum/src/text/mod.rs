@@ -8,14 +8,17 @@
 //! changed while it was read has neither. Then:
 //!
 //! - a file that holds secrets ([`capture::is_secret_name`], [`capture::holds_secret`], or a
-//!   rule's `secret = true`) keeps only a keyed digest of each line ([`lines`]): a report
+//!   rule's `secret = true`) keeps only a keyed digest of each line ([`LineDigests`]): a report
 //!   can say "line 1 changed" and never show either version;
 //! - a file with a NUL byte is binary: only "binary content changed";
-//! - any other file keeps its content, zstd-compressed ([`compress`]), for a unified diff
-//!   ([`unified`]);
+//! - any other file keeps its content, zstd-compressed ([`Compressed`]), for a unified diff
+//!   ([`ContentDiff`]);
 //! - a file over [`FILE_MAX`] keeps nothing but the fact, and once the snapshots of one
 //!   baseline reach [`TOTAL_MAX`] compressed bytes the later ones keep only "over the
 //!   limit": a report says so instead of showing a diff, never nothing.
+//!
+//! `check --quick` takes an unread file's snapshot from the baseline with its checksum. A
+//! later name of a hard-linked file takes the first name's checksum and no snapshot.
 
 pub(crate) mod capture;
 pub(crate) mod compress;
