@@ -23,5 +23,6 @@ mod rsync_compat;
 mod rsync_incremental;
 mod signing;
 mod skip_fs;
+mod text_diff;
 mod timestamps;
 mod unseen;

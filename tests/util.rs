@@ -196,6 +196,7 @@ pub fn scan_options(algorithm: Algorithm, threads: usize, walk: WalkOptions) -> 
         kernel: Kernel::detect(),
         batches_ahead: 2,
         growing: None,
+        capture: None,
     }
 }
 

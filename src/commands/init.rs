@@ -16,7 +16,7 @@ use crate::cli::InitArgs;
 
 pub fn run(args: InitArgs, charset: Charset) -> Result<Status> {
     let config = load_config(args.config.config.as_deref())?;
-    load_rules(&config)?;
+    let policy = load_rules(&config)?;
     let path = &config.baseline;
     if path.exists() && !args.force {
         return Err(Error::Usage(format!(
@@ -50,6 +50,7 @@ pub fn run(args: InitArgs, charset: Charset) -> Result<Status> {
         sources,
         options: scan_options(config.checksum, extras, &args.run, walk)?,
         iocs: IocSet::new(),
+        diffs: Some(policy),
     };
     let target = BaselineTarget {
         path: path.clone(),

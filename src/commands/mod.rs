@@ -164,6 +164,7 @@ fn scan_options(
         kernel: kernel(run)?,
         batches_ahead: BATCHES_AHEAD,
         growing: None,
+        capture: None,
     })
 }
 

@@ -41,6 +41,7 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                 sources,
                 options: scan_options(args.checksum, extras, &args.run, walk)?,
                 iocs,
+                diffs: None,
             };
             let mut lines = Lines::new(args.checksum, charset);
             let scanned = scan_into(&plan, &mut observer, |record| lines.write(record))?;
@@ -54,6 +55,7 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                 sources,
                 options: scan_options(args.checksum, extras, &args.run, walk)?,
                 iocs,
+                diffs: None,
             };
             let target = BaselineTarget {
                 path,

@@ -20,6 +20,7 @@ use crate::exit::Bits;
 use crate::hash::{Digest, HashKind};
 use crate::record::{Attribute, Content, Kind, Meta, Record};
 use crate::rsync::order::cmp_entries;
+use crate::text::ContentDiff;
 
 /// What happened to one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +54,22 @@ impl Change {
         match (&self.new, &self.old) {
             (Some(r), _) | (None, Some(r)) => &r.name,
             (None, None) => b"",
+        }
+    }
+
+    /// What changed inside the file, for a content change of a file whose snapshots a
+    /// rule's `diff` kept ([`crate::text`]): a unified diff, the changed lines of a secret
+    /// file, "binary", or why nothing more can be said. `None` for any other change, and
+    /// where neither side has a snapshot. Computed when asked, from the two records.
+    pub fn content_diff(&self) -> Option<ContentDiff> {
+        match &self.kind {
+            ChangeKind::Modified(fields) if fields.contains(&Attribute::Content) => {
+                ContentDiff::between(
+                    self.old.as_ref()?.snapshot.as_ref(),
+                    self.new.as_ref()?.snapshot.as_ref(),
+                )
+            }
+            _ => None,
         }
     }
 

@@ -48,6 +48,7 @@
 //!         kernel: Kernel::detect(),
 //!         batches_ahead: BATCHES_AHEAD,
 //!         growing: None,
+//!         capture: None,
 //!     };
 //!     let mut out = Vec::new();
 //!     scan(&[source.to_vec()], &options, |item| -> Result<(), ()> {

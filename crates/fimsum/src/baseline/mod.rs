@@ -30,9 +30,11 @@
 //! walks the tree as the baseline's scan did; its records are version 3's. Versions 1 to 3
 //! are read as baselines that do not say ([`Header::skip_fs`] `None`).
 //!
-//! Version 5 added each record's security attributes ([`crate::attrs::Attrs`], or none when
-//! the scan did not record them); its header is version 4's. Records of versions 1 to 4 are
-//! read with [`crate::record::Record::attrs`] `None`: not recorded.
+//! Version 5 added to each record its security attributes ([`crate::attrs::Attrs`], or
+//! none when the scan did not record them) and then an optional snapshot of [`crate::text`]
+//! (a regular file with a checksum that a rule's `diff` names); its header is version 4's.
+//! Records of versions 1 to 4 are read with [`crate::record::Record::attrs`] `None` (not
+//! recorded) and no snapshot.
 //!
 //! A signed baseline ends with the fixed-size block of [`crate::baseline::sign`], which covers the
 //! bytes from the magic through the record count and the end marker's digest. With a verify
@@ -71,6 +73,6 @@ pub use reader::{
 };
 #[cfg(test)]
 pub(crate) use wire::signed_prefix;
-pub use wire::{Header, Origin, FORMAT_VERSION};
+pub use wire::{Header, Origin, FORMAT_VERSION, SNAPSHOT_VERSION};
 pub(crate) use writer::lock_path;
 pub use writer::BaselineWriter;

@@ -149,6 +149,11 @@ impl Baseline {
         Ok(self.reader())
     }
 
+    /// The format version the file was written in.
+    pub(crate) fn version(&self) -> u32 {
+        self.format.version
+    }
+
     fn reader(&self) -> Records {
         Records {
             data: Arc::clone(&self.data),
@@ -448,18 +453,19 @@ fn read_record<R: Read>(
 }
 
 fn decode_record(frame: &[u8], format: &RecordFormat) -> std::result::Result<Record, String> {
-    let (wire, extra, attrs) = if format.version >= 5 {
+    let (wire, extra, attrs, snapshot) = if format.version >= 5 {
         let v5 = decode_exact::<WireRecordV5>(frame)?;
-        (v5.v3.v2, v5.v3.extra, v5.attrs)
+        (v5.v3.v2, v5.v3.extra, v5.attrs, v5.snapshot)
     } else if format.version >= 3 {
         let v3 = decode_exact::<WireRecordV3>(frame)?;
-        (v3.v2, v3.extra, None)
+        (v3.v2, v3.extra, None, None)
     } else {
-        (decode_exact::<WireRecord>(frame)?, Vec::new(), None)
+        (decode_exact::<WireRecord>(frame)?, Vec::new(), None, None)
     };
     let mut record = wire.into_record(format.algorithm)?;
     record.extra = decode_extra(&record, extra, &format.extra)?;
     record.attrs = attrs.map(WireAttrs::into_attrs).transpose()?;
+    record.snapshot = snapshot.map(|s| s.into_snapshot(&record)).transpose()?;
     Ok(record)
 }
 

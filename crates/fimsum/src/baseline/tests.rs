@@ -351,6 +351,7 @@ fn attributes_round_trip_in_version_5_and_version_4_records_have_none() {
                 extra: Vec::new(),
             },
             attrs: Some(wire),
+            snapshot: None,
         });
         let path = dir.path().join("crafted");
         std::fs::write(&path, file_of(5, &head, &[record])).unwrap();

@@ -13,12 +13,16 @@ use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
 use crate::scan::walk::{FilterArg, OneFileSystem};
+use crate::text::compress::Compressed;
+use crate::text::lines::LineDigests;
+use crate::text::{Snapshot, LINES_MAX};
 
 pub(super) const MAGIC: &[u8; 8] = b"FIMSUMBL";
 pub(super) const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
-/// Version 5: the layout above. Version 4 had no security attributes in its records;
-/// version 3 had no `skip_fs` in the header; version 2 had no extra digests either; version
-/// 1 had no generation in the header either and was never signed. All are still read.
+/// Version 5: the layout above. Version 4 had no security attributes and no snapshots in
+/// its records; version 3 had no `skip_fs` in the header; version 2 had no extra digests
+/// either; version 1 had no generation in the header either and was never signed. All are
+/// still read.
 pub const FORMAT_VERSION: u32 = 5;
 pub(super) const FRAME_LIMIT: usize = 1 << 20;
 pub(super) const DIGEST_LEN: usize = 32;
@@ -153,11 +157,14 @@ pub(super) struct WireRecordV3 {
 
 // --- Version 5's record: security attributes -------------------------------------------
 
-/// Version 5's record: version 3's, then the security attributes (`None`: not recorded).
+/// Version 5's record: version 3's, then the security attributes (`None`: not recorded),
+/// then the snapshot of a regular file that a rule's `diff` asked for (`None` for every
+/// other record; see the block on snapshots below).
 #[derive(Encode, Decode)]
 pub(super) struct WireRecordV5 {
     pub(super) v3: WireRecordV3,
     pub(super) attrs: Option<WireAttrs>,
+    pub(super) snapshot: Option<WireSnapshot>,
 }
 
 /// [`Attrs`] on disk: the decoded forms, not the raw xattrs, so that a reader needs no
@@ -588,4 +595,60 @@ pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<H
     decoded
         .and_then(|(wire, generation, extra, skip_fs)| wire.into_header(generation, extra, skip_fs))
         .map_err(|e| format!("bad header: {e}"))
+}
+
+// Version 5's snapshots (`crate::text`): a block of its own.
+
+/// The first version whose records may carry a snapshot.
+pub const SNAPSHOT_VERSION: u32 = 5;
+
+/// [`Snapshot`] as stored.
+#[derive(Encode, Decode)]
+pub(super) enum WireSnapshot {
+    /// The original length and the zstd frame.
+    Text(u32, Vec<u8>),
+    /// The salt and one digest a line.
+    Secret([u8; 16], Vec<[u8; 8]>),
+    Binary,
+    /// The per-file limit in force.
+    TooLarge(u64),
+    /// The per-baseline limit in force.
+    OverBudget(u64),
+}
+
+impl WireSnapshot {
+    pub(super) fn from_snapshot(s: &Snapshot) -> WireSnapshot {
+        match s {
+            Snapshot::Text(c) => {
+                let (len, data) = c.parts();
+                WireSnapshot::Text(len, data.to_vec())
+            }
+            Snapshot::Secret(l) => WireSnapshot::Secret(l.salt(), l.digests().to_vec()),
+            Snapshot::Binary => WireSnapshot::Binary,
+            Snapshot::TooLarge { limit } => WireSnapshot::TooLarge(*limit),
+            Snapshot::OverBudget { limit } => WireSnapshot::OverBudget(*limit),
+        }
+    }
+
+    /// The snapshot of `record`, which must be a regular file with a checksum: a snapshot
+    /// is of the bytes a checksum was taken of.
+    pub(super) fn into_snapshot(self, record: &Record) -> std::result::Result<Snapshot, String> {
+        if record.kind != Kind::File || record.content.digest().is_none() {
+            return Err("a snapshot on a record without a checksum".into());
+        }
+        Ok(match self {
+            WireSnapshot::Text(len, data) => {
+                Snapshot::Text(Box::new(Compressed::from_parts(len, data)?))
+            }
+            WireSnapshot::Secret(_, digests) if digests.len() > LINES_MAX => {
+                return Err(format!("snapshot of {} lines", digests.len()))
+            }
+            WireSnapshot::Secret(salt, digests) => {
+                Snapshot::Secret(Box::new(LineDigests::from_parts(salt, digests)))
+            }
+            WireSnapshot::Binary => Snapshot::Binary,
+            WireSnapshot::TooLarge(limit) => Snapshot::TooLarge { limit },
+            WireSnapshot::OverBudget(limit) => Snapshot::OverBudget { limit },
+        })
+    }
 }

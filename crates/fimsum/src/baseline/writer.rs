@@ -14,7 +14,7 @@ use super::reader::{check_signature, read_prefix, read_private, Input, Policy, N
 use super::sign::{self, SecretKey};
 use super::wire::{
     config, frame_len, invalid_name, signed_prefix, HashWriter, Header, WireAttrs, WireRecord,
-    WireRecordV3, WireRecordV5, DIGEST_LEN, END_MAGIC,
+    WireRecordV3, WireRecordV5, WireSnapshot, DIGEST_LEN, END_MAGIC,
 };
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, HashKind};
@@ -365,16 +365,25 @@ impl BaselineWriter {
                 )),
             ));
         }
+        let v3 = WireRecordV3 {
+            v2: WireRecord::from_record(record),
+            extra: record
+                .extra
+                .iter()
+                .map(|(_, d)| d.as_bytes().to_vec())
+                .collect(),
+        };
+        // A snapshot belongs to a checksum; any other record keeps none.
+        let snapshot = match (&record.snapshot, record.content.digest()) {
+            (Some(s), Some(_)) if record.kind == crate::record::Kind::File => {
+                Some(WireSnapshot::from_snapshot(s))
+            }
+            _ => None,
+        };
         let wire = WireRecordV5 {
-            v3: WireRecordV3 {
-                v2: WireRecord::from_record(record),
-                extra: record
-                    .extra
-                    .iter()
-                    .map(|(_, d)| d.as_bytes().to_vec())
-                    .collect(),
-            },
+            v3,
             attrs: record.attrs.as_ref().map(WireAttrs::from_attrs),
+            snapshot,
         };
         self.frame.clear();
         bincode::encode_into_std_write(wire, &mut self.frame, config())

@@ -28,6 +28,7 @@ use crate::scan::fs_types;
 use crate::scan::quick::{self, QuickCheck, Reuse};
 use crate::scan::walk::WalkOptions;
 use crate::scan::{Prefixes, ScanOptions, Stats, BATCHES_AHEAD};
+use crate::text::{self, Capture};
 
 /// A check, resolved from the command line and the config.
 pub struct CheckPlan {
@@ -254,6 +255,7 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         kernel: plan.kernel,
         batches_ahead: BATCHES_AHEAD,
         growing: None,
+        capture: None,
     };
     // The growing files, whose old parts the scan checks as it reads them.
     let growing = Arc::new(Prefixes::new(assess::growing_files(
@@ -262,6 +264,17 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         &plan.policy,
     )?));
     options.growing = Some(Arc::clone(&growing));
+    // Snapshots for the diffs the rules ask for; a secret file's line digests are taken
+    // with the salt its baseline record has, so that the two versions compare.
+    if plan.policy.asks_for_diffs() {
+        let salts = if base.version() >= baseline::SNAPSHOT_VERSION {
+            text::capture::salts(base.records_again()?)?
+        } else {
+            Default::default()
+        };
+        let capture = Capture::new(plan.policy.clone(), header.roots.clone()).with_salts(salts);
+        options.capture = Some(Arc::new(capture));
+    }
     // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
     let reuse: Option<Box<dyn Reuse>> = match plan.quick {

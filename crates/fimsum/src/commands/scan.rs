@@ -12,11 +12,13 @@ use crate::error::{Error, Result};
 use crate::exit::Bits;
 use crate::fim::assess::IocHit;
 use crate::fim::ioc::IocSet;
+use crate::fim::policy::Policy;
 use crate::hash::{Algorithm, HashKind};
 use crate::record::Record;
 use crate::scan::quick::Reuse;
 use crate::scan::walk::WalkOptions;
 use crate::scan::{self, Item, ScanError, ScanOptions, Stats};
+use crate::text::Capture;
 
 /// What to scan and how.
 pub struct ScanPlan {
@@ -26,6 +28,9 @@ pub struct ScanPlan {
     pub options: ScanOptions,
     /// Known-bad digests to look for; empty for none.
     pub iocs: IocSet,
+    /// For a baseline (`init`): the rules whose `diff` keeps snapshots of files' content
+    /// ([`crate::text`]); `None` keeps none (`scan -o`, which has no config).
+    pub diffs: Option<Policy>,
 }
 
 /// Where a scan's baseline goes.
@@ -95,6 +100,10 @@ pub fn scan_to_baseline(
         &plan.options.walk,
         plan.options.extras.clone(),
     )?;
+    if let Some(policy) = plan.diffs.take() {
+        let capture = Capture::new(policy, header.roots.clone());
+        plan.options.capture = Some(std::sync::Arc::new(capture));
+    }
     let mut writer =
         BaselineWriter::create_numbered(&target.path, &header, target.signer, target.generation)?;
     // Neither the new baseline nor the one it replaces (nor their lock) is part of the tree

@@ -86,6 +86,17 @@ pub struct RuleConfig {
     pub attributes: Attributes,
     /// Whether matching files may grow without a report (logs): see [`crate::fim::policy`].
     pub growing: bool,
+    /// `diff = true` keeps a snapshot of matching files' content for a later diff,
+    /// `diff = false` stops a broader rule's; `None` when the rule does not say, and the
+    /// rules before it decide (see [`crate::fim::policy::Policy::content_rule`]).
+    pub diff: Option<bool>,
+    /// `secret = true`: matching files hold secrets, and keep only line digests, whatever
+    /// later rules say.
+    pub secret: bool,
+    /// False for a rule without `severity`, which gives only `diff` or `secret`: it takes no
+    /// part in deciding severities and attributes (its `severity` and `attributes` are then
+    /// placeholders), so it can be appended at the end without overriding the rules above.
+    pub judges: bool,
     /// Line of the `[[rule]]` header, for reports that say which rule decided.
     pub line: Option<usize>,
 }
@@ -260,9 +271,11 @@ struct RawConfig {
 struct RawRule {
     pattern: Option<Spanned<String>>,
     patterns: Option<Spanned<Vec<Spanned<String>>>>,
-    severity: Severity,
+    severity: Option<Severity>,
     attributes: Option<Vec<Spanned<String>>>,
     growing: Option<Spanned<bool>>,
+    diff: Option<bool>,
+    secret: Option<bool>,
 }
 
 /// The text being parsed, to turn byte offsets into positions.
@@ -548,6 +561,7 @@ fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, Confi
             .map(drop)
             .map_err(|e| src.at(pattern, format!("rule: {e}")))?;
     }
+    let attributes_given = raw.attributes.is_some();
     let attributes = match raw.attributes {
         Some(names) => names.iter().try_fold(Attributes::NONE, |set, name| {
             severity::parse_attribute_name(name.get_ref())
@@ -570,11 +584,22 @@ fn parse_rule(src: &Source, table: Spanned<RawRule>) -> Result<RuleConfig, Confi
         }
         None => false,
     };
+    let judges = raw.severity.is_some();
+    if !judges && (raw.diff.is_none() && raw.secret.is_none() || attributes_given || growing) {
+        return Err(src.error(
+            Some(span),
+            "rule: missing `severity` (only a rule that gives nothing but `diff` or `secret` \
+             may leave it out)",
+        ));
+    }
     Ok(RuleConfig {
         patterns: patterns.into_iter().map(Spanned::into_inner).collect(),
-        severity: raw.severity,
+        severity: raw.severity.unwrap_or(Severity::Medium),
         attributes,
         growing,
+        diff: raw.diff,
+        secret: raw.secret.unwrap_or(false),
+        judges,
         line: Some(line),
     })
 }
@@ -659,9 +684,37 @@ severity = \"critical\"
         );
         let (line, message) = error("[[rule]]\npattern = \"/x\"\n");
         assert_eq!(line, Some(1), "the rule's header");
-        assert!(message.contains("missing field `severity`"), "{message}");
+        assert!(message.contains("missing `severity`"), "{message}");
         let (_, message) = error("[[rule]]\npattern = \"/x\"\nseverity = 3\n");
         assert!(message.contains(":3:12:"), "{message}");
+    }
+
+    #[test]
+    fn diff_and_secret_options() {
+        let config = ok("[[rule]]\npattern = \"/etc/***\"\nseverity = \"high\"\n\
+             [[rule]]\npattern = \"/etc/**\"\ndiff = true\n\
+             [[rule]]\npattern = \"/etc/x\"\nsecret = true\ndiff = false\n");
+        let r = &config.rules;
+        assert_eq!((r[0].diff, r[0].secret, r[0].judges), (None, false, true));
+        assert_eq!(
+            (r[1].diff, r[1].secret, r[1].judges),
+            (Some(true), false, false)
+        );
+        assert_eq!(
+            (r[2].diff, r[2].secret, r[2].judges),
+            (Some(false), true, false)
+        );
+        // Without a severity a rule may say nothing else.
+        for bad in [
+            "[[rule]]\npattern = \"/x\"\ndiff = true\nattributes = [\"mode\"]\n",
+            "[[rule]]\npattern = \"/x\"\ndiff = true\ngrowing = true\n",
+        ] {
+            let (line, message) = error(bad);
+            assert_eq!(line, Some(1), "{bad}");
+            assert!(message.contains("missing `severity`"), "{message}");
+        }
+        let (_, message) = error("[[rule]]\npattern = \"/x\"\nseverity = \"low\"\ndiff = 1\n");
+        assert!(message.contains("invalid type"), "{message}");
     }
 
     #[test]

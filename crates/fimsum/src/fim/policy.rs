@@ -99,6 +99,19 @@ pub struct Policy {
     candidates: Candidates,
     skip_magics: Vec<u32>,
     skip_names: Vec<String>,
+    /// The patterns of the rules that say `diff`, in config order, each with what it says.
+    diff_patterns: Vec<(Pattern, bool)>,
+    /// The patterns of the rules with `secret = true`.
+    secret_patterns: Vec<Pattern>,
+}
+
+/// What the policy says about keeping a file's content ([`Policy::content_rule`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContentRule {
+    /// Keep a snapshot for a diff.
+    pub diff: bool,
+    /// The file holds secrets: line digests only.
+    pub secret: bool,
 }
 
 /// One pattern of a rule, and what the rule gives an entry it matches.
@@ -116,6 +129,8 @@ impl Policy {
     /// filesystem type. [`Config::parse`] has already refused both, with their line.
     pub fn new(config: &Config) -> Result<Policy, PolicyError> {
         let mut patterns = Vec::new();
+        let mut diff_patterns = Vec::new();
+        let mut secret_patterns = Vec::new();
         for (index, rule) in config.rules.iter().enumerate() {
             let error = |message: String| PolicyError {
                 rule: Some(index),
@@ -128,7 +143,15 @@ impl Policy {
             let verdict = rule_verdict(rule, index);
             for text in &rule.patterns {
                 let pattern = Pattern::compile(text).map_err(error)?;
-                patterns.push(RulePattern { pattern, verdict });
+                if let Some(diff) = rule.diff {
+                    diff_patterns.push((pattern.clone(), diff));
+                }
+                if rule.secret {
+                    secret_patterns.push(pattern.clone());
+                }
+                if rule.judges {
+                    patterns.push(RulePattern { pattern, verdict });
+                }
             }
         }
         let mut skip_magics = Vec::new();
@@ -145,7 +168,34 @@ impl Policy {
             patterns,
             skip_magics,
             skip_names: config.skip_fs.clone(),
+            diff_patterns,
+            secret_patterns,
         })
+    }
+
+    /// Whether to keep the content of the file at `abs_path` for a diff, and whether it
+    /// holds secrets. Unlike the verdict, these are not the last matching rule's: a rule
+    /// that does not say `diff` leaves it to the rules before it (so `diff = true` on
+    /// `/etc/***` holds for `/etc/passwd` under its own critical rule, and `diff = false`
+    /// further down makes an exception), and `secret = true` on any matching rule counts,
+    /// whatever comes after: no rule can make a secret file's text stored.
+    pub fn content_rule(&self, abs_path: &[u8]) -> ContentRule {
+        let name = abs_path.strip_prefix(b"/").unwrap_or(abs_path);
+        let matches = |p: &Pattern| p.may_match(name) && p.matcher.matches(name, false);
+        ContentRule {
+            diff: self
+                .diff_patterns
+                .iter()
+                .rev()
+                .find(|(p, _)| matches(p))
+                .is_some_and(|(_, diff)| *diff),
+            secret: self.secret_patterns.iter().any(matches),
+        }
+    }
+
+    /// Does any rule ask for diffs? Without one, a scan keeps no snapshots at all.
+    pub fn asks_for_diffs(&self) -> bool {
+        self.diff_patterns.iter().any(|(_, diff)| *diff)
     }
 
     /// Could a rule with `growing` set match something at or below the absolute directory
@@ -341,6 +391,9 @@ mod tests {
             severity,
             attributes,
             growing: false,
+            diff: None,
+            secret: false,
+            judges: true,
             line: None,
         }
     }
@@ -557,6 +610,43 @@ mod tests {
         assert!(!v.counts(Attribute::Content), "ignored: nothing counts");
         assert!(!v.needs_content());
         assert!(!p.classify(b"/var/lib/x", false).growing);
+    }
+
+    #[test]
+    fn diff_follows_the_last_rule_that_says_it_and_secret_any_rule() {
+        let mut etc = rule(&["/etc/***"], Severity::Medium, Attributes::ALL);
+        etc.diff = Some(true);
+        let mut passwd = rule(&["/etc/passwd"], Severity::Critical, Attributes::ALL);
+        passwd.secret = false;
+        let mut cache = rule(&["/etc/*.cache"], Severity::Low, Attributes::ALL);
+        cache.diff = Some(false);
+        let mut keys = rule(&["/etc/keys/***"], Severity::High, Attributes::ALL);
+        keys.secret = true;
+        let mut only_diff = rule(&["/srv/**"], Severity::Ignore, Attributes::NONE);
+        only_diff.diff = Some(true);
+        only_diff.judges = false;
+        let mut late = rule(&["/etc/keys/public"], Severity::Low, Attributes::ALL);
+        late.diff = Some(true);
+        let p = policy(vec![etc, passwd, cache, keys, only_diff, late]);
+        let content = |path: &str| p.content_rule(path.as_bytes());
+        assert_eq!(
+            content("/etc/passwd"),
+            ContentRule {
+                diff: true,
+                secret: false
+            }
+        );
+        assert!(!content("/etc/ld.cache").diff);
+        assert!(!content("/var/x").diff);
+        assert!(content("/etc/keys/a").secret && content("/etc/keys/a").diff);
+        // A later rule cannot take a secret back.
+        assert!(content("/etc/keys/public").secret);
+        // A rule that only gives `diff` decides nothing else.
+        assert!(content("/srv/a").diff);
+        assert_eq!(p.classify(b"/srv/a", false), Verdict::UNMATCHED);
+        assert_eq!(p.classify(b"/etc/passwd", false).rule, Some(1));
+        assert!(p.asks_for_diffs());
+        assert!(!policy(vec![rule(&["/x"], Severity::Low, Attributes::ALL)]).asks_for_diffs());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::fim::config::RuleConfig;
 use crate::fim::severity::Severity;
 use crate::record::{Attribute, Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
+use crate::text::ContentDiff;
 
 pub use crate::report::itemize::write_itemize;
 pub use crate::report::rsync::write_rsync;
@@ -79,8 +80,54 @@ pub fn write_human(
             "{severity} {}",
             finding_text(finding, diff, &name, ctx.charset)
         )?;
+        if let Some(content) = finding_content_diff(finding, change) {
+            for line in content.report_lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
     }
     Ok(())
+}
+
+/// What changed inside a file whose content change the finding reports (see
+/// [`Change::content_diff`]); `None` when the content is not among its counted fields.
+pub(crate) fn finding_content_diff(
+    finding: &Finding,
+    change: Option<&Change>,
+) -> Option<ContentDiff> {
+    if finding.event != Event::Modified || !finding.fields.contains(&Attribute::Content) {
+        return None;
+    }
+    change?.content_diff()
+}
+
+/// The JSON fields of a content diff: `diff`, the unified diff as one string (lines joined
+/// by `\n`), or `null` with `diff_note` saying why (binary, over a limit, no snapshot), or
+/// for a file that holds secrets `null` with `secret: true` and the changed line numbers of
+/// each version (`lines_changed` of the new, `old_lines_changed` of the old).
+fn content_diff_json(obj: &mut Value, content: &ContentDiff) {
+    match content {
+        ContentDiff::Text {
+            lines,
+            added,
+            removed,
+        } => {
+            obj["diff"] = Value::from(lines.join("\n"));
+            obj["diff_added"] = Value::from(*added);
+            obj["diff_removed"] = Value::from(*removed);
+        }
+        ContentDiff::Secret { .. } => {
+            let (new, old) = content.lines_changed();
+            obj["diff"] = Value::Null;
+            obj["secret"] = Value::from(true);
+            obj["lines_changed"] = Value::from(new);
+            obj["old_lines_changed"] = Value::from(old);
+        }
+        ContentDiff::Binary | ContentDiff::Unavailable(_) => {
+            obj["diff"] = Value::Null;
+            obj["diff_note"] = Value::from(content.summary());
+        }
+    }
 }
 
 /// The first line of a report: the findings by kind of change.
@@ -273,6 +320,9 @@ pub fn write_json(
         }
         if let Some(package) = &finding.package {
             obj["package"] = Value::from(package.as_str());
+        }
+        if let Some(content) = finding_content_diff(finding, change) {
+            content_diff_json(&mut obj, &content);
         }
         if !finding.ioc.is_empty() {
             obj["ioc"] = finding

@@ -8,6 +8,9 @@
 //! /var/log/auth.log, readable by root and adm only. Our own client rather than `syslog(3)`:
 //! the socket is a parameter (tests read what is sent), and a failure is an error to report,
 //! not silence.
+//!
+//! A content diff ([`crate::text`]) is never sent, only its counts ("diff +1 -0 lines") or,
+//! for a file that holds secrets, its changed line numbers.
 
 use std::io;
 use std::os::unix::net::UnixDatagram;
@@ -16,7 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::diff::Diff;
 use crate::fim::assess::Assessment;
 use crate::fim::severity::Severity;
-use crate::report::{finding_text, severity_text, summary_text};
+use crate::report::{finding_content_diff, finding_text, severity_text, summary_text};
 use crate::rsync::escape::{escape_name, Charset};
 
 /// The socket syslog daemons and journald listen on.
@@ -117,7 +120,14 @@ pub fn send_findings(
     syslog.send(priority, &summary)?;
     for finding in &assessment.findings {
         let name = escape_name(&finding.path, charset);
-        let text = finding_text(finding, diff, &name, charset);
+        let mut text = finding_text(finding, diff, &name, charset);
+        // Never a diff's text: a syslog line is read far from the host, kept for months,
+        // and a config file can hold what its rule did not call a secret. Counts and line
+        // numbers only.
+        let change = finding.change.map(|i| &diff.changes[i]);
+        if let Some(content) = finding_content_diff(finding, change) {
+            text.push_str(&format!("; {}", content.summary()));
+        }
         syslog.send(
             Priority::of(finding.severity),
             &format!("{}: {text}", finding.severity),

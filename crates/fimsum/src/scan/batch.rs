@@ -133,6 +133,9 @@ impl Slot {
                     compact.content = hashed.content;
                     compact.set_extra(hashed.extra);
                     compact.set_attrs(hashed.attrs);
+                    if hashed.snapshot.is_some() {
+                        compact.rare().snapshot = hashed.snapshot;
+                    }
                 }
                 Err(why) => compact.content = Content::Unreadable(why.into()),
             }
@@ -455,6 +458,7 @@ mod tests {
             extra,
             prefix: None,
             attrs: None,
+            snapshot: None,
         };
         let extra = vec![(HashKind::Sha256, digest(b"passwd"))];
         passwd_slot.fill(hashed(Content::Digest(digest(b"passwd")), extra.clone()));

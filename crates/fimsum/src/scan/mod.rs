@@ -39,6 +39,7 @@ use crate::scan::queue::{CloseOnDrop, JobQueue};
 pub use crate::scan::quick::{QuickCheck, Reuse};
 use crate::scan::read::{Hashed, Job};
 use crate::scan::walk::{Entry, Event, WalkOptions, Walker};
+use crate::text::{Capture, Snapshot, TOTAL_MAX};
 
 /// Batches walked ahead of the output. Within this window files are hashed in whatever order
 /// the lanes take them; a batch with a big file waits for it while later ones are hashed, so
@@ -70,6 +71,9 @@ pub struct ScanOptions {
     pub batches_ahead: usize,
     /// Growing files (`check`): the checksums of their old parts, taken while they are read.
     pub growing: Option<Arc<Prefixes>>,
+    /// Which files keep a snapshot of their content for a diff (a rule's `diff`), taken
+    /// from the bytes hashed; `None` keeps none.
+    pub capture: Option<Arc<Capture>>,
 }
 
 /// The growing files of a baseline (logs, under a `growing` rule) and their recorded sizes;
@@ -160,6 +164,10 @@ pub fn scan_reusing<E>(
     let attrs = options.walk.attrs;
     let mut stats = Stats::default();
     let growing = options.growing.as_deref();
+    let capture = options.capture.as_deref().filter(|c| c.is_active());
+    // The snapshots' bytes so far, in the walk's order: which files are past the total does
+    // not depend on the threads.
+    let mut kept: u64 = 0;
     // The token of a growing file's job also carries its name, for its prefix checksum.
     let jobs = &JobQueue::<Job<(Slot, Vec<u8>)>>::new(JOBS_AHEAD);
     std::thread::scope(|scope| {
@@ -218,12 +226,17 @@ pub fn scan_reusing<E>(
                         .is_some_and(|m| m.nlink > 1 && !inodes.insert((m.dev, m.ino)));
                 let reused = known.is_some();
                 if let Some(known) = known {
-                    // Trusted from the baseline: not read.
+                    // Trusted from the baseline: not read. Its snapshot is of the same content,
+                    // kept if the rules still ask for one.
                     record.content = Content::Digest(known.digest);
                     record.extra = known.extra;
                     // Its attributes are still this scan's own: they cost no read.
                     if let (true, Some(file)) = (attrs, &file) {
                         record.attrs = crate::attrs::read::of_file_at(&file.dir, &file.leaf);
+                    }
+                    let size = record.meta.map_or(0, |m| m.size);
+                    if capture.is_some_and(|c| c.want(&record.name, size).is_some()) {
+                        record.snapshot = known.snapshot;
                     }
                 }
                 let job = match (linked || reused, file, record.meta) {
@@ -232,6 +245,10 @@ pub fn scan_reusing<E>(
                 };
                 let prefix = match (&job, growing) {
                     (Some(_), Some(g)) => g.sizes.get(&record.name).copied(),
+                    _ => None,
+                };
+                let snapshot = match (&job, capture) {
+                    (Some((_, seen)), Some(c)) => c.want(&record.name, seen.size),
                     _ => None,
                 };
                 // The name is for the hooks and growing files; a copy per file costs.
@@ -255,6 +272,7 @@ pub fn scan_reusing<E>(
                         seen,
                         prefix,
                         attrs,
+                        snapshot,
                         token: (batch.expect_outcome(index), for_prefix),
                     };
                     pending.push(job);
@@ -302,6 +320,9 @@ pub fn scan_reusing<E>(
                     Item::Problem(p) => Item::Problem(p),
                     Item::Record(mut record) => {
                         share_links(&mut record, &mut links);
+                        if let Some(snapshot) = &mut record.snapshot {
+                            kept = within_total(snapshot, kept);
+                        }
                         stats.entries += 1;
                         if record.kind == Kind::File {
                             stats.files += 1;
@@ -327,6 +348,18 @@ pub fn scan_reusing<E>(
         Ok(())
     })?;
     Ok(stats)
+}
+
+/// The snapshot as the baseline may keep it, given the `kept` bytes of the snapshots before
+/// it: itself while the total stays within [`TOTAL_MAX`], else "over the limit". Returns the
+/// new total.
+fn within_total(snapshot: &mut Snapshot, kept: u64) -> u64 {
+    let total = kept + snapshot.stored_len();
+    if total > TOTAL_MAX {
+        *snapshot = Snapshot::OverBudget { limit: TOTAL_MAX };
+        return kept;
+    }
+    total
 }
 
 /// Close a batch and send it to the output; the queue is told while the output is too far
@@ -445,4 +478,40 @@ fn raise_open_file_limit() -> usize {
     limit
         .current
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::FILE_MAX;
+
+    /// Past the total, a snapshot becomes "over the limit" and adds nothing; a smaller one
+    /// after it may still fit.
+    #[test]
+    fn snapshots_past_the_total_say_so() {
+        let mut binary = Snapshot::Binary;
+        assert_eq!(within_total(&mut binary, TOTAL_MAX), TOTAL_MAX);
+        assert_eq!(binary, Snapshot::Binary, "nothing stored, nothing counted");
+        let text = |n: usize| {
+            let content: Vec<u8> = (0..n).map(|i| (i * 7919 % 251) as u8 + 1).collect();
+            let snapshot = crate::text::capture::take(
+                &crate::text::capture::Want::Take {
+                    secret: false,
+                    salt: [0; 16],
+                },
+                &content,
+            );
+            snapshot.unwrap()
+        };
+        let mut big = text(FILE_MAX as usize);
+        let len = big.stored_len();
+        assert!(len > 0);
+        let kept = TOTAL_MAX - len + 1;
+        assert_eq!(within_total(&mut big, kept), kept);
+        assert_eq!(big, Snapshot::OverBudget { limit: TOTAL_MAX });
+        let mut small = text(10);
+        let small_len = small.stored_len();
+        assert_eq!(within_total(&mut small, kept), kept + small_len);
+        assert!(matches!(small, Snapshot::Text(_)));
+    }
 }

@@ -26,6 +26,7 @@ use crate::error::Result;
 use crate::hash::{Digest, HashKind};
 use crate::record::{Kind, Record};
 use crate::rsync::order::cmp_entries;
+use crate::text::Snapshot;
 
 /// Records handed over from the decoding thread at a time.
 const AHEAD_CHUNK: usize = 1024;
@@ -78,6 +79,8 @@ pub struct Known {
     pub digest: Digest,
     /// The extra digests the scan computes, in its order.
     pub extra: Vec<(HashKind, Digest)>,
+    /// The baseline's snapshot of the same content ([`crate::text`]), if it has one.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// Where a scan may get checksums without reading files.
@@ -162,6 +165,7 @@ impl<I: Iterator<Item = Result<Record>> + Send> Reuse for QuickCheck<I> {
         Some(Known {
             digest,
             extra: old.extra,
+            snapshot: old.snapshot,
         })
     }
 }
@@ -202,6 +206,7 @@ mod tests {
             Some(Known {
                 digest: *file("a", &sha).content.digest().unwrap(),
                 extra: file("a", &sha).extra,
+                snapshot: None,
             })
         );
         assert_eq!(quick.known(&file("b", &[])), None);

@@ -44,6 +44,8 @@ use crate::record::{Content, Kind, Meta};
 use crate::scan::cache;
 use crate::scan::hook::HookRef;
 use crate::scan::mapped::GuardedMap;
+use crate::text::capture::{self, Want};
+use crate::text::Snapshot;
 
 /// Size of the per-thread read buffer: 256 KiB reads are within a few percent of the best
 /// read size measured on this kind of machine.
@@ -75,6 +77,9 @@ pub struct Hashed {
     /// The file's security attributes, read from the descriptor it was hashed through, when
     /// they were asked for ([`Job::attrs`]) and the file could be opened.
     pub attrs: Option<Attrs>,
+    /// The snapshot of those very bytes (see [`crate::text`]), when one was asked for
+    /// and `content` is a digest.
+    pub snapshot: Option<Snapshot>,
 }
 
 impl Hashed {
@@ -85,6 +90,7 @@ impl Hashed {
             extra: Vec::new(),
             prefix: None,
             attrs: None,
+            snapshot: None,
         }
     }
 }
@@ -99,35 +105,29 @@ pub fn checksum(
     extras: &[HashKind],
     hooks: &HookRef,
 ) -> Hashed {
-    checksum_with_prefix(
-        file,
-        name,
-        seen,
-        algorithm,
-        extras,
-        Besides::default(),
-        hooks,
-    )
+    checksum_with_prefix(file, name, seen, algorithm, extras, Asked::default(), hooks)
 }
 
-/// What a read takes from the file besides its checksums.
+/// What a read takes from the file besides the checksum and the extra digests.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Besides {
-    /// The checksum of the first this many bytes (see [`Job::prefix`]).
+pub(crate) struct Asked<'a> {
+    /// The length of a growing file's prefix to checksum ([`Job::prefix`]).
     pub prefix: Option<u64>,
-    /// The security attributes, from the descriptor read (see [`Job::attrs`]).
+    /// The security attributes, from the descriptor read ([`Job::attrs`]).
     pub attrs: bool,
+    /// The snapshot to keep ([`Job::snapshot`]).
+    pub snapshot: Option<&'a Want>,
 }
 
 /// [`checksum`], also taking the checksum of the first `prefix` bytes from the same read
-/// (see [`Job::prefix`]) and the attributes, as `besides` asks.
+/// (see [`Job::prefix`]) and whatever else `asked` names.
 pub(crate) fn checksum_with_prefix(
     file: &FileRef,
     name: &[u8],
     seen: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
-    besides: Besides,
+    asked: Asked,
     hooks: &HookRef,
 ) -> Hashed {
     let mut expected = *seen;
@@ -147,7 +147,7 @@ pub(crate) fn checksum_with_prefix(
                 Err(e) => return Hashed::failed(expected, Content::Unreadable(describe(e))),
             }
         }
-        match read_once(file, name, &expected, algorithm, extras, besides, hooks) {
+        match read_once(file, name, &expected, algorithm, extras, asked, hooks) {
             Ok(hashed) => return hashed,
             Err(Failure::Io(e)) => {
                 return Hashed::failed(expected, Content::Unreadable(describe(e)))
@@ -162,18 +162,22 @@ pub(crate) fn checksum_with_prefix(
 }
 
 /// The hashers of the extra digests of one file, and of its prefix (see [`Job::prefix`]):
-/// the prefix hasher takes the same pieces as the extras, up to the prefix length.
+/// the prefix hasher takes the same pieces as the extras, up to the prefix length. And the
+/// copy of the bytes for a snapshot ([`Job::snapshot`]), taken from the same pieces.
 struct Extras {
     extra: Vec<(HashKind, Hasher)>,
     /// The hasher of the prefix and how many of its bytes it still has to see.
     prefix: Option<(Hasher, u64)>,
+    /// The snapshot asked for and the bytes so far; `None` once they pass the limit.
+    capture: Option<(Want, Option<Vec<u8>>)>,
 }
 
 impl Extras {
-    fn new(kinds: &[HashKind], algorithm: Algorithm, prefix: Option<u64>) -> Extras {
+    fn new(kinds: &[HashKind], algorithm: Algorithm, asked: Asked) -> Extras {
         Extras {
             extra: kinds.iter().map(|&k| (k, k.hasher())).collect(),
-            prefix: prefix.map(|len| (algorithm.hasher(), len)),
+            prefix: asked.prefix.map(|len| (algorithm.hasher(), len)),
+            capture: asked.snapshot.map(|want| (want.clone(), Some(Vec::new()))),
         }
     }
 
@@ -188,10 +192,19 @@ impl Extras {
                 *left -= n as u64;
             }
         }
+        if let Some((Want::Take { .. }, kept)) = &mut self.capture {
+            match kept {
+                Some(buf) if buf.len() + bytes.len() <= crate::text::FILE_MAX as usize => {
+                    buf.extend_from_slice(bytes)
+                }
+                _ => *kept = None,
+            }
+        }
     }
 
-    /// The extra digests, and the prefix's if the content had all of its bytes.
-    fn finish(self) -> (Vec<(HashKind, Digest)>, Option<Digest>) {
+    /// The extra digests, the prefix's if the content had all of its bytes, and the
+    /// snapshot; for content that was read whole and unchanged.
+    fn finish(self) -> (Vec<(HashKind, Digest)>, Option<Digest>, Option<Snapshot>) {
         let extra = self
             .extra
             .into_iter()
@@ -201,7 +214,13 @@ impl Extras {
             Some((hasher, 0)) => Some(hasher.finish()),
             _ => None,
         };
-        (extra, prefix)
+        let snapshot = match &self.capture {
+            Some((want, Some(bytes))) => capture::take(want, bytes),
+            // Past the limit: the file grew after the walk saw it.
+            Some((_, None)) => capture::take(&Want::TooLarge, &[]),
+            None => None,
+        };
+        (extra, prefix, snapshot)
     }
 }
 
@@ -296,14 +315,14 @@ fn read_once(
     expected: &Meta,
     algorithm: Algorithm,
     extras: &[HashKind],
-    besides: Besides,
+    asked: Asked,
     hooks: &HookRef,
 ) -> Result<Hashed, Failure> {
     let started = now_nanos();
     let (fd, before, uncached, attrs) =
-        open_checked(file, None, name, expected, besides.attrs, hooks)?;
+        open_checked(file, None, name, expected, asked.attrs, hooks)?;
     let mut hasher = algorithm.hasher();
-    let mut extra = Extras::new(extras, algorithm, besides.prefix);
+    let mut extra = Extras::new(extras, algorithm, asked);
     let read = BUFFER.with(|buf| -> Result<u64, Errno> {
         let mut buf = buf.borrow_mut();
         let mut total = 0u64;
@@ -325,7 +344,7 @@ fn read_once(
     });
     let hashed = read.map_err(Failure::from).and_then(|read| {
         let meta = confirm(&fd, &before, read)?;
-        let (extra, prefix) = extra.finish();
+        let (extra, prefix, snapshot) = extra.finish();
         settle(
             &fd,
             started,
@@ -336,6 +355,7 @@ fn read_once(
                 extra,
                 prefix,
                 attrs,
+                snapshot,
             },
         )
     });
@@ -485,6 +505,8 @@ pub(crate) struct Job<T> {
     pub prefix: Option<u64>,
     /// Read the file's security attributes too, from the descriptor it is hashed through.
     pub attrs: bool,
+    /// The snapshot to keep of the bytes hashed (a rule's `diff`), decided by the walk.
+    pub snapshot: Option<Want>,
     pub token: T,
 }
 
@@ -659,6 +681,7 @@ where
     /// at open goes the streaming way at once (`None`).
     fn load(&mut self, mut job: Job<T>) -> Option<Loaded<T>> {
         let loaded_prefix = job.prefix;
+        let loaded_snapshot = job.snapshot.clone();
         // For a file the walk opened, its `fstat` is older; a write begun since then either
         // moved its ctime (which `confirm` sees) or is within [`RECENT`] of now, or else it
         // has been under way for longer than that: the case [`is_recent`] leaves.
@@ -693,7 +716,16 @@ where
             before,
             uncached,
             body,
-            extras: Extras::new(self.extras, self.algorithm, loaded_prefix),
+            extras: Extras::new(
+                self.extras,
+                self.algorithm,
+                // The attributes are this lane's own business (`attrs` below).
+                Asked {
+                    prefix: loaded_prefix,
+                    attrs: false,
+                    snapshot: loaded_snapshot.as_ref(),
+                },
+            ),
             failed: false,
             started,
             attrs,
@@ -765,9 +797,10 @@ where
             &job.seen,
             self.algorithm,
             self.extras,
-            Besides {
+            Asked {
                 prefix: job.prefix,
                 attrs: job.attrs,
+                snapshot: job.snapshot.as_ref(),
             },
             self.hooks,
         );
@@ -834,13 +867,14 @@ where
         };
         let meta = confirm(&fd, &before, read).ok().filter(|_| trusted);
         let hashed = meta.map(|meta| {
-            let (extra, prefix) = extras.finish();
+            let (extra, prefix, snapshot) = extras.finish();
             Hashed {
                 meta,
                 content: Content::Digest(digest),
                 extra,
                 prefix,
                 attrs,
+                snapshot,
             }
         });
         let recent = hashed.as_ref().is_some_and(|h| is_recent(&h.meta, started));
@@ -965,6 +999,7 @@ mod tests {
                     seen: Meta::from_stat(&st),
                     prefix: Some(len),
                     attrs: false,
+                    snapshot: None,
                     token: len,
                 });
                 let mut got = Vec::new();
@@ -988,9 +1023,10 @@ mod tests {
                         &meta,
                         algorithm,
                         &[],
-                        Besides {
+                        Asked {
                             prefix: Some(len),
                             attrs: false,
+                            snapshot: None,
                         },
                         &HookRef::default(),
                     );
@@ -1007,6 +1043,13 @@ mod tests {
     /// stream and on the streaming fallback path alike. The extras are tested beside MD5
     /// (the multi-buffer lanes) and XXH3 (one file at a time), the two ways the stream
     /// consumes pieces; unoptimised SHA-256 would make the test slow for no more coverage.
+    fn secret_want() -> Want {
+        Want::Take {
+            secret: true,
+            salt: [5; 16],
+        }
+    }
+
     #[test]
     fn stream_digests_equal_one_shot_digests_at_every_boundary() {
         let dir = std::env::temp_dir().join(format!("fimsum-read-{}", std::process::id()));
@@ -1035,7 +1078,9 @@ mod tests {
         );
         let hooks = HookRef::default();
         let waiting: Arc<std::sync::atomic::AtomicUsize> = Arc::default();
-        let job = |i: usize| {
+        // Snapshots (line digests, many hashes a line) are asked for with one algorithm: the
+        // bytes they are taken from are the same code for every one.
+        let job = |i: usize, snapshot: bool| {
             let leaf = std::ffi::CString::new(i.to_string()).unwrap();
             // Half the files come opened, as the walk of a full scan hands them on.
             let opened = i
@@ -1057,21 +1102,28 @@ mod tests {
                 seen: Meta::from_stat(&st),
                 prefix: None,
                 attrs: false,
+                snapshot: snapshot.then(secret_want),
                 token: i,
             }
         };
         for algorithm in Algorithm::ALL {
             let with_extras = matches!(algorithm, Algorithm::Md5 | Algorithm::Xxh3);
+            let snapshots = algorithm == Algorithm::Xxh3;
             let extras = match with_extras {
                 true => crate::hash::extra_kinds(algorithm, HashKind::ALL),
                 false => Vec::new(),
             };
+            // The snapshot is of the very bytes hashed: line digests of exactly them, or
+            // over the limit.
             let want = |data: &[u8], extras: &[HashKind]| Hashed {
                 meta: Meta::default(),
                 content: Content::Digest(algorithm.digest(data)),
                 extra: extras.iter().map(|&k| (k, k.digest(data))).collect(),
                 prefix: None,
                 attrs: None,
+                snapshot: snapshots
+                    .then(|| capture::take(&secret_want(), data))
+                    .flatten(),
             };
             // Only the size of the metadata is compared.
             let sized = |mut h: Hashed| {
@@ -1087,7 +1139,7 @@ mod tests {
             {
                 let runs = if k == 0 && with_extras { 2 } else { 1 };
                 for extras in [&extras[..], &[]].into_iter().take(runs) {
-                    let mut jobs = (0..sizes.len()).map(job);
+                    let mut jobs = (0..sizes.len()).map(|i| job(i, snapshots));
                     let mut got = vec![None; sizes.len()];
                     checksum_stream(
                         algorithm,
@@ -1113,8 +1165,20 @@ mod tests {
             // every algorithm).
             let fallback = algorithm == Algorithm::Xxh3;
             for (i, data) in contents.iter().enumerate().filter(|_| fallback) {
-                let j = job(i);
-                let hashed = checksum(&j.file, &j.name, &j.seen, algorithm, &extras, &hooks);
+                let j = job(i, snapshots);
+                let hashed = checksum_with_prefix(
+                    &j.file,
+                    &j.name,
+                    &j.seen,
+                    algorithm,
+                    &extras,
+                    Asked {
+                        prefix: None,
+                        attrs: false,
+                        snapshot: j.snapshot.as_ref(),
+                    },
+                    &hooks,
+                );
                 assert_eq!(
                     sized(hashed),
                     (data.len() as u64, want(data, &extras)),
