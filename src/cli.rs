@@ -485,4 +485,9 @@ pub enum Format {
     Itemize,
     /// One JSON object per line (docs/json.md).
     Json,
+    /// Elastic Common Schema documents, one per line, as Auditbeat's file_integrity module
+    /// writes them (docs/siem.md).
+    Ecs,
+    /// OCSF File System Activity events, one per line (docs/siem.md).
+    Ocsf,
 }

@@ -11,6 +11,7 @@ mod consistency;
 mod copies;
 mod dist;
 mod filter_parity;
+mod fleet;
 mod inputs;
 mod logs;
 mod packages;

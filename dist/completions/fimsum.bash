@@ -137,7 +137,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 --verify-key)
@@ -223,7 +223,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -771,7 +771,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 --verify-key)

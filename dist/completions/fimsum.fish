@@ -66,7 +66,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s h -l help -d 'Pri
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (docs/json.md)'"
+json\t'One JSON object per line (docs/json.md)'
+ecs\t'Elastic Common Schema documents, one per line, as Auditbeat\'s file_integrity module writes them (docs/siem.md)'
+ocsf\t'OCSF File System Activity events, one per line (docs/siem.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -87,7 +89,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Pr
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (docs/json.md)'"
+json\t'One JSON object per line (docs/json.md)'
+ecs\t'Elastic Common Schema documents, one per line, as Auditbeat\'s file_integrity module writes them (docs/siem.md)'
+ocsf\t'OCSF File System Activity events, one per line (docs/siem.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -113,7 +117,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand config" -s h -l help -d 'P
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (docs/json.md)'"
+json\t'One JSON object per line (docs/json.md)'
+ecs\t'Elastic Common Schema documents, one per line, as Auditbeat\'s file_integrity module writes them (docs/siem.md)'
+ocsf\t'OCSF File System Activity events, one per line (docs/siem.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs\' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l source -d 'The backup job\'s source argument (`/etc/` or `/etc`, as the job gave it): the logs\' names are judged as the absolute paths under it, and its files can tell the algorithm' -r -F

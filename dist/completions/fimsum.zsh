@@ -75,7 +75,9 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (docs/json.md)"))' \
+json\:"One JSON object per line (docs/json.md)"
+ecs\:"Elastic Common Schema documents, one per line, as Auditbeat'\''s file_integrity module writes them (docs/siem.md)"
+ocsf\:"OCSF File System Activity events, one per line (docs/siem.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -105,7 +107,9 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (docs/json.md)"))' \
+json\:"One JSON object per line (docs/json.md)"
+ecs\:"Elastic Common Schema documents, one per line, as Auditbeat'\''s file_integrity module writes them (docs/siem.md)"
+ocsf\:"OCSF File System Activity events, one per line (docs/siem.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -145,7 +149,9 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (docs/json.md)"))' \
+json\:"One JSON object per line (docs/json.md)"
+ecs\:"Elastic Common Schema documents, one per line, as Auditbeat'\''s file_integrity module writes them (docs/siem.md)"
+ocsf\:"OCSF File System Activity events, one per line (docs/siem.md)"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '--checksum-choice=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
 '--cc=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
