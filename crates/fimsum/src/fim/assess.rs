@@ -325,7 +325,7 @@ fn severity(verdict: Verdict, counts: bool, detectors: &[Detector], ioc: &[IocHi
 /// several sources, a name belongs to the `dir` source (no trailing slash) named like its
 /// first component, or else to the first `dir/` source: where rsync merges several `dir/`
 /// sources, the first one is the one that listed the name, most often.
-fn resolve_path(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn resolve_path(roots: &[Vec<u8>], name: &[u8], out: &mut Vec<u8>) {
     let first = name.split(|&b| b == b'/').next().unwrap_or(name);
     let source = roots
         .iter()
