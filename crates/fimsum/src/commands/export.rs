@@ -73,9 +73,8 @@ fn export_partitioned(plan: &ExportPlan) -> Result<Exported> {
 /// One baseline's file of a partitioned export, and its rows.
 fn export_one(plan: &ExportPlan, path: &Path) -> Result<(PathBuf, u64)> {
     {
-        // Opened twice (here for the header, then for the rows): each open verifies all of
-        // it, and the rows written are those of the second, verified copy.
-        let header = Baseline::open_with(path, plan.verify.as_ref())?.header;
+        let base = Baseline::open_with(path, plan.verify.as_ref())?;
+        let header = base.header.clone();
         let dir = plan
             .output
             .join(format!("host={}", partition_value(&header.host)))
@@ -94,7 +93,7 @@ fn export_one(plan: &ExportPlan, path: &Path) -> Result<(PathBuf, u64)> {
             )));
         }
         let mut writer = ParquetWriter::create(&file)?;
-        write_baseline(&mut writer, path, plan.verify.as_ref())?;
+        write_records(&mut writer, path, base)?;
         let rows = writer.finish()?;
         Ok((file, rows))
     }
@@ -106,7 +105,11 @@ fn write_baseline(
     path: &Path,
     verify: Option<&baseline::Policy>,
 ) -> Result<()> {
-    let base = Baseline::open_with(path, verify)?;
+    write_records(writer, path, Baseline::open_with(path, verify)?)
+}
+
+/// Every record of `base`, read from `path`, as a row.
+fn write_records(writer: &mut ParquetWriter, path: &Path, base: Baseline) -> Result<()> {
     let info = BaselineInfo::new(path, &base.header);
     for record in base.records() {
         writer.push(&info, row_of(&record?, &info))?;

@@ -390,3 +390,152 @@ fn parquet_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
         io::Error::other(e),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    use super::*;
+    use crate::hash::Algorithm;
+
+    fn info(roots: &[&str]) -> BaselineInfo {
+        BaselineInfo {
+            host: "web1".into(),
+            roots: roots.iter().map(|r| r.to_string()).collect(),
+            baseline: "web1.fimsum".into(),
+            created: Timestamp {
+                sec: 1_700_000_000,
+                nsec: 5,
+            },
+            generation: u64::MAX,
+            algorithm: Algorithm::Xxh128,
+            raw_roots: Vec::new(),
+        }
+    }
+
+    /// Each row's columns by name.
+    fn read_back(path: &Path) -> Vec<HashMap<String, Field>> {
+        let reader = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+        reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|row| {
+                row.unwrap()
+                    .get_column_iter()
+                    .map(|(name, field)| (name.clone(), field.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unsigned_extremes_nulls_and_lists_read_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut writer = ParquetWriter::create(&path).unwrap();
+        let full = Row {
+            name: "bin/x".into(),
+            path: "/bin/x".into(),
+            kind: "file",
+            mode: Some(0o4755),
+            uid: Some(u32::MAX),
+            gid: Some(0),
+            size: Some(u64::MAX),
+            mtime: Some(Timestamp { sec: 0, nsec: 1 }),
+            // Past 2262: more nanoseconds than 64 bits hold.
+            ctime: Some(Timestamp {
+                sec: 10_000_000_000,
+                nsec: 0,
+            }),
+            inode: Some(u64::MAX - 1),
+            nlink: Some(1),
+            link_target: None,
+            checksum: Some("ab".into()),
+            md5: None,
+            sha1: None,
+            sha256: Some("cd".into()),
+            unreadable: None,
+        };
+        writer.push(&info(&["/etc/", "/usr/bin"]), full).unwrap();
+        writer
+            .push(
+                &info(&[]),
+                Row {
+                    name: "x".into(),
+                    kind: "special",
+                    ..Row::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(writer.finish().unwrap(), 2);
+        assert!(!partial_name(&path).exists());
+        let rows = read_back(&path);
+        assert_eq!(rows.len(), 2);
+        let (a, b) = (&rows[0], &rows[1]);
+        assert_eq!(a["uid"], Field::UInt(u32::MAX));
+        assert_eq!(a["mode"], Field::UInt(0o4755));
+        assert_eq!(a["size"], Field::ULong(u64::MAX));
+        assert_eq!(a["inode"], Field::ULong(u64::MAX - 1));
+        assert_eq!(a["generation"], Field::ULong(u64::MAX));
+        assert_eq!(a["sha256"], Field::Str("cd".into()));
+        assert_eq!(a["md5"], Field::Null);
+        assert_ne!(a["mtime"], Field::Null);
+        assert_eq!(a["ctime"], Field::Null, "out of range: null, not wrapped");
+        match &a["roots"] {
+            Field::ListInternal(list) => {
+                assert_eq!(
+                    list.elements(),
+                    [Field::Str("/etc/".into()), Field::Str("/usr/bin".into())]
+                )
+            }
+            other => panic!("roots: {other:?}"),
+        }
+        match &b["roots"] {
+            Field::ListInternal(list) => assert!(list.elements().is_empty()),
+            other => panic!("roots: {other:?}"),
+        }
+        for column in ["mode", "uid", "size", "mtime", "checksum", "link_target"] {
+            assert_eq!(b[column], Field::Null, "{column}");
+        }
+        assert_eq!(b["kind"], Field::Str("special".into()));
+    }
+
+    #[test]
+    fn many_row_groups_keep_every_row_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut writer = ParquetWriter::create(&path).unwrap();
+        let n = ROW_GROUP * 2 + 3;
+        for i in 0..n {
+            let row = Row {
+                name: i.to_string(),
+                kind: "file",
+                size: Some(i as u64),
+                ..Row::default()
+            };
+            writer.push(&info(&["/"]), row).unwrap();
+        }
+        writer.finish().unwrap();
+        let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), 3);
+        let rows = read_back(&path);
+        assert_eq!(rows.len(), n);
+        for (i, row) in rows.iter().enumerate().step_by(4099) {
+            assert_eq!(row["size"], Field::ULong(i as u64));
+            assert_eq!(row["name"], Field::Str(i.to_string()));
+        }
+    }
+
+    #[test]
+    fn an_unfinished_export_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut writer = ParquetWriter::create(&path).unwrap();
+        writer.push(&info(&["/"]), Row::default()).unwrap();
+        drop(writer);
+        assert!(!path.exists() && !partial_name(&path).exists());
+    }
+}
