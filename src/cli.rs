@@ -47,6 +47,14 @@ pub enum Command {
     Import(ImportArgs),
     /// Manage the Ed25519 keys that sign baselines.
     Key(KeyArgs),
+    /// Write stored baselines as one Parquet table (a row per entry per baseline) for
+    /// fleet-wide queries in DuckDB, Spark or Athena (docs/siem.md).
+    Export(ExportArgs),
+    /// Search stored baselines for files on IOC lists, without rescanning: every entry whose
+    /// recorded digest is listed, with its host, path and baseline time. Exit 16 on a hit, 8
+    /// when a baseline could not be searched (unreadable, not verified, or without a digest
+    /// of the lists' kinds).
+    Hunt(HuntArgs),
     /// Check every package file offline like debsums, plus what debsums misses (type, mode,
     /// owner).
     ///
@@ -441,6 +449,46 @@ pub struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The baselines, in the order their rows are written.
+    #[arg(required = true, value_name = "BASELINE")]
+    pub baselines: Vec<PathBuf>,
+    /// The table format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
+    /// The file to write (replaced only by a complete export); with --partition, the
+    /// directory of the tree.
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub output: PathBuf,
+    /// Write one file per baseline under OUTPUT/host=NAME/date=YYYY-MM-DD/ (Hive-style
+    /// partitions, which DuckDB, Spark and Athena prune by).
+    #[arg(long)]
+    pub partition: bool,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Apache Parquet, zstd-compressed.
+    Parquet,
+}
+
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    /// The baselines to search.
+    #[arg(required = true, value_name = "BASELINE")]
+    pub baselines: Vec<PathBuf>,
+    /// A list of known-bad hashes (the formats of `check --ioc`). Repeatable.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub ioc: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+#[derive(Args, Debug)]
 pub struct KeyArgs {
     #[command(subcommand)]
     pub command: KeyCommand,
@@ -489,4 +537,9 @@ pub enum Format {
     Itemize,
     /// One JSON object per line (docs/json.md).
     Json,
+    /// Elastic Common Schema documents, one per line, as Auditbeat's file_integrity module
+    /// writes them (docs/siem.md).
+    Ecs,
+    /// OCSF File System Activity events, one per line (docs/siem.md).
+    Ocsf,
 }

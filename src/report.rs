@@ -49,6 +49,12 @@ impl Report<'_> {
         match self.format {
             Format::Human => report::write_human(&mut out, self.diff, self.assessment, &ctx),
             Format::Json => report::write_json(&mut out, self.diff, self.assessment, &ctx),
+            Format::Ecs => {
+                report::write_ecs(&mut out, self.diff, self.assessment, &ctx, self.algorithm)
+            }
+            Format::Ocsf => {
+                report::write_ocsf(&mut out, self.diff, self.assessment, &ctx, self.algorithm)
+            }
             Format::Rsync | Format::Itemize => {
                 // rsync prints nothing but its lines: the notes go to stderr.
                 for note in self.notes {

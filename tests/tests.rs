@@ -12,6 +12,7 @@ mod consistency;
 mod copies;
 mod dist;
 mod filter_parity;
+mod fleet;
 mod inputs;
 mod logs;
 mod packages;

@@ -28,8 +28,14 @@ _fimsum() {
             fimsum,diff)
                 cmd="fimsum__subcmd__diff"
                 ;;
+            fimsum,export)
+                cmd="fimsum__subcmd__export"
+                ;;
             fimsum,help)
                 cmd="fimsum__subcmd__help"
+                ;;
+            fimsum,hunt)
+                cmd="fimsum__subcmd__hunt"
                 ;;
             fimsum,import)
                 cmd="fimsum__subcmd__import"
@@ -67,8 +73,14 @@ _fimsum() {
             fimsum__subcmd__help,diff)
                 cmd="fimsum__subcmd__help__subcmd__diff"
                 ;;
+            fimsum__subcmd__help,export)
+                cmd="fimsum__subcmd__help__subcmd__export"
+                ;;
             fimsum__subcmd__help,help)
                 cmd="fimsum__subcmd__help__subcmd__help"
+                ;;
+            fimsum__subcmd__help,hunt)
+                cmd="fimsum__subcmd__help__subcmd__hunt"
                 ;;
             fimsum__subcmd__help,import)
                 cmd="fimsum__subcmd__help__subcmd__import"
@@ -116,7 +128,7 @@ _fimsum() {
 
     case "${cmd}" in
         fimsum)
-            opts="-h -V --help --version scan init check update config diff show import key verify-packages man completions help"
+            opts="-h -V --help --version scan init check update config diff show import key export hunt verify-packages man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,7 +149,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 --verify-key)
@@ -223,7 +235,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -277,8 +289,46 @@ _fimsum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fimsum__subcmd__export)
+            opts="-o -h --format --output --partition --verify-key --expect-host --min-generation --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "parquet" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fimsum__subcmd__help)
-            opts="scan init check update config diff show import key verify-packages man completions help"
+            opts="scan init check update config diff show import key export hunt verify-packages man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +397,35 @@ _fimsum() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fimsum__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fimsum__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__help__subcmd__hunt)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -480,6 +558,40 @@ _fimsum() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fimsum__subcmd__hunt)
+            opts="-h --ioc --format --verify-key --expect-host --min-generation --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ioc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --verify-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-generation)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -771,7 +883,7 @@ _fimsum() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "human rsync itemize json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "human rsync itemize json ecs ocsf" -- "${cur}"))
                     return 0
                     ;;
                 --verify-key)

@@ -35,6 +35,8 @@ complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "diff" -d 'Compare two
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "show" -d 'Print a baseline as `%n %C` lines'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "export" -d 'Write stored baselines as one Parquet table (a row per entry per baseline) for fleet-wide queries in DuckDB, Spark or Athena (docs/siem.md)'
+complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "hunt" -d 'Search stored baselines for files on IOC lists, without rescanning: every entry whose recorded digest is listed, with its host, path and baseline time. Exit 16 on a hit, 8 when a baseline could not be searched (unreadable, not verified, or without a digest of the lists\' kinds)'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "verify-packages" -d 'Check every package file offline like debsums, plus what debsums misses (type, mode, owner)'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
 complete -c fimsum -n "__fish_fimsum_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -68,7 +70,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand init" -s h -l help -d 'Pri
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (docs/json.md)'"
+json\t'One JSON object per line (docs/json.md)'
+ecs\t'Elastic Common Schema documents, one per line, as Auditbeat\'s file_integrity module writes them (docs/siem.md)'
+ocsf\t'OCSF File System Activity events, one per line (docs/siem.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand check" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -90,7 +94,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand check" -s h -l help -d 'Pr
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (docs/json.md)'"
+json\t'One JSON object per line (docs/json.md)'
+ecs\t'Elastic Common Schema documents, one per line, as Auditbeat\'s file_integrity module writes them (docs/siem.md)'
+ocsf\t'OCSF File System Activity events, one per line (docs/siem.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand update" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
@@ -117,7 +123,9 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand config" -s h -l help -d 'P
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l format -r -f -a "human\t'A summary, then one line per change, most severe first (colour on a terminal)'
 rsync\t'The lines `rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/` prints'
 itemize\t'The same with `--out-format="%i %n %C"`: also attribute-only changes'
-json\t'One JSON object per line (docs/json.md)'"
+json\t'One JSON object per line (docs/json.md)'
+ecs\t'Elastic Common Schema documents, one per line, as Auditbeat\'s file_integrity module writes them (docs/siem.md)'
+ocsf\t'OCSF File System Activity events, one per line (docs/siem.md)'"
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l config -d 'The config file (default /etc/fimsum.toml if it exists, else the built-in policy: `fimsum config --default` prints it)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l checksum-choice -l cc -d 'The algorithm of rsync logs\' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand diff" -l source -d 'The backup job\'s source argument (`/etc/` or `/etc`, as the job gave it): the logs\' names are judged as the absolute paths under it, and its files can tell the algorithm' -r -F
@@ -156,6 +164,20 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand key; and not __fish_seen_s
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'
 complete -c fimsum -n "__fish_fimsum_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -l format -d 'The table format' -r -f -a "parquet\t'Apache Parquet, zstd-compressed'"
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -s o -l output -d 'The file to write (replaced only by a complete export); with --partition, the directory of the tree' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -l partition -d 'Write one file per baseline under OUTPUT/host=NAME/date=YYYY-MM-DD/ (Hive-style partitions, which DuckDB, Spark and Athena prune by)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fimsum -n "__fish_fimsum_using_subcommand hunt" -l ioc -d 'A list of known-bad hashes (the formats of `check --ioc`). Repeatable' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand hunt" -l format -r -f -a "human\t'One line per finding'
+json\t'One JSON object per line (docs/json.md)'"
+complete -c fimsum -n "__fish_fimsum_using_subcommand hunt" -l verify-key -d 'Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). `check` and `update` take the config file\'s `verify_key` when this is not given' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand hunt" -l expect-host -d 'With --verify-key: the baseline must have been made on host NAME' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand hunt" -l min-generation -d 'With --verify-key: the baseline\'s generation must be at least N (refuses an older baseline played back)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand hunt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l root -d 'Check the Debian-like system mounted at DIR: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l format -r -f -a "human\t'One line per finding'
 json\t'One JSON object per line (docs/json.md)'"
@@ -163,17 +185,19 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -l thread
 complete -c fimsum -n "__fish_fimsum_using_subcommand verify-packages" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fimsum -n "__fish_fimsum_using_subcommand man" -s h -l help -d 'Print help'
 complete -c fimsum -n "__fish_fimsum_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "init" -d 'Scan the roots of the config file and write its baseline (the first run on a host)'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since, by severity; without BASELINE, the config file\'s'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "update" -d '`check`, then make the new scan the baseline (keeping the previous ones)'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "config" -d 'Print the built-in default config, or check a config file'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "show" -d 'Print a baseline as `%n %C` lines'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "verify-packages" -d 'Check every package file offline like debsums, plus what debsums misses (type, mode, owner)'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key verify-packages man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "scan" -d 'Print `%n %C` lines for the sources, byte for byte as rsync does, or write a baseline'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "init" -d 'Scan the roots of the config file and write its baseline (the first run on a host)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "check" -d 'Rescan a baseline\'s sources (or PATHs) and report what changed since, by severity; without BASELINE, the config file\'s'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "update" -d '`check`, then make the new scan the baseline (keeping the previous ones)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "config" -d 'Print the built-in default config, or check a config file'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "diff" -d 'Compare two baselines; either may be an rsync `%n %C` log instead'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "show" -d 'Print a baseline as `%n %C` lines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "import" -d 'Turn an rsync `%n %C` log into a baseline'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "key" -d 'Manage the Ed25519 keys that sign baselines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "export" -d 'Write stored baselines as one Parquet table (a row per entry per baseline) for fleet-wide queries in DuckDB, Spark or Athena (docs/siem.md)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "hunt" -d 'Search stored baselines for files on IOC lists, without rescanning: every entry whose recorded digest is listed, with its host, path and baseline time. Exit 16 on a hit, 8 when a baseline could not be searched (unreadable, not verified, or without a digest of the lists\' kinds)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "verify-packages" -d 'Check every package file offline like debsums, plus what debsums misses (type, mode, owner)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "man" -d 'Print the man page (roff), generated from these very options: fimsum(1), or fimsum-COMMAND(1) for one command'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fimsum -n "__fish_fimsum_using_subcommand help; and not __fish_seen_subcommand_from scan init check update config diff show import key export hunt verify-packages man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "generate" -d 'Write a new key pair: NAME.key (secret, mode 0600) and NAME.pub (public). Never overwrites either file'

@@ -77,7 +77,9 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (docs/json.md)"))' \
+json\:"One JSON object per line (docs/json.md)"
+ecs\:"Elastic Common Schema documents, one per line, as Auditbeat'\''s file_integrity module writes them (docs/siem.md)"
+ocsf\:"OCSF File System Activity events, one per line (docs/siem.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -108,7 +110,9 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (docs/json.md)"))' \
+json\:"One JSON object per line (docs/json.md)"
+ecs\:"Elastic Common Schema documents, one per line, as Auditbeat'\''s file_integrity module writes them (docs/siem.md)"
+ocsf\:"OCSF File System Activity events, one per line (docs/siem.md)"))' \
 '--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
 '--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
 '--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
@@ -149,7 +153,9 @@ _arguments "${_arguments_options[@]}" : \
 '--format=[]:FORMAT:((human\:"A summary, then one line per change, most severe first (colour on a terminal)"
 rsync\:"The lines \`rsync -a --delete --checksum --out-format="%n %C" NEW/ OLD-COPY/\` prints"
 itemize\:"The same with \`--out-format="%i %n %C"\`\: also attribute-only changes"
-json\:"One JSON object per line (docs/json.md)"))' \
+json\:"One JSON object per line (docs/json.md)"
+ecs\:"Elastic Common Schema documents, one per line, as Auditbeat'\''s file_integrity module writes them (docs/siem.md)"
+ocsf\:"OCSF File System Activity events, one per line (docs/siem.md)"))' \
 '--config=[The config file (default /etc/fimsum.toml if it exists, else the built-in policy\: \`fimsum config --default\` prints it)]:FILE:_files' \
 '--checksum-choice=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
 '--cc=[The algorithm of rsync logs'\'' checksums. Their width only narrows it down (32 digits are md5, md4 or xxh128), so without it a file under --source or --dest decides, or the run is refused]:ALGO:_default' \
@@ -251,6 +257,33 @@ esac
     ;;
 esac
 ;;
+(export)
+_arguments "${_arguments_options[@]}" : \
+'--format=[The table format]:FORMAT:((parquet\:"Apache Parquet, zstd-compressed"))' \
+'-o+[The file to write (replaced only by a complete export); with --partition, the directory of the tree]:FILE:_files' \
+'--output=[The file to write (replaced only by a complete export); with --partition, the directory of the tree]:FILE:_files' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'--partition[Write one file per baseline under OUTPUT/host=NAME/date=YYYY-MM-DD/ (Hive-style partitions, which DuckDB, Spark and Athena prune by)]' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'*::baselines -- The baselines, in the order their rows are written:_files' \
+&& ret=0
+;;
+(hunt)
+_arguments "${_arguments_options[@]}" : \
+'*--ioc=[A list of known-bad hashes (the formats of \`check --ioc\`). Repeatable]:FILE:_files' \
+'--format=[]:FORMAT:((human\:"One line per finding"
+json\:"One JSON object per line (docs/json.md)"))' \
+'--verify-key=[Require a valid signature by this public key (NAME.pub), checked before any entry is read; a missing or bad signature, or one by another key, is an error (exit 65). \`check\` and \`update\` take the config file'\''s \`verify_key\` when this is not given]:FILE:_files' \
+'--expect-host=[With --verify-key\: the baseline must have been made on host NAME]:NAME:_default' \
+'--min-generation=[With --verify-key\: the baseline'\''s generation must be at least N (refuses an older baseline played back)]:N:_default' \
+'-h[Print help (see more with '\''--help'\'')]' \
+'--help[Print help (see more with '\''--help'\'')]' \
+'*::baselines -- The baselines to search:_files' \
+&& ret=0
+;;
 (verify-packages)
 _arguments "${_arguments_options[@]}" : \
 '--root=[Check the Debian-like system mounted at DIR\: its dpkg database and its files, with every path resolved inside DIR (absolute symlinks too)]:DIR:_files' \
@@ -339,6 +372,14 @@ _arguments "${_arguments_options[@]}" : \
     ;;
 esac
 ;;
+(export)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
+(hunt)
+_arguments "${_arguments_options[@]}" : \
+&& ret=0
+;;
 (verify-packages)
 _arguments "${_arguments_options[@]}" : \
 && ret=0
@@ -376,6 +417,8 @@ _fimsum_commands() {
 'show:Print a baseline as \`%n %C\` lines' \
 'import:Turn an rsync \`%n %C\` log into a baseline' \
 'key:Manage the Ed25519 keys that sign baselines' \
+'export:Write stored baselines as one Parquet table (a row per entry per baseline) for fleet-wide queries in DuckDB, Spark or Athena (docs/siem.md)' \
+'hunt:Search stored baselines for files on IOC lists, without rescanning\: every entry whose recorded digest is listed, with its host, path and baseline time. Exit 16 on a hit, 8 when a baseline could not be searched (unreadable, not verified, or without a digest of the lists'\'' kinds)' \
 'verify-packages:Check every package file offline like debsums, plus what debsums misses (type, mode, owner)' \
 'man:Print the man page (roff), generated from these very options\: fimsum(1), or fimsum-COMMAND(1) for one command' \
 'completions:Print a shell completion script' \
@@ -403,6 +446,11 @@ _fimsum__subcmd__diff_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum diff commands' commands "$@"
 }
+(( $+functions[_fimsum__subcmd__export_commands] )) ||
+_fimsum__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum export commands' commands "$@"
+}
 (( $+functions[_fimsum__subcmd__help_commands] )) ||
 _fimsum__subcmd__help_commands() {
     local commands; commands=(
@@ -415,6 +463,8 @@ _fimsum__subcmd__help_commands() {
 'show:Print a baseline as \`%n %C\` lines' \
 'import:Turn an rsync \`%n %C\` log into a baseline' \
 'key:Manage the Ed25519 keys that sign baselines' \
+'export:Write stored baselines as one Parquet table (a row per entry per baseline) for fleet-wide queries in DuckDB, Spark or Athena (docs/siem.md)' \
+'hunt:Search stored baselines for files on IOC lists, without rescanning\: every entry whose recorded digest is listed, with its host, path and baseline time. Exit 16 on a hit, 8 when a baseline could not be searched (unreadable, not verified, or without a digest of the lists'\'' kinds)' \
 'verify-packages:Check every package file offline like debsums, plus what debsums misses (type, mode, owner)' \
 'man:Print the man page (roff), generated from these very options\: fimsum(1), or fimsum-COMMAND(1) for one command' \
 'completions:Print a shell completion script' \
@@ -442,10 +492,20 @@ _fimsum__subcmd__help__subcmd__diff_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help diff commands' commands "$@"
 }
+(( $+functions[_fimsum__subcmd__help__subcmd__export_commands] )) ||
+_fimsum__subcmd__help__subcmd__export_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help export commands' commands "$@"
+}
 (( $+functions[_fimsum__subcmd__help__subcmd__help_commands] )) ||
 _fimsum__subcmd__help__subcmd__help_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help help commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__help__subcmd__hunt_commands] )) ||
+_fimsum__subcmd__help__subcmd__hunt_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum help hunt commands' commands "$@"
 }
 (( $+functions[_fimsum__subcmd__help__subcmd__import_commands] )) ||
 _fimsum__subcmd__help__subcmd__import_commands() {
@@ -493,6 +553,11 @@ _fimsum__subcmd__help__subcmd__update_commands() {
 _fimsum__subcmd__help__subcmd__verify-packages_commands() {
     local commands; commands=()
     _describe -t commands 'fimsum help verify-packages commands' commands "$@"
+}
+(( $+functions[_fimsum__subcmd__hunt_commands] )) ||
+_fimsum__subcmd__hunt_commands() {
+    local commands; commands=()
+    _describe -t commands 'fimsum hunt commands' commands "$@"
 }
 (( $+functions[_fimsum__subcmd__import_commands] )) ||
 _fimsum__subcmd__import_commands() {

@@ -5,6 +5,8 @@
 mod check;
 mod config;
 mod diff;
+mod export;
+mod hunt;
 mod import;
 mod init;
 mod key;
@@ -44,6 +46,8 @@ pub fn run(command: Command, filters: Vec<FilterArg>) -> Result<Status> {
         Command::Show(args) => show::run(args, charset),
         Command::Import(args) => import::run(args, charset),
         Command::Key(args) => key::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Hunt(args) => hunt::run(args, charset),
         Command::VerifyPackages(args) => verify_packages::run(args, charset),
         Command::Man { command } => man::man(command.as_deref()),
         Command::Completions { shell } => man::completions(shell),

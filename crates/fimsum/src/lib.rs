@@ -89,6 +89,7 @@ pub mod commands;
 pub mod diff;
 pub mod error;
 pub mod exit;
+pub mod export;
 pub mod fim;
 pub mod hash;
 pub(crate) mod hex;

@@ -7,10 +7,14 @@
 //! - [`check`]: a rescan compared with a baseline, judged, and for `update` the new
 //!   baseline, committed only after the report is out;
 //! - [`diff`]: two baselines or rsync logs compared and judged;
-//! - [`import`]: an rsync log turned into a baseline.
+//! - [`import`]: an rsync log turned into a baseline;
+//! - [`export`]: baselines as a Parquet table for fleet-wide queries;
+//! - [`hunt`]: an IOC retro-hunt over stored baselines.
 
 pub mod check;
 pub mod diff;
+pub mod export;
+pub mod hunt;
 pub mod import;
 pub(crate) mod logs;
 pub mod scan;

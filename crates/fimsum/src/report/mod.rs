@@ -5,7 +5,9 @@
 //! the original bytes can be recovered with [`crate::rsync::escape::unescape`].
 
 pub(crate) mod deletions;
+pub mod ecs;
 pub(crate) mod itemize;
+pub mod ocsf;
 pub mod packages;
 pub(crate) mod rsync;
 pub mod syslog;
@@ -23,7 +25,9 @@ use crate::record::{Attribute, Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
 use crate::text::ContentDiff;
 
+pub use crate::report::ecs::write_ecs;
 pub use crate::report::itemize::write_itemize;
+pub use crate::report::ocsf::write_ocsf;
 pub use crate::report::rsync::write_rsync;
 
 /// Version of the JSON lines schema (docs/json.md).
@@ -366,6 +370,15 @@ fn finding_name(finding: &Finding, change: Option<&Change>) -> Vec<u8> {
     match change {
         Some(change) => display_name(change),
         None => finding.name.clone(),
+    }
+}
+
+/// The absolute path a moved entry had: `path` (of the new name `name`) with the old name
+/// `from` in place of the new one, under the same source.
+pub(crate) fn moved_path(path: &[u8], name: &[u8], from: &[u8]) -> Vec<u8> {
+    match path.strip_suffix(name) {
+        Some(base) => [base, from].concat(),
+        None => from.to_vec(),
     }
 }
 
