@@ -440,6 +440,7 @@ fn json_events_follow_the_documented_schema() {
         "unreadable",
         "changed_during_scan",
         "digests",
+        "attrs",
     ];
     let kinds = [
         "added",
