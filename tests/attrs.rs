@@ -400,6 +400,22 @@ fn check_reports_attribute_changes_and_old_baselines_report_none() {
     let text = stdout(&out);
     assert!(text.contains("2 of 2 files trusted"), "{text}");
     assert!(!text.contains("not recorded"), "{text}");
+    // A trusted file takes the baseline's attributes; one set since moved the ctime, so
+    // that file is read, and the change seen.
+    tool(
+        &dir.join("t"),
+        "setfattr",
+        &["-n", "user.planted", "-v", "1", "d/f"],
+    );
+    let out = run_in(dir, ["check", "--quick", "b.fimsum", "t/"]);
+    let text = stdout(&out);
+    assert!(text.contains("1 of 2 files trusted"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("d/f") && l.contains("xattrs") && l.contains("user.planted")),
+        "{text}"
+    );
+    tool(&dir.join("t"), "setfattr", &["-x", "user.planted", "d/f"]);
 
     // Capabilities widened, an ACL that lets nobody write, a new binary with capabilities.
     tool(

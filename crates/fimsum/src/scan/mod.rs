@@ -230,9 +230,16 @@ pub fn scan_reusing<E>(
                     // kept if the rules still ask for one.
                     record.content = Content::Digest(known.digest);
                     record.extra = known.extra;
-                    // Its attributes are still this scan's own: they cost no read.
-                    if let (true, Some(file)) = (attrs, &file) {
-                        record.attrs = crate::attrs::read::of_file_at(&file.dir, &file.leaf);
+                    // Its attributes too, where the baseline has them (see `Known::attrs`);
+                    // else they are read, which costs no read of the content.
+                    if attrs {
+                        record.attrs = match (known.attrs, &file) {
+                            (Some(kept), _) => Some(kept),
+                            (None, Some(file)) => {
+                                crate::attrs::read::of_file_at(&file.dir, &file.leaf)
+                            }
+                            (None, None) => None,
+                        };
                     }
                     let size = record.meta.map_or(0, |m| m.size);
                     if capture.is_some_and(|c| c.want(&record.name, size).is_some()) {

@@ -22,6 +22,7 @@ use std::iter::Peekable;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 
+use crate::attrs::Attrs;
 use crate::error::Result;
 use crate::hash::{Digest, HashKind};
 use crate::record::{Kind, Record};
@@ -81,6 +82,10 @@ pub struct Known {
     pub extra: Vec<(HashKind, Digest)>,
     /// The baseline's snapshot of the same content ([`crate::text`]), if it has one.
     pub snapshot: Option<Snapshot>,
+    /// The baseline's security attributes of the file, if it recorded them: setting an
+    /// xattr, an ACL, a capability or an inode flag changes the ctime, which a trusted file
+    /// kept, so they are the file's attributes now too.
+    pub attrs: Option<Attrs>,
 }
 
 /// Where a scan may get checksums without reading files.
@@ -166,6 +171,7 @@ impl<I: Iterator<Item = Result<Record>> + Send> Reuse for QuickCheck<I> {
             digest,
             extra: old.extra,
             snapshot: old.snapshot,
+            attrs: old.attrs,
         })
     }
 }
@@ -207,6 +213,7 @@ mod tests {
                 digest: *file("a", &sha).content.digest().unwrap(),
                 extra: file("a", &sha).extra,
                 snapshot: None,
+                attrs: None,
             })
         );
         assert_eq!(quick.known(&file("b", &[])), None);
