@@ -85,7 +85,23 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
     }
     let out = cmd.args(&args).run();
     let mut problems = Vec::new();
-    if out.stdout != expected {
+    // The listing cases keep rsync's skipping lines apart (see record-rsync.sh): compare
+    // them, in order, apart from the other lines, in order.
+    let stdout_rest = match std::fs::read(dir.join(format!("{base}.skip"))) {
+        Ok(want_skipped) => {
+            let (skipped, rest) = split_skipping(&out.stdout);
+            if skipped != want_skipped {
+                problems.push(format!(
+                    "skipping lines differ:\n--- rsync\n{}\n--- fimsum\n{}",
+                    String::from_utf8_lossy(&want_skipped),
+                    String::from_utf8_lossy(&skipped)
+                ));
+            }
+            rest
+        }
+        Err(_) => out.stdout.clone(),
+    };
+    if stdout_rest != expected {
         problems.push(format!(
             "stdout differs:\n--- rsync\n{}\n--- fimsum\n{}",
             String::from_utf8_lossy(&expected),
@@ -101,6 +117,101 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
         ));
     }
     (!problems.is_empty()).then(|| format!("{base} {args:?}: {}", problems.join("; ")))
+}
+
+/// rsync's `skipping non-regular file "NAME"` and `skipping directory NAME` lines of an
+/// output, and its other lines, each in their order.
+fn split_skipping(stdout: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (mut skipped, mut rest) = (Vec::new(), Vec::new());
+    for line in stdout.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"skipping non-regular file \"")
+            || line.starts_with(b"skipping directory ")
+        {
+            skipped.extend_from_slice(line);
+        } else {
+            rest.extend_from_slice(line);
+        }
+    }
+    (skipped, rest)
+}
+
+/// Every listing option recorded in cases-listing.tsv (rsync run without -a, each case
+/// spelling its options: -rlt, --no-l, --max-size, --files-from...) prints what rsync
+/// printed, at one and at eight hashing threads.
+#[test]
+fn listing_options_print_what_rsync_printed() {
+    let root = fixtures();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for threads in ["1", "8"] {
+        let run = Run {
+            threads: Some(threads),
+            kernel: None,
+            as_nobody: false,
+        };
+        for case in cases("cases-listing.tsv") {
+            for algo in &case.algos {
+                for locale in &case.locales {
+                    checked += 1;
+                    failures.extend(check_case(root, &case, algo, locale, run));
+                }
+            }
+        }
+    }
+    assert!(checked > 80, "only {checked} listing cases recorded");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Where rsync prints a skipping line among the others depends on its processes' timing;
+/// fimsum prints each where the walk meets the entry, so that the output is the same on
+/// every run.
+#[test]
+fn skipping_lines_come_where_the_walk_meets_the_entry() {
+    let out = TestCommand::new(fixtures())
+        .env("LC_ALL", "C.UTF-8")
+        .args(["scan", "-rt", "tree/links/to-file", "specials/"])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let name = |i: usize| lines.get(i).map(|l| l.split(' ').next().unwrap_or(l));
+    assert_eq!(code(&out), 0, "{text}");
+    assert_eq!(name(0), Some("./"), "{text}");
+    let skip = |n: &str| format!("skipping non-regular file \"{n}\"");
+    assert_eq!(lines[1], skip("\\#134#123"), "{text}");
+    assert_eq!(lines[2], skip("fifo\\#012nl"), "{text}");
+    assert_eq!(lines[3], skip("fifo-\\#377"), "{text}");
+    assert_eq!(lines[4], skip("link caf\u{e9}"), "{text}");
+    assert_eq!(name(5), Some("regular"), "{text}");
+    assert_eq!(lines[6], skip("to-file"), "{text}");
+    assert_eq!(name(7), Some("sub/"), "{text}");
+    assert_eq!(lines[8], skip("sub/fifo"), "{text}");
+    assert_eq!(lines[9], skip("sub/link"), "{text}");
+    assert_eq!(lines.len(), 10, "{text}");
+}
+
+/// A directory source without -r is rsync's `skipping directory NAME` line, printed while
+/// the list is built, before any other line.
+#[test]
+fn directory_sources_without_r_are_skipping_lines_first() {
+    let out = crate::util::run_in(
+        fixtures(),
+        ["scan", "-lt", "tree/order/", "tree/top.txt", "tree/sizes"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(code(&out), 0, "{text}");
+    assert_eq!(
+        lines[..2],
+        ["skipping directory .", "skipping directory sizes"],
+        "{text}"
+    );
+    assert!(lines[2].starts_with("top.txt "), "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
 }
 
 #[test]

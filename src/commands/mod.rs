@@ -90,6 +90,15 @@ impl Lines<'_> {
         Ok(())
     }
 
+    /// rsync's line for an entry its listing options leave out.
+    fn skipped(&mut self, skipped: &fimsum::scan::walk::Skipped) -> Result<()> {
+        self.line.clear();
+        skipped.line(self.charset, &mut self.line);
+        self.out
+            .write_all(&self.line)
+            .map_err(|e| Error::io("cannot write to standard output", e))
+    }
+
     fn finish(mut self) -> Result<()> {
         self.out
             .flush()
