@@ -375,3 +375,60 @@ fn every_md5_kernel_prints_what_rsync_printed() {
         }
     }
 }
+
+/// A baseline records the listing options, and `check` rescans with them: what the options
+/// leave out (a symlink without -l, a FIFO without --specials, a file over --max-size, what
+/// --files-from does not list) is neither reported removed nor, when new, added.
+#[test]
+fn check_rescans_with_the_recorded_listing() {
+    let tmp = crate::util::scratch();
+    let d = tmp.path();
+    let src = d.join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    crate::util::write(&src.join("small"), b"x\n");
+    crate::util::write(&src.join("big"), &[b'b'; 100]);
+    crate::util::write(&src.join("sub/in"), b"in\n");
+    std::os::unix::fs::symlink("small", src.join("link")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(src.join("fifo"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    crate::util::write(&d.join("list"), b"small\nsub/in\nlink\nbig\n");
+    for (base, options) in [
+        ("rt", &["-rt", "--max-size=10"][..]),
+        ("files", &["-rt", "--files-from=list"][..]),
+    ] {
+        let mut args = vec!["scan", "-o", base];
+        args.extend_from_slice(options);
+        args.push("src/");
+        let out = crate::util::run_in(d, &args);
+        assert_eq!(code(&out), 0, "{base}: {}", crate::util::stderr(&out));
+        let out = crate::util::run_in(d, ["check", base]);
+        assert_eq!(code(&out), 0, "{base} unchanged: {}", stdout(&out));
+    }
+    // Left out by both listings: new symlinks and big files are not seen (the directory
+    // they are in has a new mtime, which -t's listing shows).
+    std::os::unix::fs::symlink("big", src.join("link2")).unwrap();
+    crate::util::write(&src.join("big2"), &[b'c'; 100]);
+    for base in ["rt", "files"] {
+        let out = crate::util::run_in(d, ["check", base, "--format", "rsync"]);
+        let text = stdout(&out);
+        assert_eq!(code(&out) & 3, 0, "{base}, left out: {text}");
+        assert!(!text.contains("link2") && !text.contains("big2"), "{text}");
+    }
+    // A small new file is in the -rt listing, not in the --files-from one.
+    crate::util::write(&src.join("sub/new"), b"new\n");
+    let out = crate::util::run_in(d, ["check", "rt", "--format", "rsync"]);
+    assert_eq!(code(&out) & 3, 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("sub/new "), "{}", stdout(&out));
+    let out = crate::util::run_in(d, ["check", "files", "--format", "rsync"]);
+    assert_eq!(code(&out) & 3, 0, "{}", stdout(&out));
+    assert!(!stdout(&out).contains("sub/new"), "{}", stdout(&out));
+    // A listed file that changes is a change in both.
+    crate::util::write(&src.join("sub/in"), b"changed\n");
+    for base in ["rt", "files"] {
+        let out = crate::util::run_in(d, ["check", base]);
+        assert_eq!(code(&out) & 4, 4, "{base}: {}", stdout(&out));
+    }
+}

@@ -67,13 +67,6 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
             lines.finish()?;
             scanned
         }
-        Some(_) if walk.listing != fimsum::scan::walk::Listing::ARCHIVE => {
-            return Err(Error::Usage(
-                "-o records rsync's -a listing only: a baseline does not record the listing \
-                 options yet, and a check would rescan with -a"
-                    .into(),
-            ))
-        }
         Some(path) => {
             let plan = ScanPlan {
                 sources,

@@ -203,6 +203,8 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
     let mut walk = WalkOptions::new(header.one_file_system, header.filters.clone())
         .map_err(|e| Error::bad_data(&plan.baseline, format!("recorded filter: {e}")))?;
     walk.skip_fs = skip_fs(&header, &plan, observer);
+    // The listing the baseline was made with; before version 5, always rsync's -a.
+    walk.listing = header.listing.clone().unwrap_or_default();
     walk.skip.extend(file_identity(&plan.baseline));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&plan.baseline)));

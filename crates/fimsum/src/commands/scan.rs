@@ -154,6 +154,7 @@ pub(crate) fn new_header(
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests,
         skip_fs: Some(fs_set(&walk.skip_fs)),
+        listing: Some(walk.listing.clone()),
     })
 }
 
