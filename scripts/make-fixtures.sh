@@ -239,6 +239,10 @@ printf '%s\n' 'missing/name' 'top.txt' >filters/files-missing.txt
 printf '%s\n' '*/' '*.txt' '- *' >filters/include.txt
 printf '%s\0' '*/' 's6?' '- *' >filters/include0.txt
 
+# --filter merge files: full rule syntax, and bare patterns (for `.-` and `.+`)
+printf '%s\n' '# merged rules' '- *.txt' '+ s6*' 'hide s1*' '- s*' 'exclude,! */' >filters/merge.txt
+printf '%s\n' 'a*' 'b' '; comment' >filters/merge-bare.txt
+
 # ---------------------------------------------------------------- specials/
 # Non-regular files with hostile names, for the `skipping non-regular file` lines of
 # listings without -l or -D.

@@ -125,6 +125,11 @@ pub struct WalkArgs {
     /// Read exclude patterns from FILE.
     #[arg(long, value_name = "FILE")]
     pub exclude_from: Vec<PathBuf>,
+    /// A filter RULE in rsync's syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and
+    /// `. FILE` (merge FILE's rules here); protect and risk rules change no listing.
+    /// dir-merge rules are refused (README).
+    #[arg(short = 'f', long, value_name = "RULE", allow_hyphen_values = true)]
+    pub filter: Vec<OsString>,
     /// Read include patterns from FILE (rules apply in command-line order).
     #[arg(long, value_name = "FILE")]
     pub include_from: Vec<PathBuf>,
@@ -234,9 +239,6 @@ pub struct RefusedArgs {
     /// Not implemented (rsync's -C, --cvs-exclude).
     #[arg(short = 'C', long, hide = true, action = clap::ArgAction::Count)]
     pub cvs_exclude: u8,
-    /// Not implemented (rsync's -f, --filter).
-    #[arg(short = 'f', long, hide = true, value_name = "RULE")]
-    pub filter: Vec<OsString>,
 }
 
 impl RefusedArgs {
@@ -250,7 +252,6 @@ impl RefusedArgs {
             (self.hard_links > 0, "-H/--hard-links"),
             (self.rsync_filter > 0, "-F"),
             (self.cvs_exclude > 0, "-C/--cvs-exclude"),
-            (!self.filter.is_empty(), "-f/--filter"),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))

@@ -66,7 +66,13 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     use std::os::unix::ffi::OsStrExt;
     let mut rules: Vec<(usize, FilterArg)> = Vec::new();
     let from0 = matches!(m.try_get_one::<bool>("from0"), Ok(Some(true)));
-    for id in ["exclude", "include", "exclude_from", "include_from"] {
+    for id in [
+        "exclude",
+        "include",
+        "exclude_from",
+        "include_from",
+        "filter",
+    ] {
         // try_get_raw first: the id is not defined for every subcommand.
         let Ok(Some(values)) = m.try_get_raw(id) else {
             continue;
@@ -77,6 +83,7 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
             let arg = match id {
                 "exclude" => FilterArg::Exclude(bytes),
                 "include" => FilterArg::Include(bytes),
+                "filter" => filter_arg(bytes)?,
                 _ => {
                     let path = std::path::Path::new(value);
                     let contents = read_filter_file(path)?;
@@ -93,6 +100,21 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     }
     rules.sort_by_key(|(i, _)| *i);
     Ok(rules.into_iter().map(|(_, a)| a).collect())
+}
+
+/// A `--filter` rule; a merge rule's file is read now, and kept with the rule.
+fn filter_arg(rule: Vec<u8>) -> fimsum::error::Result<FilterArg> {
+    use fimsum::rsync::filter::{parse_filter_rule, FilterRule};
+    use std::os::unix::ffi::OsStrExt;
+    match parse_filter_rule(&rule) {
+        Ok(FilterRule::Merge { file, .. }) => {
+            let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&file));
+            let contents = read_filter_file(path)?;
+            Ok(FilterArg::Merge { rule, contents })
+        }
+        Ok(_) => Ok(FilterArg::Rule(rule)),
+        Err(e) => Err(fimsum::error::Error::Usage(format!("--filter: {e}"))),
+    }
 }
 
 /// rsync's listing options (`-a`, `-r`, `-l`, `-D`, `--no-l`...) applied in the order they

@@ -109,7 +109,11 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
         ));
     }
     // rsync exits 23 for a partial transfer; fimsum says "incomplete" with bit 8.
-    let want = if rsync_rc == 0 { 0 } else { 8 };
+    let want = match rsync_rc {
+        0 => 0,
+        1 => 64, // rsync: syntax or usage error
+        _ => 8,
+    };
     if code(&out) != want {
         problems.push(format!(
             "exit code {} (rsync {rsync_rc}, want {want})",
@@ -430,5 +434,34 @@ fn check_rescans_with_the_recorded_listing() {
     for base in ["rt", "files"] {
         let out = crate::util::run_in(d, ["check", base]);
         assert_eq!(code(&out) & 4, 4, "{base}: {}", stdout(&out));
+    }
+}
+
+/// rsync listing options fimsum does not emulate are refused, naming the option (exit 64),
+/// rather than listing something else than rsync would.
+#[test]
+fn options_not_emulated_are_refused_by_name() {
+    for (option, named) in [
+        ("-R", "-R/--relative"),
+        ("--relative", "-R/--relative"),
+        ("-L", "-L/--copy-links"),
+        ("--copy-links", "-L/--copy-links"),
+        ("--copy-unsafe-links", "--copy-unsafe-links"),
+        ("--safe-links", "--safe-links"),
+        ("-H", "-H/--hard-links"),
+        ("--hard-links", "-H/--hard-links"),
+        ("-F", "-F"),
+        ("-C", "-C/--cvs-exclude"),
+        ("--cvs-exclude", "-C/--cvs-exclude"),
+        ("--filter=: .rsync-filter", "dir-merge"),
+        ("--filter=dir-merge_.cvsignore", "dir-merge"),
+        ("--filter=-/_/etc", "`/`"),
+        ("--filter=-C", "`C`"),
+    ] {
+        let out = crate::util::run_in(fixtures(), ["scan", option, "tree/"]);
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 64, "{option}: {err}");
+        assert!(err.contains(named), "{option}: {err}");
+        assert!(out.stdout.is_empty(), "{option}: {}", stdout(&out));
     }
 }

@@ -672,7 +672,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -0 -a -r -l -D -t -p -g -R -L -H -F -C -f -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --include-from --from0 --files-from --archive --recursive --no-r --no-recursive --links --no-l --no-links --no-D --devices --no-devices --specials --no-specials --times --perms --group --owner --max-size --min-size --relative --copy-links --copy-unsafe-links --safe-links --hard-links --cvs-exclude --filter --threads --kernel --quiet --verbose --help"
+            opts="-o -x -f -0 -a -r -l -D -t -p -g -R -L -H -F -C -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --filter --include-from --from0 --files-from --archive --recursive --no-r --no-recursive --links --no-l --no-links --no-D --devices --no-devices --specials --no-specials --times --perms --group --owner --max-size --min-size --relative --copy-links --copy-unsafe-links --safe-links --hard-links --cvs-exclude --threads --kernel --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +722,14 @@ _fimsum() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --include-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -735,14 +743,6 @@ _fimsum() {
                     return 0
                     ;;
                 --min-size)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --filter)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -f)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

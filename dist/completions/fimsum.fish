@@ -48,11 +48,11 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'A filter RULE in rsync\'s syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and `. FILE` (merge FILE\'s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include-from -d 'Read include patterns from FILE (rules apply in command-line order)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l files-from -d 'List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync\'s implied -R); a listed directory is entered only with -r, which -a does not imply here' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l max-size -d 'Leave out regular files larger than SIZE (rsync\'s units: 100, 10k, 1.5M, 1MB, 1G-1)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l min-size -d 'Leave out regular files smaller than SIZE' -r
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'Not implemented (rsync\'s -f, --filter)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'

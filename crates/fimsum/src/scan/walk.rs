@@ -21,7 +21,7 @@ use rustix::io::Errno;
 
 use crate::error::Problem;
 use crate::record::{Content, Kind, Meta, Record};
-use crate::rsync::filter::{Filter, PatternError};
+use crate::rsync::filter::{parse_filter_rule, Filter, FilterRule, PatternError};
 use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
@@ -266,6 +266,11 @@ impl WalkOptions {
                 FilterArg::IncludeFrom(contents) => filter.include_from(contents)?,
                 FilterArg::ExcludeFrom0(contents) => filter.exclude_from0(contents)?,
                 FilterArg::IncludeFrom0(contents) => filter.include_from0(contents)?,
+                FilterArg::Rule(rule) => filter.filter_rule(rule)?,
+                FilterArg::Merge { rule, contents } => match parse_filter_rule(rule)? {
+                    FilterRule::Merge { kind, .. } => filter.merge(contents, kind)?,
+                    _ => filter.filter_rule(rule)?,
+                },
             }
         }
         Ok(WalkOptions {
@@ -303,6 +308,15 @@ pub enum FilterArg {
     ExcludeFrom0(Vec<u8>),
     /// `--include-from FILE --from0`.
     IncludeFrom0(Vec<u8>),
+    /// `--filter RULE` other than a merge rule.
+    Rule(Vec<u8>),
+    /// `--filter '. FILE'` (a merge rule), with the file's contents.
+    Merge {
+        /// The rule as given.
+        rule: Vec<u8>,
+        /// The file's contents.
+        contents: Vec<u8>,
+    },
 }
 
 impl FilterArg {
@@ -314,6 +328,14 @@ impl FilterArg {
             FilterArg::IncludeFrom(c) => (3, c.clone()),
             FilterArg::ExcludeFrom0(c) => (4, c.clone()),
             FilterArg::IncludeFrom0(c) => (5, c.clone()),
+            FilterArg::Rule(r) => (6, r.clone()),
+            // The rule holds no NUL (no command line can carry one): it ends at the first.
+            FilterArg::Merge { rule, contents } => {
+                let mut bytes = rule.clone();
+                bytes.push(0);
+                bytes.extend_from_slice(contents);
+                (7, bytes)
+            }
         }
     }
 
@@ -325,6 +347,14 @@ impl FilterArg {
             3 => Some(FilterArg::IncludeFrom(bytes)),
             4 => Some(FilterArg::ExcludeFrom0(bytes)),
             5 => Some(FilterArg::IncludeFrom0(bytes)),
+            6 => Some(FilterArg::Rule(bytes)),
+            7 => {
+                let end = bytes.iter().position(|&b| b == 0)?;
+                Some(FilterArg::Merge {
+                    rule: bytes[..end].to_vec(),
+                    contents: bytes[end + 1..].to_vec(),
+                })
+            }
             _ => None,
         }
     }
