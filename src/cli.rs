@@ -141,6 +141,9 @@ pub struct WalkArgs {
     /// -r, which -a does not imply here.
     #[arg(long, value_name = "FILE")]
     pub files_from: Option<PathBuf>,
+    /// With --files-from: list only the names, not the directories above them.
+    #[arg(long, requires = "files_from")]
+    pub no_implied_dirs: bool,
     #[command(flatten)]
     pub listing: ListingArgs,
     /// Leave out regular files larger than SIZE (rsync's units: 100, 10k, 1.5M, 1MB, 1G-1).

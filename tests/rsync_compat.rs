@@ -1,6 +1,7 @@
 //! `fimsum scan` against real rsync output recorded in baselines/rsync by
 //! scripts/record-rsync.sh (CI re-records it with live rsync and fails on drift).
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::util::{code, fixtures, is_root, repo, stdout, TestCommand};
@@ -464,4 +465,105 @@ fn options_not_emulated_are_refused_by_name() {
         assert!(err.contains(named), "{option}: {err}");
         assert!(out.stdout.is_empty(), "{option}: {}", stdout(&out));
     }
+}
+
+/// The old-rsync recipe of the README: a night's `%i %n` log of an rsync that prints no
+/// checksum, its names unescaped, NUL-separated, without the root and the deletions, fed
+/// to `scan -a --no-implied-dirs --from0 --files-from=-`, gives the lines a new rsync
+/// printed with `%n %C` that night (its `./` line aside). Compared with live rsync
+/// (protocol 29, as an old host speaks it); skipped with a notice without it.
+#[test]
+fn old_rsync_names_give_new_rsync_lines() {
+    use std::io::Write;
+    if !crate::util::rsync_available("the old-rsync recipe test") {
+        return;
+    }
+    let tmp = crate::util::scratch();
+    let d = tmp.path();
+    let rsync = |args: &[&str]| {
+        let out = std::process::Command::new("rsync")
+            .args(args)
+            .current_dir(d)
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("rsync runs");
+        assert!(out.status.success(), "{}", crate::util::stderr(&out));
+        out.stdout
+    };
+    std::fs::create_dir_all(d.join("src/names")).unwrap();
+    std::fs::create_dir_all(d.join("src/sub/deep")).unwrap();
+    crate::util::write(&d.join("src/gone"), b"gone\n");
+    crate::util::write(&d.join("src/sub/deep/same"), b"same\n");
+    crate::util::write(&d.join("src/sub/deep/grows"), b"1\n");
+    rsync(&["-a", "src/", "old/"]);
+    rsync(&["-a", "src/", "new/"]);
+    // The night: a removal, new hostile names, a change deep down.
+    std::fs::remove_file(d.join("src/gone")).unwrap();
+    crate::util::write(&d.join("src/names/new\nline"), b"a\n");
+    crate::util::write(&d.join("src/names/caf\u{e9} \\#123"), b"b\n");
+    crate::util::write(
+        &d.join(std::ffi::OsStr::from_bytes(b"src/names/ff-\xff")),
+        b"c\n",
+    );
+    crate::util::write(&d.join("src/sub/deep/grows"), b"12\n");
+    let names = rsync(&[
+        "-a",
+        "--delete",
+        "--protocol=29",
+        "--out-format=%i %n",
+        "src/",
+        "old/",
+    ]);
+    let want = rsync(&[
+        "-a",
+        "--delete",
+        "--checksum",
+        "--checksum-choice=md5",
+        "--out-format=%n %C",
+        "src/",
+        "new/",
+    ]);
+    let mut list = Vec::new();
+    for line in names.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let text = line.get(12..).unwrap_or_default();
+        if line.starts_with(b"*deleting") || text == b"./" {
+            continue;
+        }
+        let name = fimsum::rsync::escape::unescape(text);
+        list.extend_from_slice(name.strip_suffix(b"/").unwrap_or(&name));
+        list.push(0);
+    }
+    let mut child = crate::util::fimsum()
+        .args([
+            "scan",
+            "-a",
+            "--no-implied-dirs",
+            "--from0",
+            "--files-from=-",
+            "src/",
+        ])
+        .current_dir(d)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("fimsum runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&list)
+        .expect("list written");
+    let out = child.wait_with_output().expect("fimsum ends");
+    let want: Vec<u8> = want
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| !l.starts_with(b"./ ") && !l.starts_with(b"deleting "))
+        .flatten()
+        .copied()
+        .collect();
+    assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&want)
+    );
+    assert_eq!(out.stdout, want);
 }

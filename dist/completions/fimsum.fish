@@ -57,6 +57,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashi
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s 0 -l from0 -d 'The --exclude-from, --include-from and --files-from files are NUL-separated'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-implied-dirs -d 'With --files-from: list only the names, not the directories above them'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s a -l archive -d 'rsync\'s -a: -rlptgoD (the default when none of these options is given)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s r -l recursive -d 'Enter directories (rsync\'s -r)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-recursive -l no-r -d 'Do not enter directories'

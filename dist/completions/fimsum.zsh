@@ -53,6 +53,7 @@ _arguments "${_arguments_options[@]}" : \
 '*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
 '-0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
 '--from0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
+'--no-implied-dirs[With --files-from\: list only the names, not the directories above them]' \
 '*-a[rsync'\''s -a\: -rlptgoD (the default when none of these options is given)]' \
 '*--archive[rsync'\''s -a\: -rlptgoD (the default when none of these options is given)]' \
 '*-r[Enter directories (rsync'\''s -r)]' \

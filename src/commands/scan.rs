@@ -26,6 +26,7 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     walk.listing = args.listing.unwrap_or_default();
     walk.listing.max_size = args.walk.max_size;
     walk.listing.min_size = args.walk.min_size;
+    walk.listing.implied_dirs = !args.walk.no_implied_dirs;
     if let Some(path) = &args.walk.files_from {
         if sources.len() != 1 {
             return Err(Error::Usage(

@@ -500,6 +500,7 @@ pub(super) struct WireListing {
     max_size: Option<u64>,
     min_size: Option<u64>,
     files_from: Option<Vec<Vec<u8>>>,
+    implied_dirs: bool,
 }
 
 impl WireListing {
@@ -516,6 +517,7 @@ impl WireListing {
             max_size: l.max_size,
             min_size: l.min_size,
             files_from: l.files_from.clone(),
+            implied_dirs: l.implied_dirs,
         }
     }
 
@@ -532,6 +534,7 @@ impl WireListing {
             max_size: self.max_size,
             min_size: self.min_size,
             files_from: self.files_from,
+            implied_dirs: self.implied_dirs,
         }
     }
 }

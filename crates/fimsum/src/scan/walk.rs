@@ -102,6 +102,10 @@ pub struct Listing {
     /// implied `-R`: each name's parent directories are listed too). `None` lists the
     /// sources themselves.
     pub files_from: Option<Vec<Vec<u8>>>,
+    /// With `--files-from`: the directories above the listed names are listed too (and
+    /// the root, for a name starting with `./`). rsync's `--no-implied-dirs` turns it
+    /// off.
+    pub implied_dirs: bool,
 }
 
 impl Default for Listing {
@@ -124,6 +128,7 @@ impl Listing {
         max_size: None,
         min_size: None,
         files_from: None,
+        implied_dirs: true,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -140,6 +145,7 @@ impl Listing {
         max_size: None,
         min_size: None,
         files_from: None,
+        implied_dirs: true,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -518,7 +524,10 @@ impl Walker {
                 return (e != Errno::NOENT).then_some(reason);
             }
         };
-        let root_listed = self.selection.as_ref().is_none_or(|s| s.root);
+        let root_listed = self
+            .selection
+            .as_ref()
+            .is_none_or(|s| s.root && self.options.listing.implied_dirs);
         if std::mem::take(first) && root_listed && self.options.listing.prints_root(&meta) {
             *root = Some(Entry {
                 opened: None,
@@ -668,11 +677,13 @@ impl Walker {
             name.extend_from_slice(leaf.to_bytes());
             // `--files-from`: only the names it lists and the directories above them.
             let wanted = match (scope, &self.selection) {
-                (Scope::Chosen { inside }, Some(selection)) => match selection.wants(&name, inside)
-                {
-                    Some(wanted) => wanted,
-                    None => continue,
-                },
+                (Scope::Chosen { .. } | Scope::Implied, Some(selection)) => {
+                    let inside = scope == Scope::Chosen { inside: true };
+                    match selection.wants(&name, inside) {
+                        Some(wanted) => wanted,
+                        None => continue,
+                    }
+                }
                 _ => Wanted::LISTED,
             };
             if self.options.open_files > 0 && item.file_type() == FileType::RegularFile {
@@ -767,7 +778,7 @@ impl Walker {
                 (inside, _) => Scope::Chosen { inside },
             })
         } else if wanted.implied && is_dir {
-            Some(Scope::Chosen { inside: false })
+            Some(Scope::Implied)
         } else {
             None
         }
@@ -874,6 +885,10 @@ impl Walker {
                     sort(children)
                 };
                 self.stack.push(children.into_iter());
+                if child.scope == Scope::Implied && !self.options.listing.implied_dirs {
+                    // Walked through for the names below it, not listed itself.
+                    return None;
+                }
             }
             _ => {}
         }
@@ -1048,6 +1063,10 @@ enum Scope {
     /// Those `--files-from` wants: names it lists, directories above them, and, `inside` a
     /// directory it lists when `-r` is given, everything.
     Chosen { inside: bool },
+    /// As `Chosen { inside: false }`, for a directory that is there only because names
+    /// below it are listed (rsync's implied directory), which `--no-implied-dirs` does not
+    /// list.
+    Implied,
 }
 
 /// What `--files-from` wants of an entry.
