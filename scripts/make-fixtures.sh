@@ -224,6 +224,34 @@ names/
 /deep/d01/d02/d03
 RULES
 
+# --files-from lists for the listing cases (names relative to tree/): comments, blank
+# lines, CR LF, leading slashes and ./, a name that is not there, a directory, a symlink;
+# the --from0 list also has names with a newline and with bytes that are not UTF-8.
+printf '%s\n' '# names for --files-from' '; also a comment' '' 'order/a.txt' 'order/b' \
+    '/top.txt' './.hidden' 'sizes//s1' 'links/to-dir' 'order/b/c/y' 'order/../sizes/s64' \
+    >filters/files.txt
+printf 'special/fifo\r\nnames/with space\r\n' >>filters/files.txt
+printf '%s\0' 'names/new
+line' $'names/caf\xc3\xa9' $'names/ff-\xff' 'deep/d01/d02' '#not-a-comment' \
+    >filters/files0.txt
+printf '%s\n' 'missing/name' 'top.txt' >filters/files-missing.txt
+# --include-from rules (and a NUL-separated copy for --from0)
+printf '%s\n' '*/' '*.txt' '- *' >filters/include.txt
+printf '%s\0' '*/' 's6?' '- *' >filters/include0.txt
+
+# --filter merge files: full rule syntax, and bare patterns (for `.-` and `.+`)
+printf '%s\n' '# merged rules' '- *.txt' '+ s6*' 'hide s1*' '- s*' 'exclude,! */' >filters/merge.txt
+printf '%s\n' 'a*' 'b' '; comment' >filters/merge-bare.txt
+
+# ---------------------------------------------------------------- specials/
+# Non-regular files with hostile names, for the `skipping non-regular file` lines of
+# listings without -l or -D.
+mkdir -p specials/sub
+mkfifo $'specials/fifo\nnl' $'specials/fifo-\xff' 'specials/\#123' specials/sub/fifo
+ln -s target $'specials/link caf\xc3\xa9'
+ln -s ../nowhere specials/sub/link
+put specials/regular "regular"$'\n'
+
 # ---------------------------------------------------------------- mtimes, modes
 # Fixed mtimes (symlinks too, -h). Children first does not matter: touching an
 # entry does not change its parent's mtime.

@@ -75,6 +75,11 @@ case_() {
 }
 T=@1600000000 # the initial mtime, to undo a side effect on purpose
 case_ no-change 'true'
+# Only a time within the same second differs: rsync's default --modify-window (0)
+# compares seconds, so it prints nothing (and sets no time).
+case_ mtime-same-second-file "touch -d @1600000000.5 a.txt"
+case_ mtime-same-second-dir "touch -d @1600000000.7 d1 d1/d2"
+case_ mtime-other-second-file "touch -d @1600000001.2 a.txt"
 case_ content-same-size "printf 'ALPHA\\n' >a.txt
 touch -d $T a.txt"
 case_ content-same-size-new-mtime "printf 'ALPHA\\n' >a.txt"

@@ -5,11 +5,19 @@
 #   rsync -a --checksum --checksum-choice=ALGO --out-format="%n %C" ARGS... DEST/
 # for every case of the manifests in baselines/rsync/ (cases.tsv, run as root,
 # and cases-nobody.tsv, run as uid/gid 65534), over a fixture tree built by
-# make-fixtures.sh. For each case, algorithm and locale it writes
+# make-fixtures.sh; and, for cases-listing.tsv (run as root), the same command
+# without the -a, each case giving its own listing options (-rlt, --no-l,
+# --files-from...). For each case, algorithm and locale it writes
 #   OUTDIR/<case>.<algo>.<utf8|c>.out   stdout, raw bytes
 #   OUTDIR/<case>.<algo>.<utf8|c>.err   stderr, fixture root -> @ROOT@, dest -> @DEST@
 #   OUTDIR/<case>.<algo>.<utf8|c>.rc    exit code
-# and copies both manifests into OUTDIR. OUTDIR is replaced as a whole.
+# and copies the manifests into OUTDIR. OUTDIR is replaced as a whole.
+#
+# The listing cases' `skipping non-regular file "NAME"` and `skipping directory
+# NAME` lines go to <case>.<algo>.<locale>.skip instead of .out: where rsync
+# prints them among the other lines depends on the timing of its processes (its
+# generator's messages overtake the file lines it has buffered), while their
+# order among themselves and the other lines' order are fixed.
 #
 # Manifest line: case<TAB>cwd<TAB>args<TAB>algos<TAB>locales
 #   cwd     relative to the fixture root
@@ -53,7 +61,7 @@ if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$root/perm/ok.t
 fi
 
 # Copy the manifests first: OUTDIR may be the directory they live in.
-cp "$manifest_dir/cases.tsv" "$manifest_dir/cases-nobody.tsv" "$stage/"
+cp "$manifest_dir/cases.tsv" "$manifest_dir/cases-nobody.tsv" "$manifest_dir/cases-listing.tsv" "$stage/"
 
 loc_tag() {
     case $1 in
@@ -67,10 +75,12 @@ loc_tag() {
 sed_lit() { printf '%s' "$1" | sed 's/[][\.*^$/]/\\&/g'; }
 
 n=0
-# run_manifest FILE USER: USER is "root" or "nobody"
+# run_manifest FILE USER [listing]: USER is "root" or "nobody"; "listing" runs
+# rsync without -a and splits the skipping lines off stdout
 run_manifest() {
-    local file=$1 user=$2 case cwd args algos locales algo loc tag base dest
-    local -a argv algo_list loc_list prefix
+    local file=$1 user=$2 mode=${3:-} case cwd args algos locales algo loc tag base dest
+    local -a argv algo_list loc_list prefix archive=(-a)
+    if [ "$mode" = listing ]; then archive=(); fi
     if [ "$user" = nobody ]; then
         prefix=(setpriv --reuid=65534 --regid=65534 --clear-groups)
     else
@@ -92,10 +102,15 @@ run_manifest() {
                 rc=0
                 (cd "$root/$cwd" &&
                     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL="$loc" \
-                        ${prefix[@]+"${prefix[@]}"} "$rsync_path" -a --checksum \
+                        ${prefix[@]+"${prefix[@]}"} "$rsync_path" ${archive[@]+"${archive[@]}"} --checksum \
                         --checksum-choice="$algo" --out-format="%n %C" \
                         "${argv[@]}" "$dest/") >"$base.out" 2>"$base.err" || rc=$?
                 echo "$rc" >"$base.rc"
+                if [ "$mode" = listing ]; then
+                    LC_ALL=C grep -aE '^skipping (non-regular file "|directory )' "$base.out" >"$base.skip" || true
+                    LC_ALL=C grep -avE '^skipping (non-regular file "|directory )' "$base.out" >"$base.rest" || true
+                    mv "$base.rest" "$base.out"
+                fi
                 # make stderr independent of the temp paths
                 LC_ALL=C sed -i -e "s/$(sed_lit "$dest")/@DEST@/g" -e "s/$(sed_lit "$root")/@ROOT@/g" "$base.err"
                 rm -rf "$dest"
@@ -106,6 +121,7 @@ run_manifest() {
 
 run_manifest "$stage/cases.tsv" root
 run_manifest "$stage/cases-nobody.tsv" nobody
+run_manifest "$stage/cases-listing.tsv" root listing
 
 rm -rf "$outdir"
 mkdir -p "$(dirname "$outdir")"

@@ -112,6 +112,9 @@ pub struct ScanArgs {
     pub walk: WalkArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// The listing options, resolved in command-line order (see `ordered_listing`).
+    #[arg(skip)]
+    pub listing: Option<fimsum::scan::walk::Listing>,
 }
 
 /// Options that choose which entries a walk lists, as rsync's.
@@ -130,6 +133,140 @@ pub struct WalkArgs {
     /// Read exclude patterns from FILE.
     #[arg(long, value_name = "FILE")]
     pub exclude_from: Vec<PathBuf>,
+    /// A filter RULE in rsync's syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and
+    /// `. FILE` (merge FILE's rules here); protect and risk rules change no listing.
+    /// dir-merge rules are refused (README).
+    #[arg(short = 'f', long, value_name = "RULE", allow_hyphen_values = true)]
+    pub filter: Vec<OsString>,
+    /// Read include patterns from FILE (rules apply in command-line order).
+    #[arg(long, value_name = "FILE")]
+    pub include_from: Vec<PathBuf>,
+    /// The --exclude-from, --include-from and --files-from files are NUL-separated.
+    #[arg(short = '0', long)]
+    pub from0: bool,
+    /// List exactly the names in FILE, relative to the one source directory, with the
+    /// directories above them (rsync's implied -R); a listed directory is entered only with
+    /// -r, which -a does not imply here.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// With --files-from: list only the names, not the directories above them.
+    #[arg(long, requires = "files_from")]
+    pub no_implied_dirs: bool,
+    #[command(flatten)]
+    pub listing: ListingArgs,
+    /// Leave out regular files larger than SIZE (rsync's units: 100, 10k, 1.5M, 1MB, 1G-1).
+    #[arg(long, value_name = "SIZE", value_parser = max_size)]
+    pub max_size: Option<u64>,
+    /// Leave out regular files smaller than SIZE.
+    #[arg(long, value_name = "SIZE", value_parser = min_size)]
+    pub min_size: Option<u64>,
+    #[command(flatten)]
+    pub refused: RefusedArgs,
+}
+
+fn max_size(text: &str) -> Result<u64, String> {
+    fimsum::rsync::size::parse_size(text, "max-size")
+}
+
+fn min_size(text: &str) -> Result<u64, String> {
+    fimsum::rsync::size::parse_size(text, "min-size")
+}
+
+/// rsync's options that choose which kinds of entry are listed, as rsync spells them, in
+/// the order given (a later one overrides an earlier). With none of them, the listing is
+/// rsync's -a. rsync's -o (--owner) is --owner only: -o is fimsum's --output.
+#[derive(Args, Debug)]
+pub struct ListingArgs {
+    /// rsync's -a: -rlptgoD (the default when none of these options is given).
+    #[arg(short = 'a', long, action = clap::ArgAction::Count)]
+    pub archive: u8,
+    /// Enter directories (rsync's -r).
+    #[arg(short = 'r', long, action = clap::ArgAction::Count)]
+    pub recursive: u8,
+    /// Do not enter directories.
+    #[arg(long = "no-recursive", visible_alias = "no-r", action = clap::ArgAction::Count)]
+    pub no_recursive: u8,
+    /// List symlinks (rsync's -l); without it they are `skipping non-regular file` lines.
+    #[arg(short = 'l', long, action = clap::ArgAction::Count)]
+    pub links: u8,
+    /// Do not list symlinks.
+    #[arg(long = "no-links", visible_alias = "no-l", action = clap::ArgAction::Count)]
+    pub no_links: u8,
+    /// --devices --specials.
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    pub devices_specials: u8,
+    /// --no-devices --no-specials.
+    #[arg(long = "no-D", action = clap::ArgAction::Count)]
+    pub no_devices_specials: u8,
+    /// List character and block devices.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub devices: u8,
+    /// Do not list devices.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub no_devices: u8,
+    /// List FIFOs and sockets.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub specials: u8,
+    /// Do not list FIFOs and sockets.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub no_specials: u8,
+    /// rsync's -t: changes no entry; rsync then prints the root's `./` line.
+    #[arg(short = 't', long, action = clap::ArgAction::Count)]
+    pub times: u8,
+    /// rsync's -p: changes no entry; rsync then prints `./` for a root not of mode 755.
+    #[arg(short = 'p', long, action = clap::ArgAction::Count)]
+    pub perms: u8,
+    /// rsync's -g: changes no entry; rsync then prints `./` for a root of another group.
+    #[arg(short = 'g', long, action = clap::ArgAction::Count)]
+    pub group: u8,
+    /// rsync's -o: changes no entry; rsync (as root) then prints `./` for a root of
+    /// another owner.
+    #[arg(long, action = clap::ArgAction::Count)]
+    pub owner: u8,
+}
+
+/// rsync listing options fimsum does not emulate: accepted by the parser so that the
+/// refusal names them (exit 64) instead of calling them unknown. README lists why.
+#[derive(Args, Debug)]
+pub struct RefusedArgs {
+    /// Not implemented (rsync's -R, --relative).
+    #[arg(short = 'R', long, hide = true, action = clap::ArgAction::Count)]
+    pub relative: u8,
+    /// Not implemented (rsync's -L, --copy-links).
+    #[arg(short = 'L', long, hide = true, action = clap::ArgAction::Count)]
+    pub copy_links: u8,
+    /// Not implemented (rsync's --copy-unsafe-links).
+    #[arg(long, hide = true, action = clap::ArgAction::Count)]
+    pub copy_unsafe_links: u8,
+    /// Not implemented (rsync's --safe-links).
+    #[arg(long, hide = true, action = clap::ArgAction::Count)]
+    pub safe_links: u8,
+    /// Not implemented (rsync's -H, --hard-links).
+    #[arg(short = 'H', long, hide = true, action = clap::ArgAction::Count)]
+    pub hard_links: u8,
+    /// Not implemented (rsync's -F).
+    #[arg(short = 'F', hide = true, action = clap::ArgAction::Count)]
+    pub rsync_filter: u8,
+    /// Not implemented (rsync's -C, --cvs-exclude).
+    #[arg(short = 'C', long, hide = true, action = clap::ArgAction::Count)]
+    pub cvs_exclude: u8,
+}
+
+impl RefusedArgs {
+    /// The first option given that fimsum does not emulate, as rsync spells it.
+    pub fn first(&self) -> Option<&'static str> {
+        [
+            (self.relative > 0, "-R/--relative"),
+            (self.copy_links > 0, "-L/--copy-links"),
+            (self.copy_unsafe_links > 0, "--copy-unsafe-links"),
+            (self.safe_links > 0, "--safe-links"),
+            (self.hard_links > 0, "-H/--hard-links"),
+            (self.rsync_filter > 0, "-F"),
+            (self.cvs_exclude > 0, "-C/--cvs-exclude"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
 }
 
 #[derive(Args, Debug)]

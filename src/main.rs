@@ -20,7 +20,7 @@ fn real_main() -> i32 {
         Ok(m) => m,
         Err(e) => return clap_exit(e),
     };
-    let parsed = match cli::Cli::from_arg_matches(&matches) {
+    let mut parsed = match cli::Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => return clap_exit(e),
     };
@@ -34,6 +34,10 @@ fn real_main() -> i32 {
         },
         None => Vec::new(),
     };
+    if let (cli::Command::Scan(args), Some((_, sub))) = (&mut parsed.command, matches.subcommand())
+    {
+        args.listing = ordered_listing(sub, args.walk.files_from.is_some());
+    }
     match commands::run(parsed.command, filters) {
         Ok(status) => status.code(),
         // `fimsum scan / | head`: the reader has gone, which is not an error.
@@ -61,7 +65,14 @@ fn clap_exit(e: clap::Error) -> i32 {
 fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     use std::os::unix::ffi::OsStrExt;
     let mut rules: Vec<(usize, FilterArg)> = Vec::new();
-    for id in ["exclude", "include", "exclude_from"] {
+    let from0 = matches!(m.try_get_one::<bool>("from0"), Ok(Some(true)));
+    for id in [
+        "exclude",
+        "include",
+        "exclude_from",
+        "include_from",
+        "filter",
+    ] {
         // try_get_raw first: the id is not defined for every subcommand.
         let Ok(Some(values)) = m.try_get_raw(id) else {
             continue;
@@ -72,10 +83,16 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
             let arg = match id {
                 "exclude" => FilterArg::Exclude(bytes),
                 "include" => FilterArg::Include(bytes),
+                "filter" => filter_arg(bytes)?,
                 _ => {
                     let path = std::path::Path::new(value);
                     let contents = read_filter_file(path)?;
-                    FilterArg::ExcludeFrom(contents)
+                    match (id, from0) {
+                        ("exclude_from", false) => FilterArg::ExcludeFrom(contents),
+                        ("exclude_from", true) => FilterArg::ExcludeFrom0(contents),
+                        (_, false) => FilterArg::IncludeFrom(contents),
+                        (_, true) => FilterArg::IncludeFrom0(contents),
+                    }
                 }
             };
             rules.push((index, arg));
@@ -83,6 +100,88 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     }
     rules.sort_by_key(|(i, _)| *i);
     Ok(rules.into_iter().map(|(_, a)| a).collect())
+}
+
+/// A `--filter` rule; a merge rule's file is read now, and kept with the rule.
+fn filter_arg(rule: Vec<u8>) -> fimsum::error::Result<FilterArg> {
+    use fimsum::rsync::filter::{parse_filter_rule, FilterRule};
+    use std::os::unix::ffi::OsStrExt;
+    match parse_filter_rule(&rule) {
+        Ok(FilterRule::Merge { file, .. }) => {
+            let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&file));
+            let contents = read_filter_file(path)?;
+            Ok(FilterArg::Merge { rule, contents })
+        }
+        Ok(_) => Ok(FilterArg::Rule(rule)),
+        Err(e) => Err(fimsum::error::Error::Usage(format!("--filter: {e}"))),
+    }
+}
+
+/// rsync's listing options (`-a`, `-r`, `-l`, `-D`, `--no-l`...) applied in the order they
+/// were given, as rsync applies them; `None` when none was given, which means `-a`. With
+/// `--files-from`, `-a` does not imply `-r` (rsync's rule).
+fn ordered_listing(m: &ArgMatches, files_from: bool) -> Option<fimsum::scan::walk::Listing> {
+    use fimsum::scan::walk::Listing;
+    const IDS: [&str; 16] = [
+        "archive",
+        "recursive",
+        "no_recursive",
+        "links",
+        "no_links",
+        "devices_specials",
+        "no_devices_specials",
+        "devices",
+        "no_devices",
+        "specials",
+        "no_specials",
+        "times",
+        "perms",
+        "group",
+        "owner",
+        "one_file_system",
+    ];
+    let mut given: Vec<(usize, &str)> = Vec::new();
+    for id in &IDS[..15] {
+        if let Ok(Some(count)) = m.try_get_one::<u8>(id) {
+            if *count > 0 {
+                given.extend(m.indices_of(id).into_iter().flatten().map(|i| (i, *id)));
+            }
+        }
+    }
+    if given.is_empty() {
+        return files_from.then_some(Listing {
+            recursive: false,
+            ..Listing::ARCHIVE
+        });
+    }
+    given.sort_unstable();
+    let mut listing = Listing::NONE;
+    for (_, id) in given {
+        let l = &mut listing;
+        match id {
+            "archive" => {
+                *l = Listing {
+                    recursive: l.recursive || !files_from,
+                    ..Listing::ARCHIVE
+                }
+            }
+            "recursive" => l.recursive = true,
+            "no_recursive" => l.recursive = false,
+            "links" => l.links = true,
+            "no_links" => l.links = false,
+            "devices_specials" => (l.devices, l.specials) = (true, true),
+            "no_devices_specials" => (l.devices, l.specials) = (false, false),
+            "devices" => l.devices = true,
+            "no_devices" => l.devices = false,
+            "specials" => l.specials = true,
+            "no_specials" => l.specials = false,
+            "times" => l.times = true,
+            "perms" => l.perms = true,
+            "group" => l.group = true,
+            _ => l.owner = true,
+        }
+    }
+    Some(listing)
 }
 
 /// The largest `--exclude-from` file read: millions of rules, far more than rsync itself could

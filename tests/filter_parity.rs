@@ -7,7 +7,7 @@
 //! `FIMSUM_FUZZ_SEED` (a u64) to draw a different set.
 
 use fimsum::rsync::escape::unescape;
-use fimsum::rsync::filter::Filter;
+use fimsum::rsync::filter::{parse_filter_rule, Filter, FilterRule};
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -30,6 +30,11 @@ enum Opt {
     IncludeFrom(Vec<u8>),
     /// `--from0 --exclude-from` (so use it alone: --from0 affects every file).
     ExcludeFrom0(Vec<u8>),
+    /// `--filter RULE`, in rsync's full rule syntax.
+    Rule(Vec<u8>),
+    /// `--filter 'MERGE FILE'`: the rule's letter and modifiers (`.`, `.-`, `merge,+`),
+    /// and the file's contents.
+    Merge(&'static str, Vec<u8>),
 }
 
 /// A directory under the system temp dir, removed on drop.
@@ -175,6 +180,14 @@ fn run_rsync(work: &Path, opts: &[Opt], source: &OsStr) -> Result<Names, String>
         let (flag, value) = match opt {
             Opt::Exclude(p) => ("--exclude=", p.clone()),
             Opt::Include(p) => ("--include=", p.clone()),
+            Opt::Rule(r) => ("--filter=", r.clone()),
+            Opt::Merge(rule, c) => {
+                let file = work.join(format!("merge{}-{index}", run_id()));
+                fs::write(&file, c).map_err(|e| e.to_string())?;
+                let mut value = format!("{rule} ").into_bytes();
+                value.extend(file.into_os_string().into_vec());
+                ("--filter=", value)
+            }
             Opt::ExcludeFrom(c) | Opt::IncludeFrom(c) | Opt::ExcludeFrom0(c) => {
                 let file = work.join(format!("rules{}-{index}", run_id()));
                 fs::write(&file, c).map_err(|e| e.to_string())?;
@@ -228,6 +241,14 @@ fn build_filter(opts: &[Opt]) -> Result<Filter, String> {
             Opt::ExcludeFrom(c) => filter.exclude_from(c),
             Opt::IncludeFrom(c) => filter.include_from(c),
             Opt::ExcludeFrom0(c) => filter.exclude_from0(c),
+            Opt::Rule(r) => filter.filter_rule(r),
+            Opt::Merge(rule, c) => {
+                let kind = match parse_filter_rule(format!("{rule} f").as_bytes()) {
+                    Ok(FilterRule::Merge { kind, .. }) => kind,
+                    other => return Err(format!("{rule}: not a merge rule: {other:?}")),
+                };
+                filter.merge(c, kind)
+            }
         }
         .map_err(|e| e.to_string())?;
     }
@@ -438,6 +459,75 @@ const PIECES: &[&[u8]] = &[
 /// bytes and components turned into wildcards (so that it often matches) or
 /// a free mix of pieces (to reach the odd corners), optionally anchored and
 /// directory-only.
+/// The rule letters, words and modifiers of `--filter` that change what the sender lists
+/// (and some that do not: protect, risk, receiver-side, xattr), each with its separator.
+const RULE_PREFIXES: &[&str] = &[
+    "- ",
+    "+ ",
+    "-_",
+    "+_",
+    "-! ",
+    "+! ",
+    "H ",
+    "S ",
+    "H! ",
+    "P ",
+    "R ",
+    "-r ",
+    "-s ",
+    "+s ",
+    "-p ",
+    "-x ",
+    "hide ",
+    "show ",
+    "exclude ",
+    "include ",
+    "include,! ",
+    "exclude,s ",
+    "protect ",
+    "risk ",
+    "-,p ",
+];
+
+/// A random `--filter` rule: a prefix of [`RULE_PREFIXES`] and a pattern, or a clear.
+fn random_rule(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(16) {
+        0 => return b"!".to_vec(),
+        1 => return b"clear".to_vec(),
+        _ => {}
+    }
+    let mut rule = rng.pick(RULE_PREFIXES).as_bytes().to_vec();
+    let mut body = random_pattern(rng);
+    // An old-style prefix in a --filter pattern is just part of the pattern; keep a few.
+    if body == b"!" || (rng.below(2) == 0 && (body.starts_with(b"- ") || body.starts_with(b"+ "))) {
+        body.drain(..1);
+    }
+    rule.extend(body);
+    rule
+}
+
+/// A random merge file: lines of rules (full syntax) or of bare patterns.
+fn random_merge(rng: &mut Rng) -> Opt {
+    let (rule, bare) = rng.pick(&[
+        (".", false),
+        ("merge", false),
+        (".-", true),
+        ("merge,+", true),
+    ]);
+    let mut contents = Vec::new();
+    for _ in 0..=rng.below(3) {
+        if rng.below(5) == 0 {
+            contents.extend_from_slice(b"# comment");
+        } else if bare {
+            contents.extend(random_pattern(rng));
+        } else {
+            contents.extend(random_rule(rng));
+        }
+        contents.push(if rng.below(4) == 0 { b'\r' } else { b'\n' });
+    }
+    Opt::Merge(rule, contents)
+}
+
 fn random_pattern(rng: &mut Rng) -> Vec<u8> {
     let mut pattern = match rng.below(12) {
         0 => b"- ".to_vec(),
@@ -506,12 +596,16 @@ fn filter_matches_rsync_on_random_rules() -> io::Result<()> {
     let cases: Vec<(Vec<Opt>, bool)> = (0..count)
         .map(|_| {
             let opts = (0..=rng.below(3))
-                .map(|_| {
-                    let pattern = random_pattern(&mut rng);
-                    if rng.below(3) == 0 {
-                        Opt::Include(pattern)
-                    } else {
-                        Opt::Exclude(pattern)
+                .map(|_| match rng.below(8) {
+                    0 | 1 => Opt::Rule(random_rule(&mut rng)),
+                    2 => random_merge(&mut rng),
+                    _ => {
+                        let pattern = random_pattern(&mut rng);
+                        if rng.below(3) == 0 {
+                            Opt::Include(pattern)
+                        } else {
+                            Opt::Exclude(pattern)
+                        }
                     }
                 })
                 .collect();

@@ -395,6 +395,7 @@ fn an_inode_change_across_filesystems_shows_the_filesystems_not_inode_2_to_2() {
         fimsum_version: "0".into(),
         extra_digests: Vec::new(),
         skip_fs: None,
+        listing: None,
     };
     let makedev = |major: u64, minor: u64| (major << 8) | minor;
     for (name, dev) in [("old", makedev(8, 1)), ("new", makedev(8, 2))] {

@@ -189,6 +189,7 @@ fn header(algorithm: Algorithm, extra_digests: Vec<HashKind>) -> impl Strategy<V
                     fimsum_version,
                     extra_digests: extra_digests.clone(),
                     skip_fs: if log { None } else { Some(vec![0x6969]) },
+                    listing: None,
                 }
             },
         )

@@ -1,6 +1,7 @@
 //! `fimsum scan` against real rsync output recorded in baselines/rsync by
 //! scripts/record-rsync.sh (CI re-records it with live rsync and fails on drift).
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::util::{code, fixtures, is_root, repo, stdout, TestCommand};
@@ -85,7 +86,23 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
     }
     let out = cmd.args(&args).run();
     let mut problems = Vec::new();
-    if out.stdout != expected {
+    // The listing cases keep rsync's skipping lines apart (see record-rsync.sh): compare
+    // them, in order, apart from the other lines, in order.
+    let stdout_rest = match std::fs::read(dir.join(format!("{base}.skip"))) {
+        Ok(want_skipped) => {
+            let (skipped, rest) = split_skipping(&out.stdout);
+            if skipped != want_skipped {
+                problems.push(format!(
+                    "skipping lines differ:\n--- rsync\n{}\n--- fimsum\n{}",
+                    String::from_utf8_lossy(&want_skipped),
+                    String::from_utf8_lossy(&skipped)
+                ));
+            }
+            rest
+        }
+        Err(_) => out.stdout.clone(),
+    };
+    if stdout_rest != expected {
         problems.push(format!(
             "stdout differs:\n--- rsync\n{}\n--- fimsum\n{}",
             String::from_utf8_lossy(&expected),
@@ -93,7 +110,11 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
         ));
     }
     // rsync exits 23 for a partial transfer; fimsum says "incomplete" with bit 8.
-    let want = if rsync_rc == 0 { 0 } else { 8 };
+    let want = match rsync_rc {
+        0 => 0,
+        1 => 64, // rsync: syntax or usage error
+        _ => 8,
+    };
     if code(&out) != want {
         problems.push(format!(
             "exit code {} (rsync {rsync_rc}, want {want})",
@@ -101,6 +122,101 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
         ));
     }
     (!problems.is_empty()).then(|| format!("{base} {args:?}: {}", problems.join("; ")))
+}
+
+/// rsync's `skipping non-regular file "NAME"` and `skipping directory NAME` lines of an
+/// output, and its other lines, each in their order.
+fn split_skipping(stdout: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let (mut skipped, mut rest) = (Vec::new(), Vec::new());
+    for line in stdout.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(b"skipping non-regular file \"")
+            || line.starts_with(b"skipping directory ")
+        {
+            skipped.extend_from_slice(line);
+        } else {
+            rest.extend_from_slice(line);
+        }
+    }
+    (skipped, rest)
+}
+
+/// Every listing option recorded in cases-listing.tsv (rsync run without -a, each case
+/// spelling its options: -rlt, --no-l, --max-size, --files-from...) prints what rsync
+/// printed, at one and at eight hashing threads.
+#[test]
+fn listing_options_print_what_rsync_printed() {
+    let root = fixtures();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for threads in ["1", "8"] {
+        let run = Run {
+            threads: Some(threads),
+            kernel: None,
+            as_nobody: false,
+        };
+        for case in cases("cases-listing.tsv") {
+            for algo in &case.algos {
+                for locale in &case.locales {
+                    checked += 1;
+                    failures.extend(check_case(root, &case, algo, locale, run));
+                }
+            }
+        }
+    }
+    assert!(checked > 80, "only {checked} listing cases recorded");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Where rsync prints a skipping line among the others depends on its processes' timing;
+/// fimsum prints each where the walk meets the entry, so that the output is the same on
+/// every run.
+#[test]
+fn skipping_lines_come_where_the_walk_meets_the_entry() {
+    let out = TestCommand::new(fixtures())
+        .env("LC_ALL", "C.UTF-8")
+        .args(["scan", "-rt", "tree/links/to-file", "specials/"])
+        .run();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let name = |i: usize| lines.get(i).map(|l| l.split(' ').next().unwrap_or(l));
+    assert_eq!(code(&out), 0, "{text}");
+    assert_eq!(name(0), Some("./"), "{text}");
+    let skip = |n: &str| format!("skipping non-regular file \"{n}\"");
+    assert_eq!(lines[1], skip("\\#134#123"), "{text}");
+    assert_eq!(lines[2], skip("fifo\\#012nl"), "{text}");
+    assert_eq!(lines[3], skip("fifo-\\#377"), "{text}");
+    assert_eq!(lines[4], skip("link caf\u{e9}"), "{text}");
+    assert_eq!(name(5), Some("regular"), "{text}");
+    assert_eq!(lines[6], skip("to-file"), "{text}");
+    assert_eq!(name(7), Some("sub/"), "{text}");
+    assert_eq!(lines[8], skip("sub/fifo"), "{text}");
+    assert_eq!(lines[9], skip("sub/link"), "{text}");
+    assert_eq!(lines.len(), 10, "{text}");
+}
+
+/// A directory source without -r is rsync's `skipping directory NAME` line, printed while
+/// the list is built, before any other line.
+#[test]
+fn directory_sources_without_r_are_skipping_lines_first() {
+    let out = crate::util::run_in(
+        fixtures(),
+        ["scan", "-lt", "tree/order/", "tree/top.txt", "tree/sizes"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(code(&out), 0, "{text}");
+    assert_eq!(
+        lines[..2],
+        ["skipping directory .", "skipping directory sizes"],
+        "{text}"
+    );
+    assert!(lines[2].starts_with("top.txt "), "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
 }
 
 #[test]
@@ -263,4 +379,191 @@ fn every_md5_kernel_prints_what_rsync_printed() {
             assert_eq!(code(&out), 64, "--kernel {kernel} on a CPU without it");
         }
     }
+}
+
+/// A baseline records the listing options, and `check` rescans with them: what the options
+/// leave out (a symlink without -l, a FIFO without --specials, a file over --max-size, what
+/// --files-from does not list) is neither reported removed nor, when new, added.
+#[test]
+fn check_rescans_with_the_recorded_listing() {
+    let tmp = crate::util::scratch();
+    let d = tmp.path();
+    let src = d.join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    crate::util::write(&src.join("small"), b"x\n");
+    crate::util::write(&src.join("big"), &[b'b'; 100]);
+    crate::util::write(&src.join("sub/in"), b"in\n");
+    std::os::unix::fs::symlink("small", src.join("link")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(src.join("fifo"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    crate::util::write(&d.join("list"), b"small\nsub/in\nlink\nbig\n");
+    for (base, options) in [
+        ("rt", &["-rt", "--max-size=10"][..]),
+        ("files", &["-rt", "--files-from=list"][..]),
+    ] {
+        let mut args = vec!["scan", "-o", base];
+        args.extend_from_slice(options);
+        args.push("src/");
+        let out = crate::util::run_in(d, &args);
+        assert_eq!(code(&out), 0, "{base}: {}", crate::util::stderr(&out));
+        let out = crate::util::run_in(d, ["check", base]);
+        assert_eq!(code(&out), 0, "{base} unchanged: {}", stdout(&out));
+    }
+    // Left out by both listings: new symlinks and big files are not seen (the directory
+    // they are in has a new mtime, which -t's listing shows).
+    std::os::unix::fs::symlink("big", src.join("link2")).unwrap();
+    crate::util::write(&src.join("big2"), &[b'c'; 100]);
+    for base in ["rt", "files"] {
+        let out = crate::util::run_in(d, ["check", base, "--format", "rsync"]);
+        let text = stdout(&out);
+        assert_eq!(code(&out) & 3, 0, "{base}, left out: {text}");
+        assert!(!text.contains("link2") && !text.contains("big2"), "{text}");
+    }
+    // A small new file is in the -rt listing, not in the --files-from one.
+    crate::util::write(&src.join("sub/new"), b"new\n");
+    let out = crate::util::run_in(d, ["check", "rt", "--format", "rsync"]);
+    assert_eq!(code(&out) & 3, 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("sub/new "), "{}", stdout(&out));
+    let out = crate::util::run_in(d, ["check", "files", "--format", "rsync"]);
+    assert_eq!(code(&out) & 3, 0, "{}", stdout(&out));
+    assert!(!stdout(&out).contains("sub/new"), "{}", stdout(&out));
+    // A listed file that changes is a change in both.
+    crate::util::write(&src.join("sub/in"), b"changed\n");
+    for base in ["rt", "files"] {
+        let out = crate::util::run_in(d, ["check", base]);
+        assert_eq!(code(&out) & 4, 4, "{base}: {}", stdout(&out));
+    }
+}
+
+/// rsync listing options fimsum does not emulate are refused, naming the option (exit 64),
+/// rather than listing something else than rsync would.
+#[test]
+fn options_not_emulated_are_refused_by_name() {
+    for (option, named) in [
+        ("-R", "-R/--relative"),
+        ("--relative", "-R/--relative"),
+        ("-L", "-L/--copy-links"),
+        ("--copy-links", "-L/--copy-links"),
+        ("--copy-unsafe-links", "--copy-unsafe-links"),
+        ("--safe-links", "--safe-links"),
+        ("-H", "-H/--hard-links"),
+        ("--hard-links", "-H/--hard-links"),
+        ("-F", "-F"),
+        ("-C", "-C/--cvs-exclude"),
+        ("--cvs-exclude", "-C/--cvs-exclude"),
+        ("--filter=: .rsync-filter", "dir-merge"),
+        ("--filter=dir-merge_.cvsignore", "dir-merge"),
+        ("--filter=-/_/etc", "`/`"),
+        ("--filter=-C", "`C`"),
+    ] {
+        let out = crate::util::run_in(fixtures(), ["scan", option, "tree/"]);
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 64, "{option}: {err}");
+        assert!(err.contains(named), "{option}: {err}");
+        assert!(out.stdout.is_empty(), "{option}: {}", stdout(&out));
+    }
+}
+
+/// The old-rsync recipe of the README: a night's `%i %n` log of an rsync that prints no
+/// checksum, its names unescaped, NUL-separated, without the root and the deletions, fed
+/// to `scan -a --no-implied-dirs --from0 --files-from=-`, gives the lines a new rsync
+/// printed with `%n %C` that night (its `./` line aside). Compared with live rsync
+/// (protocol 29, as an old host speaks it); skipped with a notice without it.
+#[test]
+fn old_rsync_names_give_new_rsync_lines() {
+    use std::io::Write;
+    if !crate::util::rsync_available("the old-rsync recipe test") {
+        return;
+    }
+    let tmp = crate::util::scratch();
+    let d = tmp.path();
+    let rsync = |args: &[&str]| {
+        let out = std::process::Command::new("rsync")
+            .args(args)
+            .current_dir(d)
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .expect("rsync runs");
+        assert!(out.status.success(), "{}", crate::util::stderr(&out));
+        out.stdout
+    };
+    std::fs::create_dir_all(d.join("src/names")).unwrap();
+    std::fs::create_dir_all(d.join("src/sub/deep")).unwrap();
+    crate::util::write(&d.join("src/gone"), b"gone\n");
+    crate::util::write(&d.join("src/sub/deep/same"), b"same\n");
+    crate::util::write(&d.join("src/sub/deep/grows"), b"1\n");
+    rsync(&["-a", "src/", "old/"]);
+    rsync(&["-a", "src/", "new/"]);
+    // The night: a removal, new hostile names, a change deep down.
+    std::fs::remove_file(d.join("src/gone")).unwrap();
+    crate::util::write(&d.join("src/names/new\nline"), b"a\n");
+    crate::util::write(&d.join("src/names/caf\u{e9} \\#123"), b"b\n");
+    crate::util::write(
+        &d.join(std::ffi::OsStr::from_bytes(b"src/names/ff-\xff")),
+        b"c\n",
+    );
+    crate::util::write(&d.join("src/sub/deep/grows"), b"12\n");
+    let names = rsync(&[
+        "-a",
+        "--delete",
+        "--protocol=29",
+        "--out-format=%i %n",
+        "src/",
+        "old/",
+    ]);
+    let want = rsync(&[
+        "-a",
+        "--delete",
+        "--checksum",
+        "--checksum-choice=md5",
+        "--out-format=%n %C",
+        "src/",
+        "new/",
+    ]);
+    let mut list = Vec::new();
+    for line in names.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let text = line.get(12..).unwrap_or_default();
+        if line.starts_with(b"*deleting") || text == b"./" {
+            continue;
+        }
+        let name = fimsum::rsync::escape::unescape(text);
+        list.extend_from_slice(name.strip_suffix(b"/").unwrap_or(&name));
+        list.push(0);
+    }
+    let mut child = crate::util::fimsum()
+        .args([
+            "scan",
+            "-a",
+            "--no-implied-dirs",
+            "--from0",
+            "--files-from=-",
+            "src/",
+        ])
+        .current_dir(d)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("fimsum runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&list)
+        .expect("list written");
+    let out = child.wait_with_output().expect("fimsum ends");
+    let want: Vec<u8> = want
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|l| !l.starts_with(b"./ ") && !l.starts_with(b"deleting "))
+        .flatten()
+        .copied()
+        .collect();
+    assert_eq!(code(&out), 0, "{}", crate::util::stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&want)
+    );
+    assert_eq!(out.stdout, want);
 }

@@ -228,6 +228,8 @@ pub fn scan_source(
                     String::from_utf8_lossy(&p.name),
                     p.message
                 )),
+                // The walks of these tests list every kind of entry (rsync's -a).
+                Item::Skipped(s) => panic!("skipped {:?}", s.name),
             }
             Ok(())
         },

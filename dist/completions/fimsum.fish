@@ -50,9 +50,38 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'A filter RULE in rsync\'s syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and `. FILE` (merge FILE\'s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include-from -d 'Read include patterns from FILE (rules apply in command-line order)' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l files-from -d 'List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync\'s implied -R); a listed directory is entered only with -r, which -a does not imply here' -r -F
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l max-size -d 'Leave out regular files larger than SIZE (rsync\'s units: 100, 10k, 1.5M, 1MB, 1G-1)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l min-size -d 'Leave out regular files smaller than SIZE' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s 0 -l from0 -d 'The --exclude-from, --include-from and --files-from files are NUL-separated'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-implied-dirs -d 'With --files-from: list only the names, not the directories above them'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s a -l archive -d 'rsync\'s -a: -rlptgoD (the default when none of these options is given)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s r -l recursive -d 'Enter directories (rsync\'s -r)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-recursive -l no-r -d 'Do not enter directories'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s l -l links -d 'List symlinks (rsync\'s -l); without it they are `skipping non-regular file` lines'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-links -l no-l -d 'Do not list symlinks'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s D -d '--devices --specials'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-D -d '--no-devices --no-specials'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l devices -d 'List character and block devices'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-devices -d 'Do not list devices'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l specials -d 'List FIFOs and sockets'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-specials -d 'Do not list FIFOs and sockets'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s t -l times -d 'rsync\'s -t: changes no entry; rsync then prints the root\'s `./` line'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s p -l perms -d 'rsync\'s -p: changes no entry; rsync then prints `./` for a root not of mode 755'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s g -l group -d 'rsync\'s -g: changes no entry; rsync then prints `./` for a root of another group'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l owner -d 'rsync\'s -o: changes no entry; rsync (as root) then prints `./` for a root of another owner'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s R -l relative -d 'Not implemented (rsync\'s -R, --relative)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s L -l copy-links -d 'Not implemented (rsync\'s -L, --copy-links)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l copy-unsafe-links -d 'Not implemented (rsync\'s --copy-unsafe-links)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l safe-links -d 'Not implemented (rsync\'s --safe-links)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s H -l hard-links -d 'Not implemented (rsync\'s -H, --hard-links)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s F -d 'Not implemented (rsync\'s -F)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s C -l cvs-exclude -d 'Not implemented (rsync\'s -C, --cvs-exclude)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-attrs -d 'Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs): two system calls fewer per file; a check reports them "not recorded"'

@@ -41,10 +41,53 @@ _arguments "${_arguments_options[@]}" : \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
 '*--exclude-from=[Read exclude patterns from FILE]:FILE:_files' \
+'*-f+[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)]:RULE:_default' \
+'*--filter=[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)]:RULE:_default' \
+'*--include-from=[Read include patterns from FILE (rules apply in command-line order)]:FILE:_files' \
+'--files-from=[List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync'\''s implied -R); a listed directory is entered only with -r, which -a does not imply here]:FILE:_files' \
+'--max-size=[Leave out regular files larger than SIZE (rsync'\''s units\: 100, 10k, 1.5M, 1MB, 1G-1)]:SIZE:_default' \
+'--min-size=[Leave out regular files smaller than SIZE]:SIZE:_default' \
 '--threads=[Hashing threads, at most 1024 (default, or 0\: one per core)]:N:_default' \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '*-x[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
 '*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
+'-0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
+'--from0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
+'--no-implied-dirs[With --files-from\: list only the names, not the directories above them]' \
+'*-a[rsync'\''s -a\: -rlptgoD (the default when none of these options is given)]' \
+'*--archive[rsync'\''s -a\: -rlptgoD (the default when none of these options is given)]' \
+'*-r[Enter directories (rsync'\''s -r)]' \
+'*--recursive[Enter directories (rsync'\''s -r)]' \
+'*--no-recursive[Do not enter directories]' \
+'*--no-r[Do not enter directories]' \
+'*-l[List symlinks (rsync'\''s -l); without it they are \`skipping non-regular file\` lines]' \
+'*--links[List symlinks (rsync'\''s -l); without it they are \`skipping non-regular file\` lines]' \
+'*--no-links[Do not list symlinks]' \
+'*--no-l[Do not list symlinks]' \
+'*-D[--devices --specials]' \
+'*--no-D[--no-devices --no-specials]' \
+'*--devices[List character and block devices]' \
+'*--no-devices[Do not list devices]' \
+'*--specials[List FIFOs and sockets]' \
+'*--no-specials[Do not list FIFOs and sockets]' \
+'*-t[rsync'\''s -t\: changes no entry; rsync then prints the root'\''s \`./\` line]' \
+'*--times[rsync'\''s -t\: changes no entry; rsync then prints the root'\''s \`./\` line]' \
+'*-p[rsync'\''s -p\: changes no entry; rsync then prints \`./\` for a root not of mode 755]' \
+'*--perms[rsync'\''s -p\: changes no entry; rsync then prints \`./\` for a root not of mode 755]' \
+'*-g[rsync'\''s -g\: changes no entry; rsync then prints \`./\` for a root of another group]' \
+'*--group[rsync'\''s -g\: changes no entry; rsync then prints \`./\` for a root of another group]' \
+'*--owner[rsync'\''s -o\: changes no entry; rsync (as root) then prints \`./\` for a root of another owner]' \
+'*-R[Not implemented (rsync'\''s -R, --relative)]' \
+'*--relative[Not implemented (rsync'\''s -R, --relative)]' \
+'*-L[Not implemented (rsync'\''s -L, --copy-links)]' \
+'*--copy-links[Not implemented (rsync'\''s -L, --copy-links)]' \
+'*--copy-unsafe-links[Not implemented (rsync'\''s --copy-unsafe-links)]' \
+'*--safe-links[Not implemented (rsync'\''s --safe-links)]' \
+'*-H[Not implemented (rsync'\''s -H, --hard-links)]' \
+'*--hard-links[Not implemented (rsync'\''s -H, --hard-links)]' \
+'*-F[Not implemented (rsync'\''s -F)]' \
+'*-C[Not implemented (rsync'\''s -C, --cvs-exclude)]' \
+'*--cvs-exclude[Not implemented (rsync'\''s -C, --cvs-exclude)]' \
 '(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \

@@ -94,6 +94,15 @@ impl Lines<'_> {
         Ok(())
     }
 
+    /// rsync's line for an entry its listing options leave out.
+    fn skipped(&mut self, skipped: &fimsum::scan::walk::Skipped) -> Result<()> {
+        self.line.clear();
+        skipped.line(self.charset, &mut self.line);
+        self.out
+            .write_all(&self.line)
+            .map_err(|e| Error::io("cannot write to standard output", e))
+    }
+
     fn finish(mut self) -> Result<()> {
         self.out
             .flush()
@@ -183,10 +192,18 @@ fn config_walk(config: &Config) -> Result<WalkOptions> {
         .exclude
         .iter()
         .map(|p| FilterArg::Exclude(p.as_bytes().to_vec()))
+        .chain(
+            config
+                .filters
+                .iter()
+                .map(|r| FilterArg::Rule(r.as_bytes().to_vec())),
+        )
         .collect();
     let mut walk = WalkOptions::new(u8::from(config.one_file_system), filters)
         .map_err(|e| Error::Config(format!("exclude: {e}")))?;
     walk.attrs = config.attrs;
+    walk.listing.max_size = config.max_size;
+    walk.listing.min_size = config.min_size;
     for name in &config.skip_fs {
         let magics = fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));

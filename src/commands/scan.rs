@@ -3,20 +3,38 @@
 use std::os::unix::ffi::OsStringExt;
 
 use fimsum::commands::load_iocs;
-use fimsum::commands::scan::{scan_into, scan_to_baseline, BaselineTarget, ScanPlan};
+use fimsum::commands::scan::{scan_lines, scan_to_baseline, BaselineTarget, Line, ScanPlan};
 use fimsum::error::{Error, Result};
 use fimsum::exit::Status;
 use fimsum::hash::extra_kinds;
 use fimsum::rsync::escape::Charset;
-use fimsum::scan::walk::{FilterArg, WalkOptions};
+use fimsum::scan::walk::{files_from_names, FilterArg, WalkOptions};
 
 use super::{load_secret_key, progress, scan_options, Lines};
 use crate::cli::ScanArgs;
 
 pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<Status> {
+    if let Some(option) = args.walk.refused.first() {
+        return Err(Error::Usage(format!(
+            "{option} is not implemented: fimsum would not list what rsync lists with it \
+             (see README, \"Listing options\")"
+        )));
+    }
     let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
     let mut walk = WalkOptions::new(args.walk.one_file_system, filters)
         .map_err(|e| Error::Usage(e.to_string()))?;
+    walk.listing = args.listing.unwrap_or_default();
+    walk.listing.max_size = args.walk.max_size;
+    walk.listing.min_size = args.walk.min_size;
+    walk.listing.implied_dirs = !args.walk.no_implied_dirs;
+    if let Some(path) = &args.walk.files_from {
+        if sources.len() != 1 {
+            return Err(Error::Usage(
+                "--files-from takes one source: the directory its names are relative to".into(),
+            ));
+        }
+        walk.listing.files_from = Some(files_from_names(&read_names_file(path)?, args.walk.from0));
+    }
     // Before the scan, not after an hour of it.
     let signer = load_secret_key(args.sign_key.as_deref())?;
     let extras = extra_kinds(args.checksum, args.digests.iter().copied());
@@ -44,7 +62,10 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                 diffs: None,
             };
             let mut lines = Lines::new(args.checksum, charset);
-            let scanned = scan_into(&plan, &mut observer, |record| lines.write(record))?;
+            let scanned = scan_lines(&plan, &mut observer, |line| match line {
+                Line::Record(record) => lines.write(record),
+                Line::Skipped(skipped) => lines.skipped(skipped),
+            })?;
             lines.finish()?;
             scanned
         }
@@ -66,4 +87,34 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
         }
     };
     Ok(scanned.exit_bits().into())
+}
+
+/// The largest `--files-from` list read: tens of millions of names.
+const NAMES_LIMIT: u64 = 1 << 30;
+
+/// The contents of a `--files-from` file; `-` is standard input, as in rsync (an old
+/// rsync's list of names piped in).
+fn read_names_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    let no_input = |source| Error::NoInput {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        use std::io::Read;
+        let mut names = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(NAMES_LIMIT + 1)
+            .read_to_end(&mut names)
+            .map_err(no_input)?;
+        if names.len() as u64 > NAMES_LIMIT {
+            return Err(no_input(std::io::Error::other(format!(
+                "the file list is larger than {NAMES_LIMIT} bytes"
+            ))));
+        }
+        return Ok(names);
+    }
+    fimsum::input::open_file(path)
+        .and_then(|file| fimsum::input::read_bounded(file, NAMES_LIMIT, "file list"))
+        .map_err(no_input)
 }

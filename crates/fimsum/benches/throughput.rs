@@ -146,6 +146,7 @@ fn header() -> Header {
         fimsum_version: "bench".into(),
         extra_digests: Vec::new(),
         skip_fs: Some(Vec::new()),
+        listing: None,
     }
 }
 

@@ -404,6 +404,7 @@ mod tests {
             fimsum_version: "0.1.0".into(),
             extra_digests: vec![HashKind::Sha256],
             skip_fs: Some(vec![0x9fa0]),
+            listing: None,
         }
     }
 
@@ -425,8 +426,9 @@ mod tests {
             fimsum_version: _,
             extra_digests: _,
             skip_fs: _,
+            listing: _,
         } = header();
-        let mutations: [Mutation; 18] = [
+        let mutations: [Mutation; 21] = [
             ("algorithm", |h| h.algorithm = Algorithm::Sha1),
             ("origin", |h| h.origin = Origin::RsyncLog),
             ("sources", |h| h.sources[0] = b"etc".to_vec()),
@@ -453,6 +455,21 @@ mod tests {
             ("no extra digests", |h| h.extra_digests.clear()),
             ("skip_fs", |h| h.skip_fs = Some(vec![0x6969])),
             ("skip_fs not recorded", |h| h.skip_fs = None),
+            ("listing recorded", |h| {
+                h.listing = Some(crate::scan::walk::Listing::ARCHIVE)
+            }),
+            ("listing without -l", |h| {
+                h.listing = Some(crate::scan::walk::Listing {
+                    links: false,
+                    ..crate::scan::walk::Listing::ARCHIVE
+                })
+            }),
+            ("listing files-from", |h| {
+                h.listing = Some(crate::scan::walk::Listing {
+                    files_from: Some(vec![b"a".to_vec()]),
+                    ..crate::scan::walk::Listing::ARCHIVE
+                })
+            }),
         ];
         let digest = [7u8; 32];
         let reference = message(&signed_prefix(&header(), 10).unwrap(), &digest);

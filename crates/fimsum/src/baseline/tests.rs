@@ -160,9 +160,10 @@ fn version_2_baselines_are_read_without_extra_digests() {
 }
 
 /// Extra digests go in and come back out, in the header's order, on files with a
-/// checksum only; the writer refuses what the reader would refuse.
+/// checksum only; the writer refuses what the reader would refuse. The header's filters
+/// and listing options come back as they went in.
 #[test]
-fn extra_digests_round_trip_in_version_3() {
+fn extra_digests_and_listing_round_trip() {
     let kinds = vec![HashKind::Md5, HashKind::Sha256];
     let header = Header {
         algorithm: Algorithm::Xxh128,
@@ -170,13 +171,23 @@ fn extra_digests_round_trip_in_version_3() {
         sources: vec![b"src/".to_vec()],
         roots: vec![b"/src/".to_vec()],
         one_file_system: OneFileSystem::OFF,
-        filters: Vec::new(),
+        filters: vec![
+            crate::scan::walk::FilterArg::IncludeFrom(b"*.c\n".to_vec()),
+            crate::scan::walk::FilterArg::ExcludeFrom0(b"x\0y".to_vec()),
+            crate::scan::walk::FilterArg::IncludeFrom0(b"z\0".to_vec()),
+        ],
         host: "h".into(),
         created: Timestamp::default(),
         generation: 1,
         fimsum_version: "0.1.0".into(),
         extra_digests: kinds.clone(),
         skip_fs: Some(vec![0x6969]),
+        listing: Some(crate::scan::walk::Listing {
+            recursive: false,
+            max_size: Some(1 << 20),
+            files_from: Some(vec![b"a".to_vec(), b"b/\n".to_vec()]),
+            ..crate::scan::walk::Listing::ARCHIVE
+        }),
     };
     let mut link = entry("l", Kind::Symlink, Content::NotAFile);
     link.link_target = Some(b"a".to_vec());
@@ -484,6 +495,7 @@ fn signed_header() -> Header {
         fimsum_version: "0.1.0".into(),
         extra_digests: Vec::new(),
         skip_fs: None,
+        listing: None,
     }
 }
 

@@ -12,15 +12,15 @@ use crate::attrs::{Acl, AclEntry, Attrs, Caps, Extended, Flags, Xattr, XattrValu
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
-use crate::scan::walk::{FilterArg, OneFileSystem};
+use crate::scan::walk::{FilterArg, Listing, OneFileSystem};
 use crate::text::compress::Compressed;
 use crate::text::lines::LineDigests;
 use crate::text::{Snapshot, LINES_MAX};
 
 pub(super) const MAGIC: &[u8; 8] = b"FIMSUMBL";
 pub(super) const END_MAGIC: &[u8; 8] = b"FIMSUMEN";
-/// Version 5: the layout above. Version 4 had no security attributes and no snapshots in
-/// its records; version 3 had no `skip_fs` in the header; version 2 had no extra digests
+/// Version 5: the layout above. Version 4 had no listing options in its header and no
+/// security attributes and no snapshots in its records; version 3 had no `skip_fs` in the header; version 2 had no extra digests
 /// either; version 1 had no generation in the header either and was never signed. All are
 /// still read.
 pub const FORMAT_VERSION: u32 = 5;
@@ -74,6 +74,10 @@ pub struct Header {
     /// walks the same tree; `None` where the baseline does not say (versions 1 to 3, and a
     /// log's import, which no walk made).
     pub skip_fs: Option<Vec<i64>>,
+    /// rsync's listing options beyond filters and `-x` that the scan followed, so that
+    /// `check` lists the same entries; `None` where the baseline does not say (versions 1
+    /// to 4, which always listed as rsync's `-a` does, and a log's import).
+    pub listing: Option<Listing>,
 }
 
 /// Version 1's header, and the first part of the later ones.
@@ -385,6 +389,7 @@ impl WireHeader {
             fimsum_version: self.fimsum_version,
             extra_digests,
             skip_fs,
+            listing: None,
         })
     }
 }
@@ -509,15 +514,18 @@ pub(super) fn decode_extra(
 /// A baseline's first bytes for this header and record count: magic, version, header frame,
 /// count. Besides the payload digest, they are what a signature covers ([`super::sign::message`]).
 pub(crate) fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
-    let wire = WireHeaderV4 {
-        v3: WireHeaderV3 {
-            v2: WireHeaderV2 {
-                v1: WireHeader::from_header(header),
-                generation: header.generation,
+    let wire = WireHeaderV5 {
+        v4: WireHeaderV4 {
+            v3: WireHeaderV3 {
+                v2: WireHeaderV2 {
+                    v1: WireHeader::from_header(header),
+                    generation: header.generation,
+                },
+                extra_digests: header.extra_digests.iter().map(|k| k.code()).collect(),
             },
-            extra_digests: header.extra_digests.iter().map(|k| k.code()).collect(),
+            skip_fs: header.skip_fs.clone(),
         },
-        skip_fs: header.skip_fs.clone(),
+        listing: header.listing.as_ref().map(WireListing::from_listing),
     };
     let head = bincode::encode_to_vec(wire, config())
         .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
@@ -583,17 +591,39 @@ impl RawPrefix {
 
 pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<Header, String> {
     let decoded = match version {
-        1 => decode_exact::<WireHeader>(frame).map(|w| (w, 0, Vec::new(), None)),
-        2 => decode_exact::<WireHeaderV2>(frame).map(|w| (w.v1, w.generation, Vec::new(), None)),
+        1 => decode_exact::<WireHeader>(frame).map(|w| (w, 0, Vec::new(), None, None)),
+        2 => decode_exact::<WireHeaderV2>(frame)
+            .map(|w| (w.v1, w.generation, Vec::new(), None, None)),
         3 => decode_exact::<WireHeaderV3>(frame)
-            .map(|w| (w.v2.v1, w.v2.generation, w.extra_digests, None)),
-        _ => decode_exact::<WireHeaderV4>(frame).map(|w| {
+            .map(|w| (w.v2.v1, w.v2.generation, w.extra_digests, None, None)),
+        4 => decode_exact::<WireHeaderV4>(frame).map(|w| {
             let v3 = w.v3;
-            (v3.v2.v1, v3.v2.generation, v3.extra_digests, w.skip_fs)
+            (
+                v3.v2.v1,
+                v3.v2.generation,
+                v3.extra_digests,
+                w.skip_fs,
+                None,
+            )
+        }),
+        _ => decode_exact::<WireHeaderV5>(frame).map(|w| {
+            let v3 = w.v4.v3;
+            let listing = w.listing.map(WireListing::into_listing);
+            (
+                v3.v2.v1,
+                v3.v2.generation,
+                v3.extra_digests,
+                w.v4.skip_fs,
+                listing,
+            )
         }),
     };
     decoded
-        .and_then(|(wire, generation, extra, skip_fs)| wire.into_header(generation, extra, skip_fs))
+        .and_then(|(wire, generation, extra, skip_fs, listing)| {
+            let mut header = wire.into_header(generation, extra, skip_fs)?;
+            header.listing = listing;
+            Ok(header)
+        })
         .map_err(|e| format!("bad header: {e}"))
 }
 
@@ -650,5 +680,69 @@ impl WireSnapshot {
             WireSnapshot::TooLarge(limit) => Snapshot::TooLarge { limit },
             WireSnapshot::OverBudget(limit) => Snapshot::OverBudget { limit },
         })
+    }
+}
+
+// ---------------------------------------------------------------- version 5: listing
+// The header's listing options (rsync's -r, -l, -D, -t/-p/-o/-g, --max-size, --min-size,
+// --files-from), in a block of their own.
+
+/// Version 5's header: version 4's, then the listing options.
+#[derive(Encode, Decode)]
+pub(super) struct WireHeaderV5 {
+    pub(super) v4: WireHeaderV4,
+    pub(super) listing: Option<WireListing>,
+}
+
+/// [`Listing`] on the wire.
+#[derive(Encode, Decode)]
+pub(super) struct WireListing {
+    recursive: bool,
+    links: bool,
+    devices: bool,
+    specials: bool,
+    times: bool,
+    perms: bool,
+    owner: bool,
+    group: bool,
+    max_size: Option<u64>,
+    min_size: Option<u64>,
+    files_from: Option<Vec<Vec<u8>>>,
+    implied_dirs: bool,
+}
+
+impl WireListing {
+    pub(super) fn from_listing(l: &Listing) -> WireListing {
+        WireListing {
+            recursive: l.recursive,
+            links: l.links,
+            devices: l.devices,
+            specials: l.specials,
+            times: l.times,
+            perms: l.perms,
+            owner: l.owner,
+            group: l.group,
+            max_size: l.max_size,
+            min_size: l.min_size,
+            files_from: l.files_from.clone(),
+            implied_dirs: l.implied_dirs,
+        }
+    }
+
+    pub(super) fn into_listing(self) -> Listing {
+        Listing {
+            recursive: self.recursive,
+            links: self.links,
+            devices: self.devices,
+            specials: self.specials,
+            times: self.times,
+            perms: self.perms,
+            owner: self.owner,
+            group: self.group,
+            max_size: self.max_size,
+            min_size: self.min_size,
+            files_from: self.files_from,
+            implied_dirs: self.implied_dirs,
+        }
     }
 }

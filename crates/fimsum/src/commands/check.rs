@@ -207,6 +207,8 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         .map_err(|e| Error::bad_data(&plan.baseline, format!("recorded filter: {e}")))?;
     walk.skip_fs = skip_fs(&header, &plan, observer);
     walk.attrs = plan.attrs;
+    // The listing the baseline was made with; before version 5, always rsync's -a.
+    walk.listing = header.listing.clone().unwrap_or_default();
     walk.skip.extend(file_identity(&plan.baseline));
     walk.skip
         .extend(file_identity(&baseline::lock_path(&plan.baseline)));
@@ -298,12 +300,20 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
         let listed = &mut listed;
         let scanner = scope.spawn(move || {
-            run_scan(&sources, &options, reuse, observer, |record, observer| {
-                listed.check(&record, observer);
-                // The receiver is gone only if the diff failed; its error is reported.
-                tx.send(record)
-                    .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
-            })
+            run_scan(
+                &sources,
+                &options,
+                reuse,
+                observer,
+                |record, observer| {
+                    listed.check(&record, observer);
+                    // The receiver is gone only if the diff failed; its error is reported.
+                    tx.send(record)
+                        .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
+                },
+                // Left out of the baseline as of the rescan alike: nothing to compare.
+                |_| Ok(()),
+            )
         });
         // The new baseline is written from the comparison, not from the scan alone, so that
         // it can keep the old records of what the scan could not see. Files seen changing

@@ -146,6 +146,7 @@ fn header(plan: &ImportPlan, base: Option<&Header>, algorithm: Algorithm) -> Hea
             fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
             extra_digests: Vec::new(),
             skip_fs: None,
+            listing: None,
         },
     }
 }

@@ -16,7 +16,7 @@ use crate::fim::policy::Policy;
 use crate::hash::{Algorithm, HashKind};
 use crate::record::Record;
 use crate::scan::quick::Reuse;
-use crate::scan::walk::WalkOptions;
+use crate::scan::walk::{Skipped, WalkOptions};
 use crate::scan::{self, Item, ScanError, ScanOptions, Stats};
 use crate::text::Capture;
 
@@ -69,8 +69,32 @@ pub fn scan_into(
     observer: &mut dyn Observer,
     mut sink: impl FnMut(&Record) -> Result<()>,
 ) -> Result<Scanned> {
+    scan_lines(plan, observer, |line| match line {
+        Line::Record(record) => sink(record),
+        Line::Skipped(_) => Ok(()),
+    })
+}
+
+/// One line of rsync's output for a scan: an entry's `%n %C` line, or the line rsync prints
+/// for an entry its listing options leave out.
+#[derive(Clone, Copy, Debug)]
+pub enum Line<'a> {
+    /// An entry of the listing.
+    Record(&'a Record),
+    /// `skipping non-regular file "NAME"` or `skipping directory NAME`.
+    Skipped(&'a Skipped),
+}
+
+/// [`scan_into`], also handing `sink` the entries the listing options leave out with a
+/// line of their own, where the walk met them.
+pub fn scan_lines(
+    plan: &ScanPlan,
+    observer: &mut dyn Observer,
+    mut sink: impl FnMut(Line<'_>) -> Result<()>,
+) -> Result<Scanned> {
     let mut listed = Listed::new(&plan.iocs, plan.options.algorithm);
     observer.start(None);
+    let sink = std::cell::RefCell::new(&mut sink);
     let stats = run_scan(
         &plan.sources,
         &plan.options,
@@ -78,8 +102,9 @@ pub fn scan_into(
         observer,
         |record, observer| {
             listed.check(&record, observer);
-            sink(&record)
+            (sink.borrow_mut())(Line::Record(&record))
         },
+        |skipped| (sink.borrow_mut())(Line::Skipped(skipped)),
     )?;
     Ok(Scanned {
         stats,
@@ -138,6 +163,7 @@ pub(crate) fn new_header(
         fimsum_version: env!("CARGO_PKG_VERSION").to_string(),
         extra_digests,
         skip_fs: Some(fs_set(&walk.skip_fs)),
+        listing: Some(walk.listing.clone()),
     })
 }
 
@@ -157,6 +183,7 @@ pub(crate) fn run_scan(
     reuse: Option<Box<dyn Reuse + '_>>,
     observer: &mut dyn Observer,
     mut sink: impl FnMut(Record, &mut dyn Observer) -> Result<()>,
+    mut skipped: impl FnMut(&Skipped) -> Result<()>,
 ) -> Result<Stats> {
     let result = scan::scan_reusing(sources, options, reuse, |item| match item {
         Item::Record(record) => {
@@ -167,6 +194,7 @@ pub(crate) fn run_scan(
             observer.problem(&problem);
             Ok(())
         }
+        Item::Skipped(entry) => skipped(&entry),
     });
     observer.finish();
     match result {

@@ -46,6 +46,12 @@ pub struct Config {
     pub roots: Vec<String>,
     /// rsync `--exclude` rules, relative to each root as rsync's are; `"+ "` includes.
     pub exclude: Vec<String>,
+    /// rsync `--filter` rules, tried after `exclude` (rsync's rule syntax; no merge rules).
+    pub filters: Vec<String>,
+    /// rsync's `--max-size`: regular files larger than this many bytes are not scanned.
+    pub max_size: Option<u64>,
+    /// rsync's `--min-size`: regular files smaller than this many bytes are not scanned.
+    pub min_size: Option<u64>,
     /// Filesystem types not entered: names of `fs_types::FS_TYPES` or `0x...` numbers.
     pub skip_fs: Vec<String>,
     /// rsync's `-x`.
@@ -252,6 +258,9 @@ const CONFIG_FILE_LIMIT: u64 = 64 << 20;
 struct RawConfig {
     roots: Option<Spanned<Vec<Spanned<String>>>>,
     exclude: Option<Vec<Spanned<String>>>,
+    filters: Option<Vec<Spanned<String>>>,
+    max_size: Option<Spanned<String>>,
+    min_size: Option<Spanned<String>>,
     skip_fs: Option<Vec<Spanned<String>>>,
     one_file_system: Option<bool>,
     attrs: Option<bool>,
@@ -391,6 +400,21 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
         Some(list) => parse_exclude(&src, list)?,
         None => src.default_of("exclude", |c| c.exclude.clone())?,
     };
+    let filters = match raw.filters {
+        Some(list) => parse_filters(&src, list)?,
+        None => src.default_of("filters", |c| c.filters.clone())?,
+    };
+    // Not given by the built-in config (TOML has no "none"): no limit unless a file says so.
+    let size = |key: &str, value: Option<Spanned<String>>, default: fn(&Config) -> Option<u64>| {
+        match value {
+            Some(text) => crate::rsync::size::parse_size(text.get_ref(), &key.replace('_', "-"))
+                .map(Some)
+                .map_err(|e| src.at(&text, format!("{key}: {e}"))),
+            None => Ok(src.defaults.and_then(default)),
+        }
+    };
+    let max_size = size("max_size", raw.max_size, |c| c.max_size)?;
+    let min_size = size("min_size", raw.min_size, |c| c.min_size)?;
     let skip_fs = match raw.skip_fs {
         Some(list) => parse_skip_fs(&src, list)?,
         None => src.default_of("skip_fs", |c| c.skip_fs.clone())?,
@@ -437,6 +461,9 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
     Ok(Config {
         roots,
         exclude,
+        filters,
+        max_size,
+        min_size,
         skip_fs,
         one_file_system: match raw.one_file_system {
             Some(value) => value,
@@ -502,6 +529,26 @@ fn parse_exclude(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>
             filter
                 .exclude(rule.get_ref().as_bytes())
                 .map_err(|e| src.at(&rule, format!("exclude: {e}")))?;
+            Ok(rule.into_inner())
+        })
+        .collect()
+}
+
+fn parse_filters(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>, ConfigError> {
+    // Checked here with rsync's own rules, as `exclude` is. A merge rule would read a file
+    // of rules at every scan, which a config does better by listing them.
+    let mut filter = Filter::new();
+    list.into_iter()
+        .map(|rule| {
+            if let Ok(crate::rsync::filter::FilterRule::Merge { .. }) =
+                crate::rsync::filter::parse_filter_rule(rule.get_ref().as_bytes())
+            {
+                let why = "filters: a merge rule has no place here: list its rules";
+                return Err(src.at(&rule, why.to_string()));
+            }
+            filter
+                .filter_rule(rule.get_ref().as_bytes())
+                .map_err(|e| src.at(&rule, format!("filters: {e}")))?;
             Ok(rule.into_inner())
         })
         .collect()
@@ -671,6 +718,28 @@ severity = \"critical\"
             error("[[rule]]\npattern = \"/x\"\nseverity = \"low\"\nignore = true\n");
         assert_eq!(line, Some(4));
         assert!(message.contains("`ignore`"), "{message}");
+    }
+
+    #[test]
+    fn filters_and_size_limits() {
+        let config = ok("filters = [\"- *.o\", \"hide,! */\", \"P keep\"]\nmax_size = \"1.5k\"\nmin_size = \"1kb\"\n");
+        assert_eq!(config.filters, ["- *.o", "hide,! */", "P keep"]);
+        assert_eq!(config.max_size, Some(1536));
+        assert_eq!(config.min_size, Some(1000));
+        let default = Config::default();
+        assert!(default.filters.is_empty());
+        assert_eq!((default.max_size, default.min_size), (None, None));
+        for (text, said) in [
+            ("filters = [\"-foo\"]\n", "invalid modifier"),
+            ("filters = [\". rules\"]\n", "merge rule"),
+            ("filters = [\": .rsync-filter\"]\n", "not emulated"),
+            ("max_size = \"1x\"\n", "--max-size=1x is invalid"),
+            ("min_size = \"-1\"\n", "--min-size=-1 is invalid"),
+        ] {
+            let (line, message) = error(text);
+            assert_eq!(line, Some(1), "{text}: {message}");
+            assert!(message.contains(said), "{text}: {message}");
+        }
     }
 
     #[test]

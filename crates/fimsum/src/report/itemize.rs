@@ -292,11 +292,22 @@ fn updated(old: &Record, new: &Record, fields: &[Attribute], retyped: bool) -> I
         }
         if !known {
             item.unknown.insert(flag);
-        } else if has(field) {
+        } else if has(field) && (field != Attribute::Mtime || whole_seconds_differ(old, new)) {
             item.flags.insert(flag);
         }
     }
     item
+}
+
+/// rsync's `same_time()` (util1.c) with its default `--modify-window` of 0 compares whole
+/// seconds: an mtime that moved within its second is the same time to rsync, which then
+/// prints nothing for it and sets no time (nanoseconds count only with
+/// `--modify-window=-1`).
+fn whole_seconds_differ(old: &Record, new: &Record) -> bool {
+    match (old.meta, new.meta) {
+        (Some(a), Some(b)) => a.mtime.sec != b.mtime.sec,
+        _ => true,
+    }
 }
 
 /// The entries rsync itemizes, with their verdicts, in the new tree's order (rsync's

@@ -86,6 +86,8 @@ pub enum RuleKind {
 #[derive(Clone, Debug)]
 pub struct Rule {
     kind: RuleKind,
+    /// rsync's `!` modifier: the rule applies to what its pattern does not match.
+    negate: bool,
     /// The pattern as the user wrote it (prefix removed), for messages.
     text: Vec<u8>,
     dir_only: bool,
@@ -103,6 +105,7 @@ impl Rule {
         };
         Rule {
             kind,
+            negate: false,
             text: pattern.to_vec(),
             dir_only,
             matcher: Matcher::compile(body),
@@ -122,10 +125,15 @@ impl Rule {
     /// Does this rule match `name` (same conventions as
     /// [`Filter::is_excluded`])?
     pub fn matches(&self, name: &[u8], is_dir: bool) -> bool {
-        if name.is_empty() || (self.dir_only && !is_dir) {
+        if name.is_empty() {
             return false;
         }
-        self.matcher.matches(name, is_dir)
+        // rsync's rule_matches: a directory-only rule "does not match" a non-directory,
+        // which a negated rule turns into a match.
+        if self.dir_only && !is_dir {
+            return self.negate;
+        }
+        self.matcher.matches(name, is_dir) != self.negate
     }
 }
 
@@ -251,6 +259,66 @@ impl Filter {
             .is_some_and(|rule| rule.kind == RuleKind::Exclude)
     }
 
+    /// `--filter RULE` (`-f`), in rsync's full rule syntax. A merge rule cannot be given
+    /// here: its file is read by the caller and handed to [`Filter::merge`].
+    ///
+    /// # Errors
+    /// As for [`parse_filter_rule`], and a merge rule.
+    pub fn filter_rule(&mut self, text: &[u8]) -> Result<(), PatternError> {
+        match parse_filter_rule(text)? {
+            FilterRule::Clear => self.rules.clear(),
+            FilterRule::Add(rule) => self.rules.push(rule),
+            FilterRule::Inert => {}
+            FilterRule::Merge { .. } => {
+                return Err(PatternError::new(
+                    text,
+                    "a merge rule needs its file's contents",
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The contents of a merge rule's file (`--filter='. FILE'`), in the rule's place:
+    /// lines ending at LF or CR, blank ones and those starting with `#` or `;` skipped;
+    /// each a rule in full syntax, or with `kind` a pattern of that kind.
+    ///
+    /// # Errors
+    /// A line [`Filter::filter_rule`] refuses, a merge rule inside (fimsum reads no file
+    /// from here), or a line longer than 5119 bytes.
+    pub fn merge(&mut self, contents: &[u8], kind: Option<RuleKind>) -> Result<(), PatternError> {
+        for line in contents.split(|b| *b == b'\n' || *b == b'\r') {
+            if line.len() > MAX_LINE_LEN {
+                return Err(PatternError::new(line, "filter line too long"));
+            }
+            let line = line.split(|&b| b == 0).next().unwrap_or_default();
+            if matches!(line.first(), None | Some(b';' | b'#')) {
+                continue;
+            }
+            match kind {
+                Some(kind) => {
+                    if line.len() >= MAX_PATTERN_LEN {
+                        return Err(PatternError::new(
+                            line,
+                            "filter pattern too long (rsync would discard it)",
+                        ));
+                    }
+                    self.rules.push(Rule::new(kind, line));
+                }
+                None => match parse_filter_rule(line)? {
+                    FilterRule::Merge { .. } => {
+                        return Err(PatternError::new(
+                            line,
+                            "a merge rule inside a merge file is not emulated by fimsum",
+                        ))
+                    }
+                    _ => self.filter_rule(line)?,
+                },
+            }
+        }
+        Ok(())
+    }
+
     fn add_option(&mut self, pattern: &[u8], default: RuleKind) -> Result<(), PatternError> {
         if pattern.contains(&0) {
             return Err(PatternError::new(pattern, "pattern contains a NUL byte"));
@@ -290,6 +358,151 @@ impl Filter {
         }
         Ok(())
     }
+}
+
+/// One `--filter` rule as rsync's `parse_rule_tok` (exclude.c) reads it, for what it does
+/// to the sender's listing.
+#[derive(Debug)]
+pub enum FilterRule {
+    /// `!` or `clear`: every rule so far is dropped.
+    Clear,
+    /// `-`, `+`, `hide`, `show` (and their long names): a rule the listing follows.
+    Add(Rule),
+    /// A rule that does not change what the sender lists: `protect` and `risk`, any rule
+    /// with the `r` (receiver side) modifier, and `x` (xattr name) rules.
+    Inert,
+    /// `.`/`merge FILE`: the file's rules, read now, take this rule's place. `kind` is the
+    /// `-` or `+` modifier: every line is then a pattern of that kind.
+    Merge {
+        /// The file, as given.
+        file: Vec<u8>,
+        /// All lines are patterns of this kind (`.-`, `.+`); `None`: full rule syntax.
+        kind: Option<RuleKind>,
+    },
+}
+
+/// Parses one `--filter` rule (rsync's syntax: a rule letter or word, modifiers, then one
+/// space or `_` before the pattern).
+///
+/// # Errors
+/// What rsync refuses ("Unknown filter rule", "invalid modifier", "unexpected end of
+/// filter rule", "'!' rule has trailing characters"), and what fimsum does not emulate:
+/// `dir-merge` (`:`, and so `-F` and `-C`), the `/` (absolute path) modifier, the CVS
+/// modifier `C`, and the merge modifiers `e`, `n`, `w`.
+pub fn parse_filter_rule(text: &[u8]) -> Result<FilterRule, PatternError> {
+    let err = |reason: &str| PatternError::new(text, reason);
+    let unsupported =
+        |what: &str| PatternError::new(text, &format!("{what} is not emulated by fimsum"));
+    if text.contains(&0) {
+        return Err(err("pattern contains a NUL byte"));
+    }
+    if text.is_empty() {
+        return Err(err("unexpected end of filter rule"));
+    }
+    // The rule's letter, and the index of the last byte of the word naming it.
+    let word = |name: &[u8]| -> Option<usize> {
+        let rest = text.strip_prefix(name)?;
+        match rest.first() {
+            None | Some(b'_') => Some(name.len() - 1),
+            Some(b) if b.is_ascii_whitespace() => Some(name.len() - 1),
+            Some(b',') => Some(name.len()),
+            _ => None,
+        }
+    };
+    let named = match text[0] {
+        b'c' => word(b"clear").map(|i| (b'!', i)),
+        b'd' => word(b"dir-merge").map(|i| (b':', i)),
+        b'e' => word(b"exclude").map(|i| (b'-', i)),
+        b'h' => word(b"hide").map(|i| (b'H', i)),
+        b'i' => word(b"include").map(|i| (b'+', i)),
+        b'm' => word(b"merge").map(|i| (b'.', i)),
+        b'p' => word(b"protect").map(|i| (b'P', i)),
+        b'r' => word(b"risk").map(|i| (b'R', i)),
+        b's' => word(b"show").map(|i| (b'S', i)),
+        c => Some((c, if text.get(1) == Some(&b',') { 1 } else { 0 })),
+    };
+    let (letter, mut i) = named.ok_or_else(|| err("Unknown filter rule"))?;
+    let (mut kind, mut side_given, mut receiver, merge) = match letter {
+        b'-' => (RuleKind::Exclude, false, false, false),
+        b'+' => (RuleKind::Include, false, false, false),
+        b'H' => (RuleKind::Exclude, true, false, false),
+        b'S' => (RuleKind::Include, true, false, false),
+        b'P' => (RuleKind::Exclude, true, true, false),
+        b'R' => (RuleKind::Include, true, true, false),
+        b'.' => (RuleKind::Exclude, false, false, true),
+        b'!' => {
+            // No modifiers; one separator byte, then nothing.
+            let rest = text.get(1..).unwrap_or_default();
+            let rest = if named == Some((b'!', 4)) {
+                text.get(5..).unwrap_or_default()
+            } else {
+                rest
+            };
+            let pattern = rest.get(1..).unwrap_or_default();
+            if !pattern.is_empty() {
+                return Err(err("'!' rule has trailing characters"));
+            }
+            return Ok(FilterRule::Clear);
+        }
+        b':' => return Err(unsupported("a dir-merge rule")),
+        _ => return Err(err("Unknown filter rule")),
+    };
+    let mut no_prefixes = false;
+    let (mut negate, mut inert) = (false, false);
+    loop {
+        i += 1;
+        let Some(&m) = text.get(i) else { break };
+        if m == b' ' || m == b'_' {
+            break;
+        }
+        match m {
+            b'-' | b'+' if merge && !no_prefixes => {
+                no_prefixes = true;
+                kind = if m == b'+' {
+                    RuleKind::Include
+                } else {
+                    RuleKind::Exclude
+                };
+            }
+            b'!' if !merge => negate = true,
+            b'p' => {}
+            b'r' if !side_given => {
+                receiver = true;
+                side_given = true;
+            }
+            b's' if !side_given => side_given = true,
+            b'x' => inert = true,
+            b'/' => return Err(unsupported("the `/` (absolute path) modifier")),
+            b'C' => return Err(unsupported("the CVS modifier `C`")),
+            b'e' | b'n' | b'w' if merge => {
+                return Err(unsupported("the merge modifiers `e`, `n` and `w`"))
+            }
+            _ => return Err(err("invalid modifier in filter rule")),
+        }
+    }
+    // One separator byte, if any, then the pattern.
+    let pattern = text.get(i + 1..).unwrap_or_default();
+    if pattern.is_empty() {
+        return Err(err("unexpected end of filter rule"));
+    }
+    if merge {
+        return Ok(FilterRule::Merge {
+            file: pattern.to_vec(),
+            kind: no_prefixes.then_some(kind),
+        });
+    }
+    if pattern.len() >= MAX_PATTERN_LEN {
+        return Err(PatternError::new(
+            pattern,
+            "filter pattern too long (rsync would discard it)",
+        ));
+    }
+    if receiver || inert {
+        return Ok(FilterRule::Inert);
+    }
+    let mut rule = Rule::new(kind, pattern);
+    rule.negate = negate;
+    Ok(FilterRule::Add(rule))
 }
 
 /// Parses one `--exclude`/`--include` argument the way rsync's
@@ -1181,6 +1394,102 @@ mod tests {
         assert!(!excludes("*a*a*a*a*a*a*a*a*b", &name, false));
         assert!(!excludes("**a**a**a**a**a**a**a**b", &name, false));
         assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    fn rules(texts: &[&str]) -> Filter {
+        let mut f = Filter::new();
+        for text in texts {
+            if let Err(e) = f.filter_rule(text.as_bytes()) {
+                panic!("rule {text:?} rejected: {e}");
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn filter_rule_syntax() {
+        let f = rules(&[
+            "+_keep.o",
+            "- *.o",
+            "exclude b",
+            "include,! c*",
+            "hide h",
+            "show s",
+        ]);
+        assert_eq!(f.rules().len(), 6);
+        assert!(f.is_excluded(b"a.o", false));
+        assert!(!f.is_excluded(b"x/keep.o", false));
+        assert!(f.is_excluded(b"b", true));
+        // "include,! c*": everything not starting with c is included from here on.
+        assert!(!f.is_excluded(b"h", false));
+        assert!(!f.is_excluded(b"s", false));
+        let f = rules(&["+ c*", "include,! c*", "- *"]);
+        assert!(!f.is_excluded(b"d", false));
+        assert!(!f.is_excluded(b"cat", false));
+        let f = rules(&["-! */", "+ *"]);
+        assert!(
+            f.is_excluded(b"file", false),
+            "negated dir-only rule on a file"
+        );
+        assert!(!f.is_excluded(b"dir", true));
+        // Receiver-side and xattr rules do not touch the listing.
+        let f = rules(&["P keep", "protect x", "R y", "risk z", "-r a", "-x user.*"]);
+        assert!(f.is_empty());
+        assert!(rules(&["-s a"]).is_excluded(b"a", false));
+        assert!(rules(&["-p a"]).is_excluded(b"a", false));
+        assert!(rules(&["- a", "!"]).is_empty());
+        assert!(rules(&["- a", "clear"]).is_empty());
+        assert!(rules(&["-,s a"]).is_excluded(b"a", false));
+    }
+
+    #[test]
+    fn filter_rule_errors_like_rsync() {
+        let reason = |text: &str| {
+            parse_filter_rule(text.as_bytes())
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.reason)
+        };
+        assert_eq!(reason("x foo"), "Unknown filter rule");
+        assert_eq!(reason("excludes foo"), "Unknown filter rule");
+        assert_eq!(reason("-foo"), "invalid modifier in filter rule");
+        assert_eq!(reason("- "), "unexpected end of filter rule");
+        assert_eq!(reason("-"), "unexpected end of filter rule");
+        assert_eq!(reason("! x"), "'!' rule has trailing characters");
+        assert!(reason("H! a").is_empty());
+        assert_eq!(reason("Hs a"), "invalid modifier in filter rule");
+        assert_eq!(reason(".! f"), "invalid modifier in filter rule");
+        for refused in [": .rsync-filter", "dir-merge .x", "-/ /etc", "-C", ".e f"] {
+            assert!(
+                reason(refused).contains("not emulated"),
+                "{refused}: {}",
+                reason(refused)
+            );
+        }
+        match parse_filter_rule(b".- list") {
+            Ok(FilterRule::Merge { file, kind }) => {
+                assert_eq!(file, b"list");
+                assert_eq!(kind, Some(RuleKind::Exclude));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_filter_rule(b"merge f"),
+            Ok(FilterRule::Merge { kind: None, .. })
+        ));
+    }
+
+    #[test]
+    fn merge_files_in_place() {
+        let mut f = rules(&["+ first"]);
+        assert!(f.merge(b"# c\n- a\n\n+ b\r\n!\n- c\n", None).is_ok());
+        assert_eq!(f.rules().len(), 1, "the '!' line clears the rules so far");
+        assert!(f.is_excluded(b"c", false));
+        let mut f = Filter::new();
+        assert!(f.merge(b"x y\n+ z\n", Some(RuleKind::Include)).is_ok());
+        let patterns: Vec<&[u8]> = f.rules().iter().map(Rule::pattern).collect();
+        assert_eq!(patterns, [&b"x y"[..], b"+ z"]);
+        assert!(Filter::new().merge(b". other\n", None).is_err());
+        assert!(Filter::new().merge(b"-foo\n", None).is_err());
     }
 
     #[test]

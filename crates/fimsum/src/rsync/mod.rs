@@ -11,3 +11,4 @@ pub mod filter;
 mod locale;
 pub mod log;
 pub mod order;
+pub mod size;

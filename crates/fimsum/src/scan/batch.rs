@@ -18,6 +18,7 @@ use crate::hash::{Digest, HashKind};
 use crate::record::{Content, Kind, Meta, Record, Timestamp};
 use crate::rsync::order::common_prefix;
 use crate::scan::read::Hashed;
+use crate::scan::walk::Skipped;
 use crate::text::Snapshot;
 
 /// What a scan hands to its sink, in rsync order: what a batch holds and gives back.
@@ -27,6 +28,9 @@ pub enum Item {
     Record(Record),
     /// An entry that could not be fully seen; the scan goes on.
     Problem(Problem),
+    /// An entry rsync's listing options leave out with a line of its own (see
+    /// [`Skipped`]): not a record, but a line of rsync's output.
+    Skipped(Skipped),
 }
 
 /// Entries of a batch: the unit in which the walk reaches the output.
@@ -71,6 +75,7 @@ impl Batch {
         let mut state = self.held.lock();
         let entry = match item {
             Item::Problem(problem) => Entry::Problem(Box::new(problem)),
+            Item::Skipped(skipped) => Entry::Skipped(Box::new(skipped)),
             Item::Record(record) => {
                 // At most u32::MAX: sharing less is still right, and the field stays small.
                 let shared = common_prefix(&self.previous, &record.name).min(u32::MAX as usize);
@@ -173,6 +178,7 @@ impl Closed {
         let (mut start, mut previous) = (0, Vec::new());
         entries.into_iter().map(move |entry| match entry {
             Entry::Problem(problem) => Item::Problem(*problem),
+            Entry::Skipped(skipped) => Item::Skipped(*skipped),
             Entry::Record(compact) => {
                 previous.truncate(compact.shared as usize);
                 previous.extend_from_slice(names.get(start..compact.name_end).unwrap_or_default());
@@ -209,6 +215,8 @@ enum Entry {
     Record(Compact),
     /// Rare: boxed so that it does not make every entry larger.
     Problem(Box<Problem>),
+    /// Boxed for the same reason.
+    Skipped(Box<Skipped>),
 }
 
 /// A [`Record`] without its name: that is the first `shared` bytes of the record before,
@@ -490,6 +498,7 @@ mod tests {
                 .map(|item| match item {
                     Item::Record(r) => String::from_utf8_lossy(&r.name).into_owned(),
                     Item::Problem(p) => format!("problem {}", String::from_utf8_lossy(&p.name)),
+                    Item::Skipped(s) => format!("skipped {}", String::from_utf8_lossy(&s.name)),
                 })
                 .collect()
         };
@@ -512,7 +521,7 @@ mod tests {
             .iter()
             .filter_map(|item| match item {
                 Item::Record(r) => Some(r),
-                Item::Problem(_) => None,
+                Item::Problem(_) | Item::Skipped(_) => None,
             })
             .collect();
         assert_eq!(
@@ -532,7 +541,7 @@ mod tests {
         );
         match &output[5] {
             Item::Problem(p) => assert_eq!(p.message, problem.message),
-            Item::Record(r) => panic!("a record in the problem's place: {r:?}"),
+            other => panic!("not the problem in the problem's place: {other:?}"),
         }
     }
 
@@ -566,7 +575,7 @@ mod tests {
             .wait()
             .filter_map(|item| match item {
                 Item::Record(r) => Some(r),
-                Item::Problem(_) => None,
+                Item::Problem(_) | Item::Skipped(_) => None,
             })
             .collect();
         assert_eq!(out, [empty, full, none]);

@@ -198,6 +198,10 @@ pub fn scan_reusing<E>(
                         batch.push(Item::Problem(problem));
                         continue;
                     }
+                    Event::Skipped(skipped) => {
+                        batch.push(Item::Skipped(skipped));
+                        continue;
+                    }
                 };
                 let known = match (&file, reuse.as_mut(), record.meta) {
                     (Some(file), Some(reuse), Some(m)) => {
@@ -325,6 +329,7 @@ pub fn scan_reusing<E>(
             for item in batch.wait() {
                 let item = match item {
                     Item::Problem(p) => Item::Problem(p),
+                    Item::Skipped(s) => Item::Skipped(s),
                     Item::Record(mut record) => {
                         share_links(&mut record, &mut links);
                         if let Some(snapshot) = &mut record.snapshot {

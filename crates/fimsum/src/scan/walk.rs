@@ -10,7 +10,7 @@
 //! Each directory is read whole and sorted before any of it is returned, as rsync does;
 //! memory is bounded by the largest directory and the depth, not by the tree.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +22,7 @@ use rustix::io::Errno;
 use crate::attrs::Attrs;
 use crate::error::Problem;
 use crate::record::{Content, Kind, Meta, Record};
-use crate::rsync::filter::{Filter, PatternError};
+use crate::rsync::filter::{parse_filter_rule, Filter, FilterRule, PatternError};
 use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
@@ -69,11 +69,170 @@ impl From<u8> for OneFileSystem {
     }
 }
 
+/// rsync's listing options beyond filters and `-x`: which kinds of entry are listed, how
+/// deep, which regular files by size, and whether the root's `./` line is printed. The
+/// default is `-a` (`-rlptgoD`), what `fimsum scan` has always emulated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// `-r`: directories are entered. Without it a directory source prints rsync's
+    /// `skipping directory NAME` and nothing below it (with `--files-from`, a listed
+    /// directory is itself listed but not entered).
+    pub recursive: bool,
+    /// `-l`: symlinks are listed; without it they are `skipping non-regular file` lines.
+    pub links: bool,
+    /// `--devices`: character and block devices are listed.
+    pub devices: bool,
+    /// `--specials`: FIFOs and sockets are listed.
+    pub specials: bool,
+    /// `-t`, `-p`, `-o`, `-g`: the attributes rsync would set on the destination's root.
+    /// They change no entry of the listing; they decide whether rsync prints the root's
+    /// `./` line, which it does only when the new (empty) destination's root differs in
+    /// one of them.
+    pub times: bool,
+    /// `-p` (see [`Listing::times`]).
+    pub perms: bool,
+    /// `-o` (see [`Listing::times`]).
+    pub owner: bool,
+    /// `-g` (see [`Listing::times`]).
+    pub group: bool,
+    /// `--max-size`: a regular file larger than this many bytes is left out.
+    pub max_size: Option<u64>,
+    /// `--min-size`: a regular file smaller than this many bytes is left out.
+    pub min_size: Option<u64>,
+    /// `--files-from`: the names to list, relative to the one source directory (rsync's
+    /// implied `-R`: each name's parent directories are listed too). `None` lists the
+    /// sources themselves.
+    pub files_from: Option<Vec<Vec<u8>>>,
+    /// With `--files-from`: the directories above the listed names are listed too (and
+    /// the root, for a name starting with `./`). rsync's `--no-implied-dirs` turns it
+    /// off.
+    pub implied_dirs: bool,
+}
+
+impl Default for Listing {
+    fn default() -> Listing {
+        Listing::ARCHIVE
+    }
+}
+
+impl Listing {
+    /// rsync's `-a`: `-rlptgoD`.
+    pub const ARCHIVE: Listing = Listing {
+        recursive: true,
+        links: true,
+        devices: true,
+        specials: true,
+        times: true,
+        perms: true,
+        owner: true,
+        group: true,
+        max_size: None,
+        min_size: None,
+        files_from: None,
+        implied_dirs: true,
+    };
+
+    /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
+    /// `-D`, `-t`, `-p`, `-o`, `-g`.
+    pub const NONE: Listing = Listing {
+        recursive: false,
+        links: false,
+        devices: false,
+        specials: false,
+        times: false,
+        perms: false,
+        owner: false,
+        group: false,
+        max_size: None,
+        min_size: None,
+        files_from: None,
+        implied_dirs: true,
+    };
+
+    /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
+    /// line (rsync's generator, `recv_generator`).
+    fn lists_kind(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::File | Kind::Dir => true,
+            Kind::Symlink => self.links,
+            Kind::CharDevice | Kind::BlockDevice => self.devices,
+            Kind::Fifo | Kind::Socket => self.specials,
+            _ => true,
+        }
+    }
+
+    /// Is a regular file of `size` bytes outside `--max-size`/`--min-size`? rsync's
+    /// generator compares the length with `>` and `<`: the limits themselves are kept.
+    fn size_excluded(&self, size: u64) -> bool {
+        self.max_size.is_some_and(|max| size > max) || self.min_size.is_some_and(|min| size < min)
+    }
+
+    /// Does rsync print the root's `./` line when copying a directory with these
+    /// attributes into a destination it has just made (`mkdir` with umask 022, owned by
+    /// this process)? Only an attribute it preserves and that differs makes it do so.
+    fn prints_root(&self, meta: &Meta) -> bool {
+        let euid = rustix::process::geteuid().as_raw();
+        let egid = rustix::process::getegid().as_raw();
+        self.times
+            || (self.perms && meta.mode & 0o7777 != 0o755)
+            || (self.owner && euid == 0 && meta.uid != euid)
+            || (self.group && meta.gid != egid)
+    }
+}
+
+/// An entry rsync names in a line of its own instead of listing it: the lines
+/// `skipping non-regular file "NAME"` and `skipping directory NAME` of its stdout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// The name, as `%n` would print it (without a trailing slash).
+    pub name: Vec<u8>,
+    /// Which line rsync prints for it.
+    pub why: SkipReason,
+}
+
+/// Why an entry is [`Skipped`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A symlink without `-l`, a device without `--devices`, a FIFO or socket without
+    /// `--specials`.
+    NonRegular,
+    /// A directory source without `-r`.
+    Directory,
+}
+
+impl Skipped {
+    /// rsync's line for it, escaped as rsync escapes its messages (as `%n` is), with its
+    /// newline.
+    pub fn line(&self, charset: crate::rsync::escape::Charset, out: &mut Vec<u8>) {
+        let name = if self.name.is_empty() {
+            &b"."[..]
+        } else {
+            &self.name
+        };
+        let mut raw = Vec::with_capacity(name.len() + 28);
+        match self.why {
+            SkipReason::NonRegular => {
+                raw.extend_from_slice(b"skipping non-regular file \"");
+                raw.extend_from_slice(name);
+                raw.push(b'"');
+            }
+            SkipReason::Directory => {
+                raw.extend_from_slice(b"skipping directory ");
+                raw.extend_from_slice(name);
+            }
+        }
+        crate::rsync::escape::escape_line(&raw, charset, out);
+        out.push(b'\n');
+    }
+}
+
 /// What a walk is told besides its sources.
 #[derive(Clone, Debug, Default)]
 pub struct WalkOptions {
     /// rsync's `-x` (see [`OneFileSystem`]).
     pub one_file_system: OneFileSystem,
+    /// rsync's other listing options (see [`Listing`]).
+    pub listing: Listing,
     /// The filter options as given, kept so a baseline can record them and a check can
     /// apply them again.
     filters: Vec<FilterArg>,
@@ -115,10 +274,19 @@ impl WalkOptions {
                 FilterArg::Exclude(p) => filter.exclude(p)?,
                 FilterArg::Include(p) => filter.include(p)?,
                 FilterArg::ExcludeFrom(contents) => filter.exclude_from(contents)?,
+                FilterArg::IncludeFrom(contents) => filter.include_from(contents)?,
+                FilterArg::ExcludeFrom0(contents) => filter.exclude_from0(contents)?,
+                FilterArg::IncludeFrom0(contents) => filter.include_from0(contents)?,
+                FilterArg::Rule(rule) => filter.filter_rule(rule)?,
+                FilterArg::Merge { rule, contents } => match parse_filter_rule(rule)? {
+                    FilterRule::Merge { kind, .. } => filter.merge(contents, kind)?,
+                    _ => filter.filter_rule(rule)?,
+                },
             }
         }
         Ok(WalkOptions {
             one_file_system: one_file_system.into(),
+            listing: Listing::default(),
             filters,
             filter,
             skip: Vec::new(),
@@ -146,6 +314,21 @@ pub enum FilterArg {
     Include(Vec<u8>),
     /// `--exclude-from FILE`, with the file's contents.
     ExcludeFrom(Vec<u8>),
+    /// `--include-from FILE`, with the file's contents.
+    IncludeFrom(Vec<u8>),
+    /// `--exclude-from FILE --from0`: rules end at NUL bytes.
+    ExcludeFrom0(Vec<u8>),
+    /// `--include-from FILE --from0`.
+    IncludeFrom0(Vec<u8>),
+    /// `--filter RULE` other than a merge rule.
+    Rule(Vec<u8>),
+    /// `--filter '. FILE'` (a merge rule), with the file's contents.
+    Merge {
+        /// The rule as given.
+        rule: Vec<u8>,
+        /// The file's contents.
+        contents: Vec<u8>,
+    },
 }
 
 impl FilterArg {
@@ -154,6 +337,17 @@ impl FilterArg {
             FilterArg::Exclude(p) => (0, p.clone()),
             FilterArg::Include(p) => (1, p.clone()),
             FilterArg::ExcludeFrom(c) => (2, c.clone()),
+            FilterArg::IncludeFrom(c) => (3, c.clone()),
+            FilterArg::ExcludeFrom0(c) => (4, c.clone()),
+            FilterArg::IncludeFrom0(c) => (5, c.clone()),
+            FilterArg::Rule(r) => (6, r.clone()),
+            // The rule holds no NUL (no command line can carry one): it ends at the first.
+            FilterArg::Merge { rule, contents } => {
+                let mut bytes = rule.clone();
+                bytes.push(0);
+                bytes.extend_from_slice(contents);
+                (7, bytes)
+            }
         }
     }
 
@@ -162,6 +356,17 @@ impl FilterArg {
             0 => Some(FilterArg::Exclude(bytes)),
             1 => Some(FilterArg::Include(bytes)),
             2 => Some(FilterArg::ExcludeFrom(bytes)),
+            3 => Some(FilterArg::IncludeFrom(bytes)),
+            4 => Some(FilterArg::ExcludeFrom0(bytes)),
+            5 => Some(FilterArg::IncludeFrom0(bytes)),
+            6 => Some(FilterArg::Rule(bytes)),
+            7 => {
+                let end = bytes.iter().position(|&b| b == 0)?;
+                Some(FilterArg::Merge {
+                    rule: bytes[..end].to_vec(),
+                    contents: bytes[end + 1..].to_vec(),
+                })
+            }
             _ => None,
         }
     }
@@ -174,6 +379,7 @@ impl FilterArg {
 pub(crate) enum Event {
     Entry(Entry),
     Problem(Problem),
+    Skipped(Skipped),
 }
 
 /// An entry with what is needed to read it later: the record (content not yet known for
@@ -206,11 +412,15 @@ struct Child {
     /// record without metadata ([`Record::is_unseen`]), so that a check reports it
     /// unverified instead of removed.
     unseen: Option<String>,
+    /// What of this directory's entries is listed.
+    scope: Scope,
 }
 
 /// The rsync-ordered walk, as an iterator of [`Event`]s.
 pub(crate) struct Walker {
     options: WalkOptions,
+    /// What `--files-from` lists, if it is given.
+    selection: Option<Selection>,
     /// One listing per directory level being walked; the top is the deepest.
     stack: Vec<std::vec::IntoIter<Child>>,
     pending: VecDeque<Event>,
@@ -223,18 +433,38 @@ impl Walker {
     /// same name a directory beats a non-directory, two directories merge their contents
     /// (recursively), and otherwise the first source's entry wins.
     pub(crate) fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
+        let selection = options.listing.files_from.as_deref().map(Selection::new);
         let mut walker = Walker {
             options,
+            selection,
             stack: Vec::new(),
             pending: VecDeque::new(),
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
+        let mut first_contents = true;
         // Why a `dir/` source could not be opened, if one could not (and is not gone).
         let mut root_unseen = None;
+        let recursive = walker.options.listing.recursive;
         for src in sources {
-            if is_contents_source(src) {
-                if let Some(reason) = walker.add_contents_source(src, &mut root, &mut top) {
+            if walker.selection.is_some() {
+                // `--files-from`: the source is the directory the names are relative to,
+                // with or without a trailing slash.
+                let mut dir = src.clone();
+                dir.push(b'/');
+                let found =
+                    walker.add_contents_source(&dir, &mut root, &mut first_contents, &mut top);
+                if let Some(reason) = found {
+                    root_unseen.get_or_insert(reason);
+                }
+            } else if is_contents_source(src) {
+                if !recursive {
+                    walker.skip_directory_source(src);
+                    continue;
+                }
+                let found =
+                    walker.add_contents_source(src, &mut root, &mut first_contents, &mut top);
+                if let Some(reason) = found {
                     root_unseen.get_or_insert(reason);
                 }
             } else {
@@ -257,11 +487,30 @@ impl Walker {
         walker
     }
 
+    /// A `dir/` source without `-r`: rsync prints `skipping directory .` for it and lists
+    /// nothing of it (or says why it could not look at it).
+    fn skip_directory_source(&mut self, src: &[u8]) {
+        let st = c_path(src).and_then(|path| rustix::fs::stat(path.as_c_str()));
+        match st {
+            Ok(st) if Kind::from_stat(&st) == Kind::Dir => {
+                self.pending.push_back(Event::Skipped(Skipped {
+                    name: b".".to_vec(),
+                    why: SkipReason::Directory,
+                }))
+            }
+            Ok(_) => self.problem(src.to_vec(), "cannot open source: not a directory".into()),
+            Err(e) => self.problem(src.to_vec(), format!("cannot stat source: {}", describe(e))),
+        }
+    }
+
     /// Returns why the source was not seen when it could not be opened, unless it is gone.
+    /// The first such source gives the root its metadata (and decides whether it is
+    /// printed at all, see [`Listing::prints_root`]).
     fn add_contents_source(
         &mut self,
         src: &[u8],
         root: &mut Option<Entry>,
+        first: &mut bool,
         top: &mut Vec<Child>,
     ) -> Option<String> {
         let opened = c_path(src).and_then(|path| {
@@ -281,7 +530,11 @@ impl Walker {
                 return (e != Errno::NOENT).then_some(reason);
             }
         };
-        if root.is_none() {
+        let root_listed = self
+            .selection
+            .as_ref()
+            .is_none_or(|s| s.root && self.options.listing.implied_dirs);
+        if std::mem::take(first) && root_listed && self.options.listing.prints_root(&meta) {
             *root = Some(Entry {
                 opened: None,
                 record: Record {
@@ -301,7 +554,14 @@ impl Walker {
                 file: None,
             });
         }
-        match self.list_dir(&fd, b"", meta.dev) {
+        if self.selection.is_some() {
+            self.check_listed_names(&fd);
+        }
+        let scope = match self.selection {
+            None => Scope::All,
+            Some(_) => Scope::Chosen { inside: false },
+        };
+        match self.list_dir(&fd, b"", meta.dev, scope) {
             Ok((children, incomplete)) => {
                 top.extend(children);
                 if let (Some(reason), Some(Entry { record, .. })) = (incomplete, root.as_mut()) {
@@ -346,8 +606,15 @@ impl Walker {
                     source_dev: meta.dev,
                     merged: Vec::new(),
                     unseen: None,
+                    scope: Scope::All,
                 };
-                if !self
+                if child.kind == Kind::Dir && !self.options.listing.recursive {
+                    // rsync says so while it builds the list, in the order of the sources.
+                    self.pending.push_back(Event::Skipped(Skipped {
+                        name: child.name,
+                        why: SkipReason::Directory,
+                    }));
+                } else if !self
                     .options
                     .filter
                     .is_excluded(&child.name, child.kind == Kind::Dir)
@@ -376,6 +643,7 @@ impl Walker {
         dir: &Arc<OwnedFd>,
         prefix: &[u8],
         source_dev: u64,
+        scope: Scope,
     ) -> Result<(Vec<Child>, Option<String>), Errno> {
         let reader = rustix::fs::Dir::new(rustix::io::fcntl_dupfd_cloexec(&**dir, 0)?)?;
         let mut children = Vec::new();
@@ -417,9 +685,20 @@ impl Walker {
                 name.push(b'/');
             }
             name.extend_from_slice(leaf.to_bytes());
+            // `--files-from`: only the names it lists and the directories above them.
+            let wanted = match (scope, &self.selection) {
+                (Scope::Chosen { .. } | Scope::Implied, Some(selection)) => {
+                    let inside = scope == Scope::Chosen { inside: true };
+                    match selection.wants(&name, inside) {
+                        Some(wanted) => wanted,
+                        None => continue,
+                    }
+                }
+                _ => Wanted::LISTED,
+            };
             if self.options.open_files > 0 && item.file_type() == FileType::RegularFile {
                 // Looked at when the walk reaches it: sorting and filtering need only the type.
-                if !self.options.filter.is_excluded(&name, false) {
+                if let Some(scope) = self.keeps(wanted, &name, false) {
                     children.push(Child {
                         parent: Arc::clone(dir),
                         leaf: leaf.to_owned(),
@@ -429,6 +708,7 @@ impl Walker {
                         source_dev,
                         merged: Vec::new(),
                         unseen: None,
+                        scope,
                     });
                 }
                 continue;
@@ -442,7 +722,7 @@ impl Walker {
                         // Gone: it is not there to be seen.
                         (Errno::NOENT, _) => {}
                         (_, Some(kind)) => {
-                            if !self.options.filter.is_excluded(&name, kind == Kind::Dir) {
+                            if let Some(scope) = self.keeps(wanted, &name, kind == Kind::Dir) {
                                 children.push(Child {
                                     parent: Arc::clone(dir),
                                     leaf: leaf.to_owned(),
@@ -452,6 +732,7 @@ impl Walker {
                                     source_dev,
                                     merged: Vec::new(),
                                     unseen: Some(format!("cannot stat: {}", describe(e))),
+                                    scope,
                                 });
                             }
                         }
@@ -467,8 +748,10 @@ impl Walker {
             };
             let kind = Kind::from_stat(&st);
             let meta = Meta::from_stat(&st);
-            if self.options.filter.is_excluded(&name, kind == Kind::Dir)
-                || (kind == Kind::File && self.options.skip.contains(&(meta.dev, meta.ino)))
+            let Some(scope) = self.keeps(wanted, &name, kind == Kind::Dir) else {
+                continue;
+            };
+            if (kind == Kind::File && self.options.skip.contains(&(meta.dev, meta.ino)))
                 || (kind == Kind::Dir
                     && self.options.one_file_system.omits_mount_points()
                     && meta.dev != source_dev)
@@ -484,9 +767,31 @@ impl Walker {
                 source_dev,
                 merged: Vec::new(),
                 unseen: None,
+                scope,
             });
         }
         Ok((children, incomplete))
+    }
+
+    /// Whether a directory's entry is listed, given what `--files-from` wants of it and the
+    /// filter, and if so what of its own entries is (its [`Scope`]). A listed name is
+    /// filtered as any entry is; a directory above listed names is listed whatever the
+    /// filter says, as rsync's implied directories are.
+    fn keeps(&self, wanted: Wanted, name: &[u8], is_dir: bool) -> Option<Scope> {
+        let Some(selection) = &self.selection else {
+            return (!self.options.filter.is_excluded(name, is_dir)).then_some(Scope::All);
+        };
+        let recursive = self.options.listing.recursive;
+        if wanted.listed && !self.options.filter.is_excluded(name, is_dir) {
+            Some(match (recursive, selection.implied.contains(name)) {
+                (true, false) => Scope::All,
+                (inside, _) => Scope::Chosen { inside },
+            })
+        } else if wanted.implied && is_dir {
+            Some(Scope::Implied)
+        } else {
+            None
+        }
     }
 
     /// Turn a listed child into an entry; for a directory, also open and list it so that its
@@ -513,6 +818,17 @@ impl Walker {
                 meta
             }
         };
+        let listing = &self.options.listing;
+        if !listing.lists_kind(child.kind) {
+            self.pending.push_back(Event::Skipped(Skipped {
+                name: child.name,
+                why: SkipReason::NonRegular,
+            }));
+            return None;
+        }
+        if child.kind == Kind::File && listing.size_excluded(meta.size) {
+            return None;
+        }
         let mut record = Record {
             name: child.name,
             kind: child.kind,
@@ -558,8 +874,10 @@ impl Walker {
                             .iter()
                             .filter_map(|m| Some((&m.parent, &m.leaf, m.meta?, m.source_dev))),
                     );
-                for (i, (parent, leaf, seen, source_dev)) in dirs.enumerate() {
-                    match self.descend(parent, leaf, &record.name, &seen, source_dev) {
+                // Without -r only `--files-from` enters a directory, for the names it lists.
+                let enters = self.options.listing.recursive || child.scope != Scope::All;
+                for (i, (parent, leaf, seen, source_dev)) in dirs.filter(|_| enters).enumerate() {
+                    match self.descend(parent, leaf, &record.name, &seen, source_dev, child.scope) {
                         Ok((listed, incomplete, attrs)) => {
                             // The first source's directory is the one the record describes.
                             if i == 0 {
@@ -585,6 +903,10 @@ impl Walker {
                     sort(children)
                 };
                 self.stack.push(children.into_iter());
+                if child.scope == Scope::Implied && !self.options.listing.implied_dirs {
+                    // Walked through for the names below it, not listed itself.
+                    return None;
+                }
             }
             _ => {}
         }
@@ -661,6 +983,7 @@ impl Walker {
         name: &[u8],
         seen: &Meta,
         source_dev: u64,
+        scope: Scope,
     ) -> Result<(Vec<Child>, Option<String>, Option<Attrs>), String> {
         if self.options.one_file_system.stays() && seen.dev != source_dev {
             // Not entered, so not opened: its xattrs by name, its flags unread.
@@ -690,7 +1013,7 @@ impl Walker {
             return Ok((Vec::new(), None, attrs));
         }
         let (children, incomplete) = self
-            .list_dir(&Arc::new(fd), name, source_dev)
+            .list_dir(&Arc::new(fd), name, source_dev, scope)
             .map_err(describe)?;
         Ok((children, incomplete, attrs))
     }
@@ -730,6 +1053,198 @@ impl Iterator for Walker {
             }
         }
     }
+}
+
+/// The names of a `--files-from` file as rsync reads them: lines ending at LF or CR (at NUL
+/// with `--from0`), empty ones and those starting with `#` or `;` skipped.
+pub fn files_from_names(contents: &[u8], from0: bool) -> Vec<Vec<u8>> {
+    let is_end = |b: &u8| {
+        if from0 {
+            *b == 0
+        } else {
+            *b == b'\n' || *b == b'\r'
+        }
+    };
+    contents
+        .split(is_end)
+        .filter(|line| !matches!(line.first(), None | Some(b'#' | b';')))
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// The names `--files-from` lists, and the directories above them (rsync's implied
+/// directories, listed with them as `-R` does).
+struct Selection {
+    listed: HashSet<Vec<u8>>,
+    implied: HashSet<Vec<u8>>,
+    /// Directories listed as `dir/` or `dir/.`: their entries are listed too.
+    contents: HashSet<Vec<u8>>,
+    /// A name starts with `./` or is `.`: rsync sends the source directory itself, and
+    /// prints its `./` line.
+    root: bool,
+    /// The names as given, in order, for checking that each is there.
+    names: Vec<Vec<u8>>,
+    /// Names with a `/./` inside, which rsync lists under the part after it: not emulated.
+    anchored: Vec<Vec<u8>>,
+}
+
+/// Which entries of a directory the walk lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    /// All of them (that the filter keeps).
+    All,
+    /// Those `--files-from` wants: names it lists, directories above them, and, `inside` a
+    /// directory it lists when `-r` is given, everything.
+    Chosen { inside: bool },
+    /// As `Chosen { inside: false }`, for a directory that is there only because names
+    /// below it are listed (rsync's implied directory), which `--no-implied-dirs` does not
+    /// list.
+    Implied,
+}
+
+/// What `--files-from` wants of an entry.
+#[derive(Clone, Copy)]
+struct Wanted {
+    /// It is listed (or is in a directory listed as `dir/`).
+    listed: bool,
+    /// It is a directory above a listed name.
+    implied: bool,
+}
+
+impl Wanted {
+    const LISTED: Wanted = Wanted {
+        listed: true,
+        implied: false,
+    };
+}
+
+impl Selection {
+    fn new(names: &[Vec<u8>]) -> Selection {
+        let mut selection = Selection {
+            listed: HashSet::new(),
+            implied: HashSet::new(),
+            contents: HashSet::new(),
+            root: false,
+            names: Vec::new(),
+            anchored: Vec::new(),
+        };
+        for raw in names {
+            let trimmed = trim_leading_slashes(raw);
+            if trimmed == b"." || trimmed.starts_with(b"./") {
+                selection.root = true;
+            }
+            let body = trimmed.strip_prefix(b"./").unwrap_or(trimmed);
+            if body.windows(3).any(|w| w == b"/./") {
+                selection.anchored.push(raw.clone());
+                continue;
+            }
+            // `dir/` and `dir/.`: the directory and what is in it.
+            let contents = trimmed == b"." || trimmed.ends_with(b"/") || trimmed.ends_with(b"/.");
+            let Some(name) = clean_listed_name(body) else {
+                if contents {
+                    selection.contents.insert(Vec::new());
+                }
+                continue;
+            };
+            let mut end = 0;
+            while let Some(i) = name[end..].iter().position(|&b| b == b'/') {
+                selection.implied.insert(name[..end + i].to_vec());
+                end += i + 1;
+            }
+            if contents {
+                selection.contents.insert(name.clone());
+            }
+            selection.listed.insert(name.clone());
+            selection.names.push(name);
+        }
+        selection
+    }
+
+    /// What is wanted of `name`, an entry of a directory listed with `-r` if `inside`;
+    /// `None` when nothing is.
+    fn wants(&self, name: &[u8], inside: bool) -> Option<Wanted> {
+        let parent = name
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(&b""[..], |i| &name[..i]);
+        let wanted = Wanted {
+            listed: inside || self.listed.contains(name) || self.contents.contains(parent),
+            implied: self.implied.contains(name),
+        };
+        (wanted.listed || wanted.implied).then_some(wanted)
+    }
+}
+
+fn trim_leading_slashes(name: &[u8]) -> &[u8] {
+    let start = name.iter().position(|&b| b != b'/').unwrap_or(name.len());
+    &name[start..]
+}
+
+/// A `--files-from` name as rsync takes it: relative to the source directory whatever
+/// its leading slashes, with `.` components and repeated slashes dropped; `None` for
+/// the source directory itself (`.`, `/`), which is listed anyway.
+fn clean_listed_name(name: &[u8]) -> Option<Vec<u8>> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in name.split(|&b| b == b'/') {
+        match part {
+            b"" | b"." => {}
+            // rsync's sanitize_path: a name never climbs out of the source directory.
+            b".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(&b'/'))
+}
+
+impl Walker {
+    /// `--files-from`: say which listed names are not there, as rsync's sender does before
+    /// it sends anything, and which cannot be reached the way the walk goes (through a
+    /// symlinked directory, which rsync follows and fimsum does not emulate).
+    fn check_listed_names(&mut self, base: &OwnedFd) {
+        let (names, anchored) = match &self.selection {
+            Some(selection) => (selection.names.clone(), selection.anchored.clone()),
+            None => return,
+        };
+        for name in anchored {
+            self.problem(
+                name,
+                "a `/./` inside a --files-from name is not emulated: it is left out".into(),
+            );
+        }
+        for name in names {
+            if let Err(message) = reach(base, &name) {
+                self.problem(name, message);
+            }
+        }
+    }
+}
+
+/// Look up `name` below `base` one component at a time without following a symlink.
+fn reach(base: &OwnedFd, name: &[u8]) -> Result<(), String> {
+    let parts: Vec<&[u8]> = name.split(|&b| b == b'/').collect();
+    let (last, dirs) = parts.split_last().ok_or("empty name")?;
+    let mut held: Option<OwnedFd> = None;
+    for part in dirs {
+        let leaf = c_path(part).map_err(describe)?;
+        let dir = held.as_ref().unwrap_or(base);
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rustix::fs::openat(dir, leaf.as_c_str(), flags, Mode::empty()) {
+            Ok(fd) => held = Some(fd),
+            Err(Errno::LOOP | Errno::NOTDIR) => {
+                return Err(
+                    "a directory above it is a symlink (rsync follows it; fimsum does not)".into(),
+                )
+            }
+            Err(e) => return Err(format!("cannot stat: {}", describe(e))),
+        }
+    }
+    let leaf = c_path(last).map_err(describe)?;
+    let dir = held.as_ref().unwrap_or(base);
+    rustix::fs::statat(dir, leaf.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
+        .map(drop)
+        .map_err(|e| format!("cannot stat: {}", describe(e)))
 }
 
 /// The type a directory listing gives an entry (`d_type`), if it gives one.
