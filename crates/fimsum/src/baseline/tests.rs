@@ -262,7 +262,7 @@ fn extra_digests_and_listing_round_trip() {
 fn attributes_round_trip_in_version_5_and_version_4_records_have_none() {
     use crate::attrs::{Acl, AclEntry, Attrs, Caps, Extended, Flags, IMMUTABLE};
     let dir = tempfile::tempdir().unwrap();
-    let head = encode(WireHeaderV4 {
+    let v4_header = || WireHeaderV4 {
         v3: WireHeaderV3 {
             v2: WireHeaderV2 {
                 v1: wire_header(Algorithm::Md5),
@@ -271,7 +271,8 @@ fn attributes_round_trip_in_version_5_and_version_4_records_have_none() {
             extra_digests: Vec::new(),
         },
         skip_fs: Some(Vec::new()),
-    });
+    };
+    let head = encode(v4_header());
     let plain = entry("a", Kind::File, Content::NotHashed);
     let v4 = dir.path().join("v4");
     std::fs::write(&v4, file_of(4, &head, &[v3_record(&plain, Vec::new())])).unwrap();
@@ -365,6 +366,10 @@ fn attributes_round_trip_in_version_5_and_version_4_records_have_none() {
             snapshot: None,
         });
         let path = dir.path().join("crafted");
+        let head = encode(WireHeaderV5 {
+            v4: v4_header(),
+            listing: None,
+        });
         std::fs::write(&path, file_of(5, &head, &[record])).unwrap();
         // Opening verifies every record.
         Baseline::open(&path)?
