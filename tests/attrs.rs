@@ -483,6 +483,34 @@ fn check_reports_attribute_changes_and_old_baselines_report_none() {
         "{a}"
     );
     assert_eq!(a["old"]["attrs"]["caps"], "cap_setuid=ep");
+    // The SIEM formats: the field names, the detector and both sides' capabilities.
+    for format in ["ecs", "ocsf"] {
+        let out = run_in(dir, ["check", "--format", format, "b.fimsum", "t/"]);
+        let events: Vec<serde_json::Value> = stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let a = events
+            .iter()
+            .find(|e| {
+                e["file"]["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/t/a"))
+            })
+            .unwrap_or_else(|| panic!("{format}: no event for a"));
+        let ns = if format == "ecs" {
+            &a["fimsum"]
+        } else {
+            &a["unmapped"]["fimsum"]
+        };
+        assert!(
+            ns["fields"].as_array().unwrap().contains(&"caps".into()),
+            "{a}"
+        );
+        assert_eq!(ns["detectors"], serde_json::json!(["caps_added"]), "{a}");
+        assert_eq!(ns["attrs"]["caps"], "cap_setuid,cap_sys_admin=ep", "{a}");
+        assert_eq!(ns["old"]["attrs"]["caps"], "cap_setuid=ep", "{a}");
+    }
 
     // --no-attrs: nothing recorded, so nothing compared, and it says so.
     let out = run_in(dir, ["check", "--no-attrs", "b.fimsum", "t/"]);

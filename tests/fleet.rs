@@ -340,6 +340,11 @@ fn fleet(dir: &Path) {
     std::fs::remove_file(t.join("etc/extra.conf")).unwrap();
     write(&t.join("etc/nginx.conf"), b"worker_processes 4;\n");
     write(&t.join("bin/.kworker"), b"\x7fELF implant");
+    // A classic backdoor: a capability, no setuid bit. (As root, as CI runs.)
+    let _ = std::process::Command::new("setcap")
+        .args(["cap_setuid=ep"])
+        .arg(t.join("bin/.kworker"))
+        .status();
     scan_as(dir, "web2", "web2.fim");
     let implant = b"\x7fELF implant";
     write(
@@ -413,6 +418,9 @@ fn duckdb_reads_the_export_with_typed_columns_and_answers_fleet_questions() {
         ("checksum", "VARCHAR"),
         ("md5", "VARCHAR"),
         ("sha256", "VARCHAR"),
+        ("attrs_recorded", "BOOLEAN"),
+        ("caps", "VARCHAR"),
+        ("xattrs", "VARCHAR"),
     ] {
         let found = types
             .get(column)
@@ -501,6 +509,32 @@ fn duckdb_reads_the_export_with_typed_columns_and_answers_fleet_questions() {
     ]
     .map(|(h, p)| (h.to_string(), p));
     assert_eq!(pairs(&rare), expected);
+
+    // Every file with capabilities across the fleet, as getcap shows them.
+    let caps = duckdb(
+        dir,
+        "select host, path, caps from 'fleet.parquet' where caps is not null order by host",
+    )
+    .unwrap();
+    let recorded = duckdb(dir, "select bool_and(attrs_recorded) from 'fleet.parquet'").unwrap();
+    assert_eq!(recorded[0][0], true, "scan -o records the attributes");
+    let setcap = std::process::Command::new("getcap")
+        .arg(dir.join("t/bin/.kworker"))
+        .output()
+        .map(|o| o.status.success() && !o.stdout.is_empty())
+        .unwrap_or(false);
+    if setcap {
+        assert_eq!(caps.len(), 1, "{caps:?}");
+        assert_eq!(caps[0][0], "web2");
+        assert_eq!(caps[0][1], format!("{t}/bin/.kworker"));
+        assert_eq!(caps[0][2], "cap_setuid=ep");
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root with setcap (.ci/run)"
+        );
+        eprintln!("skipping the capability query: setcap did not set one here");
+    }
 }
 
 #[test]

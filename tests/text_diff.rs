@@ -217,6 +217,46 @@ fn config_workflow_shows_diffs_and_never_a_secret() {
     assert_eq!(event("etc/blob.db")["diff_note"], "binary content changed");
     assert!(events.iter().all(|e| e["path"] != "etc/hosts"), "unchanged");
 
+    // ECS and OCSF: the same diff, under `fimsum.diff` and as OCSF's `file_diff`; a secret's
+    // lines by number only.
+    let siem = |format: &str| -> Vec<serde_json::Value> {
+        let out = run_in(dir, ["check", "--config", &cfg, "--format", format]);
+        assert_eq!(code(&out), 4, "{}", stderr(&out));
+        assert_no_secret(format, &out.stdout);
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let ends_with = |e: &serde_json::Value, path: &str, name: &str| {
+        e[name].as_str().is_some_and(|p| p.ends_with(path))
+    };
+    let ecs = siem("ecs");
+    let ecs_passwd = ecs
+        .iter()
+        .find(|e| ends_with(&e["file"], "etc/passwd", "path"))
+        .expect("an ECS document for etc/passwd");
+    assert_eq!(ecs_passwd["fimsum"]["diff"], passwd["diff"]);
+    let ecs_shadow = ecs
+        .iter()
+        .find(|e| ends_with(&e["file"], "etc/shadow", "path"))
+        .expect("an ECS document for etc/shadow");
+    assert_eq!(
+        ecs_shadow["fimsum"]["lines_changed"],
+        serde_json::json!([1])
+    );
+    let ocsf = siem("ocsf");
+    let ocsf_passwd = ocsf
+        .iter()
+        .find(|e| ends_with(&e["file"], "etc/passwd", "path"))
+        .expect("an OCSF event for etc/passwd");
+    assert_eq!(ocsf_passwd["file_diff"], passwd["diff"]);
+    let ocsf_shadow = ocsf
+        .iter()
+        .find(|e| ends_with(&e["file"], "etc/shadow", "path"))
+        .expect("an OCSF event for etc/shadow");
+    assert_eq!(ocsf_shadow["file_diff"], "secret: line 1 changed");
+
     // syslog: counts and line numbers, never a diff's text nor a secret.
     let socket = dir.join("log.sock");
     let server = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();

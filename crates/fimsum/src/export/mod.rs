@@ -13,7 +13,7 @@ pub mod parquet;
 
 use crate::baseline::Header;
 use crate::hash::{Algorithm, HashKind};
-use crate::record::{Content, Record, Timestamp};
+use crate::record::{Attribute, Content, Record, Timestamp};
 use crate::rsync::escape::{escape_name, Charset};
 
 /// What every row of one baseline shares.
@@ -89,6 +89,21 @@ pub struct Row {
     pub sha256: Option<String>,
     /// Why a file has no checksum: it could not be read, or changed while read.
     pub unreadable: Option<String>,
+    /// Whether the scan recorded the security attributes (not: a baseline of format 4 or
+    /// earlier, an imported log, `--no-attrs`); the five columns after it are null then,
+    /// and null also where the entry has none of that attribute.
+    pub attrs_recorded: bool,
+    /// File capabilities as `getcap` shows them (`cap_setuid=ep`).
+    pub caps: Option<String>,
+    /// Inode flags as `lsattr` shows them, with their names (`----i---------- (immutable)`).
+    pub flags: Option<String>,
+    /// The access ACL (and a directory's default ACL) as `getfacl` shows entries.
+    pub acl: Option<String>,
+    /// The SELinux label.
+    pub selinux: Option<String>,
+    /// Every other extended attribute: `name=value` (short printable values) or
+    /// `name=sha256:…/LENGTH`, space-separated.
+    pub xattrs: Option<String>,
 }
 
 /// The row of one record of the baseline `info` describes.
@@ -125,7 +140,28 @@ pub fn row_of(record: &Record, info: &BaselineInfo) -> Row {
             Content::Unreadable(why) | Content::ChangedDuringScan(why) => Some(why.clone()),
             _ => None,
         },
+        attrs_recorded: record.attrs.is_some(),
+        caps: attr_text(record, Attribute::Caps),
+        flags: attr_text(record, Attribute::Flags),
+        acl: attr_text(record, Attribute::Acl),
+        selinux: attr_text(record, Attribute::Selinux),
+        xattrs: attr_text(record, Attribute::Xattrs),
     }
+}
+
+/// One security attribute as the reports show it; `None` where it was not recorded or the
+/// entry has none (the reports' `-`), and for flags that could not be read.
+fn attr_text(record: &Record, field: Attribute) -> Option<String> {
+    let attrs = record.attrs.as_ref()?;
+    let present = match field {
+        Attribute::Caps => attrs.ext().caps.is_some(),
+        Attribute::Flags => attrs.flags.is_some_and(|f| !f.is_empty()),
+        Attribute::Acl => attrs.ext().acl.is_some() || attrs.ext().default_acl.is_some(),
+        Attribute::Selinux => attrs.ext().selinux.is_some(),
+        Attribute::Xattrs => !attrs.ext().xattrs.is_empty(),
+        _ => false,
+    };
+    present.then(|| attrs.text(field))
 }
 
 /// Raw name bytes as column text.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+use parquet::data_type::{BoolType, ByteArray, ByteArrayType, Int32Type, Int64Type};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
@@ -63,6 +63,12 @@ message fimsum_entry {
   optional binary sha1 (STRING);
   optional binary sha256 (STRING);
   optional binary unreadable (STRING);
+  required boolean attrs_recorded;
+  optional binary caps (STRING);
+  optional binary flags (STRING);
+  optional binary acl (STRING);
+  optional binary selinux (STRING);
+  optional binary xattrs (STRING);
 }
 ";
 
@@ -114,6 +120,12 @@ struct Columns {
     sha1: Opt<ByteArray>,
     sha256: Opt<ByteArray>,
     unreadable: Opt<ByteArray>,
+    attrs_recorded: Vec<bool>,
+    caps: Opt<ByteArray>,
+    flags: Opt<ByteArray>,
+    acl: Opt<ByteArray>,
+    selinux: Opt<ByteArray>,
+    xattrs: Opt<ByteArray>,
 }
 
 fn bytes(s: &str) -> ByteArray {
@@ -174,6 +186,12 @@ impl Columns {
         self.sha1.push(opt_bytes(row.sha1));
         self.sha256.push(opt_bytes(row.sha256));
         self.unreadable.push(opt_bytes(row.unreadable));
+        self.attrs_recorded.push(row.attrs_recorded);
+        self.caps.push(opt_bytes(row.caps));
+        self.flags.push(opt_bytes(row.flags));
+        self.acl.push(opt_bytes(row.acl));
+        self.selinux.push(opt_bytes(row.selinux));
+        self.xattrs.push(opt_bytes(row.xattrs));
     }
 
     /// Write column `i` of the schema.
@@ -240,6 +258,15 @@ impl Columns {
             20 => opt_b(col, &self.sha1),
             21 => opt_b(col, &self.sha256),
             22 => opt_b(col, &self.unreadable),
+            23 => col
+                .typed::<BoolType>()
+                .write_batch(&self.attrs_recorded, None, None)
+                .map(drop),
+            24 => opt_b(col, &self.caps),
+            25 => opt_b(col, &self.flags),
+            26 => opt_b(col, &self.acl),
+            27 => opt_b(col, &self.selinux),
+            28 => opt_b(col, &self.xattrs),
             _ => Err(parquet::errors::ParquetError::General(format!(
                 "no column {i}"
             ))),
@@ -458,6 +485,12 @@ mod tests {
             sha1: None,
             sha256: Some("cd".into()),
             unreadable: None,
+            attrs_recorded: true,
+            caps: Some("cap_setuid=ep".into()),
+            flags: None,
+            acl: None,
+            selinux: None,
+            xattrs: Some("user.note=\"hi\"".into()),
         };
         writer.push(&info(&["/etc/", "/usr/bin"]), full).unwrap();
         writer

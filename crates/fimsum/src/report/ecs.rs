@@ -19,7 +19,10 @@ use crate::hash::{Algorithm, HashKind};
 use crate::record::{Attribute, Content, Record};
 use crate::rsync::escape::escape_name;
 
-use super::{finding_name, finding_text, moved_path, record_json, rfc3339, Context};
+use super::{
+    finding_details, finding_name, finding_text, moved_path, record_json, rfc3339, summary_counts,
+    Context,
+};
 
 /// The ECS version the documents follow (`ecs.version`).
 pub const ECS_VERSION: &str = "8.11.0";
@@ -62,29 +65,17 @@ pub fn ecs_event(finding: &Finding, diff: &Diff, ctx: &Context, algorithm: Algor
     file["directory"] = Value::from(directory);
 
     let (types, actions) = event_type_action(finding, change.map(|c| &c.kind));
-    let mut fimsum = json!({
-        "change": finding.event.name(),
-        "severity": finding.severity.name(),
-        "name": escape_name(&finding_name(finding, change), ctx.charset),
-        "fields": finding.fields.iter().map(|f| f.report_name()).collect::<Vec<_>>(),
-        "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
-        "message": finding_text(finding, diff, &escape_name(&finding_name(finding, change), ctx.charset), ctx.charset),
-    });
+    let mut fimsum = finding_details(finding, change, ctx);
+    fimsum["message"] = Value::from(finding_text(
+        finding,
+        diff,
+        &escape_name(&finding_name(finding, change), ctx.charset),
+        ctx.charset,
+    ));
     if let Some(r) = record {
         if let Some(other) = other_checksum(r, algorithm) {
             fimsum["hash"] = other;
         }
-    }
-    if let Some(i) = finding.rule {
-        let rule = ctx.rules.get(i);
-        fimsum["rule"] = json!({
-            "index": i,
-            "line": rule.and_then(|r| r.line),
-            "patterns": rule.map(|r| r.patterns.clone()),
-        });
-    }
-    if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
-        fimsum["reason"] = Value::from(why.as_str());
     }
     if let Some(old) = old.filter(|_| new.is_some()) {
         fimsum["old"] = record_json(old, ctx.charset);
@@ -98,19 +89,6 @@ pub fn ecs_event(finding: &Finding, diff: &Diff, ctx: &Context, algorithm: Algor
         if let Some(old) = diff.changes.get(*i).and_then(|c| c.old.as_ref()) {
             fimsum["old"] = record_json(old, ctx.charset);
         }
-    }
-    if let Some(to) = &finding.link_to {
-        fimsum["link_to"] = Value::from(escape_name(to, ctx.charset));
-    }
-    if let Some(package) = &finding.package {
-        fimsum["package"] = Value::from(package.as_str());
-    }
-    if !finding.ioc.is_empty() {
-        fimsum["ioc"] = finding
-            .ioc
-            .iter()
-            .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
-            .collect();
     }
     json!({
         "@timestamp": rfc3339(ctx.time),
@@ -133,12 +111,6 @@ pub fn ecs_event(finding: &Finding, diff: &Diff, ctx: &Context, algorithm: Algor
 
 /// The summary document: the counts of the JSON summary under `fimsum.summary`.
 fn ecs_summary(diff: &Diff, assessment: &Assessment, ctx: &Context) -> Value {
-    let n = |event: Event| assessment.count(event);
-    let by_severity: Map<String, Value> = assessment
-        .counts()
-        .into_iter()
-        .map(|(s, n)| (s.name().to_string(), Value::from(n)))
-        .collect();
     json!({
         "@timestamp": rfc3339(ctx.time),
         "ecs": {"version": ECS_VERSION},
@@ -152,23 +124,7 @@ fn ecs_summary(diff: &Diff, assessment: &Assessment, ctx: &Context) -> Value {
         },
         "agent": agent(),
         "host": {"name": ctx.host},
-        "fimsum": {
-            "summary": {
-                "added": n(Event::Added),
-                "removed": n(Event::Removed),
-                "changed": n(Event::Modified) + n(Event::TypeChanged),
-                "moved": n(Event::Moved),
-                "unverified": n(Event::Unverified),
-                "listed": n(Event::Listed),
-                "by_severity": by_severity,
-                "not_counted": assessment.not_counted,
-                "grew": assessment.grew,
-                "compared": diff.compared,
-                "unreadable": ctx.problems,
-                "copy": ctx.copy,
-                "notes": ctx.notes,
-            }
-        },
+        "fimsum": {"summary": summary_counts(diff, assessment, ctx)},
     })
 }
 

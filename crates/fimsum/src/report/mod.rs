@@ -134,6 +134,81 @@ fn content_diff_json(obj: &mut Value, content: &ContentDiff) {
     }
 }
 
+/// What the SIEM formats say of a finding in a namespace of their own (`fimsum` in ECS,
+/// `unmapped.fimsum` in OCSF): what their schemas have no field for. Its change, severity,
+/// name, changed fields, detectors, rule, the reason it is unverified, a hard link's other
+/// name, its package, IOC hits, the security attributes of the entry as it is now, and
+/// what changed inside it (a content diff, never a secret's text).
+pub(crate) fn finding_details(finding: &Finding, change: Option<&Change>, ctx: &Context) -> Value {
+    let mut fimsum = json!({
+        "change": finding.event.name(),
+        "severity": finding.severity.name(),
+        "name": escape_name(&finding_name(finding, change), ctx.charset),
+        "fields": finding.fields.iter().map(|f| f.report_name()).collect::<Vec<_>>(),
+        "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
+    });
+    if let Some(i) = finding.rule {
+        let rule = ctx.rules.get(i);
+        fimsum["rule"] = json!({
+            "index": i,
+            "line": rule.and_then(|r| r.line),
+            "patterns": rule.map(|r| r.patterns.clone()),
+        });
+    }
+    if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
+        fimsum["reason"] = Value::from(why.as_str());
+    }
+    if let Some(to) = &finding.link_to {
+        fimsum["link_to"] = Value::from(escape_name(to, ctx.charset));
+    }
+    if let Some(package) = &finding.package {
+        fimsum["package"] = Value::from(package.as_str());
+    }
+    if !finding.ioc.is_empty() {
+        fimsum["ioc"] = finding
+            .ioc
+            .iter()
+            .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
+            .collect();
+    }
+    if let Some(attrs) = change
+        .and_then(|c| c.new.as_ref())
+        .and_then(|r| r.attrs.as_ref())
+    {
+        fimsum["attrs"] = attrs_json(attrs);
+    }
+    if let Some(content) = finding_content_diff(finding, change) {
+        content_diff_json(&mut fimsum, &content);
+    }
+    fimsum
+}
+
+/// The counts of a comparison, as the JSON summary gives them and the ECS summary carries
+/// them.
+pub(crate) fn summary_counts(diff: &Diff, assessment: &Assessment, ctx: &Context) -> Value {
+    let n = |event: Event| assessment.count(event);
+    let by_severity: serde_json::Map<String, Value> = assessment
+        .counts()
+        .into_iter()
+        .map(|(s, n)| (s.name().to_string(), Value::from(n)))
+        .collect();
+    json!({
+        "added": n(Event::Added),
+        "removed": n(Event::Removed),
+        "changed": n(Event::Modified) + n(Event::TypeChanged),
+        "moved": n(Event::Moved),
+        "unverified": n(Event::Unverified),
+        "listed": n(Event::Listed),
+        "by_severity": by_severity,
+        "not_counted": assessment.not_counted,
+        "grew": assessment.grew,
+        "compared": diff.compared,
+        "unreadable": ctx.problems,
+        "copy": ctx.copy,
+        "notes": ctx.notes,
+    })
+}
+
 /// The first line of a report: the findings by kind of change.
 pub(crate) fn summary_text(diff: &Diff, assessment: &Assessment, problems: u64) -> String {
     let n = |event: Event| assessment.count(event);
@@ -337,31 +412,18 @@ pub fn write_json(
         }
         writeln!(out, "{obj}")?;
     }
-    let n = |event: Event| assessment.count(event);
-    let by_severity: serde_json::Map<String, Value> = assessment
-        .counts()
-        .into_iter()
-        .map(|(s, n)| (s.name().to_string(), Value::from(n)))
-        .collect();
-    let summary = json!({
+    let mut summary = json!({
         "type": "summary",
         "schema": JSON_SCHEMA_VERSION,
         "host": ctx.host,
         "time": time,
-        "added": n(Event::Added),
-        "removed": n(Event::Removed),
-        "changed": n(Event::Modified) + n(Event::TypeChanged),
-        "moved": n(Event::Moved),
-        "unverified": n(Event::Unverified),
-        "listed": n(Event::Listed),
-        "by_severity": by_severity,
-        "not_counted": assessment.not_counted,
-        "grew": assessment.grew,
-        "compared": diff.compared,
-        "unreadable": ctx.problems,
-        "copy": ctx.copy,
-        "notes": ctx.notes,
     });
+    if let (Some(obj), Value::Object(counts)) = (
+        summary.as_object_mut(),
+        summary_counts(diff, assessment, ctx),
+    ) {
+        obj.extend(counts);
+    }
     writeln!(out, "{summary}")
 }
 

@@ -21,9 +21,12 @@ use crate::fim::severity::Severity;
 use crate::hash::{Algorithm, HashKind};
 use crate::record::{Attribute, Kind, Record, Timestamp};
 use crate::rsync::escape::escape_name;
+use crate::text::ContentDiff;
 
 use super::ecs::{known_hashes, split_path};
-use super::{finding_name, finding_text, moved_path, Context};
+use super::{
+    finding_content_diff, finding_details, finding_name, finding_text, moved_path, Context,
+};
 
 /// The OCSF schema version the events follow (`metadata.version`).
 pub const OCSF_VERSION: &str = "1.3.0";
@@ -106,39 +109,9 @@ pub fn ocsf_event(finding: &Finding, diff: &Diff, ctx: &Context, algorithm: Algo
         None => (ocsf_file(new.or(old), &path, algorithm, ctx), None),
     };
 
-    let mut fimsum = json!({
-        "change": finding.event.name(),
-        "severity": finding.severity.name(),
-        "name": name,
-        "fields": finding.fields.iter().map(|f| f.report_name()).collect::<Vec<_>>(),
-        "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
-    });
-    if let Some(i) = finding.rule {
-        let rule = ctx.rules.get(i);
-        fimsum["rule"] = json!({
-            "index": i,
-            "line": rule.and_then(|r| r.line),
-            "patterns": rule.map(|r| r.patterns.clone()),
-        });
-    }
-    if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
-        fimsum["reason"] = Value::from(why.as_str());
-    }
+    let mut fimsum = finding_details(finding, change, ctx);
     if let Some(r) = old.filter(|_| new.is_some()).or(moved_old) {
         fimsum["old"] = super::record_json(r, ctx.charset);
-    }
-    if let Some(to) = &finding.link_to {
-        fimsum["link_to"] = Value::from(escape_name(to, ctx.charset));
-    }
-    if let Some(package) = &finding.package {
-        fimsum["package"] = Value::from(package.as_str());
-    }
-    if !finding.ioc.is_empty() {
-        fimsum["ioc"] = finding
-            .ioc
-            .iter()
-            .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
-            .collect();
     }
     let (severity_id, severity) = severity(finding.severity);
     let mut event = json!({
@@ -174,6 +147,14 @@ pub fn ocsf_event(finding: &Finding, diff: &Diff, ctx: &Context, algorithm: Algo
     });
     if let Some(result) = file_result {
         event["file_result"] = result;
+    }
+    // What changed inside the file: the unified diff, or for a file that holds secrets only
+    // which lines (never their text); binary files and files over a limit say so.
+    if let Some(content) = finding_content_diff(finding, change) {
+        event["file_diff"] = Value::from(match &content {
+            ContentDiff::Text { lines, .. } => lines.join("\n"),
+            _ => content.summary(),
+        });
     }
     event
 }
