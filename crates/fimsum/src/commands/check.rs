@@ -268,7 +268,7 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
     options.growing = Some(Arc::clone(&growing));
     // Snapshots for the diffs the rules ask for; a secret file's line digests are taken
     // with the salt its baseline record has, so that the two versions compare.
-    if plan.policy.asks_for_diffs() {
+    if assess::under_roots(&header.roots, |dir| plan.policy.may_diff_under(dir)) {
         let salts = if base.version() >= baseline::SNAPSHOT_VERSION {
             text::capture::salts(base.records_again()?)?
         } else {

@@ -401,6 +401,20 @@ fn only_grew(change: &Change, inputs: &Inputs) -> bool {
     }
 }
 
+/// Does `may` hold for the directory some root's names hang from (an item source's parent,
+/// since its own last component is the first component of its names)? True without roots,
+/// where names are absolute.
+pub(crate) fn under_roots(roots: &[Vec<u8>], may: impl Fn(&[u8]) -> bool) -> bool {
+    roots.is_empty()
+        || roots.iter().any(|root| {
+            let dir = match root.iter().rposition(|&b| b == b'/') {
+                Some(i) if !root.ends_with(b"/") => &root[..=i],
+                _ => &root[..],
+            };
+            may(dir)
+        })
+}
+
 /// The regular files with a checksum among `records` (a baseline's) that a `growing` rule
 /// covers, by `%n` name, with their recorded sizes: the files a scan takes prefix checksums
 /// of ([`crate::scan::Prefixes`]) for [`Inputs::prefix_digest`]. Names resolve against
@@ -411,17 +425,7 @@ pub fn growing_files<E>(
     policy: &Policy,
 ) -> Result<HashMap<Vec<u8>, u64>, E> {
     let mut out = HashMap::new();
-    // The directory each root's names hang from: an item source's parent, since its own
-    // last component is the first component of its names.
-    let reachable = roots.is_empty()
-        || roots.iter().any(|root| {
-            let dir = match root.iter().rposition(|&b| b == b'/') {
-                Some(i) if !root.ends_with(b"/") => &root[..=i],
-                _ => &root[..],
-            };
-            policy.may_grow_under(dir)
-        });
-    if !reachable {
+    if !under_roots(roots, |dir| policy.may_grow_under(dir)) {
         return Ok(out);
     }
     let mut path = Vec::new();

@@ -198,6 +198,17 @@ impl Policy {
         self.diff_patterns.iter().any(|(_, diff)| *diff)
     }
 
+    /// Could a rule with `diff = true` match something at or below the absolute directory
+    /// `dir`? As [`Policy::may_grow_under`]: a scan of /usr under a policy whose diff rules
+    /// are all anchored in /etc keeps no snapshots and looks for none.
+    pub(crate) fn may_diff_under(&self, dir: &[u8]) -> bool {
+        let name = dir.strip_prefix(b"/").unwrap_or(dir);
+        self.diff_patterns
+            .iter()
+            .filter(|(_, diff)| *diff)
+            .any(|(p, _)| p.prefix.iter().zip(name).all(|(a, b)| a == b))
+    }
+
     /// Could a rule with `growing` set match something at or below the absolute directory
     /// `dir` (e.g. `/usr/`)? False when every such pattern is anchored in another tree, so
     /// that `check` need not search the baseline for growing files under a policy whose
@@ -647,6 +658,12 @@ mod tests {
         assert_eq!(p.classify(b"/etc/passwd", false).rule, Some(1));
         assert!(p.asks_for_diffs());
         assert!(!policy(vec![rule(&["/x"], Severity::Low, Attributes::ALL)]).asks_for_diffs());
+        // Looked for only where a diff rule can match: /etc/ and /srv/, not /usr/.
+        assert!(p.may_diff_under(b"/etc/"));
+        assert!(p.may_diff_under(b"/"));
+        assert!(p.may_diff_under(b"/srv/"));
+        assert!(!p.may_diff_under(b"/usr/"));
+        assert!(!p.may_diff_under(b"/var/"));
     }
 
     #[test]

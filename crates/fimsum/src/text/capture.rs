@@ -53,9 +53,10 @@ impl Capture {
         self
     }
 
-    /// Does any rule ask for snapshots? When none does, a scan need not ask per file.
+    /// Can any rule ask for snapshots under these roots? When none can, a scan need not ask
+    /// per file.
     pub fn is_active(&self) -> bool {
-        self.policy.asks_for_diffs()
+        crate::fim::assess::under_roots(&self.roots, |dir| self.policy.may_diff_under(dir))
     }
 
     /// What to keep of the regular file `name` (`%n`) of `size` bytes; `None` for nothing.
