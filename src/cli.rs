@@ -135,7 +135,7 @@ pub struct WalkArgs {
     pub exclude_from: Vec<PathBuf>,
     /// A filter RULE in rsync's syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and
     /// `. FILE` (merge FILE's rules here); protect and risk rules change no listing.
-    /// dir-merge rules are refused (README).
+    /// dir-merge rules are refused (docs/listing.md).
     #[arg(short = 'f', long, value_name = "RULE", allow_hyphen_values = true)]
     pub filter: Vec<OsString>,
     /// Read include patterns from FILE (rules apply in command-line order).

@@ -467,7 +467,7 @@ fn options_not_emulated_are_refused_by_name() {
     }
 }
 
-/// The old-rsync recipe of the README: a night's `%i %n` log of an rsync that prints no
+/// The old-rsync recipe of docs/listing.md: a night's `%i %n` log of an rsync that prints no
 /// checksum, its names unescaped, NUL-separated, without the root and the deletions, fed
 /// to `scan -a --no-implied-dirs --from0 --files-from=-`, gives the lines a new rsync
 /// printed with `%n %C` that night (its `./` line aside). Compared with live rsync

@@ -50,7 +50,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'A filter RULE in rsync\'s syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and `. FILE` (merge FILE\'s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'A filter RULE in rsync\'s syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and `. FILE` (merge FILE\'s rules here); protect and risk rules change no listing. dir-merge rules are refused (docs/listing.md)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include-from -d 'Read include patterns from FILE (rules apply in command-line order)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l files-from -d 'List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync\'s implied -R); a listed directory is entered only with -r, which -a does not imply here' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l max-size -d 'Leave out regular files larger than SIZE (rsync\'s units: 100, 10k, 1.5M, 1MB, 1G-1)' -r

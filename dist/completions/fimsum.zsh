@@ -41,8 +41,8 @@ _arguments "${_arguments_options[@]}" : \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
 '*--exclude-from=[Read exclude patterns from FILE]:FILE:_files' \
-'*-f+[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)]:RULE:_default' \
-'*--filter=[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (README)]:RULE:_default' \
+'*-f+[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (docs/listing.md)]:RULE:_default' \
+'*--filter=[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (docs/listing.md)]:RULE:_default' \
 '*--include-from=[Read include patterns from FILE (rules apply in command-line order)]:FILE:_files' \
 '--files-from=[List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync'\''s implied -R); a listed directory is entered only with -r, which -a does not imply here]:FILE:_files' \
 '--max-size=[Leave out regular files larger than SIZE (rsync'\''s units\: 100, 10k, 1.5M, 1MB, 1G-1)]:SIZE:_default' \

@@ -17,7 +17,7 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     if let Some(option) = args.walk.refused.first() {
         return Err(Error::Usage(format!(
             "{option} is not implemented: fimsum would not list what rsync lists with it \
-             (see README, \"Listing options\")"
+             (see docs/listing.md)"
         )));
     }
     let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
