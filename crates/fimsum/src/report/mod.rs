@@ -147,40 +147,47 @@ pub(crate) fn finding_details(finding: &Finding, change: Option<&Change>, ctx: &
         "fields": finding.fields.iter().map(|f| f.report_name()).collect::<Vec<_>>(),
         "detectors": finding.detectors.iter().map(|d| d.name()).collect::<Vec<_>>(),
     });
-    if let Some(i) = finding.rule {
-        let rule = ctx.rules.get(i);
-        fimsum["rule"] = json!({
-            "index": i,
-            "line": rule.and_then(|r| r.line),
-            "patterns": rule.map(|r| r.patterns.clone()),
-        });
-    }
-    if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
-        fimsum["reason"] = Value::from(why.as_str());
-    }
-    if let Some(to) = &finding.link_to {
-        fimsum["link_to"] = Value::from(escape_name(to, ctx.charset));
-    }
-    if let Some(package) = &finding.package {
-        fimsum["package"] = Value::from(package.as_str());
-    }
-    if !finding.ioc.is_empty() {
-        fimsum["ioc"] = finding
-            .ioc
-            .iter()
-            .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
-            .collect();
-    }
+    finding_keys(&mut fimsum, finding, change, ctx);
     if let Some(attrs) = change
         .and_then(|c| c.new.as_ref())
         .and_then(|r| r.attrs.as_ref())
     {
         fimsum["attrs"] = attrs_json(attrs);
     }
-    if let Some(content) = finding_content_diff(finding, change) {
-        content_diff_json(&mut fimsum, &content);
-    }
     fimsum
+}
+
+/// The keys a finding adds where it has them, the same in the JSON lines and in the SIEM
+/// formats' namespace: the deciding rule, why it is unverified, a hard link's other name, its
+/// package, what changed inside it, and the IOC lists its digest is on.
+fn finding_keys(obj: &mut Value, finding: &Finding, change: Option<&Change>, ctx: &Context) {
+    if let Some(i) = finding.rule {
+        let rule = ctx.rules.get(i);
+        obj["rule"] = json!({
+            "index": i,
+            "line": rule.and_then(|r| r.line),
+            "patterns": rule.map(|r| r.patterns.clone()),
+        });
+    }
+    if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
+        obj["reason"] = Value::from(why.as_str());
+    }
+    if let Some(to) = &finding.link_to {
+        obj["link_to"] = Value::from(escape_name(to, ctx.charset));
+    }
+    if let Some(package) = &finding.package {
+        obj["package"] = Value::from(package.as_str());
+    }
+    if let Some(content) = finding_content_diff(finding, change) {
+        content_diff_json(obj, &content);
+    }
+    if !finding.ioc.is_empty() {
+        obj["ioc"] = finding
+            .ioc
+            .iter()
+            .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
+            .collect();
+    }
 }
 
 /// The counts of a comparison, as the JSON summary gives them and the ECS summary carries
@@ -377,38 +384,12 @@ pub fn write_json(
             "old": change.and_then(|c| c.old.as_ref()).map(|r| record_json(r, ctx.charset)),
             "new": change.and_then(|c| c.new.as_ref()).map(|r| record_json(r, ctx.charset)),
         });
-        if let Some(i) = finding.rule {
-            let rule = ctx.rules.get(i);
-            obj["rule"] = json!({
-                "index": i,
-                "line": rule.and_then(|r| r.line),
-                "patterns": rule.map(|r| r.patterns.clone()),
-            });
-        }
-        if let Some(ChangeKind::Unverified(why)) = change.map(|c| &c.kind) {
-            obj["reason"] = Value::from(why.as_str());
-        }
+        finding_keys(&mut obj, finding, change, ctx);
         if let Some((i, from)) = &finding.moved_from {
             obj["moved_from"] = Value::from(escape_name(from, ctx.charset));
             if let Some(old) = diff.changes[*i].old.as_ref() {
                 obj["old"] = record_json(old, ctx.charset);
             }
-        }
-        if let Some(to) = &finding.link_to {
-            obj["link_to"] = Value::from(escape_name(to, ctx.charset));
-        }
-        if let Some(package) = &finding.package {
-            obj["package"] = Value::from(package.as_str());
-        }
-        if let Some(content) = finding_content_diff(finding, change) {
-            content_diff_json(&mut obj, &content);
-        }
-        if !finding.ioc.is_empty() {
-            obj["ioc"] = finding
-                .ioc
-                .iter()
-                .map(|h| json!({"list": h.list.display().to_string(), "line": h.line, "hash": h.kind.name()}))
-                .collect();
         }
         writeln!(out, "{obj}")?;
     }
