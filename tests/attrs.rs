@@ -389,8 +389,8 @@ fn check_reports_attribute_changes_and_old_baselines_report_none() {
     // `update` writes version 5, which records them.
     let out = run_in(dir, ["update", "b.fimsum", "t/"]);
     assert!(code(&out) < 64, "{}", stderr(&out));
-    let file = std::fs::File::open(dir.join("b.fimsum")).unwrap();
-    let verified = fimsum::baseline::check_integrity(file).unwrap();
+    let file = std::fs::read(dir.join("b.fimsum")).unwrap();
+    let verified = fimsum::baseline::check_integrity(&file).unwrap();
     assert_eq!(verified.version, fimsum::baseline::FORMAT_VERSION);
     let out = run_in(dir, ["check", "b.fimsum", "t/"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));

@@ -195,3 +195,65 @@ fn hostile_prefixes_fail_cleanly_under_an_address_space_limit() {
         assert_eq!(code(&out), 65, "bomb {i}: {}", stderr(&out));
     }
 }
+
+/// The frames of a baseline's records, as (start, end) offsets of each frame with its
+/// length prefix, and where the end marker starts.
+fn record_frames(file: &[u8]) -> (Vec<(usize, usize)>, usize) {
+    let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
+    let mut pos = 16 + u32_at(12);
+    let count = u64::from_le_bytes(file[pos..pos + 8].try_into().unwrap());
+    pos += 8;
+    let mut frames = Vec::new();
+    for _ in 0..count {
+        let end = pos + 4 + u32_at(pos);
+        frames.push((pos, end));
+        pos = end;
+    }
+    (frames, pos)
+}
+
+/// A baseline rewritten with two records swapped and its digest made right again (what
+/// anyone who can write an unsigned baseline can do): `show` refuses it before printing
+/// anything, and `check`, which reads the records as its scan goes, refuses it with the
+/// same exit code, reports nothing, and `update` leaves it as it was.
+#[test]
+fn records_out_of_order_under_a_right_digest_are_refused_by_check_too() {
+    use sha2::{Digest as _, Sha256};
+    let tmp = scratch();
+    let good = make_baseline(tmp.path());
+    let (frames, end) = record_frames(&good);
+    let (a, b) = (frames[3], frames[4]);
+    let mut bad = good[..a.0].to_vec();
+    bad.extend_from_slice(&good[b.0..b.1]);
+    bad.extend_from_slice(&good[a.0..a.1]);
+    bad.extend_from_slice(&good[b.1..end + 8]);
+    let digest = Sha256::digest(&bad[..end]);
+    bad.extend_from_slice(&digest);
+    let (c, err) = show_code(tmp.path(), &bad);
+    assert_eq!(c, 65, "{err}");
+    assert!(err.contains("out of order"), "{err}");
+    for args in [
+        &["check", "bad"][..],
+        &["check", "--quick", "bad"],
+        &["update", "bad"],
+    ] {
+        let out = run_in(tmp.path(), args);
+        assert_eq!(code(&out), 65, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("bad"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("out of order"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} reported: {}",
+            crate::util::stdout(&out)
+        );
+        assert_eq!(
+            std::fs::read(tmp.path().join("bad")).unwrap(),
+            bad,
+            "{args:?}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ use super::wire::{
     FORMAT_VERSION, FRAME_LIMIT, MAGIC,
 };
 use crate::error::{Error, Result};
-use crate::record::{Kind, Record};
+use crate::record::Record;
 use crate::rsync::order::cmp_entries;
 
 /// Does this file start like a baseline? (Anything else is taken for an rsync log.)
@@ -110,18 +110,41 @@ impl Baseline {
     /// and check its host and generation ([`check_signature`]), all before any record is
     /// decoded.
     pub fn open_with(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
-        let file = crate::input::open_input(path)?;
-        Baseline::from_bytes(path, read_private(&file, path)?, policy)
+        Baseline::open_checked(path, policy, Depth::Records)
     }
 
-    /// [`Baseline::open_with`] of these bytes, read from `path`.
-    fn from_bytes(path: &Path, data: Vec<u8>, policy: Option<&Policy>) -> Result<Baseline> {
+    /// [`Baseline::open_with`], with the records checked as they are read rather than
+    /// before: the signature, the digest, the frames and the end marker are checked now,
+    /// each record is decoded and its order checked when it is handed out, and the first
+    /// that fails is an error of the run reading it. For `check`, which reports nothing
+    /// before its diff has read every record: a check of a large tree does not wait for a
+    /// pass over the whole baseline before its walk starts.
+    pub fn open_streaming(path: &Path, policy: Option<&Policy>) -> Result<Baseline> {
+        Baseline::open_checked(path, policy, Depth::Frames)
+    }
+
+    fn open_checked(path: &Path, policy: Option<&Policy>, depth: Depth) -> Result<Baseline> {
+        let file = crate::input::open_input(path)?;
+        Baseline::from_bytes(path, read_private(&file, path)?, policy, depth)
+    }
+
+    /// [`Baseline::open_checked`] of these bytes, read from `path`.
+    fn from_bytes(
+        path: &Path,
+        data: Vec<u8>,
+        policy: Option<&Policy>,
+        depth: Depth,
+    ) -> Result<Baseline> {
         let bad = |reason| Error::bad_data(path, reason);
         let signed = match policy {
             Some(policy) => Some(check_signature(io::Cursor::new(&data[..]), policy).map_err(bad)?),
             None => None,
         };
-        let verified = check_integrity(&data[..]).map_err(bad)?;
+        let verified = match depth {
+            Depth::Records => check_integrity(&data[..]),
+            Depth::Frames => check_frames(&data[..]),
+        }
+        .map_err(bad)?;
         let signature = match (signed, verified.signature) {
             (None, None) => SignatureStatus::Unsigned,
             (None, Some(block)) => SignatureStatus::Unchecked(block.key_id),
@@ -157,9 +180,7 @@ impl Baseline {
     fn reader(&self) -> Records {
         Records {
             data: Arc::clone(&self.data),
-            pos: self.records_offset as usize,
-            format: self.format.clone(),
-            left: self.count,
+            cursor: Cursor::new(self.records_offset, self.format.clone(), self.count),
             path: self.path.clone(),
         }
     }
@@ -186,31 +207,45 @@ pub struct Verified {
     pub signature: Option<SignatureBlock>,
 }
 
+/// How much of a baseline is checked when it is opened.
+#[derive(Clone, Copy)]
+enum Depth {
+    /// Everything, every record decoded ([`check_integrity`]).
+    Records,
+    /// All but the records' contents ([`check_frames`]); [`Records`] checks those.
+    Frames,
+}
+
 /// Check a whole baseline: magic and version, every frame against the limits and the bytes
 /// left, every record decoded exactly and in strict rsync order, then the end marker, the
 /// digest and the end of input. Nothing is kept but the header, so memory stays flat.
-pub fn check_integrity(input: impl Read) -> std::result::Result<Verified, String> {
-    let mut input = Input::new(input);
+pub fn check_integrity(data: &[u8]) -> std::result::Result<Verified, String> {
+    let verified = check_frames(data)?;
+    let format = RecordFormat::new(verified.version, &verified.header);
+    let mut cursor = Cursor::new(verified.records_offset, format, verified.count);
+    while let Some(record) = cursor.next(data) {
+        record?;
+    }
+    Ok(verified)
+}
+
+/// [`check_integrity`] but for the records' contents: magic and version, the header, every
+/// frame's length against the limit and the bytes left, the end marker, the digest of
+/// every byte before it and what follows it. A baseline that passes is what some writer
+/// wrote (or, if it is signed and the signature checks, what the key's holder wrote); its
+/// records are then decoded and their order checked as [`Records`] hands them out.
+fn check_frames(data: &[u8]) -> std::result::Result<Verified, String> {
+    let mut input = Input::new(data);
     let (header, count, version) = read_prefix(&mut input)?;
     let records_offset = input.offset;
-    let format = RecordFormat::new(version, &header);
-    let mut last: Option<(Vec<u8>, bool)> = None;
+    let mut pos = records_offset as usize;
     for i in 0..count {
-        let record = read_record(&mut input, &format)
-            .map_err(|e| format!("record {} of {count}: {e}", i + 1))?;
-        if let Some((name, is_dir)) = &last {
-            if cmp_entries(name, *is_dir, &record.name, record.is_dir()) != std::cmp::Ordering::Less
-            {
-                return Err(format!("record {} is out of order", i + 1));
-            }
-        }
-        last = Some((record.name, record.kind == Kind::Dir));
+        frame_at(data, &mut pos).map_err(|e| format!("record {} of {count}: {e}", i + 1))?;
     }
-    let digest: [u8; DIGEST_LEN] = input.hasher.clone().finalize().into();
-    let mut end = [0u8; END_LEN];
-    input
-        .read_exact(&mut end)
-        .map_err(|_| "end marker missing: the baseline is truncated".to_string())?;
+    let digest: [u8; DIGEST_LEN] = Sha256::digest(&data[..pos]).into();
+    let end = data
+        .get(pos..pos + END_LEN)
+        .ok_or_else(|| "end marker missing: the baseline is truncated".to_string())?;
     if &end[..8] != END_MAGIC {
         return Err("end marker missing: wrong record count or trailing records".into());
     }
@@ -218,16 +253,12 @@ pub fn check_integrity(input: impl Read) -> std::result::Result<Verified, String
         return Err(DIGEST_MISMATCH.into());
     }
     // After the end marker: nothing, or exactly one signature block.
-    let mut rest = Vec::with_capacity(BLOCK_LEN + 1);
-    (&mut input.inner)
-        .take(BLOCK_LEN as u64 + 1)
-        .read_to_end(&mut rest)
-        .map_err(|e| e.to_string())?;
+    let rest = &data[pos + END_LEN..];
     let signature = if rest.is_empty() {
         None
     } else {
         Some(
-            SignatureBlock::from_bytes(&rest)
+            SignatureBlock::from_bytes(rest)
                 .ok_or("trailing bytes after the end marker (not a signature block)")?,
         )
     };
@@ -312,10 +343,19 @@ pub fn check_signature<R: Read + Seek>(
 /// nothing is hashed again (the copy is private and was hashed as it was made).
 pub struct Records {
     data: Arc<Vec<u8>>,
+    cursor: Cursor,
+    path: PathBuf,
+}
+
+/// Where the next record is, and what each record is checked against as it is decoded.
+struct Cursor {
     pos: usize,
     format: RecordFormat,
-    left: u64,
-    path: PathBuf,
+    count: u64,
+    /// How many have been read; after an error, all of them.
+    read: u64,
+    /// The name of the last record and whether it is a directory: each must sort after it.
+    last: Option<(Vec<u8>, bool)>,
 }
 
 /// The frame at `*pos` of `data`, length-checked as [`Input::frame`] checks it.
@@ -340,19 +380,58 @@ fn frame_at<'a>(data: &'a [u8], pos: &mut usize) -> std::result::Result<&'a [u8]
     Ok(frame)
 }
 
+impl Cursor {
+    fn new(offset: u64, format: RecordFormat, count: u64) -> Cursor {
+        Cursor {
+            pos: offset as usize,
+            format,
+            count,
+            read: 0,
+            last: None,
+        }
+    }
+
+    /// The next record of `data`, decoded and checked to sort after the one before; after
+    /// an error, none.
+    fn next(&mut self, data: &[u8]) -> Option<std::result::Result<Record, String>> {
+        if self.read == self.count {
+            return None;
+        }
+        self.read += 1;
+        Some(self.decode(data).map_err(|e| {
+            let n = self.read;
+            self.read = self.count;
+            format!("record {n} of {}: {e}", self.count)
+        }))
+    }
+
+    fn decode(&mut self, data: &[u8]) -> std::result::Result<Record, String> {
+        let record =
+            frame_at(data, &mut self.pos).and_then(|frame| decode_record(frame, &self.format))?;
+        let is_dir = record.is_dir();
+        match &mut self.last {
+            Some((name, was_dir)) => {
+                if cmp_entries(name, *was_dir, &record.name, is_dir) != std::cmp::Ordering::Less {
+                    return Err("out of order".into());
+                }
+                name.clear();
+                name.extend_from_slice(&record.name);
+                *was_dir = is_dir;
+            }
+            None => self.last = Some((record.name.clone(), is_dir)),
+        }
+        Ok(record)
+    }
+}
+
 impl Iterator for Records {
     type Item = Result<Record>;
 
     fn next(&mut self) -> Option<Result<Record>> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        Some(
-            frame_at(&self.data, &mut self.pos)
-                .and_then(|frame| decode_record(frame, &self.format))
-                .map_err(|e| Error::bad_data(&self.path, format!("changed while being read: {e}"))),
-        )
+        let path = &self.path;
+        self.cursor
+            .next(&self.data)
+            .map(|record| record.map_err(|e| Error::bad_data(path, e)))
     }
 }
 
@@ -443,13 +522,6 @@ pub(super) fn read_prefix<R: Read>(
         raw.count,
         raw.version,
     ))
-}
-
-fn read_record<R: Read>(
-    input: &mut Input<R>,
-    format: &RecordFormat,
-) -> std::result::Result<Record, String> {
-    decode_record(&input.frame()?, format)
 }
 
 fn decode_record(frame: &[u8], format: &RecordFormat) -> std::result::Result<Record, String> {

@@ -676,3 +676,43 @@ fn rotation_shifts_every_kept_baseline() {
     );
     assert!(!dir.path().join("b.3").exists());
 }
+
+/// A crafted file with a right digest whose records are out of order, or whose second
+/// record does not decode: opened in full, it is refused; opened to stream (as `check`
+/// does), the records before the bad one are handed out, then an error naming the file
+/// and the record, then nothing.
+#[test]
+fn streamed_records_are_checked_as_they_are_read() {
+    let head = encode(WireHeaderV2 {
+        v1: wire_header(Algorithm::Md5),
+        generation: 1,
+    });
+    let frame = |name: &str| encode(WireRecord::from_record(&hashed(name, Algorithm::Md5, &[])));
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("out of order", vec![frame("b"), frame("a"), frame("c")]),
+        ("repeated", vec![frame("a"), frame("a"), frame("c")]),
+        ("undecodable", vec![frame("a"), vec![0xff; 3], frame("c")]),
+    ];
+    for (what, frames) in cases {
+        let path = dir.path().join(what);
+        std::fs::write(&path, file_of(2, &head, &frames)).unwrap();
+        let err = Baseline::open(&path).err().expect(what).to_string();
+        assert!(err.contains("record 2 of 3"), "{what}: {err}");
+        let base = Baseline::open_streaming(&path, None).expect(what);
+        let mut records = base.records();
+        assert!(records.next().expect(what).is_ok(), "{what}");
+        let err = records.next().expect(what).expect_err(what).to_string();
+        assert!(err.contains("record 2 of 3"), "{what}: {err}");
+        assert!(err.contains(&*path.to_string_lossy()), "{what}: {err}");
+        assert!(records.next().is_none(), "{what}: a record after the error");
+    }
+    // What is wrong with the frames, the digest or the end is refused at once either way.
+    let mut file = file_of(2, &head, &[frame("a")]);
+    let last = file.len() - 1;
+    file[last] ^= 1;
+    let path = dir.path().join("digest");
+    std::fs::write(&path, &file).unwrap();
+    let err = Baseline::open_streaming(&path, None).err().unwrap();
+    assert!(err.to_string().contains("digest mismatch"), "{err}");
+}

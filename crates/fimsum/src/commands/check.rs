@@ -169,7 +169,7 @@ impl Updated {
 
 /// Rescan the tree `plan.baseline` records and compare it with the baseline.
 pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
-    let base = Baseline::open_with(&plan.baseline, plan.verify.as_ref())?;
+    let base = Baseline::open_streaming(&plan.baseline, plan.verify.as_ref())?;
     if let Some(update) = &plan.update {
         if let (None, SignatureStatus::Unchecked(id) | SignatureStatus::Verified(id)) =
             (&update.signer, base.signature)
