@@ -228,12 +228,8 @@ pub fn diff_keeping(
                 }
             }
         }
-        let name = o
-            .as_ref()
-            .or(n.as_ref())
-            .map(|r| r.name.clone())
-            .unwrap_or_default();
-        while blind.last().is_some_and(|(dir, ..)| !is_below(&name, dir)) {
+        let name = o.as_ref().or(n.as_ref()).map_or(&[][..], |r| &r.name[..]);
+        while blind.last().is_some_and(|(dir, ..)| !is_below(name, dir)) {
             blind.pop();
         }
         let blind_on = |new_side: bool| {

@@ -18,6 +18,7 @@ mod cache;
 pub(crate) mod fs_types;
 pub(crate) mod hook;
 pub(crate) mod mapped;
+pub(crate) mod prefetch;
 mod queue;
 pub(crate) mod quick;
 pub mod read;
@@ -179,6 +180,8 @@ pub fn scan_reusing<E>(
             None => JOBS_AHEAD.min(open_files / 4),
             Some(_) => 0,
         };
+        // Few files are read: the walk's own calls are what the scan waits for.
+        walk_options.prefetch = reuse.is_some();
         scope.spawn(move || {
             let _close = CloseOnDrop(jobs);
             let mut pending = Vec::with_capacity(HAND_OFF);

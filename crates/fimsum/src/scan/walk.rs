@@ -8,7 +8,10 @@
 //! strings, could not give this guarantee; this is why the walker is our own.
 //!
 //! Each directory is read whole and sorted before any of it is returned, as rsync does;
-//! memory is bounded by the largest directory and the depth, not by the tree.
+//! memory is bounded by the largest directory and the depth, not by the tree. A walk that
+//! reads few files (`check --quick`) has a second thread open and read the directories it
+//! is about to enter ([`crate::scan::prefetch`]), at most a few dozen ahead; what they
+//! list is still the walker's to decide.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::CString;
@@ -25,6 +28,7 @@ use crate::record::{Content, Kind, Meta, Record};
 use crate::rsync::filter::{parse_filter_rule, Filter, FilterRule, PatternError};
 use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
+use crate::scan::prefetch::{open_dir, read_entries, Prefetch, RawEntry, Request};
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 
 /// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
@@ -253,6 +257,10 @@ pub struct WalkOptions {
     pub open_files: usize,
     /// Files opened by the walk whose readers have not taken them yet.
     waiting: Arc<AtomicUsize>,
+    /// List directories ahead of the walk in a thread of their own
+    /// ([`crate::scan::prefetch`]), for a walk that opens no files (`open_files` 0) and so
+    /// waits on its own system calls; not with test hooks.
+    pub prefetch: bool,
     /// Fault-injection points for tests (see [`crate::scan::Hooks`]).
     pub hooks: HookRef,
     /// Record each entry's security attributes ([`crate::attrs`]): a directory's from the
@@ -293,6 +301,7 @@ impl WalkOptions {
             skip_fs: Vec::new(),
             open_files: 0,
             waiting: Arc::default(),
+            prefetch: false,
             hooks: HookRef::default(),
             attrs: false,
         })
@@ -424,6 +433,8 @@ pub(crate) struct Walker {
     /// One listing per directory level being walked; the top is the deepest.
     stack: Vec<std::vec::IntoIter<Child>>,
     pending: VecDeque<Event>,
+    /// The thread listing directories ahead, if [`WalkOptions::prefetch`] asks for it.
+    prefetch: Option<Prefetch>,
 }
 
 impl Walker {
@@ -434,11 +445,16 @@ impl Walker {
     /// (recursively), and otherwise the first source's entry wins.
     pub(crate) fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
         let selection = options.listing.files_from.as_deref().map(Selection::new);
+        // Not with hooks: a test's fault injection comes at the walker's own calls.
+        let prefetch = (options.prefetch && options.open_files == 0 && !options.hooks.is_set())
+            .then(|| Prefetch::start(options.attrs))
+            .flatten();
         let mut walker = Walker {
             options,
             selection,
             stack: Vec::new(),
             pending: VecDeque::new(),
+            prefetch,
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
@@ -479,12 +495,20 @@ impl Walker {
             (None, Some(reason)) => root = Some(unseen(b".".to_vec(), Kind::Dir, reason)),
             _ => {}
         }
-        walker.stack.push(merge_and_sort(top).into_iter());
+        let top = merge_and_sort(top);
+        walker.prefetch(&top);
+        walker.stack.push(top.into_iter());
         if let Some(root) = root {
             // The root's own line comes before everything, including problems found so far.
             walker.pending.push_front(Event::Entry(root));
         }
         walker
+    }
+
+    /// Whether a thread lists directories ahead of this walk.
+    #[cfg(test)]
+    pub(crate) fn prefetching(&self) -> bool {
+        self.prefetch.is_some()
     }
 
     /// A `dir/` source without `-r`: rsync prints `skipping directory .` for it and lists
@@ -561,7 +585,7 @@ impl Walker {
             None => Scope::All,
             Some(_) => Scope::Chosen { inside: false },
         };
-        match self.list_dir(&fd, b"", meta.dev, scope) {
+        match self.read_dir(&fd, b"", meta.dev, scope) {
             Ok((children, incomplete)) => {
                 top.extend(children);
                 if let (Some(reason), Some(Entry { record, .. })) = (incomplete, root.as_mut()) {
@@ -638,46 +662,26 @@ impl Walker {
     /// what a baseline has below it that this listing lacks is unverified, not removed. An
     /// entry whose type the listing gave but that could not be looked at is listed as
     /// [`Child::unseen`].
+    /// The children of a directory from its entries as they were read ([`read_entries`]):
+    /// each named, chosen by `--files-from` and the filter, its metadata taken where it
+    /// was looked at; a failed read (`error`) is reported and makes the listing incomplete.
     fn list_dir(
         &mut self,
         dir: &Arc<OwnedFd>,
+        entries: Vec<RawEntry>,
+        error: Option<Errno>,
         prefix: &[u8],
         source_dev: u64,
         scope: Scope,
-    ) -> Result<(Vec<Child>, Option<String>), Errno> {
-        let reader = rustix::fs::Dir::new(rustix::io::fcntl_dupfd_cloexec(&**dir, 0)?)?;
+    ) -> (Vec<Child>, Option<String>) {
         let mut children = Vec::new();
         let mut incomplete = None;
-        let dir_name = || {
-            if prefix.is_empty() {
-                b".".to_vec()
-            } else {
-                prefix.to_vec()
-            }
-        };
-        let hooks = self.options.hooks.clone();
-        for (read, item) in reader.enumerate() {
-            let injected = match hooks.is_set() {
-                true => hooks.listing_error(&dir_name(), read),
-                false => None,
-            };
-            let item = match injected {
-                Some(errno) => Err(Errno::from_raw_os_error(errno)),
-                None => item,
-            };
-            let item = match item {
-                Ok(item) => item,
-                Err(e) => {
-                    let reason = format!("error while reading directory: {}", describe(e));
-                    self.problem(dir_name(), reason.clone());
-                    incomplete = Some(reason);
-                    break;
-                }
-            };
-            let leaf = item.file_name();
-            if leaf == c"." || leaf == c".." {
-                continue;
-            }
+        for RawEntry {
+            leaf,
+            file_type,
+            stat,
+        } in entries
+        {
             // Sized exactly: the scan's window holds a hundred thousand of these names.
             let mut name = Vec::with_capacity(prefix.len() + 1 + leaf.to_bytes().len());
             name.extend_from_slice(prefix);
@@ -696,27 +700,27 @@ impl Walker {
                 }
                 _ => Wanted::LISTED,
             };
-            if self.options.open_files > 0 && item.file_type() == FileType::RegularFile {
+            let (kind, meta) = match stat {
                 // Looked at when the walk reaches it: sorting and filtering need only the type.
-                if let Some(scope) = self.keeps(wanted, &name, false) {
-                    children.push(Child {
-                        parent: Arc::clone(dir),
-                        leaf: leaf.to_owned(),
-                        name,
-                        kind: Kind::File,
-                        meta: None,
-                        source_dev,
-                        merged: Vec::new(),
-                        unseen: None,
-                        scope,
-                    });
+                None => {
+                    if let Some(scope) = self.keeps(wanted, &name, false) {
+                        children.push(Child {
+                            parent: Arc::clone(dir),
+                            leaf,
+                            name,
+                            kind: Kind::File,
+                            meta: None,
+                            source_dev,
+                            merged: Vec::new(),
+                            unseen: None,
+                            scope,
+                        });
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let st = match rustix::fs::statat(&**dir, leaf, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) => st,
-                Err(e) => {
-                    let kind = listed_kind(item.file_type());
+                Some(Ok(looked)) => looked,
+                Some(Err(e)) => {
+                    let kind = listed_kind(file_type);
                     self.cannot_stat(name.clone(), e);
                     match (e, kind) {
                         // Gone: it is not there to be seen.
@@ -725,7 +729,7 @@ impl Walker {
                             if let Some(scope) = self.keeps(wanted, &name, kind == Kind::Dir) {
                                 children.push(Child {
                                     parent: Arc::clone(dir),
-                                    leaf: leaf.to_owned(),
+                                    leaf,
                                     name,
                                     kind,
                                     meta: None,
@@ -746,8 +750,6 @@ impl Walker {
                     continue;
                 }
             };
-            let kind = Kind::from_stat(&st);
-            let meta = Meta::from_stat(&st);
             let Some(scope) = self.keeps(wanted, &name, kind == Kind::Dir) else {
                 continue;
             };
@@ -760,7 +762,7 @@ impl Walker {
             }
             children.push(Child {
                 parent: Arc::clone(dir),
-                leaf: leaf.to_owned(),
+                leaf,
                 name,
                 kind,
                 meta: Some(meta),
@@ -770,7 +772,12 @@ impl Walker {
                 scope,
             });
         }
-        Ok((children, incomplete))
+        if let Some(e) = error {
+            let reason = format!("error while reading directory: {}", describe(e));
+            self.problem(name_or_dot(prefix).to_vec(), reason.clone());
+            incomplete = Some(reason);
+        }
+        (children, incomplete)
     }
 
     /// Whether a directory's entry is listed, given what `--files-from` wants of it and the
@@ -902,6 +909,7 @@ impl Walker {
                 } else {
                     sort(children)
                 };
+                self.prefetch(&children);
                 self.stack.push(children.into_iter());
                 if child.scope == Scope::Implied && !self.options.listing.implied_dirs {
                     // Walked through for the names below it, not listed itself.
@@ -978,7 +986,7 @@ impl Walker {
     #[allow(clippy::type_complexity)]
     fn descend(
         &mut self,
-        parent: &OwnedFd,
+        parent: &Arc<OwnedFd>,
         leaf: &CString,
         name: &[u8],
         seen: &Meta,
@@ -995,15 +1003,20 @@ impl Walker {
             return Ok((Vec::new(), None, attrs));
         }
         self.options.hooks.call(|h| h.before_descend(name));
-        // O_NOFOLLOW|O_DIRECTORY: a directory swapped for a symlink since it was listed fails
-        // here (ELOOP/ENOTDIR) instead of leading the walk elsewhere.
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let fd =
-            rustix::fs::openat(parent, leaf.as_c_str(), flags, Mode::empty()).map_err(describe)?;
-        let st = Meta::from_stat(&rustix::fs::fstat(&fd).map_err(describe)?);
-        if (st.dev, st.ino) != (seen.dev, seen.ino) {
-            return Err("replaced during the scan".into());
+        // Opened and read ahead by the prefetch thread, with the calls made below.
+        if let Some(opened) = self.prefetch.as_ref().and_then(|p| p.take(parent, leaf)) {
+            let opened = opened?;
+            let (children, incomplete) = self.list_dir(
+                &opened.fd,
+                opened.entries,
+                opened.error,
+                name,
+                source_dev,
+                scope,
+            );
+            return Ok((children, incomplete, opened.attrs));
         }
+        let (fd, st) = open_dir(parent, leaf, seen)?;
         let attrs = self
             .options
             .attrs
@@ -1013,9 +1026,57 @@ impl Walker {
             return Ok((Vec::new(), None, attrs));
         }
         let (children, incomplete) = self
-            .list_dir(&Arc::new(fd), name, source_dev, scope)
+            .read_dir(&Arc::new(fd), name, source_dev, scope)
             .map_err(describe)?;
         Ok((children, incomplete, attrs))
+    }
+
+    /// Read the open directory `dir` ([`read_entries`]) and list it ([`Walker::list_dir`]).
+    fn read_dir(
+        &mut self,
+        dir: &Arc<OwnedFd>,
+        prefix: &[u8],
+        source_dev: u64,
+        scope: Scope,
+    ) -> Result<(Vec<Child>, Option<String>), Errno> {
+        let hooks = &self.options.hooks;
+        let stat_files = self.options.open_files == 0;
+        let (entries, error) = read_entries(dir, stat_files, |read| {
+            hooks.listing_error(name_or_dot(prefix), read)
+        })?;
+        Ok(self.list_dir(dir, entries, error, prefix, source_dev, scope))
+    }
+
+    /// Hand the directories among `children` that the walk will enter to the prefetch
+    /// thread, if there is one: those of the source's file system, not merged with others.
+    fn prefetch(&self, children: &[Child]) {
+        let Some(prefetch) = &self.prefetch else {
+            return;
+        };
+        let enters = |c: &Child| self.options.listing.recursive || c.scope != Scope::All;
+        let requests = children
+            .iter()
+            .filter(|c| c.kind == Kind::Dir && c.unseen.is_none() && c.merged.is_empty())
+            .filter(|c| enters(c))
+            .filter_map(|c| {
+                let seen = c.meta.filter(|m| m.dev == c.source_dev)?;
+                Some(Request {
+                    parent: Arc::clone(&c.parent),
+                    leaf: c.leaf.clone(),
+                    seen,
+                })
+            })
+            .collect();
+        prefetch.submit(requests);
+    }
+}
+
+/// A directory's name for messages: the root's is `.`.
+fn name_or_dot(name: &[u8]) -> &[u8] {
+    if name.is_empty() {
+        b"."
+    } else {
+        name
     }
 }
 
