@@ -27,6 +27,9 @@ use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 
+pub mod follow;
+pub use follow::Follow;
+
 /// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
 /// filesystem. Kept as the count that was given (a baseline stores that byte, and rsync
 /// treats `-xxx` as `-xx`), and read through [`OneFileSystem::stays`] and
@@ -107,6 +110,8 @@ pub struct Listing {
     /// the root, for a name starting with `./`). rsync's `--no-implied-dirs` turns it
     /// off.
     pub implied_dirs: bool,
+    /// `-L`, `--copy-unsafe-links`, `--safe-links` (see [`Follow`]).
+    pub follow: Follow,
 }
 
 impl Default for Listing {
@@ -130,6 +135,7 @@ impl Listing {
         min_size: None,
         files_from: None,
         implied_dirs: true,
+        follow: Follow::NONE,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -147,6 +153,7 @@ impl Listing {
         min_size: None,
         files_from: None,
         implied_dirs: true,
+        follow: Follow::NONE,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -414,6 +421,9 @@ struct Child {
     unseen: Option<String>,
     /// What of this directory's entries is listed.
     scope: Scope,
+    /// A symlink to follow (`-L`, `--copy-unsafe-links`): `kind` and `meta` are those of
+    /// what it led to when listed; [`Walker::follow_entry`] resolves it when it is reached.
+    followed: bool,
 }
 
 /// The rsync-ordered walk, as an iterator of [`Event`]s.
@@ -424,6 +434,8 @@ pub(crate) struct Walker {
     /// One listing per directory level being walked; the top is the deepest.
     stack: Vec<std::vec::IntoIter<Child>>,
     pending: VecDeque<Event>,
+    /// The directories the walk is inside, when symlinks are followed.
+    trail: follow::Trail,
 }
 
 impl Walker {
@@ -439,6 +451,7 @@ impl Walker {
             selection,
             stack: Vec::new(),
             pending: VecDeque::new(),
+            trail: follow::Trail::default(),
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
@@ -554,6 +567,7 @@ impl Walker {
                 file: None,
             });
         }
+        self.note_root(&fd);
         if self.selection.is_some() {
             self.check_listed_names(&fd);
         }
@@ -596,6 +610,15 @@ impl Walker {
         });
         match found {
             Ok((parent, leaf, st)) => {
+                self.note_root(&parent);
+                let (st, followed) = match Kind::from_stat(&st) {
+                    Kind::Symlink => match self.listed_link(&parent, &leaf, leaf.as_bytes()) {
+                        follow::Listed::AsLink => (st, false),
+                        follow::Listed::Followed(target) => (target, true),
+                        follow::Listed::Dropped => return,
+                    },
+                    _ => (st, false),
+                };
                 let meta = Meta::from_stat(&st);
                 let child = Child {
                     parent,
@@ -607,6 +630,7 @@ impl Walker {
                     merged: Vec::new(),
                     unseen: None,
                     scope: Scope::All,
+                    followed,
                 };
                 if child.kind == Kind::Dir && !self.options.listing.recursive {
                     // rsync says so while it builds the list, in the order of the sources.
@@ -709,6 +733,7 @@ impl Walker {
                         merged: Vec::new(),
                         unseen: None,
                         scope,
+                        followed: false,
                     });
                 }
                 continue;
@@ -733,6 +758,7 @@ impl Walker {
                                     merged: Vec::new(),
                                     unseen: Some(format!("cannot stat: {}", describe(e))),
                                     scope,
+                                    followed: false,
                                 });
                             }
                         }
@@ -745,6 +771,14 @@ impl Walker {
                     }
                     continue;
                 }
+            };
+            let (st, followed) = match Kind::from_stat(&st) {
+                Kind::Symlink => match self.listed_link(dir, leaf, &name) {
+                    follow::Listed::AsLink => (st, false),
+                    follow::Listed::Followed(target) => (target, true),
+                    follow::Listed::Dropped => continue,
+                },
+                _ => (st, false),
             };
             let kind = Kind::from_stat(&st);
             let meta = Meta::from_stat(&st);
@@ -768,6 +802,7 @@ impl Walker {
                 merged: Vec::new(),
                 unseen: None,
                 scope,
+                followed,
             });
         }
         Ok((children, incomplete))
@@ -797,6 +832,10 @@ impl Walker {
     /// Turn a listed child into an entry; for a directory, also open and list it so that its
     /// contents come next. `None` when it is gone or left out after all.
     fn enter(&mut self, child: Child) -> Option<Entry> {
+        let child = match self.options.listing.follow.follows_any() {
+            true => self.follow_entry(child)?,
+            false => child,
+        };
         if let Some(reason) = child.unseen {
             return Some(unseen(child.name, child.kind, reason));
         }
@@ -853,6 +892,13 @@ impl Walker {
             }
             Kind::Symlink => {
                 match rustix::fs::readlinkat(&*child.parent, child.leaf.as_c_str(), Vec::new()) {
+                    // `--safe-links`: rsync's generator leaves an unsafe one out, silently.
+                    Ok(target)
+                        if self.options.listing.follow.safe_links
+                            && follow::unsafe_symlink(target.as_bytes(), &record.name) =>
+                    {
+                        return None
+                    }
                     Ok(target) => record.link_target = Some(target.into_bytes()),
                     Err(e) => {
                         let reason = describe(e);
@@ -903,6 +949,7 @@ impl Walker {
                     sort(children)
                 };
                 self.stack.push(children.into_iter());
+                self.note_entered(&meta);
                 if child.scope == Scope::Implied && !self.options.listing.implied_dirs {
                     // Walked through for the names below it, not listed itself.
                     return None;
