@@ -469,11 +469,20 @@ fn following_links_with_files_from_is_refused() {
     for option in ["-L", "--copy-links", "--copy-unsafe-links"] {
         let out = crate::util::run_in(
             fixtures(),
-            ["scan", "-a", option, "--files-from=filters/files.txt", "tree/"],
+            [
+                "scan",
+                "-a",
+                option,
+                "--files-from=filters/files.txt",
+                "tree/",
+            ],
         );
         let err = crate::util::stderr(&out);
         assert_eq!(code(&out), 64, "{option}: {err}");
-        assert!(err.contains("--files-from are not implemented"), "{option}: {err}");
+        assert!(
+            err.contains("--files-from are not implemented"),
+            "{option}: {err}"
+        );
         assert!(out.stdout.is_empty(), "{option}: {}", stdout(&out));
     }
 }
