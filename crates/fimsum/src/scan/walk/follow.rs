@@ -216,25 +216,52 @@ pub(crate) fn resolve(dir: &OwnedFd, leaf: &CStr) -> Result<Resolved, Errno> {
 /// The directories the walk is inside, by `(dev, ino)`, each with the depth of the listing
 /// it holds (0 for the sources' own directories), so that a symlink leading back to one of
 /// them is seen ([`Walker::follow_entry`]). Kept only when symlinks are followed.
+///
+/// It also keeps the last directory a symlink led into, so that links into one directory
+/// share one fd while they wait for their readers, as a directory's own entries do.
 #[derive(Debug, Default)]
-pub(super) struct Trail(Vec<(usize, u64, u64)>);
+pub(super) struct Trail {
+    inside: Vec<(usize, u64, u64)>,
+    last_dir: Option<(u64, u64, Arc<OwnedFd>)>,
+}
 
 impl Trail {
     /// A source's directory, or the directory an item source is in.
     pub(super) fn root(&mut self, dev: u64, ino: u64) {
-        self.0.push((0, dev, ino));
+        self.inside.push((0, dev, ino));
     }
 
     /// A directory whose listing is now at `level` of the walker's stack.
     pub(super) fn entered(&mut self, level: usize, dev: u64, ino: u64) {
-        self.0.retain(|&(l, ..)| l < level || l == 0);
-        self.0.push((level, dev, ino));
+        self.inside.retain(|&(l, ..)| l < level || l == 0);
+        self.inside.push((level, dev, ino));
     }
 
     /// Is `(dev, ino)` a directory the walk is inside, while `level` listings are open?
     pub(super) fn holds(&mut self, level: usize, dev: u64, ino: u64) -> bool {
-        self.0.retain(|&(l, ..)| l <= level);
-        self.0.iter().any(|&(_, d, i)| (d, i) == (dev, ino))
+        self.inside.retain(|&(l, ..)| l <= level);
+        self.inside.iter().any(|&(_, d, i)| (d, i) == (dev, ino))
+    }
+
+    /// The fd to keep for `dir`, a directory a symlink in `parent` led into: `parent`'s
+    /// or the last one's when it is the same directory (a lookup relative to either is
+    /// the same lookup), else `dir` itself.
+    fn share(&mut self, parent: &Arc<OwnedFd>, dir: OwnedFd) -> Arc<OwnedFd> {
+        let Ok(st) = rustix::fs::fstat(&dir) else {
+            return Arc::new(dir);
+        };
+        let id = (st.st_dev, st.st_ino);
+        if rustix::fs::fstat(&**parent).is_ok_and(|p| (p.st_dev, p.st_ino) == id) {
+            return Arc::clone(parent);
+        }
+        if let Some((dev, ino, fd)) = &self.last_dir {
+            if (*dev, *ino) == id {
+                return Arc::clone(fd);
+            }
+        }
+        let fd = Arc::new(dir);
+        self.last_dir = Some((id.0, id.1, Arc::clone(&fd)));
+        fd
     }
 }
 
@@ -334,7 +361,7 @@ impl Walker {
             );
             return None;
         }
-        child.parent = Arc::new(resolved.dir);
+        child.parent = self.trail.share(&child.parent, resolved.dir);
         child.leaf = resolved.leaf;
         child.kind = kind;
         child.meta = (kind != Kind::File || self.options.open_files == 0).then_some(meta);
@@ -441,6 +468,22 @@ mod tests {
         let fd =
             rustix::fs::open(p, OFlags::PATH | OFlags::DIRECTORY, Mode::empty()).expect("open");
         (tmp, fd)
+    }
+
+    #[test]
+    fn links_into_one_directory_share_its_fd() {
+        let (_tmp, fd) = tree();
+        let parent = Arc::new(fd);
+        let mut trail = Trail::default();
+        // `file` -> d/e/f: into d/e; `chain` -> dir/e/ is d/e itself, as `.` of it.
+        let r = resolve(&parent, c"file").expect("file");
+        let first = trail.share(&parent, r.dir);
+        assert!(!Arc::ptr_eq(&first, &parent));
+        let r = resolve(&parent, c"chain").expect("chain");
+        assert!(Arc::ptr_eq(&trail.share(&parent, r.dir), &first));
+        // `dir` -> d: in the link's own directory, whose fd is the parent's.
+        let r = resolve(&parent, c"dir").expect("dir");
+        assert!(Arc::ptr_eq(&trail.share(&parent, r.dir), &parent));
     }
 
     #[test]
