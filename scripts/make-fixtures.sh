@@ -258,7 +258,8 @@ put specials/regular "regular"$'\n'
 # rsync's count from the transfer root, which differs for follow/src/ and
 # follow/src), dangling ones, one to a link, one to a FIFO, a self-loop (ELOOP),
 # absolute ones into the fixture (so their targets are the same bytes on every
-# machine). follow/loops/ holds links to `.` and to an ancestor, which rsync -L
+# machine), and in follow/outside/ links that a followed directory brings in,
+# judged by the names they are listed under. follow/loops/ holds links to `.` and to an ancestor, which rsync -L
 # follows without end: fimsum's tests use it, no recorded case does.
 abs=$(pwd -P)
 mkdir -p follow/outside/sub follow/src/sub follow/other follow/loops/d
@@ -284,6 +285,8 @@ ln -s selfloop follow/src/selfloop
 ln -s ../a follow/src/sub/back
 ln -s ../../outside/t follow/src/sub/esc
 ln -s ../../nowhere follow/src/sub/gone
+ln -s ../src/a follow/outside/back
+ln -s "$abs/follow/src/sub/f" follow/outside/abs2
 ln -s ../src/a follow/other/toa
 ln -s ../outside/sub follow/other/usub
 ln -s . follow/loops/self
