@@ -1,5 +1,6 @@
 //! The walker: lists the entries of rsync sources in rsync's order, the way
-//! `rsync -a` sees them, without following a symlink below a source.
+//! `rsync -a` sees them, without following a symlink below a source (unless `-L` or
+//! `--copy-unsafe-links` asks it to: [`follow`]).
 //!
 //! It holds an open directory fd for each level it is inside and looks up every name
 //! relative to it (`openat`/`fstatat`), never by a path string: a directory swapped for a
@@ -611,13 +612,9 @@ impl Walker {
         match found {
             Ok((parent, leaf, st)) => {
                 self.note_root(&parent);
-                let (st, followed) = match Kind::from_stat(&st) {
-                    Kind::Symlink => match self.listed_link(&parent, &leaf, leaf.as_bytes()) {
-                        follow::Listed::AsLink => (st, false),
-                        follow::Listed::Followed(target) => (target, true),
-                        follow::Listed::Dropped => return,
-                    },
-                    _ => (st, false),
+                let Some((st, followed)) = self.as_listed(&parent, &leaf, leaf.as_bytes(), st)
+                else {
+                    return;
                 };
                 let meta = Meta::from_stat(&st);
                 let child = Child {
@@ -772,13 +769,8 @@ impl Walker {
                     continue;
                 }
             };
-            let (st, followed) = match Kind::from_stat(&st) {
-                Kind::Symlink => match self.listed_link(dir, leaf, &name) {
-                    follow::Listed::AsLink => (st, false),
-                    follow::Listed::Followed(target) => (target, true),
-                    follow::Listed::Dropped => continue,
-                },
-                _ => (st, false),
+            let Some((st, followed)) = self.as_listed(dir, leaf, &name, st) else {
+                continue;
             };
             let kind = Kind::from_stat(&st);
             let meta = Meta::from_stat(&st);
@@ -892,11 +884,7 @@ impl Walker {
             }
             Kind::Symlink => {
                 match rustix::fs::readlinkat(&*child.parent, child.leaf.as_c_str(), Vec::new()) {
-                    // `--safe-links`: rsync's generator leaves an unsafe one out, silently.
-                    Ok(target)
-                        if self.options.listing.follow.safe_links
-                            && follow::unsafe_symlink(target.as_bytes(), &record.name) =>
-                    {
+                    Ok(target) if self.leaves_out_link(target.as_bytes(), &record.name) => {
                         return None
                     }
                     Ok(target) => record.link_target = Some(target.into_bytes()),

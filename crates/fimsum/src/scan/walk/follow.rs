@@ -266,7 +266,7 @@ impl Trail {
 }
 
 /// What a listing does with a symlink it meets.
-pub(super) enum Listed {
+enum Listed {
     /// Listed as the symlink it is (or as rsync's `skipping` line without `-l`).
     AsLink,
     /// Followed: sorted, filtered and listed as what it leads to (this `stat`).
@@ -276,12 +276,37 @@ pub(super) enum Listed {
 }
 
 impl Walker {
+    /// The `stat` an entry `name` (`leaf` of `dir`, `lstat`ed as `st`) is listed with, and
+    /// whether it is a symlink to follow; `None` when it is left out (a problem says why).
+    pub(super) fn as_listed(
+        &mut self,
+        dir: &OwnedFd,
+        leaf: &CStr,
+        name: &[u8],
+        st: Stat,
+    ) -> Option<(Stat, bool)> {
+        if Kind::from_stat(&st) != Kind::Symlink {
+            return Some((st, false));
+        }
+        match self.listed_link(dir, leaf, name) {
+            Listed::AsLink => Some((st, false)),
+            Listed::Followed(target) => Some((target, true)),
+            Listed::Dropped => None,
+        }
+    }
+
+    /// `--safe-links`: rsync's generator leaves an unsafe symlink out, silently (its `-v`
+    /// says `ignoring unsafe symlink`).
+    pub(super) fn leaves_out_link(&self, target: &[u8], name: &[u8]) -> bool {
+        self.options.listing.follow.safe_links && unsafe_symlink(target, name)
+    }
+
     /// Whether the symlink `leaf` of `dir`, listed as `name`, is followed, as rsync's
     /// sender decides (`readlink_stat`): with `-L` always, with `--copy-unsafe-links` when it
     /// is unsafe. A followed symlink that leads nowhere is rsync's "symlink has no
     /// referent" (exit 23 there, bit 8 here), unless the filter excludes the name as a
     /// file or as a directory.
-    pub(super) fn listed_link(&mut self, dir: &OwnedFd, leaf: &CStr, name: &[u8]) -> Listed {
+    fn listed_link(&mut self, dir: &OwnedFd, leaf: &CStr, name: &[u8]) -> Listed {
         let follow = self.options.listing.follow;
         if !follow.follows_any() {
             return Listed::AsLink;
