@@ -10,6 +10,7 @@
 #   srcs/   one/ two/ three/: small dirs sharing names, for several-source runs
 #   links/  symlinks used as rsync *sources* (to a dir, to a file)
 #   perm/   unreadable file and directories (only meaningful for non-root runs)
+#   follow/ safe, unsafe, dangling and looping symlinks, for -L and its kin
 # Run as non-root, `chmod -R u+rwX DIR/perm` before removing DIR (perm/locked
 # is mode 000).
 set -euo pipefail
@@ -251,6 +252,45 @@ mkfifo $'specials/fifo\nnl' $'specials/fifo-\xff' 'specials/\#123' specials/sub/
 ln -s target $'specials/link caf\xc3\xa9'
 ln -s ../nowhere specials/sub/link
 put specials/regular "regular"$'\n'
+
+# ---------------------------------------------------------------- follow/
+# Symlinks for -L, --copy-unsafe-links and --safe-links: safe and unsafe ones (by
+# rsync's count from the transfer root, which differs for follow/src/ and
+# follow/src), dangling ones, one to a link, one to a FIFO, a self-loop (ELOOP),
+# absolute ones into the fixture (so their targets are the same bytes on every
+# machine), and in follow/outside/ links that a followed directory brings in,
+# judged by the names they are listed under. follow/loops/ holds links to `.` and to an ancestor, which rsync -L
+# follows without end: fimsum's tests use it, no recorded case does.
+abs=$(pwd -P)
+mkdir -p follow/outside/sub follow/src/sub follow/other follow/loops/d
+put follow/outside/t "outside"$'\n'
+put follow/outside/sub/u "outside sub"$'\n'
+mkfifo follow/outside/fifo
+put follow/src/a "a"$'\n'
+put follow/src/sub/f "sub f"$'\n'
+put follow/other/o "other"$'\n'
+put follow/loops/d/f "loop f"$'\n'
+ln -s a follow/src/sl
+ln -s sl follow/src/chain
+ln -s a $'follow/src/nl\nlink'
+ln -s "$abs/follow/outside/t" follow/src/abs
+ln -s "$abs/follow/outside" follow/src/absdir
+ln -s ../outside follow/src/up
+ln -s ../outside/fifo follow/src/tofifo
+ln -s sub follow/src/todir
+ln -s sub/../a follow/src/mid
+ln -s ./../outside/t follow/src/dotdot
+ln -s nowhere follow/src/dang
+ln -s selfloop follow/src/selfloop
+ln -s ../a follow/src/sub/back
+ln -s ../../outside/t follow/src/sub/esc
+ln -s ../../nowhere follow/src/sub/gone
+ln -s ../src/a follow/outside/back
+ln -s "$abs/follow/src/sub/f" follow/outside/abs2
+ln -s ../src/a follow/other/toa
+ln -s ../outside/sub follow/other/usub
+ln -s . follow/loops/self
+ln -s .. follow/loops/d/anc
 
 # ---------------------------------------------------------------- mtimes, modes
 # Fixed mtimes (symlinks too, -h). Children first does not matter: touching an

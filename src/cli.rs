@@ -160,6 +160,16 @@ pub struct WalkArgs {
     /// Leave out regular files smaller than SIZE.
     #[arg(long, value_name = "SIZE", value_parser = min_size)]
     pub min_size: Option<u64>,
+    /// Follow every symlink: list it as the file or directory it leads to (rsync's -L).
+    #[arg(short = 'L', long)]
+    pub copy_links: bool,
+    /// Follow the symlinks that lead outside the transfer (absolute, or climbing above
+    /// the source root), as rsync counts them.
+    #[arg(long)]
+    pub copy_unsafe_links: bool,
+    /// Leave out symlinks that lead outside the transfer.
+    #[arg(long)]
+    pub safe_links: bool,
     #[command(flatten)]
     pub refused: RefusedArgs,
 }
@@ -232,15 +242,6 @@ pub struct RefusedArgs {
     /// Not implemented (rsync's -R, --relative).
     #[arg(short = 'R', long, hide = true, action = clap::ArgAction::Count)]
     pub relative: u8,
-    /// Not implemented (rsync's -L, --copy-links).
-    #[arg(short = 'L', long, hide = true, action = clap::ArgAction::Count)]
-    pub copy_links: u8,
-    /// Not implemented (rsync's --copy-unsafe-links).
-    #[arg(long, hide = true, action = clap::ArgAction::Count)]
-    pub copy_unsafe_links: u8,
-    /// Not implemented (rsync's --safe-links).
-    #[arg(long, hide = true, action = clap::ArgAction::Count)]
-    pub safe_links: u8,
     /// Not implemented (rsync's -H, --hard-links).
     #[arg(short = 'H', long, hide = true, action = clap::ArgAction::Count)]
     pub hard_links: u8,
@@ -257,9 +258,6 @@ impl RefusedArgs {
     pub fn first(&self) -> Option<&'static str> {
         [
             (self.relative > 0, "-R/--relative"),
-            (self.copy_links > 0, "-L/--copy-links"),
-            (self.copy_unsafe_links > 0, "--copy-unsafe-links"),
-            (self.safe_links > 0, "--safe-links"),
             (self.hard_links > 0, "-H/--hard-links"),
             (self.rsync_filter > 0, "-F"),
             (self.cvs_exclude > 0, "-C/--cvs-exclude"),

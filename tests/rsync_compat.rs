@@ -445,10 +445,6 @@ fn options_not_emulated_are_refused_by_name() {
     for (option, named) in [
         ("-R", "-R/--relative"),
         ("--relative", "-R/--relative"),
-        ("-L", "-L/--copy-links"),
-        ("--copy-links", "-L/--copy-links"),
-        ("--copy-unsafe-links", "--copy-unsafe-links"),
-        ("--safe-links", "--safe-links"),
         ("-H", "-H/--hard-links"),
         ("--hard-links", "-H/--hard-links"),
         ("-F", "-F"),
@@ -463,6 +459,30 @@ fn options_not_emulated_are_refused_by_name() {
         let err = crate::util::stderr(&out);
         assert_eq!(code(&out), 64, "{option}: {err}");
         assert!(err.contains(named), "{option}: {err}");
+        assert!(out.stdout.is_empty(), "{option}: {}", stdout(&out));
+    }
+}
+
+/// Following symlinks through `--files-from` names is not emulated: refused by name.
+#[test]
+fn following_links_with_files_from_is_refused() {
+    for option in ["-L", "--copy-links", "--copy-unsafe-links"] {
+        let out = crate::util::run_in(
+            fixtures(),
+            [
+                "scan",
+                "-a",
+                option,
+                "--files-from=filters/files.txt",
+                "tree/",
+            ],
+        );
+        let err = crate::util::stderr(&out);
+        assert_eq!(code(&out), 64, "{option}: {err}");
+        assert!(
+            err.contains("--files-from are not implemented"),
+            "{option}: {err}"
+        );
         assert!(out.stdout.is_empty(), "{option}: {}", stdout(&out));
     }
 }

@@ -13,6 +13,7 @@ mod copies;
 mod dist;
 mod filter_parity;
 mod fleet;
+mod follow_links;
 mod inputs;
 mod logs;
 mod packages;

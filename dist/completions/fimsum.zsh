@@ -77,12 +77,12 @@ _arguments "${_arguments_options[@]}" : \
 '*-g[rsync'\''s -g\: changes no entry; rsync then prints \`./\` for a root of another group]' \
 '*--group[rsync'\''s -g\: changes no entry; rsync then prints \`./\` for a root of another group]' \
 '*--owner[rsync'\''s -o\: changes no entry; rsync (as root) then prints \`./\` for a root of another owner]' \
+'-L[Follow every symlink\: list it as the file or directory it leads to (rsync'\''s -L)]' \
+'--copy-links[Follow every symlink\: list it as the file or directory it leads to (rsync'\''s -L)]' \
+'--copy-unsafe-links[Follow the symlinks that lead outside the transfer (absolute, or climbing above the source root), as rsync counts them]' \
+'--safe-links[Leave out symlinks that lead outside the transfer]' \
 '*-R[Not implemented (rsync'\''s -R, --relative)]' \
 '*--relative[Not implemented (rsync'\''s -R, --relative)]' \
-'*-L[Not implemented (rsync'\''s -L, --copy-links)]' \
-'*--copy-links[Not implemented (rsync'\''s -L, --copy-links)]' \
-'*--copy-unsafe-links[Not implemented (rsync'\''s --copy-unsafe-links)]' \
-'*--safe-links[Not implemented (rsync'\''s --safe-links)]' \
 '*-H[Not implemented (rsync'\''s -H, --hard-links)]' \
 '*--hard-links[Not implemented (rsync'\''s -H, --hard-links)]' \
 '*-F[Not implemented (rsync'\''s -F)]' \

@@ -27,7 +27,20 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     walk.listing.max_size = args.walk.max_size;
     walk.listing.min_size = args.walk.min_size;
     walk.listing.implied_dirs = !args.walk.no_implied_dirs;
+    walk.listing.follow = fimsum::scan::walk::Follow {
+        copy_links: args.walk.copy_links,
+        copy_unsafe_links: args.walk.copy_unsafe_links,
+        safe_links: args.walk.safe_links,
+    };
     if let Some(path) = &args.walk.files_from {
+        if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
+            return Err(Error::Usage(
+                "-L/--copy-links and --copy-unsafe-links with --files-from are not \
+                 implemented: fimsum would not list what rsync lists with them \
+                 (see docs/listing.md)"
+                    .into(),
+            ));
+        }
         if sources.len() != 1 {
             return Err(Error::Usage(
                 "--files-from takes one source: the directory its names are relative to".into(),

@@ -716,3 +716,73 @@ fn streamed_records_are_checked_as_they_are_read() {
     let err = Baseline::open_streaming(&path, None).err().unwrap();
     assert!(err.to_string().contains("digest mismatch"), "{err}");
 }
+
+/// The symlink options (-L, --copy-unsafe-links, --safe-links) ride after the listing as
+/// one byte: a baseline written without them has the bytes it always had and reads back
+/// without them, one written with them reads back with them, and a byte no fimsum writes
+/// (zero, an unknown bit, a second byte, a byte without a listing) is refused.
+#[test]
+fn symlink_options_ride_after_the_listing() {
+    use crate::scan::walk::{Follow, Listing};
+    let dir = tempfile::tempdir().unwrap();
+    let with = |follow: Follow| Header {
+        listing: Some(Listing {
+            follow,
+            ..Listing::ARCHIVE
+        }),
+        ..signed_header()
+    };
+    let plain = signed_prefix(&with(Follow::NONE), 0).unwrap();
+    for code in 0..8u8 {
+        let follow = Follow::from_code(code).unwrap();
+        let prefix = signed_prefix(&with(follow), 0).unwrap();
+        if code == 0 {
+            assert_eq!(prefix, plain);
+        } else {
+            assert_eq!(prefix.len(), plain.len() + 1, "{follow:?}");
+        }
+        let path = dir.path().join(format!("f{code}"));
+        BaselineWriter::create(&path, &with(follow))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let base = Baseline::open(&path).unwrap();
+        assert_eq!(base.header, with(follow));
+    }
+    let v4 = || WireHeaderV4 {
+        v3: WireHeaderV3 {
+            v2: WireHeaderV2 {
+                v1: wire_header(Algorithm::Md5),
+                generation: 3,
+            },
+            extra_digests: Vec::new(),
+        },
+        skip_fs: None,
+    };
+    let listed = encode(WireHeaderV5 {
+        v4: v4(),
+        listing: Some(WireListing::from_listing(&Listing::ARCHIVE)),
+    });
+    let bare = encode(WireHeaderV5 {
+        v4: v4(),
+        listing: None,
+    });
+    let open = |head: &[u8]| {
+        let path = dir.path().join("crafted");
+        std::fs::write(&path, file_of(5, head, &[])).unwrap();
+        Baseline::open(&path).map(|b| b.header.listing)
+    };
+    let mut good = listed.clone();
+    good.push(5);
+    let back = open(&good).unwrap().unwrap();
+    assert!(back.follow.copy_links && !back.follow.copy_unsafe_links && back.follow.safe_links);
+    assert_eq!(open(&listed).unwrap().unwrap().follow, Follow::NONE);
+    for (bad, what) in [
+        ([&listed[..], &[0]].concat(), "a zero byte"),
+        ([&listed[..], &[8]].concat(), "an unknown bit"),
+        ([&listed[..], &[1, 1]].concat(), "two bytes"),
+        ([&bare[..], &[1]].concat(), "no listing"),
+    ] {
+        assert!(open(&bad).is_err(), "{what} must be refused");
+    }
+}

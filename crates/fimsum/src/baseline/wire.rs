@@ -527,8 +527,19 @@ pub(crate) fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
         },
         listing: header.listing.as_ref().map(WireListing::from_listing),
     };
-    let head = bincode::encode_to_vec(wire, config())
+    let mut head = bincode::encode_to_vec(wire, config())
         .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
+    // The symlink options (-L, --copy-unsafe-links, --safe-links) follow the listing as one
+    // byte, only when one is given: a baseline without them has the bytes it always had,
+    // and a fimsum that does not know them refuses one with them (stray bytes).
+    if let Some(code) = header
+        .listing
+        .as_ref()
+        .map(|l| l.follow.code())
+        .filter(|&c| c != 0)
+    {
+        head.push(code);
+    }
     let mut prefix = Vec::with_capacity(24 + head.len());
     prefix.extend_from_slice(MAGIC);
     prefix.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -606,9 +617,12 @@ pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<H
                 None,
             )
         }),
-        _ => decode_exact::<WireHeaderV5>(frame).map(|w| {
+        _ => decode_v5(frame).map(|(w, follow)| {
             let v3 = w.v4.v3;
-            let listing = w.listing.map(WireListing::into_listing);
+            let listing = w
+                .listing
+                .map(WireListing::into_listing)
+                .map(|l| Listing { follow, ..l });
             (
                 v3.v2.v1,
                 v3.v2.generation,
@@ -625,6 +639,24 @@ pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<H
             Ok(header)
         })
         .map_err(|e| format!("bad header: {e}"))
+}
+
+/// Version 5's header and the symlink options' byte after it, if there is one (see
+/// [`signed_prefix`]).
+fn decode_v5(
+    frame: &[u8],
+) -> std::result::Result<(WireHeaderV5, crate::scan::walk::Follow), String> {
+    use crate::scan::walk::Follow;
+    let (wire, used) = bincode::decode_from_slice::<WireHeaderV5, _>(frame, config())
+        .map_err(|e| e.to_string())?;
+    let follow = match &frame[used..] {
+        [] => Follow::NONE,
+        [code] if wire.listing.is_some() && *code != 0 => {
+            Follow::from_code(*code).ok_or("unknown symlink options")?
+        }
+        rest => return Err(format!("{} stray bytes inside a frame", rest.len())),
+    };
+    Ok((wire, follow))
 }
 
 // Version 5's snapshots (`crate::text`): a block of its own.
@@ -743,6 +775,7 @@ impl WireListing {
             min_size: self.min_size,
             files_from: self.files_from,
             implied_dirs: self.implied_dirs,
+            follow: crate::scan::walk::Follow::NONE,
         }
     }
 }

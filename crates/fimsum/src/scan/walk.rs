@@ -1,5 +1,6 @@
 //! The walker: lists the entries of rsync sources in rsync's order, the way
-//! `rsync -a` sees them, without following a symlink below a source.
+//! `rsync -a` sees them, without following a symlink below a source (unless `-L` or
+//! `--copy-unsafe-links` asks it to: [`follow`]).
 //!
 //! It holds an open directory fd for each level it is inside and looks up every name
 //! relative to it (`openat`/`fstatat`), never by a path string: a directory swapped for a
@@ -30,6 +31,9 @@ use crate::rsync::order::cmp_entries;
 use crate::scan::hook::HookRef;
 use crate::scan::prefetch::{open_dir, read_entries, Prefetch, RawEntry, Request};
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
+
+pub mod follow;
+pub use follow::Follow;
 
 /// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
 /// filesystem. Kept as the count that was given (a baseline stores that byte, and rsync
@@ -111,6 +115,8 @@ pub struct Listing {
     /// the root, for a name starting with `./`). rsync's `--no-implied-dirs` turns it
     /// off.
     pub implied_dirs: bool,
+    /// `-L`, `--copy-unsafe-links`, `--safe-links` (see [`Follow`]).
+    pub follow: Follow,
 }
 
 impl Default for Listing {
@@ -134,6 +140,7 @@ impl Listing {
         min_size: None,
         files_from: None,
         implied_dirs: true,
+        follow: Follow::NONE,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -151,6 +158,7 @@ impl Listing {
         min_size: None,
         files_from: None,
         implied_dirs: true,
+        follow: Follow::NONE,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -423,6 +431,9 @@ struct Child {
     unseen: Option<String>,
     /// What of this directory's entries is listed.
     scope: Scope,
+    /// A symlink to follow (`-L`, `--copy-unsafe-links`): `kind` and `meta` are those of
+    /// what it led to when listed; [`Walker::follow_entry`] resolves it when it is reached.
+    followed: bool,
 }
 
 /// The rsync-ordered walk, as an iterator of [`Event`]s.
@@ -435,6 +446,8 @@ pub(crate) struct Walker {
     pending: VecDeque<Event>,
     /// The thread listing directories ahead, if [`WalkOptions::prefetch`] asks for it.
     prefetch: Option<Prefetch>,
+    /// The directories the walk is inside, when symlinks are followed.
+    trail: follow::Trail,
 }
 
 impl Walker {
@@ -455,6 +468,7 @@ impl Walker {
             stack: Vec::new(),
             pending: VecDeque::new(),
             prefetch,
+            trail: follow::Trail::default(),
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
@@ -578,6 +592,7 @@ impl Walker {
                 file: None,
             });
         }
+        self.note_root(&fd);
         if self.selection.is_some() {
             self.check_listed_names(&fd);
         }
@@ -620,17 +635,24 @@ impl Walker {
         });
         match found {
             Ok((parent, leaf, st)) => {
-                let meta = Meta::from_stat(&st);
+                self.note_root(&parent);
+                let looked = (Kind::from_stat(&st), Meta::from_stat(&st));
+                let Some(((kind, meta), followed)) =
+                    self.as_listed(&parent, &leaf, leaf.as_bytes(), looked)
+                else {
+                    return;
+                };
                 let child = Child {
                     parent,
                     name: leaf.as_bytes().to_vec(),
                     leaf,
-                    kind: Kind::from_stat(&st),
+                    kind,
                     meta: Some(meta),
                     source_dev: meta.dev,
                     merged: Vec::new(),
                     unseen: None,
                     scope: Scope::All,
+                    followed,
                 };
                 if child.kind == Kind::Dir && !self.options.listing.recursive {
                     // rsync says so while it builds the list, in the order of the sources.
@@ -714,6 +736,7 @@ impl Walker {
                             merged: Vec::new(),
                             unseen: None,
                             scope,
+                            followed: false,
                         });
                     }
                     continue;
@@ -737,6 +760,7 @@ impl Walker {
                                     merged: Vec::new(),
                                     unseen: Some(format!("cannot stat: {}", describe(e))),
                                     scope,
+                                    followed: false,
                                 });
                             }
                         }
@@ -749,6 +773,11 @@ impl Walker {
                     }
                     continue;
                 }
+            };
+            let Some(((kind, meta), followed)) =
+                self.as_listed(dir, &leaf, &name, (kind, meta))
+            else {
+                continue;
             };
             let Some(scope) = self.keeps(wanted, &name, kind == Kind::Dir) else {
                 continue;
@@ -770,6 +799,7 @@ impl Walker {
                 merged: Vec::new(),
                 unseen: None,
                 scope,
+                followed,
             });
         }
         if let Some(e) = error {
@@ -804,6 +834,10 @@ impl Walker {
     /// Turn a listed child into an entry; for a directory, also open and list it so that its
     /// contents come next. `None` when it is gone or left out after all.
     fn enter(&mut self, child: Child) -> Option<Entry> {
+        let child = match self.options.listing.follow.follows_any() {
+            true => self.follow_entry(child)?,
+            false => child,
+        };
         if let Some(reason) = child.unseen {
             return Some(unseen(child.name, child.kind, reason));
         }
@@ -860,6 +894,9 @@ impl Walker {
             }
             Kind::Symlink => {
                 match rustix::fs::readlinkat(&*child.parent, child.leaf.as_c_str(), Vec::new()) {
+                    Ok(target) if self.leaves_out_link(target.as_bytes(), &record.name) => {
+                        return None
+                    }
                     Ok(target) => record.link_target = Some(target.into_bytes()),
                     Err(e) => {
                         let reason = describe(e);
@@ -911,6 +948,7 @@ impl Walker {
                 };
                 self.prefetch(&children);
                 self.stack.push(children.into_iter());
+                self.note_entered(&meta);
                 if child.scope == Scope::Implied && !self.options.listing.implied_dirs {
                     // Walked through for the names below it, not listed itself.
                     return None;
@@ -1057,6 +1095,8 @@ impl Walker {
         let requests = children
             .iter()
             .filter(|c| c.kind == Kind::Dir && c.unseen.is_none() && c.merged.is_empty())
+            // A followed symlink is resolved when it is reached (`follow`).
+            .filter(|c| !c.followed)
             .filter(|c| enters(c))
             .filter_map(|c| {
                 let seen = c.meta.filter(|m| m.dev == c.source_dev)?;
