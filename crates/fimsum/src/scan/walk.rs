@@ -774,8 +774,7 @@ impl Walker {
                     continue;
                 }
             };
-            let Some(((kind, meta), followed)) =
-                self.as_listed(dir, &leaf, &name, (kind, meta))
+            let Some(((kind, meta), followed)) = self.as_listed(dir, &leaf, &name, (kind, meta))
             else {
                 continue;
             };
