@@ -917,8 +917,7 @@ impl Walker {
                             .iter()
                             .filter_map(|m| Some((&m.parent, &m.leaf, m.meta?, m.source_dev))),
                     );
-                // Without -r only `--files-from` enters a directory, for the names it lists.
-                let enters = self.options.listing.recursive || child.scope != Scope::All;
+                let enters = self.enters(child.scope);
                 for (i, (parent, leaf, seen, source_dev)) in dirs.filter(|_| enters).enumerate() {
                     match self.descend(parent, leaf, &record.name, &seen, source_dev, child.scope) {
                         Ok((listed, incomplete, attrs)) => {
@@ -1084,19 +1083,23 @@ impl Walker {
         Ok(self.list_dir(dir, entries, error, prefix, source_dev, scope))
     }
 
+    /// Whether the walk enters a listed directory of this scope: without -r only
+    /// `--files-from` does, for the names it lists.
+    fn enters(&self, scope: Scope) -> bool {
+        self.options.listing.recursive || scope != Scope::All
+    }
+
     /// Hand the directories among `children` that the walk will enter to the prefetch
     /// thread, if there is one: those of the source's file system, not merged with others.
     fn prefetch(&self, children: &[Child]) {
         let Some(prefetch) = &self.prefetch else {
             return;
         };
-        let enters = |c: &Child| self.options.listing.recursive || c.scope != Scope::All;
         let requests = children
             .iter()
             .filter(|c| c.kind == Kind::Dir && c.unseen.is_none() && c.merged.is_empty())
             // A followed symlink is resolved when it is reached (`follow`).
-            .filter(|c| !c.followed)
-            .filter(|c| enters(c))
+            .filter(|c| !c.followed && self.enters(c.scope))
             .filter_map(|c| {
                 let seen = c.meta.filter(|m| m.dev == c.source_dev)?;
                 Some(Request {
