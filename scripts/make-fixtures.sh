@@ -11,6 +11,8 @@
 #   links/  symlinks used as rsync *sources* (to a dir, to a file)
 #   perm/   unreadable file and directories (only meaningful for non-root runs)
 #   follow/ safe, unsafe, dangling and looping symlinks, for -L and its kin
+#   and one directory for each part in scripts/fixtures/*.sh, sourced in name
+#   order from DIR before the mtimes are fixed (each part says what it builds)
 # Run as non-root, `chmod -R u+rwX DIR/perm` before removing DIR (perm/locked
 # is mode 000).
 set -euo pipefail
@@ -21,6 +23,7 @@ if [ "$#" -ne 1 ]; then
     exit 2
 fi
 root=$1
+here=$(cd "$(dirname "$0")" && pwd)
 if [ -e "$root" ] && [ -n "$(ls -A "$root")" ]; then
     echo "$0: $root exists and is not empty" >&2
     exit 2
@@ -291,6 +294,14 @@ ln -s ../src/a follow/other/toa
 ln -s ../outside/sub follow/other/usub
 ln -s . follow/loops/self
 ln -s .. follow/loops/d/anc
+
+# ---------------------------------------------------------------- scripts/fixtures/
+# Each part builds its own top-level directory, with put and pattern at hand.
+for part in "$here"/fixtures/*.sh; do
+    [ -e "$part" ] || continue
+    # shellcheck source=/dev/null
+    (. "$part")
+done
 
 # ---------------------------------------------------------------- mtimes, modes
 # Fixed mtimes (symlinks too, -h). Children first does not matter: touching an

@@ -5,7 +5,7 @@
 #   rsync -a --checksum --checksum-choice=ALGO --out-format="%n %C" ARGS... DEST/
 # for every case of the manifests in baselines/rsync/ (cases.tsv, run as root,
 # and cases-nobody.tsv, run as uid/gid 65534), over a fixture tree built by
-# make-fixtures.sh; and, for cases-listing.tsv (run as root), the same command
+# make-fixtures.sh; and, for cases-listing*.tsv (run as root), the same command
 # without the -a, each case giving its own listing options (-rlt, --no-l,
 # --files-from...). For each case, algorithm and locale it writes
 #   OUTDIR/<case>.<algo>.<utf8|c>.out   stdout, raw bytes
@@ -61,7 +61,10 @@ if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$root/perm/ok.t
 fi
 
 # Copy the manifests first: OUTDIR may be the directory they live in.
-cp "$manifest_dir/cases.tsv" "$manifest_dir/cases-nobody.tsv" "$manifest_dir/cases-listing.tsv" "$stage/"
+set +f
+listing=("$manifest_dir"/cases-listing*.tsv)
+set -f
+cp "$manifest_dir/cases.tsv" "$manifest_dir/cases-nobody.tsv" "${listing[@]}" "$stage/"
 
 loc_tag() {
     case $1 in
@@ -121,7 +124,9 @@ run_manifest() {
 
 run_manifest "$stage/cases.tsv" root
 run_manifest "$stage/cases-nobody.tsv" nobody
-run_manifest "$stage/cases-listing.tsv" root listing
+for manifest in "${listing[@]}"; do
+    run_manifest "$stage/$(basename "$manifest")" root listing
+done
 
 rm -rf "$outdir"
 mkdir -p "$(dirname "$outdir")"

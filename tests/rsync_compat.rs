@@ -33,6 +33,18 @@ fn cases(manifest: &str) -> Vec<Case> {
         .collect()
 }
 
+/// The listing manifests, cases-listing.tsv and one cases-listing-TOPIC.tsv a topic, in
+/// the order record-rsync.sh runs them.
+fn listing_manifests() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("baselines/rsync"))
+        .expect("baselines/rsync")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("cases-listing") && n.ends_with(".tsv"))
+        .collect();
+    names.sort();
+    names
+}
+
 fn locale_tag(locale: &str) -> &'static str {
     if locale == "C" {
         "c"
@@ -140,9 +152,9 @@ fn split_skipping(stdout: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (skipped, rest)
 }
 
-/// Every listing option recorded in cases-listing.tsv (rsync run without -a, each case
-/// spelling its options: -rlt, --no-l, --max-size, --files-from...) prints what rsync
-/// printed, at one and at eight hashing threads.
+/// Every listing option recorded in the cases-listing*.tsv manifests (rsync run without
+/// -a, each case spelling its options: -rlt, --no-l, --max-size, --files-from...) prints
+/// what rsync printed, at one and at eight hashing threads.
 #[test]
 fn listing_options_print_what_rsync_printed() {
     let root = fixtures();
@@ -154,7 +166,7 @@ fn listing_options_print_what_rsync_printed() {
             kernel: None,
             as_nobody: false,
         };
-        for case in cases("cases-listing.tsv") {
+        for case in listing_manifests().iter().flat_map(|m| cases(m)) {
             for algo in &case.algos {
                 for locale in &case.locales {
                     checked += 1;

@@ -12,7 +12,7 @@ use crate::attrs::{Acl, AclEntry, Attrs, Caps, Extended, Flags, Xattr, XattrValu
 use crate::error::{Error, Result};
 use crate::hash::{extra_kinds, Algorithm, Digest, HashKind};
 use crate::record::{check_name, Content, Kind, Meta, Record, Timestamp};
-use crate::scan::walk::{FilterArg, Listing, OneFileSystem};
+use crate::scan::walk::{FilterArg, Follow, Listing, OneFileSystem};
 use crate::text::compress::Compressed;
 use crate::text::lines::LineDigests;
 use crate::text::{Snapshot, LINES_MAX};
@@ -529,16 +529,11 @@ pub(crate) fn signed_prefix(header: &Header, count: u64) -> Result<Vec<u8>> {
     };
     let mut head = bincode::encode_to_vec(wire, config())
         .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
-    // The symlink options (-L, --copy-unsafe-links, --safe-links) follow the listing as one
-    // byte, only when one is given: a baseline without them has the bytes it always had,
-    // and a fimsum that does not know them refuses one with them (stray bytes).
-    if let Some(code) = header
-        .listing
-        .as_ref()
-        .map(|l| l.follow.code())
-        .filter(|&c| c != 0)
-    {
-        head.push(code);
+    if let Some(options) = header.listing.as_ref().map(listing_options) {
+        if !options.is_empty() {
+            bincode::encode_into_std_write(options, &mut head, config())
+                .map_err(|e| Error::io("cannot encode the baseline header", io::Error::other(e)))?;
+        }
     }
     let mut prefix = Vec::with_capacity(24 + head.len());
     prefix.extend_from_slice(MAGIC);
@@ -617,12 +612,8 @@ pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<H
                 None,
             )
         }),
-        _ => decode_v5(frame).map(|(w, follow)| {
+        _ => decode_v5(frame).map(|(w, listing)| {
             let v3 = w.v4.v3;
-            let listing = w
-                .listing
-                .map(WireListing::into_listing)
-                .map(|l| Listing { follow, ..l });
             (
                 v3.v2.v1,
                 v3.v2.generation,
@@ -641,22 +632,63 @@ pub(super) fn decode_header(version: u32, frame: &[u8]) -> std::result::Result<H
         .map_err(|e| format!("bad header: {e}"))
 }
 
-/// Version 5's header and the symlink options' byte after it, if there is one (see
-/// [`signed_prefix`]).
-fn decode_v5(
-    frame: &[u8],
-) -> std::result::Result<(WireHeaderV5, crate::scan::walk::Follow), String> {
-    use crate::scan::walk::Follow;
-    let (wire, used) = bincode::decode_from_slice::<WireHeaderV5, _>(frame, config())
+/// Version 5's header, with the listing options stored after it applied to its listing.
+fn decode_v5(frame: &[u8]) -> std::result::Result<(WireHeaderV5, Option<Listing>), String> {
+    let (mut wire, used) = bincode::decode_from_slice::<WireHeaderV5, _>(frame, config())
         .map_err(|e| e.to_string())?;
-    let follow = match &frame[used..] {
-        [] => Follow::NONE,
-        [code] if wire.listing.is_some() && *code != 0 => {
-            Follow::from_code(*code).ok_or("unknown symlink options")?
+    let mut listing = wire.listing.take().map(WireListing::into_listing);
+    match (&frame[used..], listing.as_mut()) {
+        ([], _) => {}
+        // What the first fimsum to know -L wrote: the symlink options' code alone.
+        ([code], Some(l)) if *code != 0 => {
+            l.follow = Follow::from_code(*code).ok_or("unknown symlink options")?
         }
-        rest => return Err(format!("{} stray bytes inside a frame", rest.len())),
-    };
-    Ok((wire, follow))
+        (rest, Some(l)) => {
+            let options: Vec<(u8, Vec<u8>)> = decode_exact(rest)?;
+            apply_listing_options(l, options)?;
+        }
+        (rest, None) => return Err(format!("{} stray bytes inside a frame", rest.len())),
+    }
+    Ok((wire, listing))
+}
+
+// The listing options that came after version 5: (code, value) pairs after its listing,
+// in ascending code order, each code at most once, only the options that differ from
+// their default. A baseline made without them keeps the bytes it always had, and a fimsum
+// that does not know a code refuses the baseline by name rather than list another tree.
+
+/// `-L`, `--copy-unsafe-links`, `--safe-links`: one byte, [`Follow::code`].
+const OPTION_FOLLOW: u8 = 1;
+
+fn listing_options(l: &Listing) -> Vec<(u8, Vec<u8>)> {
+    let mut options = Vec::new();
+    if l.follow != Follow::NONE {
+        options.push((OPTION_FOLLOW, vec![l.follow.code()]));
+    }
+    options
+}
+
+fn apply_listing_options(
+    l: &mut Listing,
+    options: Vec<(u8, Vec<u8>)>,
+) -> std::result::Result<(), String> {
+    if options.is_empty() {
+        return Err("an empty list of listing options".into());
+    }
+    let mut last = None;
+    for (code, value) in options {
+        if last.is_some_and(|last| code <= last) {
+            return Err(format!("listing option {code} out of order"));
+        }
+        last = Some(code);
+        match (code, value.as_slice()) {
+            (OPTION_FOLLOW, [byte]) => {
+                l.follow = Follow::from_code(*byte).ok_or("unknown symlink options")?
+            }
+            _ => return Err(format!("unknown listing option {code}")),
+        }
+    }
+    Ok(())
 }
 
 // Version 5's snapshots (`crate::text`): a block of its own.
@@ -775,7 +807,7 @@ impl WireListing {
             min_size: self.min_size,
             files_from: self.files_from,
             implied_dirs: self.implied_dirs,
-            follow: crate::scan::walk::Follow::NONE,
+            follow: Follow::NONE,
         }
     }
 }
