@@ -32,6 +32,23 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
         copy_unsafe_links: args.walk.copy_unsafe_links,
         safe_links: args.walk.safe_links,
     };
+    if args.walk.no_implied_dirs && args.walk.files_from.is_none() && !args.walk.relative {
+        return Err(Error::Usage(
+            "--no-implied-dirs is for --files-from and -R/--relative".into(),
+        ));
+    }
+    // --files-from implies -R: the flag is kept only where it changes the walk.
+    walk.listing.relative = args.walk.relative && args.walk.files_from.is_none();
+    if walk.listing.relative {
+        if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
+            return Err(Error::Usage(
+                "-L/--copy-links and --copy-unsafe-links with -R are not implemented: \
+                 fimsum would not list what rsync lists with them (see docs/listing.md)"
+                    .into(),
+            ));
+        }
+        fimsum::scan::walk::relative::plan(&sources).map_err(|e| Error::Usage(e.to_string()))?;
+    }
     if let Some(path) = &args.walk.files_from {
         if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
             return Err(Error::Usage(

@@ -33,6 +33,7 @@ use crate::scan::prefetch::{open_dir, read_entries, Prefetch, RawEntry, Request}
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 
 pub mod follow;
+pub mod relative;
 pub use follow::Follow;
 
 /// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
@@ -117,6 +118,10 @@ pub struct Listing {
     pub implied_dirs: bool,
     /// `-L`, `--copy-unsafe-links`, `--safe-links` (see [`Follow`]).
     pub follow: Follow,
+    /// `-R`: each source is listed under the path it was given, from its `/./` if it has
+    /// one, with the directories above it ([`relative`]). Ignored with `--files-from`,
+    /// which implies it.
+    pub relative: bool,
 }
 
 impl Default for Listing {
@@ -141,6 +146,7 @@ impl Listing {
         files_from: None,
         implied_dirs: true,
         follow: Follow::NONE,
+        relative: false,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -159,6 +165,7 @@ impl Listing {
         files_from: None,
         implied_dirs: true,
         follow: Follow::NONE,
+        relative: false,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -457,6 +464,7 @@ impl Walker {
     /// same name a directory beats a non-directory, two directories merge their contents
     /// (recursively), and otherwise the first source's entry wins.
     pub(crate) fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
+        let relative = options.listing.relative && options.listing.files_from.is_none();
         let selection = options.listing.files_from.as_deref().map(Selection::new);
         // Not with hooks: a test's fault injection comes at the walker's own calls.
         let prefetch = (options.prefetch && options.open_files == 0 && !options.hooks.is_set())
@@ -469,6 +477,15 @@ impl Walker {
             pending: VecDeque::new(),
             prefetch,
             trail: follow::Trail::default(),
+        };
+        // `-R`: the sources become names relative to one directory, as `--files-from`'s.
+        let relative_base;
+        let sources = match relative.then(|| walker.relative_selection(sources)) {
+            Some(base) => {
+                relative_base = base;
+                &relative_base[..]
+            }
+            None => sources,
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
