@@ -455,6 +455,8 @@ pub(crate) struct Walker {
     prefetch: Option<Prefetch>,
     /// The directories the walk is inside, when symlinks are followed.
     trail: follow::Trail,
+    /// `-R` with absolute sources: the names are shown from `/` ([`relative::rooted`]).
+    rooted: bool,
 }
 
 impl Walker {
@@ -477,6 +479,7 @@ impl Walker {
             pending: VecDeque::new(),
             prefetch,
             trail: follow::Trail::default(),
+            rooted: false,
         };
         // `-R`: the sources become names relative to one directory, as `--files-from`'s.
         let relative_base;
@@ -1153,6 +1156,16 @@ impl Iterator for Walker {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
+        let event = self.next_event()?;
+        Some(match self.rooted {
+            true => relative::rooted(event),
+            false => event,
+        })
+    }
+}
+
+impl Walker {
+    fn next_event(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);

@@ -21,20 +21,24 @@ use std::fmt;
 use std::os::fd::OwnedFd;
 
 use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::io::Errno;
 
 use crate::record::Kind;
 
-use super::{c_path, Event, Selection, SkipReason, Skipped, Walker};
+use super::{c_path, describe, Event, Selection, SkipReason, Skipped, Walker};
 
 /// The sources of a `-R` walk, in `--files-from`'s terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// The directory the names are relative to: the part before a source's `/./`, `/`
-    /// for a source starting with `/./`, else `.`.
+    /// for a source starting with `/./` or with `/`, else `.`.
     pub base: Vec<u8>,
     /// The names, cleaned as rsync cleans them (`clean_fname`): `.` components, repeated
     /// and trailing slashes dropped; a leading `./` kept, as it lists the base itself.
     pub names: Vec<Vec<u8>>,
+    /// The sources are absolute paths without an anchor: rsync names their entries by
+    /// their full path, leading `/` included (`/./` would drop it).
+    pub rooted: bool,
 }
 
 /// A `-R` source fimsum cannot list as rsync does.
@@ -43,8 +47,7 @@ pub enum RelativeError {
     /// A `..` component after the anchor: rsync refuses it (`found ".." dir in relative
     /// path`, its exit 1).
     DotDot(Vec<u8>),
-    /// An absolute source without a `/./`: rsync lists it under its full path from `/`;
-    /// not emulated.
+    /// `/` itself as a source (rsync lists the whole system under `/`): not emulated.
     Absolute(Vec<u8>),
     /// Sources relative to different directories (two anchors, or an anchor and none):
     /// rsync merges their listings; not emulated.
@@ -61,8 +64,7 @@ impl fmt::Display for RelativeError {
             ),
             RelativeError::Absolute(source) => write!(
                 f,
-                "-R with an absolute source without /./ ({}) is not implemented: anchor it \
-                 (/./path)",
+                "-R with {} as a source is not implemented: anchor it (/./)",
                 String::from_utf8_lossy(source)
             ),
             RelativeError::Bases(a, b) => write!(
@@ -83,34 +85,56 @@ impl std::error::Error for RelativeError {}
 pub fn plan(sources: &[Vec<u8>]) -> Result<Plan, RelativeError> {
     let mut plan: Option<Plan> = None;
     for src in sources {
-        let (base, name) = split(src)?;
+        let (base, name, rooted) = split(src)?;
         match &mut plan {
             None => {
                 plan = Some(Plan {
                     base,
                     names: vec![name],
+                    rooted,
                 })
             }
-            Some(p) if p.base == base => p.names.push(name),
-            Some(p) => return Err(RelativeError::Bases(p.base.clone(), base)),
+            Some(p) if p.base == base && p.rooted == rooted => p.names.push(name),
+            Some(p) => {
+                let shown = |base: Vec<u8>, rooted| match rooted {
+                    true => b"/ (an absolute source)".to_vec(),
+                    false => base,
+                };
+                return Err(RelativeError::Bases(
+                    shown(p.base.clone(), p.rooted),
+                    shown(base, rooted),
+                ));
+            }
         }
     }
     Ok(plan.unwrap_or(Plan {
         base: b".".to_vec(),
         names: Vec::new(),
+        rooted: false,
     }))
 }
 
-/// One source's base directory and name (rsync's `send_file_list`, relative branch).
-fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>), RelativeError> {
+/// One source's base directory and name (rsync's `send_file_list`, relative branch), and
+/// whether it is an absolute path without an anchor.
+fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>, bool), RelativeError> {
+    // The slashes after an anchor are dropped with it.
+    let after = |rest: &[u8]| rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
     let (base, rest) = match src.windows(3).position(|w| w == b"/./") {
-        Some(0) => (b"/".to_vec(), &src[3..]),
-        Some(at) => (clean(&src[..at]), &src[at + 3..]),
+        Some(0) => (b"/".to_vec(), &src[3 + after(&src[3..])..]),
+        Some(at) => (clean(&src[..at]), &src[at + 3 + after(&src[at + 3..])..]),
         None => (b".".to_vec(), src),
     };
-    let rest = &rest[rest.iter().position(|&b| b != b'/').unwrap_or(rest.len())..];
-    if base == b"." && rest.first() == Some(&b'/') {
-        return Err(RelativeError::Absolute(src.to_vec()));
+    if rest.first() == Some(&b'/') {
+        // Named from `/`, leading slash included: the walk lists it below `/` and
+        // `rooted` puts the slash back.
+        let name = clean(rest);
+        if name == b"/" {
+            return Err(RelativeError::Absolute(src.to_vec()));
+        }
+        if name.split(|&b| b == b'/').any(|part| part == b"..") {
+            return Err(RelativeError::DotDot(name));
+        }
+        return Ok((b"/".to_vec(), name[1..].to_vec(), true));
     }
     // A leading `./` (with something after it) lists the base directory itself.
     let dot = rest.len() > 2 && rest.starts_with(b"./");
@@ -120,8 +144,8 @@ fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>), RelativeError> {
         return Err(RelativeError::DotDot(name));
     }
     Ok(match (dot, name.as_slice()) {
-        (true, b".") | (false, _) => (base, name),
-        (true, _) => (base, [&b"./"[..], &name].concat()),
+        (true, b".") | (false, _) => (base, name, false),
+        (true, _) => (base, [&b"./"[..], &name].concat(), false),
     })
 }
 
@@ -143,7 +167,11 @@ impl Walker {
     /// Set up the walk of `-R` sources: the selection of their names, and the one source
     /// it is relative to (none when rsync would refuse them: the problem says why).
     pub(super) fn relative_selection(&mut self, sources: &[Vec<u8>]) -> Vec<Vec<u8>> {
-        let Plan { base, names } = match plan(sources) {
+        let Plan {
+            base,
+            names,
+            rooted,
+        } = match plan(sources) {
             Ok(plan) => plan,
             Err(e) => {
                 let name = sources.first().cloned().unwrap_or_default();
@@ -151,44 +179,68 @@ impl Walker {
                 return Vec::new();
             }
         };
-        let names = match self.options.listing.recursive {
-            true => names,
-            false => self.skip_relative_dirs(&base, names),
-        };
-        self.selection = Some(Selection::new(&names));
+        let mut root = false;
+        let names = self.take_relative_names(&base, names, &mut root);
+        let mut selection = Selection::new(&names);
+        selection.root |= root;
+        self.selection = Some(selection);
+        self.rooted = rooted;
         vec![base]
     }
 
-    /// `-R` without `-r`: what rsync says of the sources as it takes them, in their
-    /// order: `skipping directory .` for a `.` source and for the first `./name`, and
-    /// `skipping directory NAME` for a directory the filter keeps. Returns the names left
-    /// to list, without their `./` (the base is not listed either).
-    pub(super) fn skip_relative_dirs(&mut self, base: &[u8], names: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    /// What rsync says of the sources as it takes them, in their order, and the names
+    /// left to list. A name that is not there is reported and dropped, its directories
+    /// with it (rsync sends no implied directory for it); `root` says whether the base is
+    /// listed all the same. Without `-r`: `skipping
+    /// directory .` for a `.` source and for the first `./name`, `skipping directory NAME`
+    /// for a directory the filter keeps, and the `./` dropped (the base is not listed).
+    pub(super) fn take_relative_names(
+        &mut self,
+        base: &[u8],
+        names: Vec<Vec<u8>>,
+        root: &mut bool,
+    ) -> Vec<Vec<u8>> {
+        let recursive = self.options.listing.recursive;
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let base_fd =
             c_path(base).and_then(|path| rustix::fs::open(path.as_c_str(), flags, Mode::empty()));
         let mut kept = Vec::with_capacity(names.len());
         let mut dot_skipped = false;
         for name in names {
-            let body = if name == b"." {
-                self.skip_dir(b".".to_vec());
-                continue;
-            } else if let Some(body) = name.strip_prefix(b"./") {
-                if !std::mem::replace(&mut dot_skipped, true) {
-                    self.skip_dir(b".".to_vec());
+            if name == b"." {
+                match recursive {
+                    true => kept.push(name),
+                    false => self.skip_dir(b".".to_vec()),
                 }
-                body.to_vec()
-            } else {
-                name
-            };
-            let is_dir = base_fd
-                .as_ref()
-                .is_ok_and(|fd| kind_below(fd, &body) == Some(Kind::Dir));
-            if !is_dir {
-                kept.push(body);
-            } else if !self.options.filter.is_excluded(&body, true) {
-                self.skip_dir(body);
+                continue;
             }
+            let (dotted, body) = match name.strip_prefix(b"./") {
+                Some(body) => (true, body.to_vec()),
+                None => (false, name.clone()),
+            };
+            if dotted && !recursive && !std::mem::replace(&mut dot_skipped, true) {
+                self.skip_dir(b".".to_vec());
+            }
+            let kind = match &base_fd {
+                Ok(fd) => kind_below(fd, &body),
+                Err(e) => Err(*e),
+            };
+            match kind {
+                Err(e @ Errno::NOENT) => {
+                    self.problem(body, format!("cannot stat: {}", describe(e)));
+                    // rsync has sent the base for a `./name` before it looks for the name.
+                    *root |= dotted && recursive;
+                    continue;
+                }
+                Ok(Kind::Dir) if !recursive => {
+                    if !self.options.filter.is_excluded(&body, true) {
+                        self.skip_dir(body);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            kept.push(if recursive { name } else { body });
         }
         kept
     }
@@ -201,21 +253,114 @@ impl Walker {
     }
 }
 
+/// An event of a walk of absolute `-R` sources, named from `/` as rsync's sender names
+/// it (the walk lists their names relative to `/`). rsync's generator drops the slash:
+/// its `skipping non-regular file` lines name the entry without it.
+pub(super) fn rooted(event: Event) -> Event {
+    let from_root = |name: &mut Vec<u8>| name.insert(0, b'/');
+    match event {
+        Event::Entry(mut entry) => {
+            from_root(&mut entry.record.name);
+            Event::Entry(entry)
+        }
+        Event::Problem(mut problem) => {
+            from_root(&mut problem.name);
+            Event::Problem(problem)
+        }
+        Event::Skipped(mut skipped) => {
+            if skipped.why == SkipReason::Directory {
+                from_root(&mut skipped.name);
+            }
+            Event::Skipped(skipped)
+        }
+    }
+}
+
 /// The kind of `name` below `base`, looked up one component at a time without following
-/// a symlink; `None` when it cannot be reached that way (the walk says why).
-fn kind_below(base: &OwnedFd, name: &[u8]) -> Option<Kind> {
+/// a symlink (a symlinked directory above it is `ELOOP` or `ENOTDIR`: the walk says why).
+fn kind_below(base: &OwnedFd, name: &[u8]) -> Result<Kind, Errno> {
     let parts: Vec<&[u8]> = name.split(|&b| b == b'/').collect();
-    let (last, dirs) = parts.split_last()?;
+    let (last, dirs) = parts.split_last().ok_or(Errno::INVAL)?;
     let mut held: Option<OwnedFd> = None;
     for part in dirs {
-        let leaf = c_path(part).ok()?;
+        let leaf = c_path(part)?;
         let dir = held.as_ref().unwrap_or(base);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        held = Some(rustix::fs::openat(dir, leaf.as_c_str(), flags, Mode::empty()).ok()?);
+        held = Some(rustix::fs::openat(
+            dir,
+            leaf.as_c_str(),
+            flags,
+            Mode::empty(),
+        )?);
     }
-    let leaf = c_path(last).ok()?;
+    let leaf = c_path(last)?;
     let dir = held.as_ref().unwrap_or(base);
-    rustix::fs::statat(dir, leaf.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)
-        .ok()
-        .map(|st| Kind::from_stat(&st))
+    let st = rustix::fs::statat(dir, leaf.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+    Ok(Kind::from_stat(&st))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(src: &str) -> Result<(String, String), RelativeError> {
+        split(src.as_bytes()).map(|(base, name, _)| {
+            (
+                String::from_utf8(base).unwrap(),
+                String::from_utf8(name).unwrap(),
+            )
+        })
+    }
+
+    #[test]
+    fn a_source_splits_at_its_first_anchor() {
+        let pair = |b: &str, n: &str| Ok((b.to_string(), n.to_string()));
+        assert_eq!(one("a/b/c"), pair(".", "a/b/c"));
+        assert_eq!(one("a/b/c/"), pair(".", "a/b/c"));
+        assert_eq!(one("a//b/./c/."), pair("a/b", "c"));
+        assert_eq!(one("a/./b/./c"), pair("a", "b/c"));
+        assert_eq!(one("/./a/b"), pair("/", "a/b"));
+        assert_eq!(one("/x/y/./a"), pair("/x/y", "a"));
+        assert_eq!(one("a/./"), pair("a", "."));
+        assert_eq!(one("a/.//"), pair("a", "."));
+        assert_eq!(one("."), pair(".", "."));
+        assert_eq!(one("./"), pair(".", "."));
+        assert_eq!(one("./a/b"), pair(".", "./a/b"));
+        assert_eq!(one(".//a"), pair(".", "./a"));
+        assert_eq!(one("a/.././b"), pair("a/..", "b"));
+        assert_eq!(one("//abs//path/"), pair("/", "abs/path"));
+        assert!(split(b"/abs").unwrap().2);
+    }
+
+    #[test]
+    fn a_dotdot_after_the_anchor_is_refused_as_rsync_refuses_it() {
+        for src in ["../a", "a/../b", "x/./a/..", ".."] {
+            assert!(matches!(one(src), Err(RelativeError::DotDot(_))), "{src}");
+        }
+        assert!(matches!(one("/"), Err(RelativeError::Absolute(_))));
+        assert!(matches!(one("//."), Err(RelativeError::Absolute(_))));
+        assert!(matches!(one("/a/../b"), Err(RelativeError::DotDot(_))));
+    }
+
+    #[test]
+    fn sources_share_one_base() {
+        let srcs = |s: &[&str]| s.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        let p = plan(&srcs(&["s/./a", "s/./b/c/", "s//./d"])).unwrap();
+        assert_eq!(p.base, b"s");
+        assert_eq!(p.names, srcs(&["a", "b/c", "d"]));
+        assert!(matches!(
+            plan(&srcs(&["s/./a", "t/./b"])),
+            Err(RelativeError::Bases(..))
+        ));
+        assert!(matches!(
+            plan(&srcs(&["a", "s/./b"])),
+            Err(RelativeError::Bases(..))
+        ));
+        assert!(matches!(
+            plan(&srcs(&["/a", "/./b"])),
+            Err(RelativeError::Bases(..))
+        ));
+        let p = plan(&srcs(&["/a/b", "/c"])).unwrap();
+        assert!(p.rooted && p.base == b"/" && p.names == srcs(&["a/b", "c"]));
+    }
 }
