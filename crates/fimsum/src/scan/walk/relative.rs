@@ -114,6 +114,24 @@ pub fn plan(sources: &[Vec<u8>]) -> Result<Plan, RelativeError> {
     }))
 }
 
+/// A `-R` source as a baseline's root, which a check walks from wherever it runs: a
+/// relative one anchored at `cwd` (`cwd/./src`, or `cwd/a/./b` for `a/./b`), so that
+/// its names stay those the scan gave; an absolute one as it is.
+pub fn anchored(source: &[u8], cwd: &[u8]) -> Vec<u8> {
+    if source.first() == Some(&b'/') {
+        return source.to_vec();
+    }
+    let mut root = cwd.to_vec();
+    if !root.ends_with(b"/") {
+        root.push(b'/');
+    }
+    if !source.windows(3).any(|w| w == b"/./") {
+        root.extend_from_slice(b"./");
+    }
+    root.extend_from_slice(source);
+    root
+}
+
 /// One source's base directory and name (rsync's `send_file_list`, relative branch), and
 /// whether it is an absolute path without an anchor.
 fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>, bool), RelativeError> {
@@ -340,6 +358,20 @@ mod tests {
         assert!(matches!(one("/"), Err(RelativeError::Absolute(_))));
         assert!(matches!(one("//."), Err(RelativeError::Absolute(_))));
         assert!(matches!(one("/a/../b"), Err(RelativeError::DotDot(_))));
+    }
+
+    #[test]
+    fn a_baseline_root_keeps_the_names_of_the_scan() {
+        let root = |src: &str| String::from_utf8(anchored(src.as_bytes(), b"/w/")).unwrap();
+        assert_eq!(root("a/b"), "/w/./a/b");
+        assert_eq!(root("./a"), "/w/././a");
+        assert_eq!(root("a/./b"), "/w/a/./b");
+        assert_eq!(root("/abs/x"), "/abs/x");
+        for src in ["a/b", "./a", "a/./b", ".", "a//b/", "x/./"] {
+            let scanned = split(src.as_bytes()).unwrap();
+            let rooted = split(&anchored(src.as_bytes(), b"/w")).unwrap();
+            assert_eq!(rooted.1, scanned.1, "{src}");
+        }
     }
 
     #[test]
