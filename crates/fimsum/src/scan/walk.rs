@@ -466,7 +466,6 @@ impl Walker {
     /// same name a directory beats a non-directory, two directories merge their contents
     /// (recursively), and otherwise the first source's entry wins.
     pub(crate) fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
-        let relative = options.listing.relative && options.listing.files_from.is_none();
         let selection = options.listing.files_from.as_deref().map(Selection::new);
         // Not with hooks: a test's fault injection comes at the walker's own calls.
         let prefetch = (options.prefetch && options.open_files == 0 && !options.hooks.is_set())
@@ -481,9 +480,10 @@ impl Walker {
             trail: follow::Trail::default(),
             rooted: false,
         };
-        // `-R`: the sources become names relative to one directory, as `--files-from`'s.
+        // `-R`: the sources become names relative to one directory, as `--files-from`'s
+        // (whose names may move that directory with a `/./`).
         let relative_base;
-        let sources = match relative.then(|| walker.relative_selection(sources)) {
+        let sources = match walker.relative_sources(sources) {
             Some(base) => {
                 relative_base = base;
                 &relative_base[..]

@@ -114,6 +114,57 @@ pub fn plan(sources: &[Vec<u8>]) -> Result<Plan, RelativeError> {
     }))
 }
 
+/// `--files-from` names that all have a `/./` with the same part before it: that part
+/// (below the source directory) and the names after it, in `--files-from`'s terms (a
+/// `dir/` still lists its entries). rsync takes each name as it takes a `-R` source once
+/// it has dropped its leading slashes and `..` components (`sanitize_path`). `None` when
+/// no name has one, or not all of them the same (the walk then reports those names).
+fn anchored_names(names: &[Vec<u8>]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+    let mut base: Option<Vec<u8>> = None;
+    let mut out = Vec::with_capacity(names.len());
+    for raw in names {
+        let name = sanitize(raw);
+        let at = name.windows(3).position(|w| w == b"/./")?;
+        let dir = clean(&name[..at]);
+        if base.get_or_insert_with(|| dir.clone()) != &dir {
+            return None;
+        }
+        let rest = &name[at + 3..];
+        let rest = &rest[rest.iter().position(|&b| b != b'/').unwrap_or(rest.len())..];
+        let contents = rest.is_empty() || rest.ends_with(b"/") || rest.ends_with(b"/.");
+        let dotted = rest.len() > 2 && rest.starts_with(b"./");
+        let mut cleaned = clean(rest);
+        if contents && cleaned != b"." {
+            cleaned.push(b'/');
+        }
+        if dotted && cleaned != b"." {
+            cleaned.splice(0..0, *b"./");
+        }
+        out.push(cleaned);
+    }
+    Some((base?, out))
+}
+
+/// A `--files-from` name as rsync's `sanitize_path` leaves it: no leading slash, `..`
+/// components climbing no higher than the source directory, `.` components and a
+/// trailing slash kept.
+fn sanitize(name: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in name.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+        match part {
+            b".." => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    let mut out = parts.join(&b'/');
+    if name.ends_with(b"/") && !out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
 /// A `-R` source as a baseline's root, which a check walks from wherever it runs: a
 /// relative one anchored at `cwd` (`cwd/./src`, or `cwd/a/./b` for `a/./b`), so that
 /// its names stay those the scan gave; an absolute one as it is.
@@ -182,6 +233,25 @@ fn clean(path: &[u8]) -> Vec<u8> {
 }
 
 impl Walker {
+    /// The one source a `-R` walk lists from, or a `--files-from` walk whose names all
+    /// start from the same `/./`, with the selection set up for it; `None` for any other
+    /// walk, which lists its sources as given.
+    pub(super) fn relative_sources(&mut self, sources: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+        let listing = &self.options.listing;
+        match &listing.files_from {
+            None if listing.relative => Some(self.relative_selection(sources)),
+            None => None,
+            Some(names) => {
+                let (base, names) = anchored_names(names)?;
+                let mut source = sources.first()?.clone();
+                source.push(b'/');
+                source.extend_from_slice(&base);
+                self.selection = Some(Selection::new(&names));
+                Some(vec![source])
+            }
+        }
+    }
+
     /// Set up the walk of `-R` sources: the selection of their names, and the one source
     /// it is relative to (none when rsync would refuse them: the problem says why).
     pub(super) fn relative_selection(&mut self, sources: &[Vec<u8>]) -> Vec<Vec<u8>> {
@@ -372,6 +442,20 @@ mod tests {
             let rooted = split(&anchored(src.as_bytes(), b"/w")).unwrap();
             assert_eq!(rooted.1, scanned.1, "{src}");
         }
+    }
+
+    #[test]
+    fn files_from_names_move_to_their_common_anchor() {
+        let names = |s: &[&str]| s.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        let (base, listed) =
+            anchored_names(&names(&["one/./dup", "/one/../one/./nested/x/", "one/./."])).unwrap();
+        assert_eq!(base, b"one");
+        assert_eq!(listed, names(&["dup", "nested/x/", "."]));
+        let (_, listed) = anchored_names(&names(&["a/././b", "a/./"])).unwrap();
+        assert_eq!(listed, names(&["./b", "."]));
+        assert_eq!(anchored_names(&names(&["one/./dup", "two/./dup"])), None);
+        assert_eq!(anchored_names(&names(&["one/./dup", "one/dup"])), None);
+        assert_eq!(anchored_names(&names(&["/./dup"])), None);
     }
 
     #[test]
