@@ -106,6 +106,10 @@ fn an_absolute_source_is_named_from_the_root() {
     }
     want.push(format!("{src}/f"));
     assert_eq!(names(&text), want, "{text}");
+    // A baseline's names are relative: it takes the source anchored, not as it is.
+    let out = run_in(&d, ["scan", "-o", "b.fimsum", "-rR", &src]);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(stderr(&out).contains("anchor"), "{}", stderr(&out));
     if rsync_available("comparing -R /abs/path with rsync") {
         let lines = |args: &[&str]| (rsync_lines(&d, args), stdout(&run_in(&d, args_for(args))));
         fn args_for<'a>(args: &'a [&'a str]) -> Vec<&'a str> {
@@ -200,4 +204,61 @@ fn an_implied_directory_swapped_for_a_symlink_leads_nowhere() {
         problems.iter().any(|p| p.starts_with("a/b: ")),
         "{problems:?}"
     );
+}
+
+/// A config's `relative = true` (rsync's -R over its roots; anchored here, as the
+/// directories above the test's are shared and change) and `files_from` (the names of a
+/// list below the one root): `init`, then `check` finds
+/// nothing, then a changed file is reported under the name the listing gave it, and a
+/// file outside the listing is not looked at.
+#[test]
+fn config_relative_and_files_from_init_and_check() {
+    let tmp = scratch();
+    let d = tmp.path().canonicalize().unwrap();
+    write(&d.join("src/etc/passwd"), b"root:x:0:0::/root:/bin/sh\n");
+    write(&d.join("src/bin/ls"), b"ls\n");
+    write(&d.join("src/data/other"), b"other\n");
+    write(&d.join("names.txt"), b"etc/passwd\nbin\n");
+    let root = d.join("src");
+    for (name, keys) in [
+        (
+            "relative",
+            format!(
+                "roots = [\"{0}/./src/etc\", \"{0}/./src/bin\"]\nrelative = true\n",
+                d.display()
+            ),
+        ),
+        (
+            "files-from",
+            format!(
+                "roots = [\"{}\"]\nfiles_from = \"names.txt\"\n",
+                root.display()
+            ),
+        ),
+    ] {
+        write(&d.join("src/etc/passwd"), b"root:x:0:0::/root:/bin/sh\n");
+        let cfg = d.join(format!("{name}.toml"));
+        let text = format!(
+            "{keys}baseline = \"{}\"\nexclude = []\n",
+            d.join(format!("state/{name}.fimsum")).display()
+        );
+        write(&cfg, text.as_bytes());
+        let cfg = cfg.to_str().unwrap();
+        let out = run_in(&d, ["init", "--config", cfg]);
+        assert_eq!(code(&out), 0, "{name}: {}", stderr(&out));
+        let out = run_in(&d, ["check", "--config", cfg, "--format", "rsync"]);
+        assert_eq!(code(&out), 0, "{name}: {}{}", stdout(&out), stderr(&out));
+        write(&d.join("src/data/other"), b"changed, not listed\n");
+        let out = run_in(&d, ["check", "--config", cfg, "--format", "rsync"]);
+        assert_eq!(code(&out), 0, "{name}: {}{}", stdout(&out), stderr(&out));
+        write(&d.join("src/etc/passwd"), b"root:x:0:0::/root:/bin/bash\n");
+        let out = run_in(&d, ["check", "--config", cfg, "--format", "rsync"]);
+        let text = stdout(&out);
+        assert_eq!(code(&out) & 7, 4, "{name}: {text}{}", stderr(&out));
+        let want = match name {
+            "relative" => "src/etc/passwd ".to_string(),
+            _ => "etc/passwd ".to_string(),
+        };
+        assert!(text.lines().any(|l| l.starts_with(&want)), "{name}: {text}");
+    }
 }

@@ -47,7 +47,16 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                     .into(),
             ));
         }
-        fimsum::scan::walk::relative::plan(&sources).map_err(|e| Error::Usage(e.to_string()))?;
+        let plan = fimsum::scan::walk::relative::plan(&sources)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        if plan.rooted && args.output.is_some() {
+            return Err(Error::Usage(
+                "-R with an absolute source names its entries from / (rsync's /etc/passwd), \
+                 which a baseline cannot hold: its names are relative; anchor the source \
+                 (/./etc names etc/passwd)"
+                    .into(),
+            ));
+        }
     }
     if let Some(path) = &args.walk.files_from {
         if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
@@ -124,7 +133,7 @@ const NAMES_LIMIT: u64 = 1 << 30;
 
 /// The contents of a `--files-from` file; `-` is standard input, as in rsync (an old
 /// rsync's list of names piped in).
-fn read_names_file(path: &std::path::Path) -> Result<Vec<u8>> {
+pub(super) fn read_names_file(path: &std::path::Path) -> Result<Vec<u8>> {
     let no_input = |source| Error::NoInput {
         path: path.to_path_buf(),
         source,
