@@ -48,26 +48,27 @@ fn check_after_relative_scan_rescans_with_relative_names() {
     write(&d.join("src/d/sub/f"), b"one\n");
     write(&d.join("src/d/other"), b"beside\n");
     write(&d.join("src/top.txt"), b"top\n");
-    let out = run_in(
-        d,
-        [
-            "scan",
-            "-o",
-            "b.fimsum",
-            "-rR",
-            "src/d/sub",
-            "src/./top.txt",
-        ],
-    );
-    assert_ne!(code(&out), 0, "two bases are refused: {}", stderr(&out));
-    let out = run_in(
-        d,
-        ["scan", "-o", "b.fimsum", "-rR", "src/d/sub", "src/top.txt"],
-    );
+    let abs = format!("{}/src/top.txt", d.display());
+    let out = run_in(d, ["scan", "-rR", "src/d/sub", &abs]);
+    assert_eq!(code(&out), 64, "/ beside . is refused: {}", stderr(&out));
+    // Two bases: `src/d/sub` from `.`, `top.txt` from `src`.
+    let args = [
+        "scan",
+        "-o",
+        "b.fimsum",
+        "-rR",
+        "src/d/sub",
+        "src/./top.txt",
+    ];
+    let out = run_in(d, args);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = run_in(d, ["check", "b.fimsum", "--format", "rsync"]);
     assert_eq!(code(&out), 0, "unchanged: {}{}", stdout(&out), stderr(&out));
     assert_eq!(stdout(&out), "");
+    write(&d.join("src/top.txt"), b"top, changed\n");
+    let out = run_in(d, ["check", "b.fimsum", "--format", "rsync"]);
+    let text = stdout(&out);
+    assert!(text.lines().any(|l| l.starts_with("top.txt ")), "{text}");
     write(&d.join("src/d/sub/f"), b"two\n");
     write(&d.join("src/d/other"), b"changed beside\n");
     let out = run_in(d, ["check", "b.fimsum", "--format", "rsync"]);

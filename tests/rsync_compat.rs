@@ -455,8 +455,6 @@ fn check_rescans_with_the_recorded_listing() {
 #[test]
 fn options_not_emulated_are_refused_by_name() {
     for (option, named) in [
-        ("-R", "-R/--relative"),
-        ("--relative", "-R/--relative"),
         ("-H", "-H/--hard-links"),
         ("--hard-links", "-H/--hard-links"),
         ("-F", "-F"),

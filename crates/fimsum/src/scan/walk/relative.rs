@@ -30,12 +30,14 @@ use super::{c_path, describe, Event, Selection, SkipReason, Skipped, Walker};
 /// The sources of a `-R` walk, in `--files-from`'s terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// The directory the names are relative to: the part before a source's `/./`, `/`
-    /// for a source starting with `/./` or with `/`, else `.`.
-    pub base: Vec<u8>,
-    /// The names, cleaned as rsync cleans them (`clean_fname`): `.` components, repeated
-    /// and trailing slashes dropped; a leading `./` kept, as it lists the base itself.
-    pub names: Vec<Vec<u8>>,
+    /// The directories the names are relative to, each once, in the order of the sources:
+    /// the part before a source's `/./`, `/` for a source starting with `/./` or with
+    /// `/`, else `.`. rsync merges what it lists from each into one listing.
+    pub bases: Vec<Vec<u8>>,
+    /// Each source's name and the index of its base, in the order of the sources; the
+    /// names cleaned as rsync cleans them (`clean_fname`): `.` components, repeated and
+    /// trailing slashes dropped; a leading `./` kept, as it lists the base itself.
+    pub names: Vec<(usize, Vec<u8>)>,
     /// The sources are absolute paths without an anchor: rsync names their entries by
     /// their full path, leading `/` included (`/./` would drop it).
     pub rooted: bool,
@@ -49,8 +51,8 @@ pub enum RelativeError {
     DotDot(Vec<u8>),
     /// `/` itself as a source (rsync lists the whole system under `/`): not emulated.
     Absolute(Vec<u8>),
-    /// Sources relative to different directories (two anchors, or an anchor and none):
-    /// rsync merges their listings; not emulated.
+    /// An absolute source without an anchor beside one that is not: their names would
+    /// start from `/` and from elsewhere; not emulated.
     Bases(Vec<u8>, Vec<u8>),
 }
 
@@ -69,8 +71,8 @@ impl fmt::Display for RelativeError {
             ),
             RelativeError::Bases(a, b) => write!(
                 f,
-                "-R sources relative to different directories ({} and {}) are not \
-                 implemented",
+                "-R with an absolute source beside a relative or anchored one ({} and {}) \
+                 is not implemented",
                 String::from_utf8_lossy(a),
                 String::from_utf8_lossy(b)
             ),
@@ -83,35 +85,34 @@ impl std::error::Error for RelativeError {}
 /// The base directory and names of `-R` sources, or why rsync would not take them (or
 /// fimsum cannot list them).
 pub fn plan(sources: &[Vec<u8>]) -> Result<Plan, RelativeError> {
-    let mut plan: Option<Plan> = None;
-    for src in sources {
-        let (base, name, rooted) = split(src)?;
-        match &mut plan {
-            None => {
-                plan = Some(Plan {
-                    base,
-                    names: vec![name],
-                    rooted,
-                })
-            }
-            Some(p) if p.base == base && p.rooted == rooted => p.names.push(name),
-            Some(p) => {
-                let shown = |base: Vec<u8>, rooted| match rooted {
-                    true => b"/ (an absolute source)".to_vec(),
-                    false => base,
-                };
-                return Err(RelativeError::Bases(
-                    shown(p.base.clone(), p.rooted),
-                    shown(base, rooted),
-                ));
-            }
-        }
-    }
-    Ok(plan.unwrap_or(Plan {
-        base: b".".to_vec(),
+    let mut plan = Plan {
+        bases: Vec::new(),
         names: Vec::new(),
         rooted: false,
-    }))
+    };
+    let mut first: Option<&[u8]> = None;
+    for src in sources {
+        let (base, name, rooted) = split(src)?;
+        match first {
+            None => {
+                first = Some(src);
+                plan.rooted = rooted;
+            }
+            Some(other) if plan.rooted != rooted => {
+                return Err(RelativeError::Bases(other.to_vec(), src.to_vec()))
+            }
+            Some(_) => {}
+        }
+        let of = match plan.bases.iter().position(|b| *b == base) {
+            Some(of) => of,
+            None => {
+                plan.bases.push(base);
+                plan.bases.len() - 1
+            }
+        };
+        plan.names.push((of, name));
+    }
+    Ok(plan)
 }
 
 /// `--files-from` names that all have a `/./` with the same part before it: that part
@@ -246,17 +247,18 @@ impl Walker {
                 let mut source = sources.first()?.clone();
                 source.push(b'/');
                 source.extend_from_slice(&base);
-                self.selection = Some(Selection::new(&names));
+                self.selections = vec![Selection::new(&names)];
                 Some(vec![source])
             }
         }
     }
 
-    /// Set up the walk of `-R` sources: the selection of their names, and the one source
-    /// it is relative to (none when rsync would refuse them: the problem says why).
+    /// Set up the walk of `-R` sources: the selection of their names for each directory
+    /// they are relative to, and those directories, the walk's sources (none when rsync
+    /// would refuse them: the problem says why).
     pub(super) fn relative_selection(&mut self, sources: &[Vec<u8>]) -> Vec<Vec<u8>> {
         let Plan {
-            base,
+            bases,
             names,
             rooted,
         } = match plan(sources) {
@@ -267,37 +269,48 @@ impl Walker {
                 return Vec::new();
             }
         };
-        let mut root = false;
-        let names = self.take_relative_names(&base, names, &mut root);
-        let mut selection = Selection::new(&names);
-        selection.root |= root;
-        self.selection = Some(selection);
+        let mut roots = vec![false; bases.len()];
+        let names = self.take_relative_names(&bases, names, &mut roots);
+        self.selections = names
+            .iter()
+            .zip(roots)
+            .map(|(names, root)| {
+                let mut selection = Selection::new(names);
+                selection.root |= root;
+                selection
+            })
+            .collect();
         self.rooted = rooted;
-        vec![base]
+        bases
     }
 
     /// What rsync says of the sources as it takes them, in their order, and the names
-    /// left to list. A name that is not there is reported and dropped, its directories
-    /// with it (rsync sends no implied directory for it); `root` says whether the base is
-    /// listed all the same. Without `-r`: `skipping
-    /// directory .` for a `.` source and for the first `./name`, `skipping directory NAME`
-    /// for a directory the filter keeps, and the `./` dropped (the base is not listed).
+    /// left to list from each base. A name that is not there is reported and dropped, its
+    /// directories with it (rsync sends no implied directory for it); `roots` says of
+    /// each base whether it is listed all the same. Without `-r`: `skipping directory .`
+    /// for a `.` source and for the first `./name`, `skipping directory NAME` for a
+    /// directory the filter keeps, and the `./` dropped (the base is not listed).
     pub(super) fn take_relative_names(
         &mut self,
-        base: &[u8],
-        names: Vec<Vec<u8>>,
-        root: &mut bool,
-    ) -> Vec<Vec<u8>> {
+        bases: &[Vec<u8>],
+        names: Vec<(usize, Vec<u8>)>,
+        roots: &mut [bool],
+    ) -> Vec<Vec<Vec<u8>>> {
         let recursive = self.options.listing.recursive;
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let base_fd =
-            c_path(base).and_then(|path| rustix::fs::open(path.as_c_str(), flags, Mode::empty()));
-        let mut kept = Vec::with_capacity(names.len());
+        let base_fds: Vec<Result<OwnedFd, Errno>> = bases
+            .iter()
+            .map(|base| {
+                c_path(base)
+                    .and_then(|path| rustix::fs::open(path.as_c_str(), flags, Mode::empty()))
+            })
+            .collect();
+        let mut kept = vec![Vec::new(); bases.len()];
         let mut dot_skipped = false;
-        for name in names {
+        for (of, name) in names {
             if name == b"." {
                 match recursive {
-                    true => kept.push(name),
+                    true => kept[of].push(name),
                     false => self.skip_dir(b".".to_vec()),
                 }
                 continue;
@@ -309,7 +322,7 @@ impl Walker {
             if dotted && !recursive && !std::mem::replace(&mut dot_skipped, true) {
                 self.skip_dir(b".".to_vec());
             }
-            let kind = match &base_fd {
+            let kind = match &base_fds[of] {
                 Ok(fd) => kind_below(fd, &body),
                 Err(e) => Err(*e),
             };
@@ -317,7 +330,7 @@ impl Walker {
                 Err(e @ Errno::NOENT) => {
                     self.problem(body, format!("cannot stat: {}", describe(e)));
                     // rsync has sent the base for a `./name` before it looks for the name.
-                    *root |= dotted && recursive;
+                    roots[of] |= dotted && recursive;
                     continue;
                 }
                 Ok(Kind::Dir) if !recursive => {
@@ -328,7 +341,7 @@ impl Walker {
                 }
                 _ => {}
             }
-            kept.push(if recursive { name } else { body });
+            kept[of].push(if recursive { name } else { body });
         }
         kept
     }
@@ -459,17 +472,18 @@ mod tests {
     }
 
     #[test]
-    fn sources_share_one_base() {
+    fn sources_are_grouped_by_base() {
         let srcs = |s: &[&str]| s.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
+        let of = |p: &Plan| p.names.iter().map(|(of, _)| *of).collect::<Vec<_>>();
+        let named = |p: &Plan| p.names.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>();
         let p = plan(&srcs(&["s/./a", "s/./b/c/", "s//./d"])).unwrap();
-        assert_eq!(p.base, b"s");
-        assert_eq!(p.names, srcs(&["a", "b/c", "d"]));
+        assert_eq!(p.bases, srcs(&["s"]));
+        assert_eq!(named(&p), srcs(&["a", "b/c", "d"]));
+        let p = plan(&srcs(&["s/./a", "t/./b", "c", "s/./e"])).unwrap();
+        assert_eq!(p.bases, srcs(&["s", "t", "."]));
+        assert_eq!(of(&p), [0, 1, 2, 0]);
         assert!(matches!(
-            plan(&srcs(&["s/./a", "t/./b"])),
-            Err(RelativeError::Bases(..))
-        ));
-        assert!(matches!(
-            plan(&srcs(&["a", "s/./b"])),
+            plan(&srcs(&["a", "/b"])),
             Err(RelativeError::Bases(..))
         ));
         assert!(matches!(
@@ -477,6 +491,6 @@ mod tests {
             Err(RelativeError::Bases(..))
         ));
         let p = plan(&srcs(&["/a/b", "/c"])).unwrap();
-        assert!(p.rooted && p.base == b"/" && p.names == srcs(&["a/b", "c"]));
+        assert!(p.rooted && p.bases == srcs(&["/"]) && named(&p) == srcs(&["a/b", "c"]));
     }
 }
