@@ -40,10 +40,10 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     // --files-from implies -R: the flag is kept only where it changes the walk.
     walk.listing.relative = args.walk.relative && args.walk.files_from.is_none();
     if walk.listing.relative {
-        if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
+        if walk.listing.follow.copy_unsafe_links {
             return Err(Error::Usage(
-                "-L/--copy-links and --copy-unsafe-links with -R are not implemented: \
-                 fimsum would not list what rsync lists with them (see docs/listing.md)"
+                "--copy-unsafe-links with -R is not implemented: fimsum would not list \
+                 what rsync lists with it (see docs/listing.md)"
                     .into(),
             ));
         }
@@ -59,11 +59,10 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
         }
     }
     if let Some(path) = &args.walk.files_from {
-        if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
+        if walk.listing.follow.copy_unsafe_links {
             return Err(Error::Usage(
-                "-L/--copy-links and --copy-unsafe-links with --files-from are not \
-                 implemented: fimsum would not list what rsync lists with them \
-                 (see docs/listing.md)"
+                "--copy-unsafe-links with --files-from is not implemented: fimsum would \
+                 not list what rsync lists with it (see docs/listing.md)"
                     .into(),
             ));
         }

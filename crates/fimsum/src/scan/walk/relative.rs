@@ -322,12 +322,15 @@ impl Walker {
             if dotted && !recursive && !std::mem::replace(&mut dot_skipped, true) {
                 self.skip_dir(b".".to_vec());
             }
+            // With -L a symlink source is what it leads to (rsync's `readlink_stat`).
+            let follow = self.options.listing.follow.copy_links;
             let kind = match &base_fds[of] {
-                Ok(fd) => kind_below(fd, &body),
-                Err(e) => Err(*e),
+                Ok(fd) => kind_below(fd, &body, follow),
+                Err(e) => Err((*e, false)),
             };
             match kind {
-                Err(e @ Errno::NOENT) => {
+                // Not there, or (-L) leading nowhere: rsync's `link_stat` fails.
+                Err((e, itself)) if e == Errno::NOENT || (itself && follow) => {
                     self.problem(body, format!("cannot stat: {}", describe(e)));
                     // rsync has sent the base for a `./name` before it looks for the name.
                     roots[of] |= dotted && recursive;
@@ -378,25 +381,31 @@ pub(super) fn rooted(event: Event) -> Event {
 }
 
 /// The kind of `name` below `base`, looked up one component at a time without following
-/// a symlink (a symlinked directory above it is `ELOOP` or `ENOTDIR`: the walk says why).
-fn kind_below(base: &OwnedFd, name: &[u8]) -> Result<Kind, Errno> {
+/// a symlink (a symlinked directory above it is `ELOOP` or `ENOTDIR`: the walk says why),
+/// but the name itself when `follow` says so (`-L`). An error says whether it was the
+/// name itself that could not be looked at.
+fn kind_below(base: &OwnedFd, name: &[u8], follow: bool) -> Result<Kind, (Errno, bool)> {
+    let above = |e| (e, false);
     let parts: Vec<&[u8]> = name.split(|&b| b == b'/').collect();
-    let (last, dirs) = parts.split_last().ok_or(Errno::INVAL)?;
+    let (last, dirs) = parts.split_last().ok_or((Errno::INVAL, false))?;
     let mut held: Option<OwnedFd> = None;
     for part in dirs {
-        let leaf = c_path(part)?;
+        let leaf = c_path(part).map_err(above)?;
         let dir = held.as_ref().unwrap_or(base);
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        held = Some(rustix::fs::openat(
-            dir,
-            leaf.as_c_str(),
-            flags,
-            Mode::empty(),
-        )?);
+        let fd = rustix::fs::openat(dir, leaf.as_c_str(), flags, Mode::empty()).map_err(above)?;
+        held = Some(fd);
     }
-    let leaf = c_path(last)?;
+    let itself = |e| (e, true);
+    let leaf = c_path(last).map_err(itself)?;
     let dir = held.as_ref().unwrap_or(base);
-    let st = rustix::fs::statat(dir, leaf.as_c_str(), AtFlags::SYMLINK_NOFOLLOW)?;
+    let st = rustix::fs::statat(dir, leaf.as_c_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(itself)?;
+    if follow && Kind::from_stat(&st) == Kind::Symlink {
+        // Only for its type: the walk follows it component by component when it lists it.
+        return rustix::fs::statat(dir, leaf.as_c_str(), AtFlags::empty())
+            .map(|st| Kind::from_stat(&st))
+            .map_err(itself);
+    }
     Ok(Kind::from_stat(&st))
 }
 
