@@ -1384,7 +1384,9 @@ impl Walker {
         for name in anchored {
             self.problem(
                 name,
-                "a `/./` inside a --files-from name is not emulated: it is left out".into(),
+                "a `/./` inside a --files-from name is emulated only when all names have \
+                 the same one: it is left out"
+                    .into(),
             );
         }
         for name in names {
