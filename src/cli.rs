@@ -149,8 +149,13 @@ pub struct WalkArgs {
     /// -r, which -a does not imply here.
     #[arg(long, value_name = "FILE")]
     pub files_from: Option<PathBuf>,
-    /// With --files-from: list only the names, not the directories above them.
-    #[arg(long, requires = "files_from")]
+    /// Name each entry by its path as given (rsync's -R): the directories above a source
+    /// are listed too, and a `/./` in a source says where that path starts (`a/./b/c`
+    /// lists `b/c` from `a`).
+    #[arg(short = 'R', long)]
+    pub relative: bool,
+    /// With --files-from or -R: list only the names, not the directories above them.
+    #[arg(long)]
     pub no_implied_dirs: bool,
     #[command(flatten)]
     pub listing: ListingArgs,
@@ -239,9 +244,6 @@ pub struct ListingArgs {
 /// refusal names them (exit 64) instead of calling them unknown. README lists why.
 #[derive(Args, Debug)]
 pub struct RefusedArgs {
-    /// Not implemented (rsync's -R, --relative).
-    #[arg(short = 'R', long, hide = true, action = clap::ArgAction::Count)]
-    pub relative: u8,
     /// Not implemented (rsync's -H, --hard-links).
     #[arg(short = 'H', long, hide = true, action = clap::ArgAction::Count)]
     pub hard_links: u8,
@@ -257,7 +259,6 @@ impl RefusedArgs {
     /// The first option given that fimsum does not emulate, as rsync spells it.
     pub fn first(&self) -> Option<&'static str> {
         [
-            (self.relative > 0, "-R/--relative"),
             (self.hard_links > 0, "-H/--hard-links"),
             (self.rsync_filter > 0, "-F"),
             (self.cvs_exclude > 0, "-C/--cvs-exclude"),

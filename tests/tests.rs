@@ -20,6 +20,7 @@ mod packages;
 mod policy;
 mod properties;
 mod quick_fs;
+mod relative;
 mod reliability;
 mod rsync_compat;
 mod rsync_incremental;

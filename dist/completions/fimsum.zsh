@@ -53,7 +53,9 @@ _arguments "${_arguments_options[@]}" : \
 '*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
 '-0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
 '--from0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
-'--no-implied-dirs[With --files-from\: list only the names, not the directories above them]' \
+'-R[Name each entry by its path as given (rsync'\''s -R)\: the directories above a source are listed too, and a \`/./\` in a source says where that path starts (\`a/./b/c\` lists \`b/c\` from \`a\`)]' \
+'--relative[Name each entry by its path as given (rsync'\''s -R)\: the directories above a source are listed too, and a \`/./\` in a source says where that path starts (\`a/./b/c\` lists \`b/c\` from \`a\`)]' \
+'--no-implied-dirs[With --files-from or -R\: list only the names, not the directories above them]' \
 '*-a[rsync'\''s -a\: -rlptgoD (the default when none of these options is given)]' \
 '*--archive[rsync'\''s -a\: -rlptgoD (the default when none of these options is given)]' \
 '*-r[Enter directories (rsync'\''s -r)]' \
@@ -81,8 +83,6 @@ _arguments "${_arguments_options[@]}" : \
 '--copy-links[Follow every symlink\: list it as the file or directory it leads to (rsync'\''s -L)]' \
 '--copy-unsafe-links[Follow the symlinks that lead outside the transfer (absolute, or climbing above the source root), as rsync counts them]' \
 '--safe-links[Leave out symlinks that lead outside the transfer]' \
-'*-R[Not implemented (rsync'\''s -R, --relative)]' \
-'*--relative[Not implemented (rsync'\''s -R, --relative)]' \
 '*-H[Not implemented (rsync'\''s -H, --hard-links)]' \
 '*--hard-links[Not implemented (rsync'\''s -H, --hard-links)]' \
 '*-F[Not implemented (rsync'\''s -F)]' \

@@ -204,6 +204,17 @@ fn config_walk(config: &Config) -> Result<WalkOptions> {
     walk.attrs = config.attrs;
     walk.listing.max_size = config.max_size;
     walk.listing.min_size = config.min_size;
+    if let Some(path) = &config.files_from {
+        walk.listing.files_from = Some(fimsum::scan::walk::files_from_names(
+            &scan::read_names_file(path)?,
+            false,
+        ));
+    } else if config.relative {
+        let roots: Vec<Vec<u8>> = config.roots.iter().map(|r| r.as_bytes().to_vec()).collect();
+        fimsum::scan::walk::relative::plan(&roots)
+            .map_err(|e| Error::Config(format!("relative: {e}")))?;
+        walk.listing.relative = true;
+    }
     for name in &config.skip_fs {
         let magics = fs_type_magics(name).map_err(|e| Error::Config(format!("skip_fs: {e}")))?;
         walk.skip_fs.extend(magics.into_iter().map(i64::from));

@@ -32,12 +32,37 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
         copy_unsafe_links: args.walk.copy_unsafe_links,
         safe_links: args.walk.safe_links,
     };
-    if let Some(path) = &args.walk.files_from {
-        if walk.listing.follow.copy_links || walk.listing.follow.copy_unsafe_links {
+    if args.walk.no_implied_dirs && args.walk.files_from.is_none() && !args.walk.relative {
+        return Err(Error::Usage(
+            "--no-implied-dirs is for --files-from and -R/--relative".into(),
+        ));
+    }
+    // --files-from implies -R: the flag is kept only where it changes the walk.
+    walk.listing.relative = args.walk.relative && args.walk.files_from.is_none();
+    if walk.listing.relative {
+        if walk.listing.follow.copy_unsafe_links {
             return Err(Error::Usage(
-                "-L/--copy-links and --copy-unsafe-links with --files-from are not \
-                 implemented: fimsum would not list what rsync lists with them \
-                 (see docs/listing.md)"
+                "--copy-unsafe-links with -R is not implemented: fimsum would not list \
+                 what rsync lists with it (see docs/listing.md)"
+                    .into(),
+            ));
+        }
+        let plan = fimsum::scan::walk::relative::plan(&sources)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        if plan.rooted && args.output.is_some() {
+            return Err(Error::Usage(
+                "-R with an absolute source names its entries from / (rsync's /etc/passwd), \
+                 which a baseline cannot hold: its names are relative; anchor the source \
+                 (/./etc names etc/passwd)"
+                    .into(),
+            ));
+        }
+    }
+    if let Some(path) = &args.walk.files_from {
+        if walk.listing.follow.copy_unsafe_links {
+            return Err(Error::Usage(
+                "--copy-unsafe-links with --files-from is not implemented: fimsum would \
+                 not list what rsync lists with it (see docs/listing.md)"
                     .into(),
             ));
         }
@@ -107,7 +132,7 @@ const NAMES_LIMIT: u64 = 1 << 30;
 
 /// The contents of a `--files-from` file; `-` is standard input, as in rsync (an old
 /// rsync's list of names piped in).
-fn read_names_file(path: &std::path::Path) -> Result<Vec<u8>> {
+pub(super) fn read_names_file(path: &std::path::Path) -> Result<Vec<u8>> {
     let no_input = |source| Error::NoInput {
         path: path.to_path_buf(),
         source,

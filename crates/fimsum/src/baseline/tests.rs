@@ -797,3 +797,66 @@ fn listing_options_ride_after_the_listing() {
         assert!(open(&bad).is_err(), "{what} must be refused");
     }
 }
+
+/// `-R` rides as listing option 2, one byte 1, after the symlink options; a baseline
+/// without it keeps its bytes, and any other value is refused.
+#[test]
+fn relative_rides_as_listing_option_2() {
+    use crate::scan::walk::{Follow, Listing};
+    let dir = tempfile::tempdir().unwrap();
+    let with = |relative: bool, follow: Follow| Header {
+        listing: Some(Listing {
+            relative,
+            follow,
+            ..Listing::ARCHIVE
+        }),
+        ..signed_header()
+    };
+    let plain = signed_prefix(&with(false, Follow::NONE), 0).unwrap();
+    let relative = signed_prefix(&with(true, Follow::NONE), 0).unwrap();
+    assert!(relative.len() > plain.len());
+    for (i, follow) in [Follow::NONE, Follow::from_code(5).unwrap()]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("r{i}"));
+        BaselineWriter::create(&path, &with(true, follow))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let base = Baseline::open(&path).unwrap();
+        assert_eq!(base.header, with(true, follow));
+    }
+    let v4 = WireHeaderV4 {
+        v3: WireHeaderV3 {
+            v2: WireHeaderV2 {
+                v1: wire_header(Algorithm::Md5),
+                generation: 3,
+            },
+            extra_digests: Vec::new(),
+        },
+        skip_fs: None,
+    };
+    let listed = encode(WireHeaderV5 {
+        v4,
+        listing: Some(WireListing::from_listing(&Listing::ARCHIVE)),
+    });
+    let open = |list: Vec<(u8, Vec<u8>)>| {
+        let path = dir.path().join("crafted");
+        let head = [&listed[..], &encode(list)].concat();
+        std::fs::write(&path, file_of(5, &head, &[])).unwrap();
+        Baseline::open(&path).map(|b| b.header.listing)
+    };
+    let back = open(vec![(1, vec![1]), (2, vec![1])]).unwrap().unwrap();
+    assert!(back.relative && back.follow.copy_links);
+    assert!(open(vec![(2, vec![1])]).unwrap().unwrap().relative);
+    for (bad, what) in [
+        (vec![(2, vec![0])], "a zero byte"),
+        (vec![(2, vec![2])], "another value"),
+        (vec![(2, vec![1, 1])], "two bytes"),
+        (vec![(2, Vec::new())], "no byte"),
+        (vec![(2, vec![1]), (1, vec![1])], "out of order"),
+    ] {
+        assert!(open(bad).is_err(), "{what} must be refused");
+    }
+}

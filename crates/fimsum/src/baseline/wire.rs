@@ -660,10 +660,16 @@ fn decode_v5(frame: &[u8]) -> std::result::Result<(WireHeaderV5, Option<Listing>
 /// `-L`, `--copy-unsafe-links`, `--safe-links`: one byte, [`Follow::code`].
 const OPTION_FOLLOW: u8 = 1;
 
+/// `-R`: one byte, 1 (a baseline without `-R` does not carry the code).
+const OPTION_RELATIVE: u8 = 2;
+
 fn listing_options(l: &Listing) -> Vec<(u8, Vec<u8>)> {
     let mut options = Vec::new();
     if l.follow != Follow::NONE {
         options.push((OPTION_FOLLOW, vec![l.follow.code()]));
+    }
+    if l.relative {
+        options.push((OPTION_RELATIVE, vec![1]));
     }
     options
 }
@@ -685,6 +691,7 @@ fn apply_listing_options(
             (OPTION_FOLLOW, [byte]) => {
                 l.follow = Follow::from_code(*byte).ok_or("unknown symlink options")?
             }
+            (OPTION_RELATIVE, [1]) => l.relative = true,
             _ => return Err(format!("unknown listing option {code}")),
         }
     }
@@ -808,6 +815,7 @@ impl WireListing {
             files_from: self.files_from,
             implied_dirs: self.implied_dirs,
             follow: Follow::NONE,
+            relative: false,
         }
     }
 }

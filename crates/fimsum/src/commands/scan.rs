@@ -152,7 +152,13 @@ pub(crate) fn new_header(
         origin: Origin::Scan,
         roots: sources
             .iter()
-            .map(|s| absolute_source(s))
+            .map(|s| match walk.listing.relative {
+                true => Ok(crate::scan::walk::relative::anchored(
+                    s,
+                    &absolute_source(b"")?,
+                )),
+                false => absolute_source(s),
+            })
             .collect::<Result<_>>()?,
         sources: sources.to_vec(),
         one_file_system: walk.one_file_system,

@@ -56,6 +56,15 @@ pub struct Config {
     pub skip_fs: Vec<String>,
     /// rsync's `-x`.
     pub one_file_system: bool,
+    /// rsync's `-R`: entries are named by their path from `/` (`etc/passwd`), the
+    /// directories above each root listed too. The roots are then anchored at `/`
+    /// (`/etc` is kept as `/./etc`, rsync's spelling of it) unless they hold a `/./`: a
+    /// baseline's names are relative, and the rules' patterns match them as for a root
+    /// of `/`.
+    pub relative: bool,
+    /// rsync's `--files-from` (with `-r`): only the names this file lists, relative to
+    /// the one root.
+    pub files_from: Option<PathBuf>,
     /// Record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs).
     pub attrs: bool,
     /// The checksum algorithm (rsync's `--checksum-choice`).
@@ -263,6 +272,8 @@ struct RawConfig {
     min_size: Option<Spanned<String>>,
     skip_fs: Option<Vec<Spanned<String>>>,
     one_file_system: Option<bool>,
+    relative: Option<bool>,
+    files_from: Option<Spanned<String>>,
     attrs: Option<bool>,
     checksum: Option<Spanned<String>>,
     digests: Option<Vec<Spanned<String>>>,
@@ -451,6 +462,27 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
         };
     let sign_key = key_path("sign_key", raw.sign_key, |c| c.sign_key.clone())?;
     let verify_key = key_path("verify_key", raw.verify_key, |c| c.verify_key.clone())?;
+    // Not given by the built-in config: off unless a file says so.
+    let relative = raw
+        .relative
+        .unwrap_or_else(|| src.defaults.is_some_and(|c| c.relative));
+    let roots = match relative {
+        true => roots
+            .into_iter()
+            .map(|root| match root.contains("/./") {
+                true => root,
+                false => format!("/.{root}"),
+            })
+            .collect(),
+        false => roots,
+    };
+    let files_from = key_path("files_from", raw.files_from, |c| c.files_from.clone())?;
+    if files_from.is_some() && roots.len() != 1 {
+        return Err(src.error(
+            None,
+            "files_from takes one root: the directory its names are relative to",
+        ));
+    }
     let rules = match raw.rule {
         Some(tables) => tables
             .into_iter()
@@ -469,6 +501,8 @@ fn parse_with(text: &str, path: &Path, defaults: Option<&Config>) -> Result<Conf
             Some(value) => value,
             None => src.default_of("one_file_system", |c| c.one_file_system)?,
         },
+        relative,
+        files_from,
         attrs: match raw.attrs {
             Some(value) => value,
             None => src.default_of("attrs", |c| c.attrs)?,
@@ -1110,5 +1144,20 @@ severity = \"critical\"
             Some(io::ErrorKind::NotFound)
         );
         assert!(e.line.is_none());
+    }
+
+    #[test]
+    fn relative_and_files_from() {
+        let default = Config::default();
+        assert!(!default.relative && default.files_from.is_none());
+        let config = ok("roots = [\"/etc\", \"/usr/bin/\", \"/srv/./www\"]\nrelative = true\n");
+        assert!(config.relative);
+        assert_eq!(config.roots, ["/./etc", "/./usr/bin/", "/srv/./www"]);
+        let config = ok("roots = [\"/srv\"]\nfiles_from = \"names.txt\"\n");
+        assert_eq!(config.files_from, Some(PathBuf::from("/etc/names.txt")));
+        let (_, message) = error("roots = [\"/a\", \"/b\"]\nfiles_from = \"n\"\n");
+        assert!(message.contains("files_from takes one root"), "{message}");
+        let (line, message) = error("relative = \"yes\"\n");
+        assert_eq!(line, Some(1), "{message}");
     }
 }

@@ -33,6 +33,7 @@ use crate::scan::prefetch::{open_dir, read_entries, Prefetch, RawEntry, Request}
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
 
 pub mod follow;
+pub mod relative;
 pub use follow::Follow;
 
 /// rsync's `-x`, counted as rsync counts it: how far a walk keeps to each source's
@@ -117,6 +118,10 @@ pub struct Listing {
     pub implied_dirs: bool,
     /// `-L`, `--copy-unsafe-links`, `--safe-links` (see [`Follow`]).
     pub follow: Follow,
+    /// `-R`: each source is listed under the path it was given, from its `/./` if it has
+    /// one, with the directories above it ([`relative`]). Ignored with `--files-from`,
+    /// which implies it.
+    pub relative: bool,
 }
 
 impl Default for Listing {
@@ -141,6 +146,7 @@ impl Listing {
         files_from: None,
         implied_dirs: true,
         follow: Follow::NONE,
+        relative: false,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -159,6 +165,7 @@ impl Listing {
         files_from: None,
         implied_dirs: true,
         follow: Follow::NONE,
+        relative: false,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -439,8 +446,9 @@ struct Child {
 /// The rsync-ordered walk, as an iterator of [`Event`]s.
 pub(crate) struct Walker {
     options: WalkOptions,
-    /// What `--files-from` lists, if it is given.
-    selection: Option<Selection>,
+    /// What `--files-from` lists, if it is given; with `-R`, one for each directory the
+    /// sources are relative to, in the order of the sources (a [`Scope`] says which).
+    selections: Vec<Selection>,
     /// One listing per directory level being walked; the top is the deepest.
     stack: Vec<std::vec::IntoIter<Child>>,
     pending: VecDeque<Event>,
@@ -448,6 +456,8 @@ pub(crate) struct Walker {
     prefetch: Option<Prefetch>,
     /// The directories the walk is inside, when symlinks are followed.
     trail: follow::Trail,
+    /// `-R` with absolute sources: the names are shown from `/` ([`relative::rooted`]).
+    rooted: bool,
 }
 
 impl Walker {
@@ -457,18 +467,34 @@ impl Walker {
     /// same name a directory beats a non-directory, two directories merge their contents
     /// (recursively), and otherwise the first source's entry wins.
     pub(crate) fn new(sources: &[Vec<u8>], options: WalkOptions) -> Walker {
-        let selection = options.listing.files_from.as_deref().map(Selection::new);
+        let selections = options
+            .listing
+            .files_from
+            .iter()
+            .map(|n| Selection::new(n))
+            .collect();
         // Not with hooks: a test's fault injection comes at the walker's own calls.
         let prefetch = (options.prefetch && options.open_files == 0 && !options.hooks.is_set())
             .then(|| Prefetch::start(options.attrs))
             .flatten();
         let mut walker = Walker {
             options,
-            selection,
+            selections,
             stack: Vec::new(),
             pending: VecDeque::new(),
             prefetch,
             trail: follow::Trail::default(),
+            rooted: false,
+        };
+        // `-R`: the sources become names relative to one directory, as `--files-from`'s
+        // (whose names may move that directory with a `/./`).
+        let relative_base;
+        let sources = match walker.relative_sources(sources) {
+            Some(base) => {
+                relative_base = base;
+                &relative_base[..]
+            }
+            None => sources,
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
@@ -476,14 +502,18 @@ impl Walker {
         // Why a `dir/` source could not be opened, if one could not (and is not gone).
         let mut root_unseen = None;
         let recursive = walker.options.listing.recursive;
-        for src in sources {
-            if walker.selection.is_some() {
+        for (of, src) in sources.iter().enumerate() {
+            if !walker.selections.is_empty() {
                 // `--files-from`: the source is the directory the names are relative to,
                 // with or without a trailing slash.
                 let mut dir = src.clone();
                 dir.push(b'/');
-                let found =
-                    walker.add_contents_source(&dir, &mut root, &mut first_contents, &mut top);
+                let found = walker.add_contents_source(
+                    &dir,
+                    (&mut root, &mut first_contents),
+                    &mut top,
+                    of.min(walker.selections.len() - 1),
+                );
                 if let Some(reason) = found {
                     root_unseen.get_or_insert(reason);
                 }
@@ -493,7 +523,7 @@ impl Walker {
                     continue;
                 }
                 let found =
-                    walker.add_contents_source(src, &mut root, &mut first_contents, &mut top);
+                    walker.add_contents_source(src, (&mut root, &mut first_contents), &mut top, 0);
                 if let Some(reason) = found {
                     root_unseen.get_or_insert(reason);
                 }
@@ -547,9 +577,9 @@ impl Walker {
     fn add_contents_source(
         &mut self,
         src: &[u8],
-        root: &mut Option<Entry>,
-        first: &mut bool,
+        (root, first): (&mut Option<Entry>, &mut bool),
         top: &mut Vec<Child>,
+        of: usize,
     ) -> Option<String> {
         let opened = c_path(src).and_then(|path| {
             let fd = rustix::fs::open(
@@ -569,10 +599,11 @@ impl Walker {
             }
         };
         let root_listed = self
-            .selection
-            .as_ref()
+            .selections
+            .get(of)
             .is_none_or(|s| s.root && self.options.listing.implied_dirs);
-        if std::mem::take(first) && root_listed && self.options.listing.prints_root(&meta) {
+        // The first source that lists the root gives it (`-R` has one for each base).
+        if root_listed && std::mem::take(first) && self.options.listing.prints_root(&meta) {
             *root = Some(Entry {
                 opened: None,
                 record: Record {
@@ -593,12 +624,15 @@ impl Walker {
             });
         }
         self.note_root(&fd);
-        if self.selection.is_some() {
-            self.check_listed_names(&fd);
+        if !self.selections.is_empty() {
+            self.check_listed_names(&fd, of);
         }
-        let scope = match self.selection {
-            None => Scope::All,
-            Some(_) => Scope::Chosen { inside: false },
+        let scope = match self.selections.is_empty() {
+            true => Scope::All,
+            false => Scope::Chosen {
+                inside: false,
+                of: of as u16,
+            },
         };
         match self.read_dir(&fd, b"", meta.dev, scope) {
             Ok((children, incomplete)) => {
@@ -712,15 +746,18 @@ impl Walker {
             }
             name.extend_from_slice(leaf.to_bytes());
             // `--files-from`: only the names it lists and the directories above them.
-            let wanted = match (scope, &self.selection) {
-                (Scope::Chosen { .. } | Scope::Implied, Some(selection)) => {
-                    let inside = scope == Scope::Chosen { inside: true };
+            let wanted = match scope
+                .of()
+                .and_then(|of| Some((of, self.selections.get(of)?)))
+            {
+                Some((of, selection)) => {
+                    let inside = matches!(scope, Scope::Chosen { inside: true, .. });
                     match selection.wants(&name, inside) {
-                        Some(wanted) => wanted,
+                        Some(wanted) => Wanted { of, ..wanted },
                         None => continue,
                     }
                 }
-                _ => Wanted::LISTED,
+                None => Wanted::LISTED,
             };
             let (kind, meta) = match stat {
                 // Looked at when the walk reaches it: sorting and filtering need only the type.
@@ -814,17 +851,18 @@ impl Walker {
     /// filtered as any entry is; a directory above listed names is listed whatever the
     /// filter says, as rsync's implied directories are.
     fn keeps(&self, wanted: Wanted, name: &[u8], is_dir: bool) -> Option<Scope> {
-        let Some(selection) = &self.selection else {
+        let Some(selection) = self.selections.get(wanted.of) else {
             return (!self.options.filter.is_excluded(name, is_dir)).then_some(Scope::All);
         };
         let recursive = self.options.listing.recursive;
+        let of = wanted.of as u16;
         if wanted.listed && !self.options.filter.is_excluded(name, is_dir) {
             Some(match (recursive, selection.implied.contains(name)) {
                 (true, false) => Scope::All,
-                (inside, _) => Scope::Chosen { inside },
+                (inside, _) => Scope::Chosen { inside, of },
             })
         } else if wanted.implied && is_dir {
-            Some(Scope::Implied)
+            Some(Scope::Implied { of })
         } else {
             None
         }
@@ -910,16 +948,21 @@ impl Walker {
             Kind::Dir => {
                 let mut children = Vec::new();
                 let merged = child.merged.len();
-                let dirs = std::iter::once((&child.parent, &child.leaf, meta, child.source_dev))
-                    .chain(
-                        child
-                            .merged
-                            .iter()
-                            .filter_map(|m| Some((&m.parent, &m.leaf, m.meta?, m.source_dev))),
-                    );
-                let enters = self.enters(child.scope);
-                for (i, (parent, leaf, seen, source_dev)) in dirs.filter(|_| enters).enumerate() {
-                    match self.descend(parent, leaf, &record.name, &seen, source_dev, child.scope) {
+                let first = (
+                    &child.parent,
+                    &child.leaf,
+                    meta,
+                    child.source_dev,
+                    child.scope,
+                );
+                // Each merged directory lists what its own source wants of it (`-R`).
+                let dirs =
+                    std::iter::once(first).chain(child.merged.iter().filter_map(|m| {
+                        Some((&m.parent, &m.leaf, m.meta?, m.source_dev, m.scope))
+                    }));
+                let dirs: Vec<_> = dirs.enumerate().filter(|(_, d)| self.enters(d.4)).collect();
+                for (i, (parent, leaf, seen, source_dev, scope)) in dirs {
+                    match self.descend(parent, leaf, &record.name, &seen, source_dev, scope) {
                         Ok((listed, incomplete, attrs)) => {
                             // The first source's directory is the one the record describes.
                             if i == 0 {
@@ -947,7 +990,9 @@ impl Walker {
                 self.prefetch(&children);
                 self.stack.push(children.into_iter());
                 self.note_entered(&meta);
-                if child.scope == Scope::Implied && !self.options.listing.implied_dirs {
+                if matches!(child.scope, Scope::Implied { .. })
+                    && !self.options.listing.implied_dirs
+                {
                     // Walked through for the names below it, not listed itself.
                     return None;
                 }
@@ -1136,6 +1181,16 @@ impl Iterator for Walker {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
+        let event = self.next_event()?;
+        Some(match self.rooted {
+            true => relative::rooted(event),
+            false => event,
+        })
+    }
+}
+
+impl Walker {
+    fn next_event(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
@@ -1197,12 +1252,23 @@ enum Scope {
     /// All of them (that the filter keeps).
     All,
     /// Those `--files-from` wants: names it lists, directories above them, and, `inside` a
-    /// directory it lists when `-r` is given, everything.
-    Chosen { inside: bool },
+    /// directory it lists when `-r` is given, everything; `of` is the selection's index
+    /// (`-R` has one for each directory its sources are relative to).
+    Chosen { inside: bool, of: u16 },
     /// As `Chosen { inside: false }`, for a directory that is there only because names
     /// below it are listed (rsync's implied directory), which `--no-implied-dirs` does not
     /// list.
-    Implied,
+    Implied { of: u16 },
+}
+
+impl Scope {
+    /// The selection this scope lists by, if it lists by one.
+    fn of(self) -> Option<usize> {
+        match self {
+            Scope::All => None,
+            Scope::Chosen { of, .. } | Scope::Implied { of } => Some(usize::from(of)),
+        }
+    }
 }
 
 /// What `--files-from` wants of an entry.
@@ -1212,12 +1278,16 @@ struct Wanted {
     listed: bool,
     /// It is a directory above a listed name.
     implied: bool,
+    /// The selection that wants it (see [`Scope::Chosen`]); past the last for a walk
+    /// without `--files-from`.
+    of: usize,
 }
 
 impl Wanted {
     const LISTED: Wanted = Wanted {
         listed: true,
         implied: false,
+        of: usize::MAX,
     };
 }
 
@@ -1273,6 +1343,7 @@ impl Selection {
         let wanted = Wanted {
             listed: inside || self.listed.contains(name) || self.contents.contains(parent),
             implied: self.implied.contains(name),
+            of: 0,
         };
         (wanted.listed || wanted.implied).then_some(wanted)
     }
@@ -1305,15 +1376,17 @@ impl Walker {
     /// `--files-from`: say which listed names are not there, as rsync's sender does before
     /// it sends anything, and which cannot be reached the way the walk goes (through a
     /// symlinked directory, which rsync follows and fimsum does not emulate).
-    fn check_listed_names(&mut self, base: &OwnedFd) {
-        let (names, anchored) = match &self.selection {
+    fn check_listed_names(&mut self, base: &OwnedFd, of: usize) {
+        let (names, anchored) = match self.selections.get(of) {
             Some(selection) => (selection.names.clone(), selection.anchored.clone()),
             None => return,
         };
         for name in anchored {
             self.problem(
                 name,
-                "a `/./` inside a --files-from name is not emulated: it is left out".into(),
+                "a `/./` inside a --files-from name is emulated only when all names have \
+                 the same one: it is left out"
+                    .into(),
             );
         }
         for name in names {
