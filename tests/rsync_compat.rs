@@ -457,8 +457,6 @@ fn options_not_emulated_are_refused_by_name() {
     for (option, named) in [
         ("-R", "-R/--relative"),
         ("--relative", "-R/--relative"),
-        ("-H", "-H/--hard-links"),
-        ("--hard-links", "-H/--hard-links"),
         ("-F", "-F"),
         ("-C", "-C/--cvs-exclude"),
         ("--cvs-exclude", "-C/--cvs-exclude"),

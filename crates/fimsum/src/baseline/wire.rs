@@ -660,10 +660,17 @@ fn decode_v5(frame: &[u8]) -> std::result::Result<(WireHeaderV5, Option<Listing>
 /// `-L`, `--copy-unsafe-links`, `--safe-links`: one byte, [`Follow::code`].
 const OPTION_FOLLOW: u8 = 1;
 
+/// `-H`: no value (an empty one); present only when `-H` was given, so a baseline made
+/// without it keeps its bytes.
+const OPTION_HARD_LINKS: u8 = 3;
+
 fn listing_options(l: &Listing) -> Vec<(u8, Vec<u8>)> {
     let mut options = Vec::new();
     if l.follow != Follow::NONE {
         options.push((OPTION_FOLLOW, vec![l.follow.code()]));
+    }
+    if l.hard_links {
+        options.push((OPTION_HARD_LINKS, Vec::new()));
     }
     options
 }
@@ -685,6 +692,7 @@ fn apply_listing_options(
             (OPTION_FOLLOW, [byte]) => {
                 l.follow = Follow::from_code(*byte).ok_or("unknown symlink options")?
             }
+            (OPTION_HARD_LINKS, []) => l.hard_links = true,
             _ => return Err(format!("unknown listing option {code}")),
         }
     }
@@ -808,6 +816,7 @@ impl WireListing {
             files_from: self.files_from,
             implied_dirs: self.implied_dirs,
             follow: Follow::NONE,
+            hard_links: false,
         }
     }
 }

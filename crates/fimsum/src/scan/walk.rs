@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -117,6 +117,9 @@ pub struct Listing {
     pub implied_dirs: bool,
     /// `-L`, `--copy-unsafe-links`, `--safe-links` (see [`Follow`]).
     pub follow: Follow,
+    /// `-H`: the names of one inode are printed in rsync's `-H` order
+    /// ([`crate::rsync::hlink`]). It changes no entry, only where lines are printed.
+    pub hard_links: bool,
 }
 
 impl Default for Listing {
@@ -141,6 +144,7 @@ impl Listing {
         files_from: None,
         implied_dirs: true,
         follow: Follow::NONE,
+        hard_links: false,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -159,6 +163,7 @@ impl Listing {
         files_from: None,
         implied_dirs: true,
         follow: Follow::NONE,
+        hard_links: false,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -275,6 +280,10 @@ pub struct WalkOptions {
     /// descriptor the walk lists it through, a regular file's by its reader from the
     /// descriptor it hashes, any other entry's by name relative to its directory.
     pub attrs: bool,
+    /// Regular files the walk left out for `--max-size`/`--min-size` so far: rsync's file
+    /// lists still hold them (its generator skips them), and `-H` counts rsync's entries
+    /// ([`crate::rsync::hlink`]).
+    pub left_out_by_size: Arc<AtomicU64>,
 }
 
 impl WalkOptions {
@@ -312,6 +321,7 @@ impl WalkOptions {
             prefetch: false,
             hooks: HookRef::default(),
             attrs: false,
+            left_out_by_size: Arc::default(),
         })
     }
 
@@ -867,6 +877,9 @@ impl Walker {
             return None;
         }
         if child.kind == Kind::File && listing.size_excluded(meta.size) {
+            self.options
+                .left_out_by_size
+                .fetch_add(1, Ordering::Relaxed);
             return None;
         }
         let mut record = Record {
