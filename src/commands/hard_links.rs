@@ -57,9 +57,10 @@ pub(super) fn scan_lines(
     Ok(scanned)
 }
 
-/// A regular file's inode, as the walk's own stat of the name saw it. Other hard-linked
-/// kinds (symlinks, devices, FIFOs) are printed in place: rsync's order for them was not
-/// recorded (docs/listing.md).
+/// A regular file's inode, as the walk's own stat of the name saw it (with `-L`, of what
+/// the symlink leads to, as rsync's sender stats it). Other hard-linked kinds (symlinks,
+/// devices, FIFOs) are printed in place, as recorded: rsync's generator makes them at
+/// once, with nothing to wait for (docs/listing.md).
 fn link(record: &Record) -> Option<Link> {
     let meta = record.meta.as_ref()?;
     (record.kind == Kind::File)
