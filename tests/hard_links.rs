@@ -51,6 +51,13 @@ fn check_of_a_hard_link_baseline() {
     std::fs::hard_link(d.join("src/a/x"), d.join("src/b/new")).unwrap();
     let out = run_in(d, ["check", "hard"]);
     assert_eq!(code(&out) & 1, 1, "{}", stdout(&out));
+    // `update`'s new generation keeps -H.
+    let out = run_in(d, ["update", "hard", "-q"]);
+    assert_eq!(code(&out) & 3, 1, "{}", stderr(&out));
+    let out = run_in(d, ["check", "hard"]);
+    assert_eq!(code(&out), 0, "after update: {}", stdout(&out));
+    let out = run_in(d, ["check", "hard", "--format", "rsync"]);
+    assert_eq!(code(&out), 64, "after update: {}", stderr(&out));
 }
 
 /// With -r, rsync joins the names of one inode across directories only as far as its
@@ -139,7 +146,7 @@ fn links_added_and_removed_during_the_scan() {
                     "run {run}: {name} twice:\n{text}"
                 );
                 if ["a/x", "a/y", "b/z", "b/extra"].contains(&name) && !sum.trim().is_empty() {
-                    assert_eq!(sum, want, "run {run}: {name}:\n{text}");
+                    assert_eq!(sum, want, "run {run}: {name}:\n{text}\n{err}");
                 }
             }
             for name in ["a/x", "a/y", "b/z"] {

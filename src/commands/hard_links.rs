@@ -8,7 +8,7 @@ use fimsum::commands::scan::{scan_lines as scan_in_walk_order, Line, ScanPlan, S
 use fimsum::commands::Observer;
 use fimsum::error::{Error, Result};
 use fimsum::record::{Kind, Record};
-use fimsum::rsync::hlink::{Link, Reorder};
+use fimsum::rsync::hlink::{Link, Lists, Reorder};
 use fimsum::scan::walk::Skipped;
 
 use super::Lines;
@@ -25,7 +25,15 @@ pub(super) fn scan_lines(
     observer: &mut dyn Observer,
     lines: &mut Lines<'_>,
 ) -> Result<Scanned> {
-    let mut held = Reorder::new(!plan.options.walk.listing.recursive);
+    let listing = &plan.options.walk.listing;
+    // Several sources can each have a directory of one name, whose lists rsync keeps
+    // apart: counted as Mixed, as --files-from is.
+    let one_source = plan.sources.len() == 1 && listing.files_from.is_none();
+    let mut held = Reorder::new(match (listing.recursive, one_source) {
+        (false, _) => Lists::One,
+        (true, true) => Lists::PerDirectory,
+        (true, false) => Lists::Mixed,
+    });
     let mut printed_root = false;
     let scanned = scan_in_walk_order(plan, observer, |line| {
         match line {

@@ -17,7 +17,9 @@
 //! counts them (every entry of its lists: the root `.`, directories, skipped non-regular
 //! files, files `--max-size` leaves out), every name is known; as is, in any listing, a
 //! group within one directory (one list), and every group without `-r` (one list, sent
-//! whole first). Beyond that, for a group across directories, the answer depends on how
+//! whole first; with `--files-from` or several sources and `-r` a directory's names may be
+//! in two lists, see
+//! [`Lists::Mixed`]). Beyond that, for a group across lists, the answer depends on how
 //! far the lists had come, which is a matter of timing: [`Reorder::finish`] refuses that
 //! listing rather than print an order rsync may not.
 //!
@@ -96,21 +98,34 @@ struct Group {
     across: bool,
 }
 
+/// How rsync cuts a listing into file lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lists {
+    /// One list, sent whole before its generator starts (no `-r`): every group is known
+    /// however large the listing.
+    One,
+    /// One list a directory (`-r`, rsync's incremental recursion).
+    PerDirectory,
+    /// With `-r` and `--files-from`, the listed names are in the first list, whatever
+    /// their directory, and what is below a listed directory in lists of their own; with
+    /// `-r` and several sources, two sources' directories of one name are two lists. A
+    /// directory's names may be in two lists, so every group counts as across lists.
+    Mixed,
+}
+
 /// The lines of a listing in walk order, handed back in rsync's `-H` order.
 #[derive(Debug)]
 pub struct Reorder<T> {
     items: Vec<(T, Option<Link>)>,
-    one_list: bool,
+    lists: Lists,
 }
 
 impl<T> Reorder<T> {
-    /// For a listing that rsync sends in file lists, one a directory, as it does with `-r`
-    /// (its incremental recursion); `one_list` for one without `-r`, which rsync sends
-    /// whole before its generator starts, so that every group is known however large.
-    pub fn new(one_list: bool) -> Reorder<T> {
+    /// For a listing that rsync sends in these lists.
+    pub fn new(lists: Lists) -> Reorder<T> {
         Reorder {
             items: Vec::new(),
-            one_list,
+            lists,
         }
     }
 
@@ -131,11 +146,11 @@ impl<T> Reorder<T> {
                 across: false,
             });
             g.names += 1;
-            g.across |= g.dir != link.dir;
+            g.across |= g.dir != link.dir || self.lists == Lists::Mixed;
         }
         let entries = self.items.len() + uncounted;
-        if !self.one_list && entries > LOOKAHEAD && groups.values().any(|g| g.names > 1 && g.across)
-        {
+        let one = self.lists == Lists::One;
+        if !one && entries > LOOKAHEAD && groups.values().any(|g| g.names > 1 && g.across) {
             return Err(Unmodelled { entries });
         }
         let mut held: HashMap<(u64, u64), Vec<T>> = HashMap::new();
@@ -174,7 +189,7 @@ mod tests {
     }
 
     fn order(items: Vec<(&str, Option<Link>)>) -> Vec<&str> {
-        let mut r = Reorder::new(false);
+        let mut r = Reorder::new(Lists::PerDirectory);
         for (item, link) in items {
             r.push(item, link);
         }
@@ -213,14 +228,14 @@ mod tests {
 
     #[test]
     fn a_large_listing_with_a_group_across_directories_is_refused() {
-        let mut r = Reorder::new(false);
+        let mut r = Reorder::new(Lists::PerDirectory);
         r.push("a/x", Link::of(b"a/x", 1, 9, 2));
         for _ in 0..LOOKAHEAD - 2 {
             r.push("f", None);
         }
         r.push("z/x", Link::of(b"z/x", 1, 9, 2));
         assert!(r.finish(1).is_err(), "one entry too many, left out by size");
-        let mut r = Reorder::new(false);
+        let mut r = Reorder::new(Lists::PerDirectory);
         r.push("a/x", Link::of(b"a/x", 1, 9, 2));
         for _ in 0..LOOKAHEAD - 2 {
             r.push("f", None);
@@ -231,7 +246,7 @@ mod tests {
             ["z/x", "a/x"]
         );
         // Within one directory it is one file list: joined however large the listing.
-        let mut r = Reorder::new(false);
+        let mut r = Reorder::new(Lists::PerDirectory);
         r.push("a/x", Link::of(b"a/x", 1, 9, 2));
         for _ in 0..LOOKAHEAD {
             r.push("f", None);
@@ -240,7 +255,7 @@ mod tests {
         let got = r.finish(0).expect("one directory");
         assert_eq!(got[LOOKAHEAD..], ["a/y", "a/x"]);
         // Without -r, rsync's one file list is complete before its generator starts.
-        let mut r = Reorder::new(true);
+        let mut r = Reorder::new(Lists::One);
         r.push("a/x", Link::of(b"a/x", 1, 9, 2));
         for _ in 0..LOOKAHEAD {
             r.push("f", None);
@@ -248,5 +263,13 @@ mod tests {
         r.push("z/x", Link::of(b"z/x", 1, 9, 2));
         let got = r.finish(0).expect("one list");
         assert_eq!(got[LOOKAHEAD..], ["z/x", "a/x"]);
+        // With --files-from and -r, one directory's names may be in two lists.
+        let mut r = Reorder::new(Lists::Mixed);
+        r.push("a/x", Link::of(b"a/x", 1, 9, 2));
+        for _ in 0..LOOKAHEAD {
+            r.push("f", None);
+        }
+        r.push("a/y", Link::of(b"a/y", 1, 9, 2));
+        assert!(r.finish(0).is_err());
     }
 }
