@@ -176,7 +176,27 @@ pub struct WalkArgs {
     #[arg(long)]
     pub safe_links: bool,
     #[command(flatten)]
+    pub hard_links: HardLinkArgs,
+    #[command(flatten)]
     pub refused: RefusedArgs,
+}
+
+/// rsync's -H, and the -n that rsync needs to print its -H order the same on every run.
+#[derive(Args, Debug)]
+pub struct HardLinkArgs {
+    /// Print the names of one inode where rsync's -H prints them: each group at its last
+    /// name, the others after it latest first (docs/listing.md). -a does not imply it.
+    #[arg(short = 'H', long, action = clap::ArgAction::Count)]
+    pub hard_links: u8,
+    /// Undo an earlier -H (the last of -H and --no-H counts).
+    #[arg(long = "no-hard-links", visible_alias = "no-H", action = clap::ArgAction::Count)]
+    pub no_hard_links: u8,
+    /// rsync's -n: accepted and changes nothing, since fimsum never copies anything.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// -H/--no-H resolved in command-line order (see `main.rs`).
+    #[arg(skip)]
+    pub resolved: bool,
 }
 
 fn max_size(text: &str) -> Result<u64, String> {
@@ -244,9 +264,6 @@ pub struct ListingArgs {
 /// refusal names them (exit 64) instead of calling them unknown. README lists why.
 #[derive(Args, Debug)]
 pub struct RefusedArgs {
-    /// Not implemented (rsync's -H, --hard-links).
-    #[arg(short = 'H', long, hide = true, action = clap::ArgAction::Count)]
-    pub hard_links: u8,
     /// Not implemented (rsync's -F).
     #[arg(short = 'F', hide = true, action = clap::ArgAction::Count)]
     pub rsync_filter: u8,
@@ -259,7 +276,6 @@ impl RefusedArgs {
     /// The first option given that fimsum does not emulate, as rsync spells it.
     pub fn first(&self) -> Option<&'static str> {
         [
-            (self.hard_links > 0, "-H/--hard-links"),
             (self.rsync_filter > 0, "-F"),
             (self.cvs_exclude > 0, "-C/--cvs-exclude"),
         ]

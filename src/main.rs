@@ -37,6 +37,7 @@ fn real_main() -> i32 {
     if let (cli::Command::Scan(args), Some((_, sub))) = (&mut parsed.command, matches.subcommand())
     {
         args.listing = ordered_listing(sub, args.walk.files_from.is_some());
+        args.walk.hard_links.resolved = last_given(sub, "hard_links", "no_hard_links");
     }
     match commands::run(parsed.command, filters) {
         Ok(status) => status.code(),
@@ -182,6 +183,19 @@ fn ordered_listing(m: &ArgMatches, files_from: bool) -> Option<fimsum::scan::wal
         }
     }
     Some(listing)
+}
+
+/// Whether the option `on` was given after the last `off` (rsync's -H and --no-H).
+fn last_given(m: &ArgMatches, on: &str, off: &str) -> bool {
+    let last = |id: &str| {
+        (m.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+            .then(|| m.indices_of(id).and_then(|i| i.max()))
+            .flatten()
+    };
+    match (last(on), last(off)) {
+        (Some(on), Some(off)) => on > off,
+        (on, _) => on.is_some(),
+    }
 }
 
 /// The largest `--exclude-from` file read: millions of rules, far more than rsync itself could

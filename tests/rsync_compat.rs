@@ -455,8 +455,6 @@ fn check_rescans_with_the_recorded_listing() {
 #[test]
 fn options_not_emulated_are_refused_by_name() {
     for (option, named) in [
-        ("-H", "-H/--hard-links"),
-        ("--hard-links", "-H/--hard-links"),
         ("-F", "-F"),
         ("-C", "-C/--cvs-exclude"),
         ("--cvs-exclude", "-C/--cvs-exclude"),

@@ -14,6 +14,7 @@ mod dist;
 mod filter_parity;
 mod fleet;
 mod follow_links;
+mod hard_links;
 mod inputs;
 mod logs;
 mod packages;

@@ -83,8 +83,12 @@ _arguments "${_arguments_options[@]}" : \
 '--copy-links[Follow every symlink\: list it as the file or directory it leads to (rsync'\''s -L)]' \
 '--copy-unsafe-links[Follow the symlinks that lead outside the transfer (absolute, or climbing above the source root), as rsync counts them]' \
 '--safe-links[Leave out symlinks that lead outside the transfer]' \
-'*-H[Not implemented (rsync'\''s -H, --hard-links)]' \
-'*--hard-links[Not implemented (rsync'\''s -H, --hard-links)]' \
+'*-H[Print the names of one inode where rsync'\''s -H prints them\: each group at its last name, the others after it latest first (docs/listing.md). -a does not imply it]' \
+'*--hard-links[Print the names of one inode where rsync'\''s -H prints them\: each group at its last name, the others after it latest first (docs/listing.md). -a does not imply it]' \
+'*--no-hard-links[Undo an earlier -H (the last of -H and --no-H counts)]' \
+'*--no-H[Undo an earlier -H (the last of -H and --no-H counts)]' \
+'-n[rsync'\''s -n\: accepted and changes nothing, since fimsum never copies anything]' \
+'--dry-run[rsync'\''s -n\: accepted and changes nothing, since fimsum never copies anything]' \
 '*-F[Not implemented (rsync'\''s -F)]' \
 '*-C[Not implemented (rsync'\''s -C, --cvs-exclude)]' \
 '*--cvs-exclude[Not implemented (rsync'\''s -C, --cvs-exclude)]' \

@@ -100,6 +100,7 @@ pub fn run(mut args: CheckArgs, charset: Charset, update: Option<UpdateKey>) -> 
         syslog: args.syslog.socket(),
         update,
         attrs: config.attrs && !args.run.no_attrs,
+        rsync_lines: every_change,
     };
     let checked = check(plan, &mut progress(&args.run, charset))?;
     let report = Report {

@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod diff;
 mod export;
+mod hard_links;
 mod hunt;
 mod import;
 mod init;

@@ -27,6 +27,7 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     walk.listing.max_size = args.walk.max_size;
     walk.listing.min_size = args.walk.min_size;
     walk.listing.implied_dirs = !args.walk.no_implied_dirs;
+    walk.listing.hard_links = args.walk.hard_links.resolved;
     walk.listing.follow = fimsum::scan::walk::Follow {
         copy_links: args.walk.copy_links,
         copy_unsafe_links: args.walk.copy_unsafe_links,
@@ -100,10 +101,14 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                 diffs: None,
             };
             let mut lines = Lines::new(args.checksum, charset);
-            let scanned = scan_lines(&plan, &mut observer, |line| match line {
-                Line::Record(record) => lines.write(record),
-                Line::Skipped(skipped) => lines.skipped(skipped),
-            })?;
+            let scanned = if plan.options.walk.listing.hard_links {
+                super::hard_links::scan_lines(&plan, &mut observer, &mut lines)?
+            } else {
+                scan_lines(&plan, &mut observer, |line| match line {
+                    Line::Record(record) => lines.write(record),
+                    Line::Skipped(skipped) => lines.skipped(skipped),
+                })?
+            };
             lines.finish()?;
             scanned
         }

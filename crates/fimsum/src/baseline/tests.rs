@@ -860,3 +860,63 @@ fn relative_rides_as_listing_option_2() {
         assert!(open(bad).is_err(), "{what} must be refused");
     }
 }
+
+/// `-H` rides as listing option 3 with an empty value, after the symlink options; a
+/// baseline without it keeps its bytes, and a value where there is none is refused.
+#[test]
+fn hard_links_ride_as_listing_option_3() {
+    use crate::scan::walk::{Follow, Listing};
+    let dir = tempfile::tempdir().unwrap();
+    let with = |hard_links: bool, follow: Follow| Header {
+        listing: Some(Listing {
+            hard_links,
+            follow,
+            ..Listing::ARCHIVE
+        }),
+        ..signed_header()
+    };
+    let plain = signed_prefix(&with(false, Follow::NONE), 0).unwrap();
+    let hard = signed_prefix(&with(true, Follow::NONE), 0).unwrap();
+    assert!(hard.len() > plain.len());
+    for (n, follow) in [Follow::NONE, Follow::from_code(1).unwrap()]
+        .into_iter()
+        .enumerate()
+    {
+        for hard_links in [false, true] {
+            let path = dir.path().join(format!("h{n}{hard_links}"));
+            BaselineWriter::create(&path, &with(hard_links, follow))
+                .unwrap()
+                .finish()
+                .unwrap();
+            let base = Baseline::open(&path).unwrap();
+            assert_eq!(base.header, with(hard_links, follow));
+        }
+    }
+    let listed = encode(WireHeaderV5 {
+        v4: WireHeaderV4 {
+            v3: WireHeaderV3 {
+                v2: WireHeaderV2 {
+                    v1: wire_header(Algorithm::Md5),
+                    generation: 3,
+                },
+                extra_digests: Vec::new(),
+            },
+            skip_fs: None,
+        },
+        listing: Some(WireListing::from_listing(&Listing::ARCHIVE)),
+    });
+    let open = |list: Vec<(u8, Vec<u8>)>| {
+        let path = dir.path().join("crafted");
+        let head = [&listed[..], &encode(list)].concat();
+        std::fs::write(&path, file_of(5, &head, &[])).unwrap();
+        Baseline::open(&path).map(|b| b.header.listing)
+    };
+    let back = open(vec![(1, vec![1]), (3, Vec::new())]).unwrap().unwrap();
+    assert!(back.hard_links && back.follow.copy_links);
+    assert!(open(vec![(3, Vec::new())]).unwrap().unwrap().hard_links);
+    assert!(open(vec![(3, vec![1])]).is_err(), "a value for -H");
+    assert!(
+        open(vec![(3, Vec::new()), (1, vec![1])]).is_err(),
+        "out of order"
+    );
+}

@@ -663,6 +663,10 @@ const OPTION_FOLLOW: u8 = 1;
 /// `-R`: one byte, 1 (a baseline without `-R` does not carry the code).
 const OPTION_RELATIVE: u8 = 2;
 
+/// `-H`: no value (an empty one); present only when `-H` was given, so a baseline made
+/// without it keeps its bytes.
+const OPTION_HARD_LINKS: u8 = 3;
+
 fn listing_options(l: &Listing) -> Vec<(u8, Vec<u8>)> {
     let mut options = Vec::new();
     if l.follow != Follow::NONE {
@@ -670,6 +674,9 @@ fn listing_options(l: &Listing) -> Vec<(u8, Vec<u8>)> {
     }
     if l.relative {
         options.push((OPTION_RELATIVE, vec![1]));
+    }
+    if l.hard_links {
+        options.push((OPTION_HARD_LINKS, Vec::new()));
     }
     options
 }
@@ -692,6 +699,7 @@ fn apply_listing_options(
                 l.follow = Follow::from_code(*byte).ok_or("unknown symlink options")?
             }
             (OPTION_RELATIVE, [1]) => l.relative = true,
+            (OPTION_HARD_LINKS, []) => l.hard_links = true,
             _ => return Err(format!("unknown listing option {code}")),
         }
     }
@@ -816,6 +824,7 @@ impl WireListing {
             implied_dirs: self.implied_dirs,
             follow: Follow::NONE,
             relative: false,
+            hard_links: false,
         }
     }
 }

@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -122,6 +122,9 @@ pub struct Listing {
     /// one, with the directories above it ([`relative`]). Ignored with `--files-from`,
     /// which implies it.
     pub relative: bool,
+    /// `-H`: the names of one inode are printed in rsync's `-H` order
+    /// ([`crate::rsync::hlink`]). It changes no entry, only where lines are printed.
+    pub hard_links: bool,
 }
 
 impl Default for Listing {
@@ -147,6 +150,7 @@ impl Listing {
         implied_dirs: true,
         follow: Follow::NONE,
         relative: false,
+        hard_links: false,
     };
 
     /// Nothing but the options themselves: what `rsync` lists with none of `-a`, `-r`, `-l`,
@@ -166,6 +170,7 @@ impl Listing {
         implied_dirs: true,
         follow: Follow::NONE,
         relative: false,
+        hard_links: false,
     };
 
     /// Is this entry kind listed at all? `false` makes it a `skipping non-regular file`
@@ -282,6 +287,10 @@ pub struct WalkOptions {
     /// descriptor the walk lists it through, a regular file's by its reader from the
     /// descriptor it hashes, any other entry's by name relative to its directory.
     pub attrs: bool,
+    /// Regular files the walk left out for `--max-size`/`--min-size` so far: rsync's file
+    /// lists still hold them (its generator skips them), and `-H` counts rsync's entries
+    /// ([`crate::rsync::hlink`]).
+    pub left_out_by_size: Arc<AtomicU64>,
 }
 
 impl WalkOptions {
@@ -319,6 +328,7 @@ impl WalkOptions {
             prefetch: false,
             hooks: HookRef::default(),
             attrs: false,
+            left_out_by_size: Arc::default(),
         })
     }
 
@@ -905,6 +915,9 @@ impl Walker {
             return None;
         }
         if child.kind == Kind::File && listing.size_excluded(meta.size) {
+            self.options
+                .left_out_by_size
+                .fetch_add(1, Ordering::Relaxed);
             return None;
         }
         let mut record = Record {
