@@ -135,9 +135,17 @@ pub struct WalkArgs {
     pub exclude_from: Vec<PathBuf>,
     /// A filter RULE in rsync's syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and
     /// `. FILE` (merge FILE's rules here); protect and risk rules change no listing.
-    /// dir-merge rules are refused (docs/listing.md).
+    /// `:`/`dir-merge FILE` reads FILE in every directory (docs/listing.md).
     #[arg(short = 'f', long, value_name = "RULE", allow_hyphen_values = true)]
     pub filter: Vec<OsString>,
+    /// Read per-directory .rsync-filter files (--filter='dir-merge /.rsync-filter'); given
+    /// twice, also leave them out (--filter='- .rsync-filter').
+    #[arg(short = 'F', action = clap::ArgAction::Count)]
+    pub rsync_filter: u8,
+    /// Leave out what CVS ignores: rsync's default list, $HOME/.cvsignore, $CVSIGNORE and
+    /// each directory's .cvsignore, after all other rules.
+    #[arg(short = 'C', long)]
+    pub cvs_exclude: bool,
     /// Read include patterns from FILE (rules apply in command-line order).
     #[arg(long, value_name = "FILE")]
     pub include_from: Vec<PathBuf>,
@@ -245,12 +253,6 @@ pub struct RefusedArgs {
     /// Not implemented (rsync's -H, --hard-links).
     #[arg(short = 'H', long, hide = true, action = clap::ArgAction::Count)]
     pub hard_links: u8,
-    /// Not implemented (rsync's -F).
-    #[arg(short = 'F', hide = true, action = clap::ArgAction::Count)]
-    pub rsync_filter: u8,
-    /// Not implemented (rsync's -C, --cvs-exclude).
-    #[arg(short = 'C', long, hide = true, action = clap::ArgAction::Count)]
-    pub cvs_exclude: u8,
 }
 
 impl RefusedArgs {
@@ -259,8 +261,6 @@ impl RefusedArgs {
         [
             (self.relative > 0, "-R/--relative"),
             (self.hard_links > 0, "-H/--hard-links"),
-            (self.rsync_filter > 0, "-F"),
-            (self.cvs_exclude > 0, "-C/--cvs-exclude"),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))

@@ -459,13 +459,6 @@ fn options_not_emulated_are_refused_by_name() {
         ("--relative", "-R/--relative"),
         ("-H", "-H/--hard-links"),
         ("--hard-links", "-H/--hard-links"),
-        ("-F", "-F"),
-        ("-C", "-C/--cvs-exclude"),
-        ("--cvs-exclude", "-C/--cvs-exclude"),
-        ("--filter=: .rsync-filter", "dir-merge"),
-        ("--filter=dir-merge_.cvsignore", "dir-merge"),
-        ("--filter=-/_/etc", "`/`"),
-        ("--filter=-C", "`C`"),
     ] {
         let out = crate::util::run_in(fixtures(), ["scan", option, "tree/"]);
         let err = crate::util::stderr(&out);

@@ -28,6 +28,7 @@ use crate::error::Problem;
 use crate::record::{Content, Kind, Meta, Record};
 use crate::rsync::filter::{parse_filter_rule, Filter, FilterRule, PatternError};
 use crate::rsync::order::cmp_entries;
+use crate::scan::dirmerge::DirRules;
 use crate::scan::hook::HookRef;
 use crate::scan::prefetch::{open_dir, read_entries, Prefetch, RawEntry, Request};
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
@@ -295,9 +296,10 @@ impl WalkOptions {
                 FilterArg::IncludeFrom0(contents) => filter.include_from0(contents)?,
                 FilterArg::Rule(rule) => filter.filter_rule(rule)?,
                 FilterArg::Merge { rule, contents } => match parse_filter_rule(rule)? {
-                    FilterRule::Merge { kind, .. } => filter.merge(contents, kind)?,
+                    FilterRule::Merge { .. } => filter.merge_rule(rule, contents)?,
                     _ => filter.filter_rule(rule)?,
                 },
+                FilterArg::CvsEnvironment(words) => filter.cvs_environment(words),
             }
         }
         Ok(WalkOptions {
@@ -346,6 +348,10 @@ pub enum FilterArg {
         /// The file's contents.
         contents: Vec<u8>,
     },
+    /// What `-C`'s CVS ignore list takes from the environment when the scan was asked
+    /// for: `$HOME/.cvsignore`'s contents, a newline, `$CVSIGNORE` (whitespace-separated
+    /// names). Comes before the rules that use the list.
+    CvsEnvironment(Vec<u8>),
 }
 
 impl FilterArg {
@@ -365,6 +371,7 @@ impl FilterArg {
                 bytes.extend_from_slice(contents);
                 (7, bytes)
             }
+            FilterArg::CvsEnvironment(words) => (8, words.clone()),
         }
     }
 
@@ -384,6 +391,7 @@ impl FilterArg {
                     contents: bytes[end + 1..].to_vec(),
                 })
             }
+            8 => Some(FilterArg::CvsEnvironment(bytes)),
             _ => None,
         }
     }
@@ -448,6 +456,8 @@ pub(crate) struct Walker {
     prefetch: Option<Prefetch>,
     /// The directories the walk is inside, when symlinks are followed.
     trail: follow::Trail,
+    /// The per-directory merge files' rules where the walk is.
+    dir_rules: DirRules,
 }
 
 impl Walker {
@@ -469,6 +479,7 @@ impl Walker {
             pending: VecDeque::new(),
             prefetch,
             trail: follow::Trail::default(),
+            dir_rules: DirRules::new(&transfer_base(sources)),
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
@@ -660,11 +671,7 @@ impl Walker {
                         name: child.name,
                         why: SkipReason::Directory,
                     }));
-                } else if !self
-                    .options
-                    .filter
-                    .is_excluded(&child.name, child.kind == Kind::Dir)
-                {
+                } else if !self.excluded(&child.name, child.kind == Kind::Dir) {
                     top.push(child);
                 }
             }
@@ -696,6 +703,13 @@ impl Walker {
         source_dev: u64,
         scope: Scope,
     ) -> (Vec<Child>, Option<String>) {
+        let depth = self.stack.len();
+        let troubles = self
+            .dir_rules
+            .enter(&self.options.filter, dir, prefix, depth);
+        for (name, why) in troubles {
+            self.problem(name, why);
+        }
         let mut children = Vec::new();
         let mut incomplete = None;
         for RawEntry {
@@ -809,16 +823,25 @@ impl Walker {
         (children, incomplete)
     }
 
+    /// Does the filter exclude this name where the walk is (with the per-directory rules in
+    /// force)?
+    fn excluded(&self, name: &[u8], is_dir: bool) -> bool {
+        let rules = &self.dir_rules;
+        self.options
+            .filter
+            .is_excluded_in(name, is_dir, rules.current(), rules.base())
+    }
+
     /// Whether a directory's entry is listed, given what `--files-from` wants of it and the
     /// filter, and if so what of its own entries is (its [`Scope`]). A listed name is
     /// filtered as any entry is; a directory above listed names is listed whatever the
     /// filter says, as rsync's implied directories are.
     fn keeps(&self, wanted: Wanted, name: &[u8], is_dir: bool) -> Option<Scope> {
         let Some(selection) = &self.selection else {
-            return (!self.options.filter.is_excluded(name, is_dir)).then_some(Scope::All);
+            return (!self.excluded(name, is_dir)).then_some(Scope::All);
         };
         let recursive = self.options.listing.recursive;
-        if wanted.listed && !self.options.filter.is_excluded(name, is_dir) {
+        if wanted.listed && !self.excluded(name, is_dir) {
             Some(match (recursive, selection.implied.contains(name)) {
                 (true, false) => Scope::All,
                 (inside, _) => Scope::Chosen { inside },
@@ -1425,6 +1448,31 @@ fn is_contents_source(src: &[u8]) -> bool {
         || src.ends_with(b"/.")
         || src == b".."
         || src.ends_with(b"/..")
+}
+
+/// rsync's `curr_dir` for the first source: the current directory joined with the
+/// source's directory (a `dir/` source's own, an item's parent), the path its absolute
+/// rules and per-directory anchors are matched against.
+fn transfer_base(sources: &[Vec<u8>]) -> Vec<u8> {
+    let Some(src) = sources.first() else {
+        return Vec::new();
+    };
+    let dir = if is_contents_source(src) {
+        &src[..]
+    } else {
+        src.iter()
+            .rposition(|&b| b == b'/')
+            .map_or(&b""[..], |i| &src[..i])
+    };
+    if dir.first() == Some(&b'/') {
+        return dir.to_vec();
+    }
+    let mut base = std::env::current_dir()
+        .map(|d| d.into_os_string().into_encoded_bytes())
+        .unwrap_or_default();
+    base.push(b'/');
+    base.extend_from_slice(dir);
+    base
 }
 
 fn c_path(bytes: &[u8]) -> Result<CString, Errno> {
