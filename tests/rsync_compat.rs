@@ -89,7 +89,12 @@ fn check_case(root: &Path, case: &Case, algo: &str, locale: &str, run: Run) -> O
     } else {
         TestCommand::new(&cwd)
     };
-    cmd = cmd.env("LC_ALL", locale).args(["scan", "--cc", algo]);
+    // rsync was recorded under `env -i`: no $HOME/.cvsignore, no $CVSIGNORE for -C.
+    cmd = cmd
+        .env("LC_ALL", locale)
+        .env("HOME", "/nonexistent")
+        .env("CVSIGNORE", "")
+        .args(["scan", "--cc", algo]);
     if let Some(k) = run.kernel {
         cmd = cmd.args(["--kernel", k]);
     }
