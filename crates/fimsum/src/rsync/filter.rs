@@ -493,6 +493,13 @@ impl Filter {
         None
     }
 
+    /// A `!` rule: every rule so far goes, dir-merge rules too (rsync then reads their
+    /// files no more, and may be given the same name again).
+    fn clear(&mut self) {
+        self.rules.clear();
+        self.dir_merges.clear();
+    }
+
     /// The dir-merge rules given, in order: the walk reads their files.
     pub fn dir_merges(&self) -> &[DirMerge] {
         &self.dir_merges
@@ -535,7 +542,12 @@ impl Filter {
                     cvs: false,
                 };
                 let items = parse_merge_contents(contents, template)?;
-                apply_items(&mut self.rules, items);
+                for item in items {
+                    match item {
+                        MergeItem::Clear => self.clear(),
+                        MergeItem::Add(rule) => self.rules.push(rule),
+                    }
+                }
                 Ok(())
             }
             _ => Err(PatternError::new(rule, "not a merge rule")),
@@ -549,7 +561,7 @@ impl Filter {
     /// As for [`parse_filter_rule`], and a merge rule.
     pub fn filter_rule(&mut self, text: &[u8]) -> Result<(), PatternError> {
         match parse_filter_rule(text)? {
-            FilterRule::Clear => self.rules.clear(),
+            FilterRule::Clear => self.clear(),
             FilterRule::Add(rule) => self.rules.push(rule),
             FilterRule::Inert => {}
             FilterRule::Cvs => self.rules.push(Rule::link(Link::Cvs, text)),
@@ -652,7 +664,7 @@ impl Filter {
     fn apply(&mut self, text: &[u8], default: RuleKind) -> Result<(), PatternError> {
         match parse_old_style(text, default)? {
             Directive::Nothing => {}
-            Directive::Clear => self.rules.clear(),
+            Directive::Clear => self.clear(),
             Directive::Add(rule) => self.rules.push(rule),
         }
         Ok(())
