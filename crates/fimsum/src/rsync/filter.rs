@@ -256,6 +256,9 @@ pub enum MergeItem {
     Clear,
     /// A rule to try.
     Add(Rule),
+    /// A dir-merge rule, as written: in a merge file read when the scan starts it is added
+    /// where it stands, as rsync adds it; a per-directory file cannot hold one here.
+    DirMerge(Vec<u8>),
 }
 
 /// rsync's default CVS ignore list (its `DEFAULT_CVSIGNORE`, from the manual), split on
@@ -291,6 +294,8 @@ fn apply_items(rules: &mut Vec<Rule>, items: Vec<MergeItem>) {
         match item {
             MergeItem::Clear => rules.clear(),
             MergeItem::Add(rule) => rules.push(rule),
+            // The CVS template reads no rule syntax.
+            MergeItem::DirMerge(_) => {}
         }
     }
 }
@@ -301,8 +306,9 @@ fn apply_items(rules: &mut Vec<Rule>, items: Vec<MergeItem>) {
 /// syntax.
 ///
 /// # Errors
-/// A rule [`parse_filter_rule`] refuses, a merge rule (fimsum reads no further file from
-/// a merge file), or a line longer than 5119 bytes.
+/// A rule [`parse_filter_rule`] refuses, a `.` merge rule (fimsum reads no further file
+/// from a merge file), or a line longer than 5119 bytes. A dir-merge rule is handed back
+/// as written ([`MergeItem::DirMerge`]).
 pub fn parse_merge_contents(
     contents: &[u8],
     template: Template,
@@ -339,7 +345,8 @@ pub fn parse_merge_contents(
                 FilterRule::Add(rule) => items.push(MergeItem::Add(rule)),
                 FilterRule::Cvs => items.push(MergeItem::Add(Rule::link(Link::Cvs, piece))),
                 FilterRule::Inert => {}
-                FilterRule::Merge { .. } | FilterRule::DirMerge { .. } => {
+                FilterRule::DirMerge { .. } => items.push(MergeItem::DirMerge(piece.to_vec())),
+                FilterRule::Merge { .. } => {
                     return Err(PatternError::new(
                         piece,
                         "a merge rule inside a merge file is not emulated by fimsum",
@@ -546,6 +553,7 @@ impl Filter {
                     match item {
                         MergeItem::Clear => self.clear(),
                         MergeItem::Add(rule) => self.rules.push(rule),
+                        MergeItem::DirMerge(text) => self.filter_rule(&text)?,
                     }
                 }
                 Ok(())
@@ -617,7 +625,7 @@ impl Filter {
                     self.rules.push(Rule::new(kind, line));
                 }
                 None => match parse_filter_rule(line)? {
-                    FilterRule::Merge { .. } | FilterRule::DirMerge { .. } => {
+                    FilterRule::Merge { .. } => {
                         return Err(PatternError::new(
                             line,
                             "a merge rule inside a merge file is not emulated by fimsum",

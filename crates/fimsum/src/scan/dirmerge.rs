@@ -165,6 +165,14 @@ fn stack(
                 inherited.clear();
             }
             MergeItem::Add(rule) => own.push(rule.anchored_at(dir_abs)),
+            MergeItem::DirMerge(text) => troubles.push((
+                shown.to_vec(),
+                format!(
+                    "a dir-merge rule inside a per-directory merge file is not emulated by \
+                     fimsum: {:?}",
+                    String::from_utf8_lossy(&text)
+                ),
+            )),
         }
     }
     own.extend(inherited);
