@@ -104,3 +104,29 @@ fn cvs_names_from_the_environment_are_kept_for_check() {
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(!stdout(&out).contains(".env"), "{}", stdout(&out));
 }
+
+#[test]
+fn check_reads_the_merge_files_again_parent_directories_included() {
+    let dir = scratch();
+    let t = dir.path().join("t");
+    write(&t.join(".rsync-filter"), b"- *.log\n");
+    write(&t.join("sub/.rsync-filter"), b"- /skip/\n");
+    write(&t.join("sub/a.txt"), b"a\n");
+    write(&t.join("sub/skip/b.txt"), b"b\n");
+    let out = scan(dir.path(), &["-r", "-F", "-o", "b.fimsum", "t/sub/"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Left out by the file above the source, and by the anchored rule of the source's.
+    write(&t.join("sub/new.log"), b"new\n");
+    write(&t.join("sub/skip/c.txt"), b"c\n");
+    write(&t.join("sub/d.txt"), b"d\n");
+    let out = TestCommand::new(dir.path())
+        .args(["check", "b.fimsum", "t/sub/"])
+        .run();
+    let text = stdout(&out);
+    assert!(text.contains("added      d.txt"), "{text}");
+    assert!(
+        !text.contains("new.log") && !text.contains("skip"),
+        "{text}"
+    );
+    assert!(text.starts_with("1 added"), "{text}");
+}
