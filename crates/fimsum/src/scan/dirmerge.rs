@@ -13,6 +13,7 @@
 //! (a symlink, a FIFO, unreadable) is a problem naming it, and the walk goes on without
 //! its rules (rsync goes on without them silently, after following a symlink it trusts).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -29,9 +30,15 @@ const MERGE_FILE_LIMIT: u64 = 16 << 20;
 /// The per-directory rules in force where the walk is, by directory depth.
 #[derive(Debug, Default)]
 pub(crate) struct DirRules {
-    /// The absolute path the walk's names are relative to (rsync's `curr_dir`), without a
-    /// trailing slash; empty for `/`.
-    base: Vec<u8>,
+    /// The absolute paths the walk's names are relative to (rsync's `curr_dir`, one a
+    /// source), without a trailing slash; empty for `/`. The first is the first source's.
+    bases: Vec<Vec<u8>>,
+    /// The base of the source being added, while the walk adds its sources.
+    current: usize,
+    /// The top-level names of the sources whose base is not the first's, with their base.
+    tops: HashMap<Vec<u8>, usize>,
+    /// The walk has added all its sources: a name's base is found by its top-level name.
+    walking: bool,
     /// One entry for each directory level whose files have been read, deepest last.
     layers: Vec<Layer>,
     /// The directories above the first one listed have been read.
@@ -52,21 +59,53 @@ pub(crate) type Trouble = (Vec<u8>, String);
 impl DirRules {
     /// Rules for a walk whose names are relative to `base` (absolute, as rsync's
     /// `curr_dir` is: the current directory joined with the source's directory).
-    pub(crate) fn new(base: &[u8]) -> DirRules {
+    pub(crate) fn new() -> DirRules {
+        DirRules::default()
+    }
+
+    /// The walk adds a source whose names are relative to `base` (absolute, as rsync's
+    /// `curr_dir` is: the current directory joined with the source's directory).
+    pub(crate) fn source(&mut self, base: &[u8]) {
         let mut base = clean(base);
         if base == b"/" {
             base.clear();
         }
-        DirRules {
-            base,
-            layers: Vec::new(),
-            set_up: false,
+        self.current = match self.bases.iter().position(|b| *b == base) {
+            Some(i) => i,
+            None => {
+                self.bases.push(base);
+                self.bases.len() - 1
+            }
+        };
+    }
+
+    /// These top-level names came from the source last given to [`DirRules::source`].
+    pub(crate) fn tops<'a>(&mut self, names: impl Iterator<Item = &'a [u8]>) {
+        if self.current != 0 {
+            for name in names {
+                self.tops.entry(name.to_vec()).or_insert(self.current);
+            }
         }
     }
 
-    /// The base without its leading slash, as [`Filter::is_excluded_in`] wants it.
-    pub(crate) fn base(&self) -> &[u8] {
-        self.base.get(1..).unwrap_or_default()
+    /// All sources are added: from now on the walk is below their top level.
+    pub(crate) fn walking(&mut self) {
+        self.walking = true;
+    }
+
+    /// The absolute path `name` is relative to: its source's base.
+    fn base_abs(&self, name: &[u8]) -> &[u8] {
+        let top = name.split(|&b| b == b'/').next().unwrap_or_default();
+        let index = match self.walking {
+            false => self.current,
+            true => self.tops.get(top).copied().unwrap_or(0),
+        };
+        self.bases.get(index).map_or(&[], |b| b.as_slice())
+    }
+
+    /// The base of `name` without its leading slash, as [`Filter::is_excluded_in`] wants it.
+    pub(crate) fn base(&self, name: &[u8]) -> &[u8] {
+        self.base_abs(name).get(1..).unwrap_or_default()
     }
 
     /// The rules in force for each dir-merge rule where the walk is.
@@ -84,13 +123,19 @@ impl DirRules {
         rel: &[u8],
         depth: usize,
     ) -> Vec<Trouble> {
+        let mut troubles = Vec::new();
+        // rsync's send_file_list pushes the filters of the first `dir/` source only: the
+        // top level of a later one is listed with the first one's rules (and so are the
+        // directories below it, which inherit them).
+        if depth == 0 && self.layers.first().is_some_and(|l| l.depth == 0) {
+            return troubles;
+        }
         self.layers.retain(|l| l.depth < depth);
         let merges = filter.dir_merges();
-        let mut troubles = Vec::new();
         if merges.is_empty() {
             return troubles;
         }
-        let mut dir_abs = self.base.clone();
+        let mut dir_abs = self.base_abs(rel).to_vec();
         if !rel.is_empty() {
             dir_abs.push(b'/');
             dir_abs.extend_from_slice(rel);

@@ -479,7 +479,7 @@ impl Walker {
             pending: VecDeque::new(),
             prefetch,
             trail: follow::Trail::default(),
-            dir_rules: DirRules::new(&transfer_base(sources)),
+            dir_rules: DirRules::new(),
         };
         let mut top = Vec::new();
         let mut root: Option<Entry> = None;
@@ -488,6 +488,10 @@ impl Walker {
         let mut root_unseen = None;
         let recursive = walker.options.listing.recursive;
         for src in sources {
+            let added = top.len();
+            walker
+                .dir_rules
+                .source(&transfer_base(src, walker.selection.is_some()));
             if walker.selection.is_some() {
                 // `--files-from`: the source is the directory the names are relative to,
                 // with or without a trailing slash.
@@ -511,7 +515,11 @@ impl Walker {
             } else {
                 walker.add_item_source(src, &mut top);
             }
+            let names = top[added..].iter().map(|c| c.name.as_slice());
+            walker.dir_rules.tops(names);
         }
+        // The walk below the top level finds each name's base by its top-level name.
+        walker.dir_rules.walking();
         // What a source that could not be opened holds was not seen: the root says so, as
         // a directory that could not be read, so that a check finds it unverified, not
         // removed.
@@ -829,7 +837,7 @@ impl Walker {
         let rules = &self.dir_rules;
         self.options
             .filter
-            .is_excluded_in(name, is_dir, rules.current(), rules.base())
+            .is_excluded_in(name, is_dir, rules.current(), rules.base(name))
     }
 
     /// Whether a directory's entry is listed, given what `--files-from` wants of it and the
@@ -1450,15 +1458,12 @@ fn is_contents_source(src: &[u8]) -> bool {
         || src.ends_with(b"/..")
 }
 
-/// rsync's `curr_dir` for the first source: the current directory joined with the
-/// source's directory (a `dir/` source's own, an item's parent), the path its absolute
-/// rules and per-directory anchors are matched against.
-fn transfer_base(sources: &[Vec<u8>]) -> Vec<u8> {
-    let Some(src) = sources.first() else {
-        return Vec::new();
-    };
-    let dir = if is_contents_source(src) {
-        &src[..]
+/// rsync's `curr_dir` for a source: the current directory joined with the source's
+/// directory (a `dir/` source's own, or any with `--files-from`; an item's parent), the
+/// path its absolute rules and per-directory anchors are matched against.
+fn transfer_base(src: &[u8], files_from: bool) -> Vec<u8> {
+    let dir = if files_from || is_contents_source(src) {
+        src
     } else {
         src.iter()
             .rposition(|&b| b == b'/')
