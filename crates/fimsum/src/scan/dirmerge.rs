@@ -95,10 +95,14 @@ impl DirRules {
 
     /// The absolute path `name` is relative to: its source's base.
     fn base_abs(&self, name: &[u8]) -> &[u8] {
-        let top = name.split(|&b| b == b'/').next().unwrap_or_default();
         let index = match self.walking {
             false => self.current,
-            true => self.tops.get(top).copied().unwrap_or(0),
+            // One source, or all in one directory: no lookup per name.
+            true if self.tops.is_empty() => 0,
+            true => {
+                let top = name.split(|&b| b == b'/').next().unwrap_or_default();
+                self.tops.get(top).copied().unwrap_or(0)
+            }
         };
         self.bases.get(index).map_or(&[], |b| b.as_slice())
     }
