@@ -130,3 +130,15 @@ fn check_reads_the_merge_files_again_parent_directories_included() {
     );
     assert!(text.starts_with("1 added"), "{text}");
 }
+
+#[test]
+fn files_from_with_merge_files_is_refused_by_name() {
+    let dir = scratch();
+    write(&dir.path().join("t/a"), b"a\n");
+    write(&dir.path().join("list"), b"a\n");
+    for rules in [&["-F"][..], &["-C"], &["--filter=: .x"]] {
+        let out = scan(dir.path(), &[rules, &["--files-from=list", "t/"]].concat());
+        assert_eq!(code(&out), 64, "{rules:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--files-from with per-directory merge files"));
+    }
+}

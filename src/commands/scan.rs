@@ -41,6 +41,14 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
                     .into(),
             ));
         }
+        if walk.reads_merge_files() {
+            return Err(Error::Usage(
+                "--files-from with per-directory merge files (-F, -C, dir-merge) is not \
+                 implemented: fimsum would not list what rsync lists with them \
+                 (see docs/listing.md)"
+                    .into(),
+            ));
+        }
         if sources.len() != 1 {
             return Err(Error::Usage(
                 "--files-from takes one source: the directory its names are relative to".into(),

@@ -321,6 +321,11 @@ impl WalkOptions {
     pub fn filters(&self) -> &[FilterArg] {
         &self.filters
     }
+
+    /// Whether the walk reads per-directory merge files (dir-merge rules, `-F`, `-C`).
+    pub fn reads_merge_files(&self) -> bool {
+        !self.filter.dir_merges().is_empty()
+    }
 }
 
 /// One include/exclude option, in command-line order. `--exclude-from` is kept with the
