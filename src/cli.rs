@@ -135,9 +135,17 @@ pub struct WalkArgs {
     pub exclude_from: Vec<PathBuf>,
     /// A filter RULE in rsync's syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and
     /// `. FILE` (merge FILE's rules here); protect and risk rules change no listing.
-    /// dir-merge rules are refused (docs/listing.md).
+    /// `:`/`dir-merge FILE` reads FILE in every directory (docs/listing.md).
     #[arg(short = 'f', long, value_name = "RULE", allow_hyphen_values = true)]
     pub filter: Vec<OsString>,
+    /// Read per-directory .rsync-filter files (--filter='dir-merge /.rsync-filter'); given
+    /// twice, also leave them out (--filter='- .rsync-filter').
+    #[arg(short = 'F', action = clap::ArgAction::Count)]
+    pub rsync_filter: u8,
+    /// Leave out what CVS ignores: rsync's default list, $HOME/.cvsignore, $CVSIGNORE and
+    /// each directory's .cvsignore, after all other rules.
+    #[arg(short = 'C', long)]
+    pub cvs_exclude: bool,
     /// Read include patterns from FILE (rules apply in command-line order).
     #[arg(long, value_name = "FILE")]
     pub include_from: Vec<PathBuf>,
@@ -264,20 +272,20 @@ pub struct ListingArgs {
 /// refusal names them (exit 64) instead of calling them unknown. README lists why.
 #[derive(Args, Debug)]
 pub struct RefusedArgs {
-    /// Not implemented (rsync's -F).
-    #[arg(short = 'F', hide = true, action = clap::ArgAction::Count)]
-    pub rsync_filter: u8,
-    /// Not implemented (rsync's -C, --cvs-exclude).
-    #[arg(short = 'C', long, hide = true, action = clap::ArgAction::Count)]
-    pub cvs_exclude: u8,
+    /// Not implemented (rsync's -k, --copy-dirlinks).
+    #[arg(short = 'k', long, hide = true, action = clap::ArgAction::Count)]
+    pub copy_dirlinks: u8,
+    /// Not implemented (rsync's -m, --prune-empty-dirs).
+    #[arg(short = 'm', long, hide = true, action = clap::ArgAction::Count)]
+    pub prune_empty_dirs: u8,
 }
 
 impl RefusedArgs {
     /// The first option given that fimsum does not emulate, as rsync spells it.
     pub fn first(&self) -> Option<&'static str> {
         [
-            (self.rsync_filter > 0, "-F"),
-            (self.cvs_exclude > 0, "-C/--cvs-exclude"),
+            (self.copy_dirlinks > 0, "-k/--copy-dirlinks"),
+            (self.prune_empty_dirs > 0, "-m/--prune-empty-dirs"),
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))

@@ -99,8 +99,55 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
             rules.push((index, arg));
         }
     }
+    // -F at its place: rsync's options.c turns the first into a dir-merge rule, the second
+    // into an exclude of the files themselves.
+    if let Ok(true) = m
+        .try_contains_id("rsync_filter")
+        .map(|_| m.value_source("rsync_filter") == Some(clap::parser::ValueSource::CommandLine))
+    {
+        let spelled = [": /.rsync-filter", "- .rsync-filter"];
+        // One index for all the -F given: the second's rule follows the first's.
+        let index = m.index_of("rsync_filter").unwrap_or_default();
+        let given = usize::from(m.get_count("rsync_filter"));
+        for rule in spelled.into_iter().take(given) {
+            rules.push((index, FilterArg::Rule(rule.as_bytes().to_vec())));
+        }
+    }
     rules.sort_by_key(|(i, _)| *i);
-    Ok(rules.into_iter().map(|(_, a)| a).collect())
+    let mut filters: Vec<FilterArg> = rules.into_iter().map(|(_, a)| a).collect();
+    // -C: rsync's send_filter_list appends these after every other rule.
+    if matches!(m.try_get_one::<bool>("cvs_exclude"), Ok(Some(true))) {
+        filters.push(FilterArg::Rule(b":C".to_vec()));
+        filters.push(FilterArg::Rule(b"-C".to_vec()));
+    }
+    if filters.iter().any(uses_cvs_list) {
+        filters.insert(0, FilterArg::CvsEnvironment(cvs_environment()));
+    }
+    Ok(filters)
+}
+
+/// Does this filter argument try `-C`'s CVS ignore list?
+fn uses_cvs_list(arg: &FilterArg) -> bool {
+    use fimsum::rsync::filter::{parse_filter_rule, FilterRule};
+    matches!(arg, FilterArg::Rule(rule) if matches!(parse_filter_rule(rule), Ok(FilterRule::Cvs)))
+}
+
+/// What rsync's get_cvs_excludes adds to the default CVS ignore list: `$HOME/.cvsignore`
+/// (if it can be read), then `$CVSIGNORE`.
+fn cvs_environment() -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut words = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        let path = std::path::Path::new(&home).join(".cvsignore");
+        if let Ok(contents) = read_filter_file(&path) {
+            words.extend_from_slice(&contents);
+        }
+    }
+    words.push(b'\n');
+    if let Some(more) = std::env::var_os("CVSIGNORE") {
+        words.extend_from_slice(more.as_bytes());
+    }
+    words
 }
 
 /// A `--filter` rule; a merge rule's file is read now, and kept with the rule.

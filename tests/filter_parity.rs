@@ -614,3 +614,180 @@ fn filter_matches_rsync_on_random_rules() -> io::Result<()> {
         .collect();
     check_all("random", &cases)
 }
+
+/// The dir-merge rules the random per-directory cases draw from: each modifier, a name
+/// with a `/` (so that the directory above the source is read first), and a name given
+/// twice.
+const DIR_MERGE_RULES: &[(&str, Template)] = &[
+    (": .dm", Template::Rules),
+    (":e .dm", Template::Rules),
+    (":n .dm", Template::Rules),
+    ("dir-merge,ne_.dm", Template::Rules),
+    (":- .dm", Template::Patterns),
+    (":+ .dm", Template::Patterns),
+    (":en- .dm", Template::Patterns),
+    (":w- .dm", Template::Words),
+    (":w .dm", Template::WordRules),
+    (": /.dm", Template::Rules),
+    (": ../.dm", Template::Rules),
+    (":C", Template::Cvs),
+];
+
+/// How a random per-directory file is written.
+#[derive(Clone, Copy, Debug)]
+enum Template {
+    /// Lines of rules in full syntax.
+    Rules,
+    /// Lines of bare patterns.
+    Patterns,
+    /// Patterns separated by spaces, tabs and newlines.
+    Words,
+    /// Rules (with `_` as separator) separated by whitespace.
+    WordRules,
+    /// A `.cvsignore`: words.
+    Cvs,
+}
+
+/// The directories that may get a per-directory file ("" is the source itself, ".." the
+/// directory above it).
+const MERGE_DIRS: &[&str] = &["..", "", "sub", "sub/deep", "foo", "a/b", "x/foo"];
+
+/// One random per-directory file's contents.
+fn random_dir_file(rng: &mut Rng, template: Template) -> Vec<u8> {
+    let mut contents = Vec::new();
+    for _ in 0..=rng.below(3) {
+        match template {
+            Template::Rules => {
+                if rng.below(6) == 0 {
+                    contents.extend_from_slice(b"# comment");
+                } else {
+                    contents.extend(random_rule(rng));
+                }
+                contents.push(if rng.below(4) == 0 { b'\r' } else { b'\n' });
+            }
+            Template::Patterns => {
+                contents.extend(random_pattern(rng));
+                contents.push(b'\n');
+            }
+            Template::Words | Template::Cvs | Template::WordRules => {
+                let mut word = random_pattern(rng);
+                word.retain(|b| !b.is_ascii_whitespace());
+                if word.is_empty() {
+                    continue;
+                }
+                if let Template::WordRules = template {
+                    let prefix: &[u8] = rng.pick(&[&b"-_"[..], b"+_", b"H_", b"-!_"]);
+                    word.splice(0..0, prefix.iter().copied());
+                }
+                contents.extend(word);
+                contents.push(rng.pick(b" \t\n"));
+            }
+        }
+    }
+    contents
+}
+
+/// What the fimsum binary lists for `source` with these `--filter` rules (`scan -rl`, the
+/// names rsync -a lists), or Err when it reports a problem.
+fn run_fimsum(source: &OsStr, rules: &[Vec<u8>]) -> Result<Names, String> {
+    let mut cmd = crate::util::fimsum();
+    cmd.env("LC_ALL", "C")
+        .env("HOME", "/nonexistent")
+        .env("CVSIGNORE", "")
+        .args(["scan", "-rl", "--cc", "md5"]);
+    for rule in rules {
+        let mut arg = b"--filter=".to_vec();
+        arg.extend_from_slice(rule);
+        cmd.arg(OsString::from_vec(arg));
+    }
+    let output = cmd.arg(source).output().map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(stderr(&output));
+    }
+    Ok(output
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|line| line.len() > 33)
+        // "%n %C": the md5 (or a directory's blanks) is the last 33 bytes.
+        .map(|line| {
+            let name = unescape(&line[..line.len() - 33]);
+            name.strip_suffix(b"/").map(<[u8]>::to_vec).unwrap_or(name)
+        })
+        .filter(|name| name != b".")
+        .collect())
+}
+
+/// Random per-directory merge files (each modifier, inheritance, `!` in a file, anchored
+/// rules, the directory above the source) list in fimsum's walk what they list in rsync.
+#[test]
+fn dir_merge_files_match_rsync_on_random_rules() -> io::Result<()> {
+    if !rsync_available("the rsync dir-merge parity test") {
+        return Ok(());
+    }
+    let count = std::env::var("FIMSUM_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let mut rng = Rng::new(0x51ed_270b_a3f1_c0de);
+    let (mut same, mut rejected, mut failures) = (0, 0, Vec::new());
+    for _ in 0..count {
+        let work = TempDir::new("dirmerge")?;
+        let root = work.0.join("root");
+        fs::create_dir(&root)?;
+        build_tree(&root)?;
+        let (rule, template) = rng.pick(DIR_MERGE_RULES);
+        let file = if let Template::Cvs = template {
+            ".cvsignore"
+        } else {
+            ".dm"
+        };
+        let mut written = Vec::new();
+        for dir in MERGE_DIRS {
+            if rng.below(2) == 0 {
+                let contents = random_dir_file(&mut rng, template);
+                fs::write(root.join(dir).join(file), &contents)?;
+                written.push((dir, String::from_utf8_lossy(&contents).into_owned()));
+            }
+        }
+        let mut rules = vec![rule.as_bytes().to_vec()];
+        for _ in 0..rng.below(3) {
+            let other = random_rule(&mut rng);
+            if rng.below(2) == 0 {
+                rules.push(other);
+            } else {
+                rules.insert(0, other);
+            }
+        }
+        let opts: Vec<Opt> = rules.iter().cloned().map(Opt::Rule).collect();
+        let mut source = root.as_os_str().to_owned();
+        // Without the slash the names start with "root/" and the top-level entry is the
+        // directory itself, listed before its own file is read.
+        let top_dir = rng.below(3) == 0;
+        if !top_dir {
+            source.push("/");
+        }
+        let theirs = run_rsync(&work.0, &opts, &source);
+        let ours = run_fimsum(&source, &rules);
+        let diff = match (theirs, ours) {
+            (Err(_), Err(_)) => {
+                rejected += 1;
+                continue;
+            }
+            (Ok(theirs), Ok(ours)) if theirs == ours => {
+                same += 1;
+                continue;
+            }
+            (Ok(theirs), Ok(ours)) => format!(
+                "only rsync: {:?}\n  only fimsum: {:?}",
+                show(&theirs.difference(&ours).cloned().collect()),
+                show(&ours.difference(&theirs).cloned().collect())
+            ),
+            (Err(e), Ok(_)) => format!("rsync failed, fimsum did not: {e}"),
+            (Ok(_), Err(e)) => format!("fimsum failed, rsync did not: {e}"),
+        };
+        failures.push(format!("{rules:?} {source:?} files {written:?}:\n  {diff}"));
+    }
+    println!("dir-merge: {count} cases: {same} agree, {rejected} rejected by both");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}

@@ -10,6 +10,7 @@ mod busy;
 mod cli;
 mod consistency;
 mod copies;
+mod dir_merge;
 mod dist;
 mod filter_parity;
 mod fleet;

@@ -784,7 +784,7 @@ _fimsum() {
             return 0
             ;;
         fimsum__subcmd__scan)
-            opts="-o -x -f -0 -R -a -r -l -D -t -p -g -L -H -n -F -C -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --filter --include-from --from0 --files-from --relative --no-implied-dirs --archive --recursive --no-r --no-recursive --links --no-l --no-links --no-D --devices --no-devices --specials --no-specials --times --perms --group --owner --max-size --min-size --copy-links --copy-unsafe-links --safe-links --hard-links --no-H --no-hard-links --dry-run --cvs-exclude --threads --kernel --quiet --verbose --no-attrs --help"
+            opts="-o -x -f -F -C -0 -R -a -r -l -D -t -p -g -L -H -n -k -m -q -v -h --cc --checksum-choice --output --digest --sign-key --generation --ioc --one-file-system --exclude --include --exclude-from --filter --cvs-exclude --include-from --from0 --files-from --relative --no-implied-dirs --archive --recursive --no-r --no-recursive --links --no-l --no-links --no-D --devices --no-devices --specials --no-specials --times --perms --group --owner --max-size --min-size --copy-links --copy-unsafe-links --safe-links --hard-links --no-H --no-hard-links --dry-run --copy-dirlinks --prune-empty-dirs --threads --kernel --quiet --verbose --no-attrs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -50,7 +50,7 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l ioc -d 'A list of
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude -d 'Exclude entries matching PATTERN (rsync pattern rules)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include -d 'Don\'t exclude entries matching PATTERN (rules apply in command-line order)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l exclude-from -d 'Read exclude patterns from FILE' -r -F
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'A filter RULE in rsync\'s syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and `. FILE` (merge FILE\'s rules here); protect and risk rules change no listing. dir-merge rules are refused (docs/listing.md)' -r
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s f -l filter -d 'A filter RULE in rsync\'s syntax: `- PATTERN`, `+ PATTERN`, `hide`, `show`, `!`, and `. FILE` (merge FILE\'s rules here); protect and risk rules change no listing. `:`/`dir-merge FILE` reads FILE in every directory (docs/listing.md)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l include-from -d 'Read include patterns from FILE (rules apply in command-line order)' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l files-from -d 'List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync\'s implied -R); a listed directory is entered only with -r, which -a does not imply here' -r -F
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l max-size -d 'Leave out regular files larger than SIZE (rsync\'s units: 100, 10k, 1.5M, 1MB, 1G-1)' -r
@@ -58,6 +58,8 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l min-size -d 'Leav
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l threads -d 'Hashing threads, at most 1024 (default, or 0: one per core)' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l kernel -d 'MD5 implementation: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel' -r
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s x -l one-file-system -d 'Don\'t cross filesystem boundaries: a mount point is listed, not entered; given twice (-xx), mount points are left out too'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s F -d 'Read per-directory .rsync-filter files (--filter=\'dir-merge /.rsync-filter\'); given twice, also leave them out (--filter=\'- .rsync-filter\')'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s C -l cvs-exclude -d 'Leave out what CVS ignores: rsync\'s default list, $HOME/.cvsignore, $CVSIGNORE and each directory\'s .cvsignore, after all other rules'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s 0 -l from0 -d 'The --exclude-from, --include-from and --files-from files are NUL-separated'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s R -l relative -d 'Name each entry by its path as given (rsync\'s -R): the directories above a source are listed too, and a `/./` in a source says where that path starts (`a/./b/c` lists `b/c` from `a`)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-implied-dirs -d 'With --files-from or -R: list only the names, not the directories above them'
@@ -82,8 +84,8 @@ complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l safe-links -d 'Le
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s H -l hard-links -d 'Print the names of one inode where rsync\'s -H prints them: each group at its last name, the others after it latest first (docs/listing.md). -a does not imply it'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-hard-links -l no-H -d 'Undo an earlier -H (the last of -H and --no-H counts)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s n -l dry-run -d 'rsync\'s -n: accepted and changes nothing, since fimsum never copies anything'
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s F -d 'Not implemented (rsync\'s -F)'
-complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s C -l cvs-exclude -d 'Not implemented (rsync\'s -C, --cvs-exclude)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s k -l copy-dirlinks -d 'Not implemented (rsync\'s -k, --copy-dirlinks)'
+complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s m -l prune-empty-dirs -d 'Not implemented (rsync\'s -m, --prune-empty-dirs)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s q -l quiet -d 'No progress display (it is shown only when stderr is a terminal anyway)'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -s v -l verbose -d 'List every entry on stderr as it is done'
 complete -c fimsum -n "__fish_fimsum_using_subcommand scan" -l no-attrs -d 'Do not record security attributes (capabilities, inode flags, ACLs, SELinux label, xattrs): two system calls fewer per file; a check reports them "not recorded"'

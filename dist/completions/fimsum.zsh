@@ -41,8 +41,8 @@ _arguments "${_arguments_options[@]}" : \
 '*--exclude=[Exclude entries matching PATTERN (rsync pattern rules)]:PATTERN:_default' \
 '*--include=[Don'\''t exclude entries matching PATTERN (rules apply in command-line order)]:PATTERN:_default' \
 '*--exclude-from=[Read exclude patterns from FILE]:FILE:_files' \
-'*-f+[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (docs/listing.md)]:RULE:_default' \
-'*--filter=[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. dir-merge rules are refused (docs/listing.md)]:RULE:_default' \
+'*-f+[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. \`\:\`/\`dir-merge FILE\` reads FILE in every directory (docs/listing.md)]:RULE:_default' \
+'*--filter=[A filter RULE in rsync'\''s syntax\: \`- PATTERN\`, \`+ PATTERN\`, \`hide\`, \`show\`, \`!\`, and \`. FILE\` (merge FILE'\''s rules here); protect and risk rules change no listing. \`\:\`/\`dir-merge FILE\` reads FILE in every directory (docs/listing.md)]:RULE:_default' \
 '*--include-from=[Read include patterns from FILE (rules apply in command-line order)]:FILE:_files' \
 '--files-from=[List exactly the names in FILE, relative to the one source directory, with the directories above them (rsync'\''s implied -R); a listed directory is entered only with -r, which -a does not imply here]:FILE:_files' \
 '--max-size=[Leave out regular files larger than SIZE (rsync'\''s units\: 100, 10k, 1.5M, 1MB, 1G-1)]:SIZE:_default' \
@@ -51,6 +51,9 @@ _arguments "${_arguments_options[@]}" : \
 '--kernel=[MD5 implementation\: auto (the best this CPU has), scalar, avx2 or avx512 (a kernel the CPU lacks is an error). The digests are the same with every kernel]:KERNEL:_default' \
 '*-x[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
 '*--one-file-system[Don'\''t cross filesystem boundaries\: a mount point is listed, not entered; given twice (-xx), mount points are left out too]' \
+'*-F[Read per-directory .rsync-filter files (--filter='\''dir-merge /.rsync-filter'\''); given twice, also leave them out (--filter='\''- .rsync-filter'\'')]' \
+'-C[Leave out what CVS ignores\: rsync'\''s default list, \$HOME/.cvsignore, \$CVSIGNORE and each directory'\''s .cvsignore, after all other rules]' \
+'--cvs-exclude[Leave out what CVS ignores\: rsync'\''s default list, \$HOME/.cvsignore, \$CVSIGNORE and each directory'\''s .cvsignore, after all other rules]' \
 '-0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
 '--from0[The --exclude-from, --include-from and --files-from files are NUL-separated]' \
 '-R[Name each entry by its path as given (rsync'\''s -R)\: the directories above a source are listed too, and a \`/./\` in a source says where that path starts (\`a/./b/c\` lists \`b/c\` from \`a\`)]' \
@@ -89,9 +92,10 @@ _arguments "${_arguments_options[@]}" : \
 '*--no-H[Undo an earlier -H (the last of -H and --no-H counts)]' \
 '-n[rsync'\''s -n\: accepted and changes nothing, since fimsum never copies anything]' \
 '--dry-run[rsync'\''s -n\: accepted and changes nothing, since fimsum never copies anything]' \
-'*-F[Not implemented (rsync'\''s -F)]' \
-'*-C[Not implemented (rsync'\''s -C, --cvs-exclude)]' \
-'*--cvs-exclude[Not implemented (rsync'\''s -C, --cvs-exclude)]' \
+'*-k[Not implemented (rsync'\''s -k, --copy-dirlinks)]' \
+'*--copy-dirlinks[Not implemented (rsync'\''s -k, --copy-dirlinks)]' \
+'*-m[Not implemented (rsync'\''s -m, --prune-empty-dirs)]' \
+'*--prune-empty-dirs[Not implemented (rsync'\''s -m, --prune-empty-dirs)]' \
 '(-v --verbose)-q[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '(-v --verbose)--quiet[No progress display (it is shown only when stderr is a terminal anyway)]' \
 '-v[List every entry on stderr as it is done]' \

@@ -15,10 +15,7 @@ use crate::cli::ScanArgs;
 
 pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<Status> {
     if let Some(option) = args.walk.refused.first() {
-        return Err(Error::Usage(format!(
-            "{option} is not implemented: fimsum would not list what rsync lists with it \
-             (see docs/listing.md)"
-        )));
+        return Err(not_implemented(option));
     }
     let sources: Vec<Vec<u8>> = args.paths.into_iter().map(OsStringExt::into_vec).collect();
     let mut walk = WalkOptions::new(args.walk.one_file_system, filters)
@@ -42,10 +39,11 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     walk.listing.relative = args.walk.relative && args.walk.files_from.is_none();
     if walk.listing.relative {
         if walk.listing.follow.copy_unsafe_links {
-            return Err(Error::Usage(
-                "--copy-unsafe-links with -R is not implemented: fimsum would not list \
-                 what rsync lists with it (see docs/listing.md)"
-                    .into(),
+            return Err(not_implemented("--copy-unsafe-links with -R"));
+        }
+        if walk.reads_merge_files() {
+            return Err(not_implemented(
+                "-R with per-directory merge files (-F, -C, dir-merge)",
             ));
         }
         let plan = fimsum::scan::walk::relative::plan(&sources)
@@ -61,10 +59,11 @@ pub fn run(args: ScanArgs, filters: Vec<FilterArg>, charset: Charset) -> Result<
     }
     if let Some(path) = &args.walk.files_from {
         if walk.listing.follow.copy_unsafe_links {
-            return Err(Error::Usage(
-                "--copy-unsafe-links with --files-from is not implemented: fimsum would \
-                 not list what rsync lists with it (see docs/listing.md)"
-                    .into(),
+            return Err(not_implemented("--copy-unsafe-links with --files-from"));
+        }
+        if walk.reads_merge_files() {
+            return Err(not_implemented(
+                "--files-from with per-directory merge files (-F, -C, dir-merge)",
             ));
         }
         if sources.len() != 1 {
@@ -160,4 +159,13 @@ pub(super) fn read_names_file(path: &std::path::Path) -> Result<Vec<u8>> {
     fimsum::input::open_file(path)
         .and_then(|file| fimsum::input::read_bounded(file, NAMES_LIMIT, "file list"))
         .map_err(no_input)
+}
+
+/// The refusal of an rsync option, or a combination of options, that fimsum does not
+/// emulate (exit 64).
+fn not_implemented(what: &str) -> Error {
+    Error::Usage(format!(
+        "{what} is not implemented: fimsum would not list what rsync lists with it \
+         (see docs/listing.md)"
+    ))
 }

@@ -920,3 +920,46 @@ fn hard_links_ride_as_listing_option_3() {
         "out of order"
     );
 }
+
+/// `-C`'s names from the environment (filter kind 8) and the dir-merge rules come back as
+/// they went in, so that `check` rescans with the same CVS ignore list and the same
+/// per-directory rules.
+#[test]
+fn cvs_environment_and_dir_merge_rules_round_trip() {
+    use crate::scan::walk::FilterArg;
+    let filters = vec![
+        FilterArg::CvsEnvironment(b"*.local\n! extra".to_vec()),
+        FilterArg::Rule(b": /.rsync-filter".to_vec()),
+        FilterArg::Rule(b":C".to_vec()),
+        FilterArg::Rule(b"-C".to_vec()),
+    ];
+    let header = Header {
+        algorithm: Algorithm::Md5,
+        origin: Origin::Scan,
+        sources: vec![b"src/".to_vec()],
+        roots: vec![b"/src/".to_vec()],
+        one_file_system: OneFileSystem::OFF,
+        filters: filters.clone(),
+        host: "h".into(),
+        created: Timestamp::default(),
+        generation: 1,
+        fimsum_version: "0.1.0".into(),
+        extra_digests: Vec::new(),
+        skip_fs: None,
+        listing: Some(crate::scan::walk::Listing::ARCHIVE),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cvs");
+    let mut writer = BaselineWriter::create(&path, &header).unwrap();
+    writer
+        .append(&entry(".", Kind::Dir, Content::NotAFile))
+        .unwrap();
+    writer.finish().unwrap();
+    let base = Baseline::open(&path).unwrap();
+    assert_eq!(base.header.filters, filters);
+    assert_eq!(
+        FilterArg::from_code(8, b"x".to_vec()),
+        Some(FilterArg::CvsEnvironment(b"x".to_vec()))
+    );
+    assert_eq!(FilterArg::from_code(9, Vec::new()), None);
+}

@@ -38,6 +38,8 @@
 
 use std::error::Error;
 use std::fmt;
+#[cfg(test)]
+use std::sync::Arc;
 
 /// rsync discards any filter whose pattern is this long or longer (Linux's
 /// `MAXPATHLEN`).
@@ -92,6 +94,24 @@ pub struct Rule {
     text: Vec<u8>,
     dir_only: bool,
     matcher: Matcher,
+    /// rsync's `/` modifier, or an anchored rule of a per-directory merge file: the pattern
+    /// is matched against the entry's absolute path (see [`Rule::matches_at`]).
+    abs: bool,
+    /// A rule that stands for a list of rules kept elsewhere: a dir-merge rule's current
+    /// per-directory rules, or `-C`'s CVS ignore list.
+    link: Link,
+}
+
+/// What list a placeholder rule stands for, tried in its place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    /// An ordinary rule.
+    None,
+    /// The rules the walk has read for the dir-merge rule with this index
+    /// ([`Filter::dir_merges`]).
+    DirMerge(usize),
+    /// `-C`: rsync's CVS ignore list ([`Filter::cvs_rules`]).
+    Cvs,
 }
 
 impl Rule {
@@ -109,7 +129,48 @@ impl Rule {
             text: pattern.to_vec(),
             dir_only,
             matcher: Matcher::compile(body),
+            abs: false,
+            link: Link::None,
         }
+    }
+
+    /// A placeholder for the list `link` names.
+    fn link(link: Link, text: &[u8]) -> Rule {
+        let mut rule = Rule::new(RuleKind::Exclude, b"");
+        rule.text = text.to_vec();
+        rule.link = link;
+        rule
+    }
+
+    /// This rule read from a per-directory merge file of the directory at `dir` (absolute,
+    /// without a trailing slash; empty for `/`): rsync's `XFLG_ANCHORED2ABS`, an anchored
+    /// pattern becomes that directory's absolute path followed by the pattern, matched
+    /// against absolute paths. Other rules are unchanged.
+    pub fn anchored_at(self, dir: &[u8]) -> Rule {
+        if self.abs || self.link != Link::None || self.text.first() != Some(&b'/') {
+            return self;
+        }
+        let mut text = dir.to_vec();
+        text.extend_from_slice(&self.text);
+        let mut rule = Rule::new(self.kind, &text);
+        rule.negate = self.negate;
+        rule.abs = true;
+        rule
+    }
+
+    /// [`Rule::matches`], for a walk whose names are relative to `base` (the absolute path
+    /// rsync's `curr_dir` holds, without its leading slash): a rule with rsync's
+    /// `FILTRULE_ABS_PATH` is matched against `base/name`, unless its pattern looks at the
+    /// last component only (rsync tests that first).
+    pub fn matches_at(&self, name: &[u8], is_dir: bool, base: &[u8]) -> bool {
+        if !self.abs || base.is_empty() || self.matcher.last_component_only() || name.is_empty() {
+            return self.matches(name, is_dir);
+        }
+        let mut full = Vec::with_capacity(base.len() + 1 + name.len());
+        full.extend_from_slice(base);
+        full.push(b'/');
+        full.extend_from_slice(name);
+        self.matches(&full, is_dir)
     }
 
     /// Whether this rule includes or excludes what it matches.
@@ -125,7 +186,7 @@ impl Rule {
     /// Does this rule match `name` (same conventions as
     /// [`Filter::is_excluded`])?
     pub fn matches(&self, name: &[u8], is_dir: bool) -> bool {
-        if name.is_empty() {
+        if name.is_empty() || self.link != Link::None {
             return false;
         }
         // rsync's rule_matches: a directory-only rule "does not match" a non-directory,
@@ -151,6 +212,150 @@ impl fmt::Display for Rule {
 #[derive(Default, Clone, Debug)]
 pub struct Filter {
     rules: Vec<Rule>,
+    /// The dir-merge rules, in the order they were given; [`Link::DirMerge`] rules index it.
+    dir_merges: Vec<DirMerge>,
+    /// `-C`'s list when the environment added to it ([`Filter::cvs_environment`]).
+    cvs: Option<Vec<Rule>>,
+}
+
+/// How a merge file's contents are read: rsync's template rule for them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Template {
+    /// `-`/`+` modifier: every rule is a pattern of this kind (no prefixes read).
+    pub kind: Option<RuleKind>,
+    /// `w`: rules are split on whitespace instead of lines, and no comments are skipped.
+    pub word_split: bool,
+    /// `C`: a `!` word clears the list (it is a pattern with `-` or `+` alone).
+    pub cvs: bool,
+}
+
+/// A `dir-merge`/`:` rule: the file of that name is read in every directory the walk
+/// lists, its rules tried where this rule stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirMerge {
+    /// The file's name as given (a name with a `/` also names where the scan of the
+    /// directories above the transfer starts; see [`crate::scan::dirmerge`]).
+    pub file: Vec<u8>,
+    /// How its contents are read.
+    pub template: Template,
+    /// `n` (and `C`): a directory's rules are not inherited by its subdirectories.
+    pub no_inherit: bool,
+}
+
+impl DirMerge {
+    /// The name looked for in each directory: rsync keeps the last component only.
+    pub fn name(&self) -> &[u8] {
+        last_component(&self.file)
+    }
+}
+
+/// One rule of a merge file, as [`parse_merge_contents`] reads it.
+#[derive(Debug)]
+pub enum MergeItem {
+    /// A `!` rule: the rules of this list so far, inherited ones included, are dropped.
+    Clear,
+    /// A rule to try.
+    Add(Rule),
+    /// A dir-merge rule, as written: in a merge file read when the scan starts it is added
+    /// where it stands, as rsync adds it; a per-directory file cannot hold one here.
+    DirMerge(Vec<u8>),
+}
+
+/// rsync's default CVS ignore list (its `DEFAULT_CVSIGNORE`, from the manual), split on
+/// whitespace like all CVS ignore names.
+const DEFAULT_CVSIGNORE: &[u8] = b"RCS SCCS CVS CVS.adm RCSLOG cvslog.* tags TAGS .make.state \
+.nse_depinfo *~ #* .#* ,* _$* *$ *.old *.bak *.BAK *.orig *.rej .del-* *.a *.olb *.o *.obj *.so \
+*.exe *.Z *.elc *.ln core .svn/ .git/ .hg/ .bzr/";
+
+/// The template of `-C`'s list and of `:C` files: exclude patterns split on whitespace.
+const CVS_TEMPLATE: Template = Template {
+    kind: Some(RuleKind::Exclude),
+    word_split: true,
+    cvs: true,
+};
+
+/// rsync's CVS ignore list from its default names alone.
+fn default_cvs_rules() -> &'static [Rule] {
+    static RULES: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| {
+        let mut rules = Vec::new();
+        apply_items(&mut rules, cvs_items(DEFAULT_CVSIGNORE));
+        rules
+    })
+}
+
+fn cvs_items(words: &[u8]) -> Vec<MergeItem> {
+    // The template reads no rule syntax, so nothing in it can fail.
+    parse_merge_contents(words, CVS_TEMPLATE).unwrap_or_default()
+}
+
+fn apply_items(rules: &mut Vec<Rule>, items: Vec<MergeItem>) {
+    for item in items {
+        match item {
+            MergeItem::Clear => rules.clear(),
+            MergeItem::Add(rule) => rules.push(rule),
+            // The CVS template reads no rule syntax.
+            MergeItem::DirMerge(_) => {}
+        }
+    }
+}
+
+/// The rules of a merge file read with `template`: lines (LF, CR or CR LF) or, with
+/// `word_split`, whitespace-separated words; blank ones skipped, and in line mode those
+/// starting with `#` or `;`. Each is a pattern of the template's kind or a rule in full
+/// syntax.
+///
+/// # Errors
+/// A rule [`parse_filter_rule`] refuses, a `.` merge rule (fimsum reads no further file
+/// from a merge file), or a line longer than 5119 bytes. A dir-merge rule is handed back
+/// as written ([`MergeItem::DirMerge`]).
+pub fn parse_merge_contents(
+    contents: &[u8],
+    template: Template,
+) -> Result<Vec<MergeItem>, PatternError> {
+    let mut items = Vec::new();
+    let pieces: Vec<&[u8]> = if template.word_split {
+        contents
+            .split(|b| b.is_ascii_whitespace() || *b == 0x0b)
+            .collect()
+    } else {
+        contents.split(|b| *b == b'\n' || *b == b'\r').collect()
+    };
+    for piece in pieces {
+        if piece.len() > MAX_LINE_LEN {
+            return Err(PatternError::new(piece, "filter line too long"));
+        }
+        let piece = piece.split(|&b| b == 0).next().unwrap_or_default();
+        if piece.is_empty() || (!template.word_split && matches!(piece[0], b';' | b'#')) {
+            continue;
+        }
+        match template.kind {
+            Some(_) if template.cvs && piece == b"!" => items.push(MergeItem::Clear),
+            Some(kind) => {
+                if piece.len() >= MAX_PATTERN_LEN {
+                    return Err(PatternError::new(
+                        piece,
+                        "filter pattern too long (rsync would discard it)",
+                    ));
+                }
+                items.push(MergeItem::Add(Rule::new(kind, piece)));
+            }
+            None => match parse_filter_rule(piece)? {
+                FilterRule::Clear => items.push(MergeItem::Clear),
+                FilterRule::Add(rule) => items.push(MergeItem::Add(rule)),
+                FilterRule::Cvs => items.push(MergeItem::Add(Rule::link(Link::Cvs, piece))),
+                FilterRule::Inert => {}
+                FilterRule::DirMerge { .. } => items.push(MergeItem::DirMerge(piece.to_vec())),
+                FilterRule::Merge { .. } => {
+                    return Err(PatternError::new(
+                        piece,
+                        "a merge rule inside a merge file is not emulated by fimsum",
+                    ))
+                }
+            },
+        }
+    }
+    Ok(items)
 }
 
 /// What one old-style rule string asks for.
@@ -253,10 +458,108 @@ impl Filter {
     /// The first matching rule decides; an excluded directory's contents
     /// must not be offered at all (rsync never looks inside it).
     pub fn is_excluded(&self, name: &[u8], is_dir: bool) -> bool {
-        self.rules
-            .iter()
-            .find(|rule| rule.matches(name, is_dir))
-            .is_some_and(|rule| rule.kind == RuleKind::Exclude)
+        self.is_excluded_in(name, is_dir, &[] as &[Vec<Rule>], b"")
+    }
+
+    /// [`Filter::is_excluded`] in a directory of the walk: `per_dir[i]` holds the rules
+    /// in force there for dir-merge rule `i` ([`Filter::dir_merges`]; missing ones are
+    /// empty), and `base` is the absolute path the names are relative to, without its
+    /// leading slash (for rules matched on absolute paths).
+    pub fn is_excluded_in<L: AsRef<[Rule]>>(
+        &self,
+        name: &[u8],
+        is_dir: bool,
+        per_dir: &[L],
+        base: &[u8],
+    ) -> bool {
+        self.decide(&self.rules, name, is_dir, per_dir, base) == Some(RuleKind::Exclude)
+    }
+
+    /// rsync's `check_filter`: the first rule of `rules` that matches, a placeholder's
+    /// list tried in its place.
+    fn decide<L: AsRef<[Rule]>>(
+        &self,
+        rules: &[Rule],
+        name: &[u8],
+        is_dir: bool,
+        per_dir: &[L],
+        base: &[u8],
+    ) -> Option<RuleKind> {
+        for rule in rules {
+            let found = match rule.link {
+                Link::None => rule.matches_at(name, is_dir, base).then_some(rule.kind),
+                Link::DirMerge(i) => per_dir
+                    .get(i)
+                    .and_then(|list| self.decide(list.as_ref(), name, is_dir, per_dir, base)),
+                Link::Cvs => self.decide(self.cvs_rules(), name, is_dir, per_dir, base),
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+
+    /// A `!` rule: every rule so far goes, dir-merge rules too (rsync then reads their
+    /// files no more, and may be given the same name again).
+    fn clear(&mut self) {
+        self.rules.clear();
+        self.dir_merges.clear();
+    }
+
+    /// The dir-merge rules given, in order: the walk reads their files.
+    pub fn dir_merges(&self) -> &[DirMerge] {
+        &self.dir_merges
+    }
+
+    /// `-C`'s list: rsync's default names, then those of `$HOME/.cvsignore` and
+    /// `$CVSIGNORE` if [`Filter::cvs_environment`] gave them.
+    pub fn cvs_rules(&self) -> &[Rule] {
+        self.cvs.as_deref().unwrap_or_else(|| default_cvs_rules())
+    }
+
+    /// The names `-C` adds from the environment (`$HOME/.cvsignore`'s contents, then
+    /// `$CVSIGNORE`, whitespace-separated; a `!` clears the list so far), resolved when
+    /// the scan was asked for so that a check uses the same list.
+    pub fn cvs_environment(&mut self, words: &[u8]) {
+        let mut rules = default_cvs_rules().to_vec();
+        apply_items(&mut rules, cvs_items(words));
+        self.cvs = Some(rules);
+    }
+
+    /// `--filter='. FILE'` (or `merge` with modifiers) with the file's `contents`.
+    ///
+    /// # Errors
+    /// As for [`Filter::merge`], and a rule that is not a merge rule.
+    pub fn merge_rule(&mut self, rule: &[u8], contents: &[u8]) -> Result<(), PatternError> {
+        match parse_filter_rule(rule)? {
+            FilterRule::Merge {
+                file,
+                kind,
+                word_split,
+                exclude_self,
+            } => {
+                if exclude_self {
+                    self.rules
+                        .push(Rule::new(RuleKind::Exclude, last_component(&file)));
+                }
+                let template = Template {
+                    kind,
+                    word_split,
+                    cvs: false,
+                };
+                let items = parse_merge_contents(contents, template)?;
+                for item in items {
+                    match item {
+                        MergeItem::Clear => self.clear(),
+                        MergeItem::Add(rule) => self.rules.push(rule),
+                        MergeItem::DirMerge(text) => self.filter_rule(&text)?,
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(PatternError::new(rule, "not a merge rule")),
+        }
     }
 
     /// `--filter RULE` (`-f`), in rsync's full rule syntax. A merge rule cannot be given
@@ -266,9 +569,25 @@ impl Filter {
     /// As for [`parse_filter_rule`], and a merge rule.
     pub fn filter_rule(&mut self, text: &[u8]) -> Result<(), PatternError> {
         match parse_filter_rule(text)? {
-            FilterRule::Clear => self.rules.clear(),
+            FilterRule::Clear => self.clear(),
             FilterRule::Add(rule) => self.rules.push(rule),
             FilterRule::Inert => {}
+            FilterRule::Cvs => self.rules.push(Rule::link(Link::Cvs, text)),
+            FilterRule::DirMerge {
+                merge,
+                exclude_self,
+            } => {
+                if exclude_self {
+                    self.rules.push(Rule::new(RuleKind::Exclude, merge.name()));
+                }
+                // rsync's add_rule: a file name already read per directory is not added
+                // again.
+                if !self.dir_merges.iter().any(|m| m.name() == merge.name()) {
+                    let link = Link::DirMerge(self.dir_merges.len());
+                    self.rules.push(Rule::link(link, text));
+                    self.dir_merges.push(merge);
+                }
+            }
             FilterRule::Merge { .. } => {
                 return Err(PatternError::new(
                     text,
@@ -353,7 +672,7 @@ impl Filter {
     fn apply(&mut self, text: &[u8], default: RuleKind) -> Result<(), PatternError> {
         match parse_old_style(text, default)? {
             Directive::Nothing => {}
-            Directive::Clear => self.rules.clear(),
+            Directive::Clear => self.clear(),
             Directive::Add(rule) => self.rules.push(rule),
         }
         Ok(())
@@ -378,7 +697,20 @@ pub enum FilterRule {
         file: Vec<u8>,
         /// All lines are patterns of this kind (`.-`, `.+`); `None`: full rule syntax.
         kind: Option<RuleKind>,
+        /// `w`: the rules are split on whitespace.
+        word_split: bool,
+        /// `e`: the file's own name is excluded, by a rule before its rules.
+        exclude_self: bool,
     },
+    /// `:`/`dir-merge FILE`: FILE is read in every directory listed, its rules tried here.
+    DirMerge {
+        /// The rule.
+        merge: DirMerge,
+        /// `e`: the file's name is excluded, by a rule before this one.
+        exclude_self: bool,
+    },
+    /// `-C` (`exclude,C`): rsync's CVS ignore list is tried here.
+    Cvs,
 }
 
 /// Parses one `--filter` rule (rsync's syntax: a rule letter or word, modifiers, then one
@@ -386,13 +718,10 @@ pub enum FilterRule {
 ///
 /// # Errors
 /// What rsync refuses ("Unknown filter rule", "invalid modifier", "unexpected end of
-/// filter rule", "'!' rule has trailing characters"), and what fimsum does not emulate:
-/// `dir-merge` (`:`, and so `-F` and `-C`), the `/` (absolute path) modifier, the CVS
-/// modifier `C`, and the merge modifiers `e`, `n`, `w`.
+/// filter rule", "'!' rule has trailing characters"). The modifiers of merge rules (`-`, `+`,
+/// `e`, `n`, `w`, `C`) and the `/` (absolute path) modifier are read as rsync reads them.
 pub fn parse_filter_rule(text: &[u8]) -> Result<FilterRule, PatternError> {
     let err = |reason: &str| PatternError::new(text, reason);
-    let unsupported =
-        |what: &str| PatternError::new(text, &format!("{what} is not emulated by fimsum"));
     if text.contains(&0) {
         return Err(err("pattern contains a NUL byte"));
     }
@@ -429,7 +758,7 @@ pub fn parse_filter_rule(text: &[u8]) -> Result<FilterRule, PatternError> {
         b'S' => (RuleKind::Include, true, false, false),
         b'P' => (RuleKind::Exclude, true, true, false),
         b'R' => (RuleKind::Include, true, true, false),
-        b'.' => (RuleKind::Exclude, false, false, true),
+        b'.' | b':' => (RuleKind::Exclude, false, false, true),
         b'!' => {
             // No modifiers; one separator byte, then nothing.
             let rest = text.get(1..).unwrap_or_default();
@@ -444,11 +773,14 @@ pub fn parse_filter_rule(text: &[u8]) -> Result<FilterRule, PatternError> {
             }
             return Ok(FilterRule::Clear);
         }
-        b':' => return Err(unsupported("a dir-merge rule")),
         _ => return Err(err("Unknown filter rule")),
     };
+    let per_dir = letter == b':';
+    let side_prefix = side_given;
     let mut no_prefixes = false;
     let (mut negate, mut inert) = (false, false);
+    let (mut abs, mut cvs, mut word_split, mut no_inherit, mut exclude_self) =
+        (false, false, false, false, false);
     loop {
         i += 1;
         let Some(&m) = text.get(i) else { break };
@@ -472,24 +804,53 @@ pub fn parse_filter_rule(text: &[u8]) -> Result<FilterRule, PatternError> {
             }
             b's' if !side_given => side_given = true,
             b'x' => inert = true,
-            b'/' => return Err(unsupported("the `/` (absolute path) modifier")),
-            b'C' => return Err(unsupported("the CVS modifier `C`")),
-            b'e' | b'n' | b'w' if merge => {
-                return Err(unsupported("the merge modifiers `e`, `n` and `w`"))
+            b'/' => abs = true,
+            b'C' if !no_prefixes && !side_prefix => {
+                (cvs, no_prefixes, word_split, no_inherit) = (true, true, true, true);
             }
+            b'e' if merge => exclude_self = true,
+            b'n' if merge => no_inherit = true,
+            b'w' if merge => word_split = true,
             _ => return Err(err("invalid modifier in filter rule")),
         }
     }
     // One separator byte, if any, then the pattern.
     let pattern = text.get(i + 1..).unwrap_or_default();
-    if pattern.is_empty() {
+    if pattern.is_empty() && !cvs {
         return Err(err("unexpected end of filter rule"));
     }
     if merge {
+        // rsync's parse_filter_str: a merge rule without a name (only `C` allows one)
+        // reads `.cvsignore`.
+        let file = if pattern.is_empty() {
+            b".cvsignore".to_vec()
+        } else {
+            pattern.to_vec()
+        };
+        let kind = no_prefixes.then_some(kind);
+        if per_dir {
+            return Ok(FilterRule::DirMerge {
+                merge: DirMerge {
+                    file,
+                    template: Template {
+                        kind,
+                        word_split,
+                        cvs,
+                    },
+                    no_inherit,
+                },
+                exclude_self,
+            });
+        }
         return Ok(FilterRule::Merge {
-            file: pattern.to_vec(),
-            kind: no_prefixes.then_some(kind),
+            file,
+            kind,
+            word_split,
+            exclude_self,
         });
+    }
+    if cvs && !receiver && !inert {
+        return Ok(FilterRule::Cvs);
     }
     if pattern.len() >= MAX_PATTERN_LEN {
         return Err(PatternError::new(
@@ -502,6 +863,7 @@ pub fn parse_filter_rule(text: &[u8]) -> Result<FilterRule, PatternError> {
     }
     let mut rule = Rule::new(kind, pattern);
     rule.negate = negate;
+    rule.abs = abs;
     Ok(FilterRule::Add(rule))
 }
 
@@ -647,6 +1009,15 @@ impl Matcher {
                 dir_trail_slash: has_star2 && pattern.ends_with(b"***"),
             }),
             None => Matcher::Never,
+        }
+    }
+
+    /// Compares the final path component only, whatever the rest of the name.
+    fn last_component_only(&self) -> bool {
+        match self {
+            Matcher::LiteralName(_) => true,
+            Matcher::Wild(wild) => matches!(wild.scope, Scope::LastComponent),
+            _ => false,
         }
     }
 
@@ -1458,15 +1829,12 @@ mod tests {
         assert!(reason("H! a").is_empty());
         assert_eq!(reason("Hs a"), "invalid modifier in filter rule");
         assert_eq!(reason(".! f"), "invalid modifier in filter rule");
-        for refused in [": .rsync-filter", "dir-merge .x", "-/ /etc", "-C", ".e f"] {
-            assert!(
-                reason(refused).contains("not emulated"),
-                "{refused}: {}",
-                reason(refused)
-            );
-        }
+        assert_eq!(reason(".C- f"), "invalid modifier in filter rule");
+        assert_eq!(reason("HC"), "invalid modifier in filter rule");
+        assert_eq!(reason("-e f"), "invalid modifier in filter rule");
+        assert_eq!(reason(":"), "unexpected end of filter rule");
         match parse_filter_rule(b".- list") {
-            Ok(FilterRule::Merge { file, kind }) => {
+            Ok(FilterRule::Merge { file, kind, .. }) => {
                 assert_eq!(file, b"list");
                 assert_eq!(kind, Some(RuleKind::Exclude));
             }
@@ -1498,5 +1866,94 @@ mod tests {
         assert_eq!(trailing_components(b"a/b/c", 2), Some(&b"b/c"[..]));
         assert_eq!(trailing_components(b"a/b/c", 3), Some(&b"a/b/c"[..]));
         assert_eq!(trailing_components(b"a/b/c", 4), None);
+    }
+}
+
+#[cfg(test)]
+mod dir_merge_tests {
+    use super::*;
+
+    fn dir_merge(text: &str) -> (DirMerge, bool) {
+        match parse_filter_rule(text.as_bytes()) {
+            Ok(FilterRule::DirMerge {
+                merge,
+                exclude_self,
+            }) => (merge, exclude_self),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dir_merge_modifiers_as_rsync_reads_them() {
+        let (m, e) = dir_merge(": .rsync-filter");
+        assert_eq!(
+            (m.file.as_slice(), m.template, m.no_inherit, e),
+            (&b".rsync-filter"[..], Template::default(), false, false)
+        );
+        let (m, e) = dir_merge("dir-merge,-ne_.x");
+        assert_eq!(m.template.kind, Some(RuleKind::Exclude));
+        assert!(m.no_inherit && e && !m.template.word_split);
+        let (m, _) = dir_merge(":w+ sub/.y");
+        assert_eq!(
+            (m.template.kind, m.template.word_split),
+            (Some(RuleKind::Include), true)
+        );
+        assert_eq!(m.name(), b".y");
+        // `:C` alone is `.cvsignore`, split on whitespace, not inherited.
+        let (m, _) = dir_merge(":C");
+        assert_eq!(m.file, b".cvsignore");
+        assert!(m.no_inherit && m.template.word_split && m.template.cvs);
+        assert!(matches!(parse_filter_rule(b"-C"), Ok(FilterRule::Cvs)));
+        assert!(matches!(
+            parse_filter_rule(b"exclude,C"),
+            Ok(FilterRule::Cvs)
+        ));
+    }
+
+    #[test]
+    fn a_dir_merge_rule_tries_the_directory_rules_in_its_place() {
+        let mut f = Filter::new();
+        for rule in ["+ first", ":e .f", ": sub/.f", "- *"] {
+            f.filter_rule(rule.as_bytes()).unwrap();
+        }
+        // The second `.f` is the same file name: rsync does not add it again.
+        assert_eq!(f.dir_merges().len(), 1);
+        let here: Vec<Arc<[Rule]>> = vec![Arc::from(vec![
+            Rule::new(RuleKind::Include, b"keep"),
+            Rule::new(RuleKind::Exclude, b"first"),
+        ])];
+        assert!(!f.is_excluded_in(b"first", false, &here, b""));
+        assert!(!f.is_excluded_in(b"keep", false, &here, b""));
+        assert!(f.is_excluded_in(b".f", false, &here, b""));
+        assert!(f.is_excluded_in(b"other", false, &here, b""));
+        assert!(f.is_excluded_in(b"keep", false, &[] as &[Arc<[Rule]>], b""));
+    }
+
+    #[test]
+    fn absolute_rules_match_the_path_below_the_base() {
+        let mut f = Filter::new();
+        f.filter_rule(b"-/ /r/m/a.txt").unwrap();
+        f.filter_rule(b"-/ x/y").unwrap();
+        let none: &[Arc<[Rule]>] = &[];
+        assert!(f.is_excluded_in(b"a.txt", false, none, b"r/m"));
+        assert!(!f.is_excluded_in(b"a.txt", false, none, b"r"));
+        assert!(f.is_excluded_in(b"y", false, none, b"r/x"));
+        let anchored = Rule::new(RuleKind::Exclude, b"/d/f").anchored_at(b"/r/m");
+        assert!(anchored.matches_at(b"d/f", false, b"r/m"));
+        assert!(!anchored.matches_at(b"s/d/f", false, b"r/m"));
+    }
+
+    #[test]
+    fn cvs_lists_split_on_whitespace_and_clear_on_a_bang() {
+        let mut f = Filter::new();
+        f.filter_rule(b"-C").unwrap();
+        assert!(f.is_excluded(b"x.o", false));
+        assert!(f.is_excluded(b".git", true));
+        assert!(!f.is_excluded(b".git", false));
+        f.cvs_environment(b"extra one\n! only");
+        assert!(!f.is_excluded(b"x.o", false));
+        assert!(f.is_excluded(b"only", false));
+        let items = parse_merge_contents(b"a  b\tc\n#d", CVS_TEMPLATE).unwrap();
+        assert_eq!(items.len(), 4, "{items:?}");
     }
 }

@@ -15,6 +15,7 @@
 
 mod batch;
 mod cache;
+pub(crate) mod dirmerge;
 pub(crate) mod fs_types;
 pub(crate) mod hook;
 pub(crate) mod mapped;

@@ -28,6 +28,7 @@ use crate::error::Problem;
 use crate::record::{Content, Kind, Meta, Record};
 use crate::rsync::filter::{parse_filter_rule, Filter, FilterRule, PatternError};
 use crate::rsync::order::cmp_entries;
+use crate::scan::dirmerge::DirRules;
 use crate::scan::hook::HookRef;
 use crate::scan::prefetch::{open_dir, read_entries, Prefetch, RawEntry, Request};
 use crate::scan::read::{describe, open_regular, FileRef, OpenedFile};
@@ -311,9 +312,10 @@ impl WalkOptions {
                 FilterArg::IncludeFrom0(contents) => filter.include_from0(contents)?,
                 FilterArg::Rule(rule) => filter.filter_rule(rule)?,
                 FilterArg::Merge { rule, contents } => match parse_filter_rule(rule)? {
-                    FilterRule::Merge { kind, .. } => filter.merge(contents, kind)?,
+                    FilterRule::Merge { .. } => filter.merge_rule(rule, contents)?,
                     _ => filter.filter_rule(rule)?,
                 },
+                FilterArg::CvsEnvironment(words) => filter.cvs_environment(words),
             }
         }
         Ok(WalkOptions {
@@ -335,6 +337,11 @@ impl WalkOptions {
     /// The filter arguments, as given.
     pub fn filters(&self) -> &[FilterArg] {
         &self.filters
+    }
+
+    /// Whether the walk reads per-directory merge files (dir-merge rules, `-F`, `-C`).
+    pub fn reads_merge_files(&self) -> bool {
+        !self.filter.dir_merges().is_empty()
     }
 }
 
@@ -363,6 +370,10 @@ pub enum FilterArg {
         /// The file's contents.
         contents: Vec<u8>,
     },
+    /// What `-C`'s CVS ignore list takes from the environment when the scan was asked
+    /// for: `$HOME/.cvsignore`'s contents, a newline, `$CVSIGNORE` (whitespace-separated
+    /// names). Comes before the rules that use the list.
+    CvsEnvironment(Vec<u8>),
 }
 
 impl FilterArg {
@@ -382,6 +393,7 @@ impl FilterArg {
                 bytes.extend_from_slice(contents);
                 (7, bytes)
             }
+            FilterArg::CvsEnvironment(words) => (8, words.clone()),
         }
     }
 
@@ -401,6 +413,7 @@ impl FilterArg {
                     contents: bytes[end + 1..].to_vec(),
                 })
             }
+            8 => Some(FilterArg::CvsEnvironment(bytes)),
             _ => None,
         }
     }
@@ -468,6 +481,8 @@ pub(crate) struct Walker {
     trail: follow::Trail,
     /// `-R` with absolute sources: the names are shown from `/` ([`relative::rooted`]).
     rooted: bool,
+    /// The per-directory merge files' rules where the walk is.
+    dir_rules: DirRules,
 }
 
 impl Walker {
@@ -495,6 +510,7 @@ impl Walker {
             prefetch,
             trail: follow::Trail::default(),
             rooted: false,
+            dir_rules: DirRules::new(),
         };
         // `-R`: the sources become names relative to one directory, as `--files-from`'s
         // (whose names may move that directory with a `/./`).
@@ -513,6 +529,10 @@ impl Walker {
         let mut root_unseen = None;
         let recursive = walker.options.listing.recursive;
         for (of, src) in sources.iter().enumerate() {
+            let added = top.len();
+            walker
+                .dir_rules
+                .source(&transfer_base(src, !walker.selections.is_empty()));
             if !walker.selections.is_empty() {
                 // `--files-from`: the source is the directory the names are relative to,
                 // with or without a trailing slash.
@@ -540,7 +560,11 @@ impl Walker {
             } else {
                 walker.add_item_source(src, &mut top);
             }
+            let names = top[added..].iter().map(|c| c.name.as_slice());
+            walker.dir_rules.tops(names);
         }
+        // The walk below the top level finds each name's base by its top-level name.
+        walker.dir_rules.walking();
         // What a source that could not be opened holds was not seen: the root says so, as
         // a directory that could not be read, so that a check finds it unverified, not
         // removed.
@@ -704,11 +728,7 @@ impl Walker {
                         name: child.name,
                         why: SkipReason::Directory,
                     }));
-                } else if !self
-                    .options
-                    .filter
-                    .is_excluded(&child.name, child.kind == Kind::Dir)
-                {
+                } else if !self.excluded(&child.name, child.kind == Kind::Dir) {
                     top.push(child);
                 }
             }
@@ -740,6 +760,13 @@ impl Walker {
         source_dev: u64,
         scope: Scope,
     ) -> (Vec<Child>, Option<String>) {
+        let depth = self.stack.len();
+        let troubles = self
+            .dir_rules
+            .enter(&self.options.filter, dir, prefix, depth);
+        for (name, why) in troubles {
+            self.problem(name, why);
+        }
         let mut children = Vec::new();
         let mut incomplete = None;
         for RawEntry {
@@ -856,17 +883,26 @@ impl Walker {
         (children, incomplete)
     }
 
+    /// Does the filter exclude this name where the walk is (with the per-directory rules in
+    /// force)?
+    fn excluded(&self, name: &[u8], is_dir: bool) -> bool {
+        let rules = &self.dir_rules;
+        self.options
+            .filter
+            .is_excluded_in(name, is_dir, rules.current(), rules.base(name))
+    }
+
     /// Whether a directory's entry is listed, given what `--files-from` wants of it and the
     /// filter, and if so what of its own entries is (its [`Scope`]). A listed name is
     /// filtered as any entry is; a directory above listed names is listed whatever the
     /// filter says, as rsync's implied directories are.
     fn keeps(&self, wanted: Wanted, name: &[u8], is_dir: bool) -> Option<Scope> {
         let Some(selection) = self.selections.get(wanted.of) else {
-            return (!self.options.filter.is_excluded(name, is_dir)).then_some(Scope::All);
+            return (!self.excluded(name, is_dir)).then_some(Scope::All);
         };
         let recursive = self.options.listing.recursive;
         let of = wanted.of as u16;
-        if wanted.listed && !self.options.filter.is_excluded(name, is_dir) {
+        if wanted.listed && !self.excluded(name, is_dir) {
             Some(match (recursive, selection.implied.contains(name)) {
                 (true, false) => Scope::All,
                 (inside, _) => Scope::Chosen { inside, of },
@@ -1511,6 +1547,28 @@ fn is_contents_source(src: &[u8]) -> bool {
         || src.ends_with(b"/.")
         || src == b".."
         || src.ends_with(b"/..")
+}
+
+/// rsync's `curr_dir` for a source: the current directory joined with the source's
+/// directory (a `dir/` source's own, or any with `--files-from`; an item's parent), the
+/// path its absolute rules and per-directory anchors are matched against.
+fn transfer_base(src: &[u8], files_from: bool) -> Vec<u8> {
+    let dir = if files_from || is_contents_source(src) {
+        src
+    } else {
+        src.iter()
+            .rposition(|&b| b == b'/')
+            .map_or(&b""[..], |i| &src[..i])
+    };
+    if dir.first() == Some(&b'/') {
+        return dir.to_vec();
+    }
+    let mut base = std::env::current_dir()
+        .map(|d| d.into_os_string().into_encoded_bytes())
+        .unwrap_or_default();
+    base.push(b'/');
+    base.extend_from_slice(dir);
+    base
 }
 
 fn c_path(bytes: &[u8]) -> Result<CString, Errno> {
