@@ -114,8 +114,11 @@ run_manifest() {
                     LC_ALL=C grep -avE '^skipping (non-regular file "|directory )' "$base.out" >"$base.rest" || true
                     mv "$base.rest" "$base.out"
                 fi
-                # make stderr independent of the temp paths
-                LC_ALL=C sed -i -e "s/$(sed_lit "$dest")/@DEST@/g" -e "s/$(sed_lit "$root")/@ROOT@/g" "$base.err"
+                # make stderr independent of the temp paths, and of how rsync's processes
+                # end: after a sender's fatal error its receiver's `received SIGUSR1` line
+                # comes before or after the sender's, by timing
+                LC_ALL=C sed -i -e "s/$(sed_lit "$dest")/@DEST@/g" -e "s/$(sed_lit "$root")/@ROOT@/g" \
+                    -e '/received SIGUSR1/d' "$base.err"
                 rm -rf "$dest"
             done
         done
