@@ -570,14 +570,25 @@ fn parse_exclude(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>
 
 fn parse_filters(src: &Source, list: Vec<Spanned<String>>) -> Result<Vec<String>, ConfigError> {
     // Checked here with rsync's own rules, as `exclude` is. A merge rule would read a file
-    // of rules at every scan, which a config does better by listing them.
+    // of rules at every scan, which a config does better by listing them; a dir-merge rule
+    // would take rules from files in the checked tree, so that whoever can write a
+    // directory under a root could leave files out of the check.
+    use crate::rsync::filter::{parse_filter_rule, FilterRule};
     let mut filter = Filter::new();
     list.into_iter()
         .map(|rule| {
-            if let Ok(crate::rsync::filter::FilterRule::Merge { .. }) =
-                crate::rsync::filter::parse_filter_rule(rule.get_ref().as_bytes())
-            {
-                let why = "filters: a merge rule has no place here: list its rules";
+            let why = match parse_filter_rule(rule.get_ref().as_bytes()) {
+                Ok(FilterRule::Merge { .. }) => {
+                    Some("filters: a merge rule has no place here: list its rules")
+                }
+                Ok(FilterRule::DirMerge { .. }) => Some(
+                    "filters: a dir-merge rule would take rules from files in the checked \
+                     tree, which anyone who can write a directory there could use to hide \
+                     files: list the rules",
+                ),
+                _ => None,
+            };
+            if let Some(why) = why {
                 return Err(src.at(&rule, why.to_string()));
             }
             filter
@@ -766,7 +777,8 @@ severity = \"critical\"
         for (text, said) in [
             ("filters = [\"-foo\"]\n", "invalid modifier"),
             ("filters = [\". rules\"]\n", "merge rule"),
-            ("filters = [\": .rsync-filter\"]\n", "not emulated"),
+            ("filters = [\": .rsync-filter\"]\n", "dir-merge rule"),
+            ("filters = [\"dir-merge,- .ignore\"]\n", "dir-merge rule"),
             ("max_size = \"1x\"\n", "--max-size=1x is invalid"),
             ("min_size = \"-1\"\n", "--min-size=-1 is invalid"),
         ] {
