@@ -718,37 +718,43 @@ fn streamed_records_are_checked_as_they_are_read() {
 }
 
 /// The listing options that came after version 5 ride after its listing as (code, value)
-/// pairs: a baseline written without them has the bytes it always had and reads back
-/// without them, one written with them reads back with them, the lone byte the first
-/// fimsum to know -L wrote still reads, and what no fimsum writes (an empty list, an
-/// unknown code or bit, codes out of order or twice, options without a listing) is refused.
+/// pairs (1: the symlink options, 2: `-R`, 3: `-H`): a baseline written without them has
+/// the bytes it always had and reads back without them, one written with any of them reads
+/// back with them, the lone byte the first fimsum to know -L wrote still reads, and what no
+/// fimsum writes (an empty list, an unknown code or value, codes out of order or twice,
+/// options without a listing) is refused.
 #[test]
 fn listing_options_ride_after_the_listing() {
     use crate::scan::walk::{Follow, Listing};
     let dir = tempfile::tempdir().unwrap();
-    let with = |follow: Follow| Header {
+    let with = |follow: Follow, relative: bool, hard_links: bool| Header {
         listing: Some(Listing {
             follow,
+            relative,
+            hard_links,
             ..Listing::ARCHIVE
         }),
         ..signed_header()
     };
-    let plain = signed_prefix(&with(Follow::NONE), 0).unwrap();
+    let plain = signed_prefix(&with(Follow::NONE, false, false), 0).unwrap();
     for code in 0..8u8 {
-        let follow = Follow::from_code(code).unwrap();
-        let prefix = signed_prefix(&with(follow), 0).unwrap();
-        if code == 0 {
-            assert_eq!(prefix, plain);
-        } else {
-            assert!(prefix.len() > plain.len(), "{follow:?}");
+        for (relative, hard_links) in [(false, false), (true, false), (false, true), (true, true)] {
+            let follow = Follow::from_code(code).unwrap();
+            let header = with(follow, relative, hard_links);
+            let prefix = signed_prefix(&header, 0).unwrap();
+            if code == 0 && !relative && !hard_links {
+                assert_eq!(prefix, plain);
+            } else {
+                assert!(prefix.len() > plain.len(), "{:?}", header.listing);
+            }
+            let path = dir.path().join(format!("f{code}{relative}{hard_links}"));
+            BaselineWriter::create(&path, &header)
+                .unwrap()
+                .finish()
+                .unwrap();
+            let base = Baseline::open(&path).unwrap();
+            assert_eq!(base.header, header);
         }
-        let path = dir.path().join(format!("f{code}"));
-        BaselineWriter::create(&path, &with(follow))
-            .unwrap()
-            .finish()
-            .unwrap();
-        let base = Baseline::open(&path).unwrap();
-        assert_eq!(base.header, with(follow));
     }
     let v4 = || WireHeaderV4 {
         v3: WireHeaderV3 {
@@ -778,7 +784,12 @@ fn listing_options_ride_after_the_listing() {
     assert!(back.follow.copy_links && !back.follow.copy_unsafe_links && back.follow.safe_links);
     let legacy = open(&[&listed[..], &[5]].concat()).unwrap().unwrap();
     assert_eq!(legacy.follow, back.follow);
-    assert_eq!(open(&listed).unwrap().unwrap().follow, Follow::NONE);
+    let all = open(&options(vec![(1, vec![1]), (2, vec![1]), (3, Vec::new())]))
+        .unwrap()
+        .unwrap();
+    assert!(all.follow.copy_links && all.relative && all.hard_links);
+    let none = open(&listed).unwrap().unwrap();
+    assert!(none.follow == Follow::NONE && !none.relative && !none.hard_links);
     for (bad, what) in [
         (options(Vec::new()), "an empty list"),
         (
@@ -791,134 +802,19 @@ fn listing_options_ride_after_the_listing() {
             "two bytes of symlink options",
         ),
         (options(vec![(1, vec![1]), (1, vec![1])]), "a code twice"),
+        (options(vec![(2, vec![0])]), "-R off, which is not written"),
+        (options(vec![(2, vec![2])]), "another value for -R"),
+        (options(vec![(2, Vec::new())]), "no value for -R"),
+        (options(vec![(3, vec![1])]), "a value for -H"),
+        (
+            options(vec![(3, Vec::new()), (1, vec![1])]),
+            "codes out of order",
+        ),
         (options(vec![(200, vec![1])]), "an unknown code"),
         ([&bare[..], &[1]].concat(), "no listing"),
     ] {
         assert!(open(&bad).is_err(), "{what} must be refused");
     }
-}
-
-/// `-R` rides as listing option 2, one byte 1, after the symlink options; a baseline
-/// without it keeps its bytes, and any other value is refused.
-#[test]
-fn relative_rides_as_listing_option_2() {
-    use crate::scan::walk::{Follow, Listing};
-    let dir = tempfile::tempdir().unwrap();
-    let with = |relative: bool, follow: Follow| Header {
-        listing: Some(Listing {
-            relative,
-            follow,
-            ..Listing::ARCHIVE
-        }),
-        ..signed_header()
-    };
-    let plain = signed_prefix(&with(false, Follow::NONE), 0).unwrap();
-    let relative = signed_prefix(&with(true, Follow::NONE), 0).unwrap();
-    assert!(relative.len() > plain.len());
-    for (i, follow) in [Follow::NONE, Follow::from_code(5).unwrap()]
-        .into_iter()
-        .enumerate()
-    {
-        let path = dir.path().join(format!("r{i}"));
-        BaselineWriter::create(&path, &with(true, follow))
-            .unwrap()
-            .finish()
-            .unwrap();
-        let base = Baseline::open(&path).unwrap();
-        assert_eq!(base.header, with(true, follow));
-    }
-    let v4 = WireHeaderV4 {
-        v3: WireHeaderV3 {
-            v2: WireHeaderV2 {
-                v1: wire_header(Algorithm::Md5),
-                generation: 3,
-            },
-            extra_digests: Vec::new(),
-        },
-        skip_fs: None,
-    };
-    let listed = encode(WireHeaderV5 {
-        v4,
-        listing: Some(WireListing::from_listing(&Listing::ARCHIVE)),
-    });
-    let open = |list: Vec<(u8, Vec<u8>)>| {
-        let path = dir.path().join("crafted");
-        let head = [&listed[..], &encode(list)].concat();
-        std::fs::write(&path, file_of(5, &head, &[])).unwrap();
-        Baseline::open(&path).map(|b| b.header.listing)
-    };
-    let back = open(vec![(1, vec![1]), (2, vec![1])]).unwrap().unwrap();
-    assert!(back.relative && back.follow.copy_links);
-    assert!(open(vec![(2, vec![1])]).unwrap().unwrap().relative);
-    for (bad, what) in [
-        (vec![(2, vec![0])], "a zero byte"),
-        (vec![(2, vec![2])], "another value"),
-        (vec![(2, vec![1, 1])], "two bytes"),
-        (vec![(2, Vec::new())], "no byte"),
-        (vec![(2, vec![1]), (1, vec![1])], "out of order"),
-    ] {
-        assert!(open(bad).is_err(), "{what} must be refused");
-    }
-}
-
-/// `-H` rides as listing option 3 with an empty value, after the symlink options; a
-/// baseline without it keeps its bytes, and a value where there is none is refused.
-#[test]
-fn hard_links_ride_as_listing_option_3() {
-    use crate::scan::walk::{Follow, Listing};
-    let dir = tempfile::tempdir().unwrap();
-    let with = |hard_links: bool, follow: Follow| Header {
-        listing: Some(Listing {
-            hard_links,
-            follow,
-            ..Listing::ARCHIVE
-        }),
-        ..signed_header()
-    };
-    let plain = signed_prefix(&with(false, Follow::NONE), 0).unwrap();
-    let hard = signed_prefix(&with(true, Follow::NONE), 0).unwrap();
-    assert!(hard.len() > plain.len());
-    for (n, follow) in [Follow::NONE, Follow::from_code(1).unwrap()]
-        .into_iter()
-        .enumerate()
-    {
-        for hard_links in [false, true] {
-            let path = dir.path().join(format!("h{n}{hard_links}"));
-            BaselineWriter::create(&path, &with(hard_links, follow))
-                .unwrap()
-                .finish()
-                .unwrap();
-            let base = Baseline::open(&path).unwrap();
-            assert_eq!(base.header, with(hard_links, follow));
-        }
-    }
-    let listed = encode(WireHeaderV5 {
-        v4: WireHeaderV4 {
-            v3: WireHeaderV3 {
-                v2: WireHeaderV2 {
-                    v1: wire_header(Algorithm::Md5),
-                    generation: 3,
-                },
-                extra_digests: Vec::new(),
-            },
-            skip_fs: None,
-        },
-        listing: Some(WireListing::from_listing(&Listing::ARCHIVE)),
-    });
-    let open = |list: Vec<(u8, Vec<u8>)>| {
-        let path = dir.path().join("crafted");
-        let head = [&listed[..], &encode(list)].concat();
-        std::fs::write(&path, file_of(5, &head, &[])).unwrap();
-        Baseline::open(&path).map(|b| b.header.listing)
-    };
-    let back = open(vec![(1, vec![1]), (3, Vec::new())]).unwrap().unwrap();
-    assert!(back.hard_links && back.follow.copy_links);
-    assert!(open(vec![(3, Vec::new())]).unwrap().unwrap().hard_links);
-    assert!(open(vec![(3, vec![1])]).is_err(), "a value for -H");
-    assert!(
-        open(vec![(3, Vec::new()), (1, vec![1])]).is_err(),
-        "out of order"
-    );
 }
 
 /// `-C`'s names from the environment (filter kind 8) and the dir-merge rules come back as
