@@ -290,27 +290,25 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         let capture = Capture::new(plan.policy.clone(), header.roots.clone()).with_salts(salts);
         options.capture = Some(Arc::new(capture));
     }
-    let mut listed = Listed::new(&iocs, algorithm);
-    observer.start(Some(base.count));
-    let signature = signature_note(&plan.baseline, &base);
-    // --quick looks the files up in the baseline as the walk lists them, from the same
-    // decoding as the comparison's.
+    // --quick reads the baseline a second time, in step with the scan.
     let trusted = Arc::new(AtomicU64::new(0));
-    let (reuse, old): (Option<Box<dyn Reuse>>, quick::Ahead) = match plan.quick {
+    let reuse: Option<Box<dyn Reuse>> = match plan.quick {
         Some(sample) => {
-            let (files, all) = quick::split(base.records());
+            let again = quick::read_ahead(base.records_again()?);
             let seed = now().nsec as u64 ^ u64::from(std::process::id());
-            let check = QuickCheck::new(
-                files,
+            Some(Box::new(QuickCheck::new(
+                again,
                 &header.extra_digests,
                 sample,
                 seed,
                 Arc::clone(&trusted),
-            );
-            (Some(Box::new(check)), all)
+            )))
         }
-        None => (None, Box::new(base.records())),
+        None => None,
     };
+    let mut listed = Listed::new(&iocs, algorithm);
+    observer.start(Some(base.count));
+    let signature = signature_note(&plan.baseline, &base);
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
         let (tx, rx) = mpsc::sync_channel::<Record>(4096);
         let listed = &mut listed;
@@ -335,7 +333,7 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         // while they were read (a busy log) do not make a scan incomplete: their last
         // verified records are kept, and the next check compares with those.
         let diff = diff::diff_keeping(
-            old,
+            base.records(),
             rx.into_iter().map(Ok),
             DiffOptions {
                 compare_content: true,

@@ -220,13 +220,8 @@ pub fn scan_reusing<E>(
                         if kept {
                             reuse.known(&record)
                         } else {
-                            reuse.pass(&record);
                             None
                         }
-                    }
-                    (_, Some(reuse), _) => {
-                        reuse.pass(&record);
-                        None
                     }
                     _ => None,
                 };
