@@ -268,18 +268,8 @@ fn scanned_dirs(merge: &DirMerge, dir_abs: &[u8]) -> Vec<Vec<u8>> {
 /// `path` with `.` components, empty components and `..` (with the component before it)
 /// taken out, as rsync's `clean_fname` does; always absolute here.
 fn clean(path: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in path.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
     let mut out = Vec::with_capacity(path.len() + 1);
-    for part in parts {
+    for part in crate::rsync::path::components(path, false) {
         out.push(b'/');
         out.extend_from_slice(part);
     }

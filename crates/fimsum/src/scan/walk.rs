@@ -1407,17 +1407,8 @@ fn trim_leading_slashes(name: &[u8]) -> &[u8] {
 /// its leading slashes, with `.` components and repeated slashes dropped; `None` for
 /// the source directory itself (`.`, `/`), which is listed anyway.
 fn clean_listed_name(name: &[u8]) -> Option<Vec<u8>> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in name.split(|&b| b == b'/') {
-        match part {
-            b"" | b"." => {}
-            // rsync's sanitize_path: a name never climbs out of the source directory.
-            b".." => {
-                parts.pop();
-            }
-            _ => parts.push(part),
-        }
-    }
+    // rsync's sanitize_path: a name never climbs out of the source directory.
+    let parts = crate::rsync::path::components(name, false);
     (!parts.is_empty()).then(|| parts.join(&b'/'))
 }
 

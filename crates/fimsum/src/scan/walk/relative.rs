@@ -150,16 +150,7 @@ fn anchored_names(names: &[Vec<u8>]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
 /// components climbing no higher than the source directory, `.` components and a
 /// trailing slash kept.
 fn sanitize(name: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in name.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
-        match part {
-            b".." => {
-                parts.pop();
-            }
-            _ => parts.push(part),
-        }
-    }
-    let mut out = parts.join(&b'/');
+    let mut out = crate::rsync::path::components(name, true).join(&b'/');
     if name.ends_with(b"/") && !out.is_empty() {
         out.push(b'/');
     }
