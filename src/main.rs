@@ -101,15 +101,11 @@ fn ordered_filters(m: &ArgMatches) -> fimsum::error::Result<Vec<FilterArg>> {
     }
     // -F at its place: rsync's options.c turns the first into a dir-merge rule, the second
     // into an exclude of the files themselves.
-    if let Ok(true) = m
-        .try_contains_id("rsync_filter")
-        .map(|_| m.value_source("rsync_filter") == Some(clap::parser::ValueSource::CommandLine))
-    {
+    if let Ok(Some(&given)) = m.try_get_one::<u8>("rsync_filter") {
         let spelled = [": /.rsync-filter", "- .rsync-filter"];
         // One index for all the -F given: the second's rule follows the first's.
         let index = m.index_of("rsync_filter").unwrap_or_default();
-        let given = usize::from(m.get_count("rsync_filter"));
-        for rule in spelled.into_iter().take(given) {
+        for rule in spelled.into_iter().take(usize::from(given)) {
             rules.push((index, FilterArg::Rule(rule.as_bytes().to_vec())));
         }
     }

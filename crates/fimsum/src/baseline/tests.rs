@@ -830,19 +830,9 @@ fn cvs_environment_and_dir_merge_rules_round_trip() {
         FilterArg::Rule(b"-C".to_vec()),
     ];
     let header = Header {
-        algorithm: Algorithm::Md5,
-        origin: Origin::Scan,
-        sources: vec![b"src/".to_vec()],
-        roots: vec![b"/src/".to_vec()],
-        one_file_system: OneFileSystem::OFF,
         filters: filters.clone(),
-        host: "h".into(),
-        created: Timestamp::default(),
-        generation: 1,
-        fimsum_version: "0.1.0".into(),
-        extra_digests: Vec::new(),
-        skip_fs: None,
         listing: Some(crate::scan::walk::Listing::ARCHIVE),
+        ..signed_header()
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cvs");

@@ -24,8 +24,11 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::record::Kind;
+use crate::rsync::path::clean_fname;
 
-use super::{c_path, describe, Event, Selection, SkipReason, Skipped, Walker};
+use super::{
+    c_path, describe, trim_leading_slashes, Event, Selection, SkipReason, Skipped, Walker,
+};
 
 /// The sources of a `-R` walk, in `--files-from`'s terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,15 +129,14 @@ fn anchored_names(names: &[Vec<u8>]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     for raw in names {
         let name = sanitize(raw);
         let at = name.windows(3).position(|w| w == b"/./")?;
-        let dir = clean(&name[..at]);
+        let dir = clean_fname(&name[..at]);
         if base.get_or_insert_with(|| dir.clone()) != &dir {
             return None;
         }
-        let rest = &name[at + 3..];
-        let rest = &rest[rest.iter().position(|&b| b != b'/').unwrap_or(rest.len())..];
+        let rest = trim_leading_slashes(&name[at + 3..]);
         let contents = rest.is_empty() || rest.ends_with(b"/") || rest.ends_with(b"/.");
         let dotted = rest.len() > 2 && rest.starts_with(b"./");
-        let mut cleaned = clean(rest);
+        let mut cleaned = clean_fname(rest);
         if contents && cleaned != b"." {
             cleaned.push(b'/');
         }
@@ -179,16 +181,18 @@ pub fn anchored(source: &[u8], cwd: &[u8]) -> Vec<u8> {
 /// whether it is an absolute path without an anchor.
 fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>, bool), RelativeError> {
     // The slashes after an anchor are dropped with it.
-    let after = |rest: &[u8]| rest.iter().position(|&b| b != b'/').unwrap_or(rest.len());
     let (base, rest) = match src.windows(3).position(|w| w == b"/./") {
-        Some(0) => (b"/".to_vec(), &src[3 + after(&src[3..])..]),
-        Some(at) => (clean(&src[..at]), &src[at + 3 + after(&src[at + 3..])..]),
+        Some(0) => (b"/".to_vec(), trim_leading_slashes(&src[3..])),
+        Some(at) => (
+            clean_fname(&src[..at]),
+            trim_leading_slashes(&src[at + 3..]),
+        ),
         None => (b".".to_vec(), src),
     };
     if rest.first() == Some(&b'/') {
         // Named from `/`, leading slash included: the walk lists it below `/` and
         // `rooted` puts the slash back.
-        let name = clean(rest);
+        let name = clean_fname(rest);
         if name == b"/" {
             return Err(RelativeError::Absolute(src.to_vec()));
         }
@@ -199,7 +203,7 @@ fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>, bool), RelativeError> {
     }
     // A leading `./` (with something after it) lists the base directory itself.
     let dot = rest.len() > 2 && rest.starts_with(b"./");
-    let name = clean(rest);
+    let name = clean_fname(rest);
     let dotdot = name.split(|&b| b == b'/').any(|part| part == b"..");
     if dotdot {
         return Err(RelativeError::DotDot(name));
@@ -208,20 +212,6 @@ fn split(src: &[u8]) -> Result<(Vec<u8>, Vec<u8>, bool), RelativeError> {
         (true, b".") | (false, _) => (base, name, false),
         (true, _) => (base, [&b"./"[..], &name].concat(), false),
     })
-}
-
-/// A path as rsync's `clean_fname` leaves it: empty and `.` components and the trailing
-/// slash dropped, `..` kept; `.` for nothing left. A leading `/` stays.
-fn clean(path: &[u8]) -> Vec<u8> {
-    let parts: Vec<&[u8]> = path
-        .split(|&b| b == b'/')
-        .filter(|part| !matches!(*part, b"" | b"."))
-        .collect();
-    match (path.first() == Some(&b'/'), parts.is_empty()) {
-        (true, _) => [&b"/"[..], &parts.join(&b'/')].concat(),
-        (false, true) => b".".to_vec(),
-        (false, false) => parts.join(&b'/'),
-    }
 }
 
 impl Walker {
