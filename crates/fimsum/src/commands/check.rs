@@ -282,12 +282,11 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
     // Snapshots for the diffs the rules ask for; a secret file's line digests are taken
     // with the salt its baseline record has, so that the two versions compare.
     if assess::under_roots(&header.roots, |dir| plan.policy.may_diff_under(dir)) {
-        let salts = if base.version() >= baseline::SNAPSHOT_VERSION {
-            text::capture::salts(base.records_again()?)?
-        } else {
-            Default::default()
-        };
-        let capture = Capture::new(plan.policy.clone(), header.roots.clone()).with_salts(salts);
+        let mut capture = Capture::new(plan.policy.clone(), header.roots.clone());
+        if base.version() >= baseline::SNAPSHOT_VERSION {
+            let records = base.records_again()?;
+            capture = capture.with_salts(move || text::capture::salts(records));
+        }
         options.capture = Some(Arc::new(capture));
     }
     // --quick reads the baseline a second time, in step with the scan.

@@ -3,6 +3,8 @@
 //! turn off, and the snapshot made from the bytes that were hashed.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use memchr::memmem;
 
@@ -20,7 +22,41 @@ use crate::text::{Snapshot, FILE_MAX, LINES_MAX};
 pub struct Capture {
     policy: Policy,
     roots: Vec<Vec<u8>>,
-    salts: HashMap<Vec<u8>, [u8; SALT_LEN]>,
+    salts: Arc<Salts>,
+}
+
+type SaltMap = HashMap<Vec<u8>, [u8; SALT_LEN]>;
+
+/// The salts of a baseline's secret snapshots, found when the first file a rule keeps a
+/// snapshot of is read, not before the scan: that takes a pass over the whole baseline,
+/// and under most roots (a check of /usr, where only `authorized_keys` files could match
+/// the built-in diff rules) no such file is read and the pass is never made.
+#[derive(Default)]
+struct Salts {
+    found: OnceLock<SaltMap>,
+    source: Mutex<Option<Box<dyn FnOnce() -> SaltMap + Send>>>,
+}
+
+impl Salts {
+    fn get(&self) -> &SaltMap {
+        self.found.get_or_init(|| {
+            let source = self
+                .source
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            source.map(|find| find()).unwrap_or_default()
+        })
+    }
+}
+
+impl fmt::Debug for Salts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.found.get() {
+            Some(found) => write!(f, "{} salts", found.len()),
+            None => f.write_str("salts not yet looked up"),
+        }
+    }
 }
 
 /// The decision for one file, made by the walk and carried with the file to its reader.
@@ -43,13 +79,20 @@ impl Capture {
         Capture {
             policy,
             roots,
-            salts: HashMap::new(),
+            salts: Arc::default(),
         }
     }
 
-    /// With the salts of a baseline's secret snapshots, by `%n` name.
-    pub fn with_salts(mut self, salts: HashMap<Vec<u8>, [u8; SALT_LEN]>) -> Capture {
-        self.salts = salts;
+    /// With the salts of a baseline's secret snapshots, by `%n` name, which `find` looks up
+    /// ([`salts`] of the baseline's records) when a file a rule keeps a snapshot of is first
+    /// read. Where it fails (a record that does not decode), the salts found before the
+    /// failure are used: the comparison decodes the same records and fails the run on the
+    /// same one, so no snapshot taken with a new salt is ever compared.
+    pub fn with_salts(mut self, find: impl FnOnce() -> SaltMap + Send + 'static) -> Capture {
+        self.salts = Arc::new(Salts {
+            found: OnceLock::new(),
+            source: Mutex::new(Some(Box::new(find))),
+        });
         self
     }
 
@@ -74,6 +117,7 @@ impl Capture {
             secret: rule.secret || is_secret_name(&path),
             salt: self
                 .salts
+                .get()
                 .get(name)
                 .copied()
                 .unwrap_or_else(lines::new_salt),
@@ -147,18 +191,16 @@ pub fn holds_secret(content: &[u8]) -> bool {
     })
 }
 
-/// The salts of the secret snapshots among a baseline's `records`, by `%n` name.
-pub(crate) fn salts<E>(
-    records: impl Iterator<Item = Result<Record, E>>,
-) -> Result<HashMap<Vec<u8>, [u8; SALT_LEN]>, E> {
+/// The salts of the secret snapshots among a baseline's `records`, by `%n` name, up to the
+/// first record that is an error.
+pub(crate) fn salts<E>(records: impl Iterator<Item = Result<Record, E>>) -> SaltMap {
     let mut salts = HashMap::new();
-    for record in records {
-        let record = record?;
+    for record in records.map_while(Result::ok) {
         if let Some(Snapshot::Secret(digests)) = &record.snapshot {
             salts.insert(record.name, digests.salt());
         }
     }
-    Ok(salts)
+    salts
 }
 
 #[cfg(test)]
@@ -204,6 +246,36 @@ mod tests {
         assert!(!holds_secret(b"-----BEGIN CERTIFICATE-----\nMIIB\n"));
         assert!(!holds_secret(b"-----BEGIN PUBLIC KEY-----\nPRIVATE KEY\n"));
         assert!(!holds_secret(b"# no PRIVATE KEY here\n"));
+    }
+
+    /// The baseline's salts are looked up only when a file a rule keeps a snapshot of is
+    /// read, once, and that file gets its baseline salt; other files never cause the pass.
+    #[test]
+    fn salts_are_looked_up_when_first_needed() {
+        use crate::fim::config::Config;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let policy = Policy::new(&Config::default()).unwrap();
+        let passes = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&passes);
+        let capture = Capture::new(policy, vec![b"/".to_vec()]).with_salts(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            HashMap::from([(b"etc/shadow".to_vec(), [9; SALT_LEN])])
+        });
+        assert_eq!(capture.want(b"usr/bin/ls", 10), None);
+        assert_eq!(passes.load(Ordering::SeqCst), 0);
+        let shadow = capture.clone().want(b"etc/shadow", 10);
+        assert_eq!(
+            shadow,
+            Some(Want::Take {
+                secret: true,
+                salt: [9; SALT_LEN]
+            })
+        );
+        assert!(matches!(
+            capture.want(b"etc/hosts", 10),
+            Some(Want::Take { secret: false, salt }) if salt != [9; SALT_LEN]
+        ));
+        assert_eq!(passes.load(Ordering::SeqCst), 1);
     }
 
     #[test]
