@@ -30,6 +30,10 @@ use crate::scan::walk::WalkOptions;
 use crate::scan::{Prefixes, ScanOptions, Stats, BATCHES_AHEAD};
 use crate::text::{self, Capture};
 
+/// Records the scan hands the diff at a time, and chunks on their way at most.
+const CHUNK: usize = 256;
+const CHUNKS_AHEAD: usize = 16;
+
 /// A check, resolved from the command line and the config.
 pub struct CheckPlan {
     /// The baseline checked against.
@@ -309,23 +313,35 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
     observer.start(Some(base.count));
     let signature = signature_note(&plan.baseline, &base);
     let (diff, stats) = std::thread::scope(|scope| -> Result<(Diff, Stats)> {
-        let (tx, rx) = mpsc::sync_channel::<Record>(4096);
+        // Handed over a chunk at a time: record by record, the diff, which is faster than
+        // the scan, slept and was woken for nearly every one.
+        let (tx, rx) = mpsc::sync_channel::<Vec<Record>>(CHUNKS_AHEAD);
         let listed = &mut listed;
         let scanner = scope.spawn(move || {
-            run_scan(
+            // The receiver is gone only if the diff failed; its error is reported.
+            let send = |chunk| {
+                tx.send(chunk)
+                    .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
+            };
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let stats = run_scan(
                 &sources,
                 &options,
                 reuse,
                 observer,
                 |record, observer| {
                     listed.check(&record, observer);
-                    // The receiver is gone only if the diff failed; its error is reported.
-                    tx.send(record)
-                        .map_err(|_| Error::io("scan", io::Error::other("diff stopped")))
+                    chunk.push(record);
+                    if chunk.len() == CHUNK {
+                        send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
+                    }
+                    Ok(())
                 },
                 // Left out of the baseline as of the rescan alike: nothing to compare.
                 |_| Ok(()),
-            )
+            )?;
+            send(chunk)?;
+            Ok(stats)
         });
         // The new baseline is written from the comparison, not from the scan alone, so that
         // it can keep the old records of what the scan could not see. Files seen changing
@@ -333,7 +349,7 @@ pub fn check(plan: CheckPlan, observer: &mut dyn Observer) -> Result<Checked> {
         // verified records are kept, and the next check compares with those.
         let diff = diff::diff_keeping(
             base.records(),
-            rx.into_iter().map(Ok),
+            rx.into_iter().flatten().map(Ok),
             DiffOptions {
                 compare_content: true,
                 identity: plan.identity,
