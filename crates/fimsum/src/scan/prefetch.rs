@@ -3,27 +3,32 @@
 //! listing and an `fstatat` of every entry) are the run's critical path, one thread's
 //! worth, and a second thread can make a share of them.
 //!
-//! The walker stays the one that decides anything. It hands over only directories it has
-//! listed, filtered and is going to enter, and takes each listing back when it reaches the
-//! directory in its own order; everything a listing means (filters, `--files-from`, what
-//! is reported) is still worked out by the walker. The thread makes exactly the calls the
-//! walker would make ([`open_dir`], [`read_entries`]): the directory is opened
-//! `O_NOFOLLOW|O_DIRECTORY` relative to its parent's descriptor and checked to be the inode
-//! that was listed, its entries looked at relative to it. What it hands back is what the
+//! The walker stays the one that decides anything. It takes back only listings of
+//! directories it has listed, filtered and is going to enter, when it reaches each in its
+//! own order; everything a listing means (filters, `--files-from`, what is reported) is
+//! still worked out by the walker. The thread makes the calls the walker would make
+//! ([`open_dir`], [`read_entries`]): the directory is opened `O_NOFOLLOW|O_DIRECTORY`
+//! relative to its parent's descriptor and checked to be the inode that was listed, its
+//! entries looked at relative to it; and with `O_NOATIME`, as it may list what the walk
+//! leaves out. What it hands back is what the
 //! walker would have seen a moment later; a swap in between is the same race as one just
 //! before the walker's own look, and is caught the same way.
 //!
-//! Which directories: the walker puts each directory's subdirectories at the front of the
-//! queue, in its order (they come next in its depth-first walk), and lists itself any it
-//! reaches before the thread has started on it. The thread takes the one needed next but
-//! one: the next is the walker's, which it is about to list, and what the thread lists is
-//! taken soon, so that at most [`AHEAD`] listings, each holding its directory's
-//! descriptor, wait to be taken.
+//! Which directories: the walker puts the subdirectories it will enter of each directory
+//! it lists at the front of the queue, in its order (they come next in its depth-first
+//! walk), and lists itself any it reaches before the thread has started on it. Left at
+//! that, the thread would learn of a directory only when the walker is about to enter it,
+//! and the two would take turns. So the thread also guesses: below each directory it lists,
+//! it queues the subdirectories on the same file system at the front, unconfirmed. The
+//! walker takes only what it asked for; its own listing of a directory confirms the guesses
+//! below it that it will enter and drops the others (an excluded directory). A job whose
+//! parent the walk has closed is dropped too: nobody can ask for it. At most [`AHEAD`]
+//! listings, each holding its directory's descriptor, are running or wait to be taken.
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::JoinHandle;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -31,6 +36,7 @@ use rustix::io::Errno;
 
 use crate::attrs::Attrs;
 use crate::record::{Kind, Meta};
+use crate::rsync::order::cmp_entries;
 use crate::scan::read::describe;
 
 /// Listings done ahead and not yet taken, at most: each holds an open directory.
@@ -64,13 +70,40 @@ pub(crate) fn open_dir(
     leaf: &CStr,
     seen: &Meta,
 ) -> Result<(OwnedFd, Meta), String> {
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(parent, leaf, flags, Mode::empty()).map_err(describe)?;
+    let fd = rustix::fs::openat(parent, leaf, DIR_FLAGS, Mode::empty()).map_err(describe)?;
+    check_inode(fd, seen)
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+fn check_inode(fd: OwnedFd, seen: &Meta) -> Result<(OwnedFd, Meta), String> {
     let meta = Meta::from_stat(&rustix::fs::fstat(&fd).map_err(describe)?);
     if (meta.dev, meta.ino) != (seen.dev, seen.ino) {
         return Err("replaced during the scan".into());
     }
     Ok((fd, meta))
+}
+
+/// [`open_dir`] for the thread, with `O_NOATIME`: it may list directories the walk then
+/// leaves out, and those keep their access times. `O_NOATIME` needs ownership of the
+/// directory or CAP_FOWNER; without them a guess is not listed (`None`), and a directory
+/// the walker asked for is opened as the walker would.
+fn open_dir_quietly(
+    parent: &OwnedFd,
+    leaf: &CStr,
+    seen: &Meta,
+    guess: bool,
+) -> Option<Result<(OwnedFd, Meta), String>> {
+    let quiet = DIR_FLAGS | OFlags::NOATIME;
+    let fd = match rustix::fs::openat(parent, leaf, quiet, Mode::empty()) {
+        Err(Errno::PERM) if guess => return None,
+        Err(Errno::PERM) => rustix::fs::openat(parent, leaf, DIR_FLAGS, Mode::empty()),
+        opened => opened,
+    };
+    Some(fd.map_err(describe).and_then(|fd| check_inode(fd, seen)))
 }
 
 /// Every entry of the open directory `dir` but `.` and `..`, each `fstatat`ed relative to it
@@ -111,20 +144,38 @@ pub(crate) fn read_entries(
     Ok((entries, None))
 }
 
-/// [`open_dir`] and [`read_entries`] of one directory, every entry looked at, with its
-/// attributes if `attrs`.
-fn open_and_read(request: &Request, attrs: bool) -> Result<Opened, String> {
-    let (fd, _) = open_dir(&request.parent, &request.leaf, &request.seen)?;
+/// [`open_dir_quietly`] and [`read_entries`] of one directory, every entry looked at, with
+/// its attributes if `attrs`; and the directory's own metadata. `None` for a guess that
+/// cannot be listed quietly.
+fn open_and_read(job: &Picked, attrs: bool) -> Option<Result<(Opened, Meta), String>> {
+    let (fd, meta) = match open_dir_quietly(&job.parent, &job.leaf, &job.seen, job.guess)? {
+        Ok(opened) => opened,
+        Err(e) => return Some(Err(e)),
+    };
     let attrs = attrs
         .then(|| crate::attrs::read::of_fd(fd.as_fd(), Kind::Dir))
         .flatten();
-    let (entries, error) = read_entries(&fd, true, |_| None).map_err(describe)?;
-    Ok(Opened {
+    let (entries, error) = match read_entries(&fd, true, |_| None) {
+        Ok(read) => read,
+        Err(e) => return Some(Err(describe(e))),
+    };
+    let opened = Opened {
         fd: Arc::new(fd),
         attrs,
         entries,
         error,
-    })
+    };
+    Some(Ok((opened, meta)))
+}
+
+/// A job the thread took from the queue.
+struct Picked {
+    key: Key,
+    parent: Arc<OwnedFd>,
+    leaf: CString,
+    seen: Meta,
+    /// Unconfirmed when it was taken.
+    guess: bool,
 }
 
 /// A directory to list: where it is and what it was listed as.
@@ -134,8 +185,9 @@ pub(crate) struct Request {
     pub seen: Meta,
 }
 
-/// A directory by its parent's descriptor (the very `Arc`, alive as long as the request
-/// or listing that holds it) and its name there.
+/// A directory by its parent's descriptor (the address of the very `Arc`, whose allocation
+/// a job's weak reference keeps, so that no other descriptor can take the address while
+/// the job exists) and its name there.
 type Key = (usize, CString);
 
 fn key(parent: &Arc<OwnedFd>, leaf: &CStr) -> Key {
@@ -143,19 +195,33 @@ fn key(parent: &Arc<OwnedFd>, leaf: &CStr) -> Key {
 }
 
 enum Job {
-    Queued(Request),
+    /// The parent is held weakly: a job whose parent is closed is one nobody can take (the
+    /// walk has left that directory), and is dropped ([`evict_dead`]).
+    Queued {
+        parent: Weak<OwnedFd>,
+        leaf: CString,
+        seen: Meta,
+    },
     Running,
-    /// With the parent's descriptor, so that no other can take its address (and so its
-    /// key) while the listing waits.
-    Done(Result<Opened, String>, Arc<OwnedFd>),
+    Done(Result<Opened, String>, Weak<OwnedFd>),
+}
+
+struct Slot {
+    job: Job,
+    /// The walker asked for it ([`Prefetch::submit`]); else the thread guessed it from a
+    /// listing of its own, and only the walker's next listing tells whether it is wanted.
+    confirmed: bool,
 }
 
 #[derive(Default)]
 struct State {
-    /// Keys in the walker's order: the front is needed first. A key whose job the walker
-    /// took back is skipped.
+    /// Keys in the walker's order: the front is needed first. A key whose job is gone, or
+    /// that comes again later, is skipped.
     queue: VecDeque<Key>,
-    jobs: HashMap<Key, Job>,
+    jobs: HashMap<Key, Slot>,
+    /// The subdirectories the thread guessed, by their parent's address: the walker's
+    /// listing of that parent confirms or drops each.
+    guessed: HashMap<usize, Vec<CString>>,
     /// Jobs running or done and not taken.
     ahead: usize,
     closed: bool,
@@ -200,23 +266,51 @@ impl Prefetch {
         })
     }
 
-    /// Directories the walker will enter, in the order it will: they go before everything
-    /// queued so far.
-    pub(crate) fn submit(&self, requests: Vec<Request>) {
-        if requests.is_empty() {
-            return;
-        }
+    /// The directories the walker will enter among what it just listed in `listed` (the
+    /// descriptors of the directories it listed), in the order it will enter them: they go
+    /// before everything queued so far. What the thread guessed below `listed` and is not
+    /// among them is dropped.
+    pub(crate) fn submit(&self, listed: &[usize], requests: Vec<Request>) {
         let mut state = self.shared.lock();
+        let mut dropped = Vec::new();
         for request in requests.into_iter().rev() {
             let key = key(&request.parent, &request.leaf);
             state.queue.push_front(key.clone());
-            state.jobs.insert(key, Job::Queued(request));
+            match state.jobs.get_mut(&key) {
+                Some(slot) => slot.confirmed = true,
+                None => {
+                    let job = Job::Queued {
+                        parent: Arc::downgrade(&request.parent),
+                        leaf: request.leaf,
+                        seen: request.seen,
+                    };
+                    state.jobs.insert(
+                        key,
+                        Slot {
+                            job,
+                            confirmed: true,
+                        },
+                    );
+                }
+            }
         }
-        self.shared.work.notify_one();
+        for parent in listed {
+            for leaf in state.guessed.remove(parent).unwrap_or_default() {
+                let key = (*parent, leaf);
+                if state.jobs.get(&key).is_some_and(|slot| !slot.confirmed) {
+                    dropped.extend(remove(&mut state, &key));
+                }
+            }
+        }
+        if !state.queue.is_empty() {
+            self.shared.work.notify_one();
+        }
+        drop(state);
+        drop(dropped); // closed outside the lock
     }
 
-    /// The listing of this directory if the thread has started on it (waiting for it to be
-    /// done), `None` if the walker is to list it itself.
+    /// The listing of this directory if the thread has started on it at the walker's
+    /// request (waiting for it to be done), `None` if the walker is to list it itself.
     pub(crate) fn take(
         &self,
         parent: &Arc<OwnedFd>,
@@ -225,25 +319,45 @@ impl Prefetch {
         let key = key(parent, leaf);
         let mut state = self.shared.lock();
         loop {
-            match state.jobs.remove(&key)? {
-                // Not started: the walker's, and its key in the queue is skipped.
-                Job::Queued(_) => return None,
-                Job::Running => {
-                    state.jobs.insert(key.clone(), Job::Running);
-                    state = self
-                        .shared
-                        .done
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-                Job::Done(opened, _parent) => {
-                    state.ahead -= 1;
-                    self.shared.work.notify_one();
-                    return Some(opened);
-                }
+            let slot = state.jobs.get(&key)?;
+            if !slot.confirmed || matches!(slot.job, Job::Queued { .. }) {
+                // The walker's, and what the thread may still do of it is dropped.
+                let dropped = remove(&mut state, &key);
+                drop(state);
+                drop(dropped);
+                return None;
             }
+            if matches!(slot.job, Job::Running) {
+                state = self
+                    .shared
+                    .done
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            let Some(Slot {
+                job: Job::Done(opened, _),
+                ..
+            }) = state.jobs.remove(&key)
+            else {
+                return None; // not reached: the job was seen done
+            };
+            state.ahead -= 1;
+            self.shared.work.notify_one();
+            return Some(opened);
         }
     }
+}
+
+/// Remove the job of `key`, keeping the count of listings ahead; a running one finds itself
+/// gone when it is done, and is dropped then. What it held comes back, to be closed
+/// outside the lock.
+fn remove(state: &mut State, key: &Key) -> Option<Slot> {
+    let slot = state.jobs.remove(key)?;
+    if matches!(slot.job, Job::Done(..)) {
+        state.ahead -= 1;
+    }
+    Some(slot)
 }
 
 impl Drop for Prefetch {
@@ -256,15 +370,28 @@ impl Drop for Prefetch {
     }
 }
 
-/// The thread: the queued directory the walker needs last, while fewer than [`AHEAD`] are
-/// running or done.
+/// The thread: the queued directory the walker needs first, while fewer than [`AHEAD`] are
+/// running or done. Below each directory it lists, it guesses the walk's next steps: the
+/// subdirectories on the same file system go to the front of the queue, in the walk's
+/// order, unconfirmed until the walker lists that directory (see [`Prefetch::submit`]). A
+/// guess never crosses into another file system, so the thread never lists what `-x` or
+/// `skip_fs` keeps the walk out of (a hung network mount among them).
 fn run(shared: &Shared, attrs: bool) {
     loop {
-        let (key, request) = {
+        let job = {
             let mut state = shared.lock();
             loop {
                 if state.closed {
                     return;
+                }
+                if state.ahead >= AHEAD {
+                    let dropped = evict_dead(&mut state);
+                    if !dropped.is_empty() {
+                        drop(state);
+                        drop(dropped);
+                        state = shared.lock();
+                        continue;
+                    }
                 }
                 if state.ahead < AHEAD {
                     if let Some(found) = next_queued(&mut state) {
@@ -278,29 +405,138 @@ fn run(shared: &Shared, attrs: bool) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let opened = open_and_read(&request, attrs);
-        shared
-            .lock()
+        let listed = open_and_read(&job, attrs);
+        let guesses = match &listed {
+            Some(Ok((opened, meta))) => subdirectories(opened, meta.dev),
+            _ => Vec::new(),
+        };
+        let mut state = shared.lock();
+        let running = state
             .jobs
-            .insert(key, Job::Done(opened, request.parent));
+            .get_mut(&job.key)
+            .filter(|slot| matches!(slot.job, Job::Running));
+        let (Some(slot), Some(listed)) = (running, listed) else {
+            // Dropped while it ran (nobody wants it), or a guess that cannot be listed
+            // quietly: gone either way, and the walker lists it if it wants it.
+            if matches!(
+                state.jobs.get(&job.key),
+                Some(Slot {
+                    job: Job::Running,
+                    ..
+                })
+            ) {
+                state.jobs.remove(&job.key);
+            }
+            state.ahead -= 1;
+            drop(state);
+            shared.work.notify_one();
+            shared.done.notify_all();
+            continue;
+        };
+        let parent = Arc::downgrade(&job.parent);
+        match listed {
+            Ok((opened, _)) => {
+                let below = Arc::downgrade(&opened.fd);
+                slot.job = Job::Done(Ok(opened), parent);
+                guess(&mut state, below, guesses);
+            }
+            Err(e) => slot.job = Job::Done(Err(e), parent),
+        }
+        drop(state);
         shared.done.notify_all();
     }
 }
 
-/// The queued directory needed first, marked running; keys the walker took back are
-/// dropped on the way.
-fn next_queued(state: &mut State) -> Option<(Key, Request)> {
-    while let Some(key) = state.queue.pop_front() {
-        match state.jobs.remove(&key) {
-            Some(Job::Queued(request)) => {
-                state.jobs.insert(key.clone(), Job::Running);
-                return Some((key, request));
-            }
-            Some(job) => {
-                state.jobs.insert(key, job);
-            }
-            None => {}
+/// The subdirectories of a listing on the device `dev`, in the walk's order.
+fn subdirectories(opened: &Opened, dev: u64) -> Vec<(CString, Meta)> {
+    let mut dirs: Vec<(CString, Meta)> = opened
+        .entries
+        .iter()
+        .filter_map(|e| match &e.stat {
+            Some(Ok((Kind::Dir, meta))) if meta.dev == dev => Some((e.leaf.clone(), *meta)),
+            _ => None,
+        })
+        .collect();
+    dirs.sort_by(|(a, _), (b, _)| cmp_entries(a.to_bytes(), true, b.to_bytes(), true));
+    dirs
+}
+
+/// Queue the guessed subdirectories `dirs` of the directory just listed, whose descriptor
+/// is `below`: at the front, in the walk's order, unconfirmed; one already queued stays as
+/// it is.
+fn guess(state: &mut State, below: Weak<OwnedFd>, dirs: Vec<(CString, Meta)>) {
+    let dir = below.as_ptr() as usize;
+    let mut leaves = Vec::with_capacity(dirs.len());
+    for (leaf, seen) in dirs.into_iter().rev() {
+        let key = (dir, leaf.clone());
+        if state.jobs.contains_key(&key) {
+            continue;
         }
+        state.queue.push_front(key.clone());
+        let job = Job::Queued {
+            parent: Weak::clone(&below),
+            leaf: leaf.clone(),
+            seen,
+        };
+        state.jobs.insert(
+            key,
+            Slot {
+                job,
+                confirmed: false,
+            },
+        );
+        leaves.push(leaf);
+    }
+    if !leaves.is_empty() {
+        state.guessed.insert(dir, leaves);
+    }
+}
+
+/// Drop the jobs nobody can take any more: their parent is closed, so the walk has left
+/// it (or never wanted it: a guess below a directory that was dropped). What they held
+/// comes back, to be closed outside the lock, which may make more jobs dead: the thread
+/// asks again.
+fn evict_dead(state: &mut State) -> Vec<Slot> {
+    let dead: Vec<Key> = state
+        .jobs
+        .iter()
+        .filter(|(_, slot)| match &slot.job {
+            Job::Queued { parent, .. } | Job::Done(_, parent) => parent.strong_count() == 0,
+            Job::Running => false,
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    for (dir, _) in &dead {
+        state.guessed.remove(dir);
+    }
+    dead.iter().filter_map(|key| remove(state, key)).collect()
+}
+
+/// The queued directory needed first, marked running; keys whose job is gone or not
+/// queued, or whose parent is closed, are dropped on the way.
+fn next_queued(state: &mut State) -> Option<Picked> {
+    while let Some(key) = state.queue.pop_front() {
+        let Some(slot) = state.jobs.get_mut(&key) else {
+            continue;
+        };
+        let Job::Queued { parent, .. } = &slot.job else {
+            continue;
+        };
+        let Some(parent) = parent.upgrade() else {
+            state.jobs.remove(&key);
+            continue;
+        };
+        let guess = !slot.confirmed;
+        let Job::Queued { leaf, seen, .. } = std::mem::replace(&mut slot.job, Job::Running) else {
+            continue; // not reached: matched above
+        };
+        return Some(Picked {
+            key,
+            parent,
+            leaf,
+            seen,
+            guess,
+        });
     }
     None
 }
@@ -357,7 +593,7 @@ mod tests {
         let swapped = tmp.path().join("d000");
         std::fs::rename(&swapped, tmp.path().join("old")).unwrap();
         std::fs::create_dir(&swapped).unwrap();
-        prefetch.submit(requests);
+        prefetch.submit(&[], requests);
         // The thread stops when AHEAD listings wait.
         let started = std::time::Instant::now();
         while prefetch.shared.lock().ahead < AHEAD {
@@ -380,6 +616,111 @@ mod tests {
             }
             // Taken once: asked again, it is the walker's.
             assert!(prefetch.take(&root, leaf).is_none());
+        }
+    }
+
+    /// Wait (a minute at most) until the thread's state satisfies `done`.
+    fn wait_for(prefetch: &Prefetch, what: &str, done: impl Fn(&State) -> bool) {
+        let started = std::time::Instant::now();
+        while !done(&prefetch.shared.lock()) {
+            assert!(started.elapsed().as_secs() < 60, "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn is_done(state: &State, key: &Key) -> bool {
+        matches!(
+            state.jobs.get(key),
+            Some(Slot {
+                job: Job::Done(..),
+                ..
+            })
+        )
+    }
+
+    /// Below a directory it listed, the thread lists the subdirectories too, in the walk's
+    /// order; the walker takes such a listing only once it has asked for it, and what its
+    /// own listing of the parent does not ask for is dropped, with what was guessed below.
+    #[test]
+    fn guesses_wait_for_the_walker() {
+        let tmp = tempfile::tempdir().unwrap();
+        for dir in ["a/x/deeper", "a/y"] {
+            std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+        }
+        let root = dir_fd(tmp.path());
+        let prefetch = Prefetch::start(false).unwrap();
+        let request = |parent: &Arc<OwnedFd>, path: &str, leaf: &str| Request {
+            parent: Arc::clone(parent),
+            leaf: CString::new(leaf).unwrap(),
+            seen: meta_of(&tmp.path().join(path)),
+        };
+        prefetch.submit(&[], vec![request(&root, "a", "a")]);
+        wait_for(&prefetch, "a listed", |s| is_done(s, &key(&root, c"a")));
+        let a = prefetch.take(&root, c"a").unwrap().unwrap();
+        assert_eq!(names(&a), ["x", "y"]);
+        let (x, y) = (key(&a.fd, c"x"), key(&a.fd, c"y"));
+        wait_for(&prefetch, "x and y guessed", |s| {
+            is_done(s, &x) && is_done(s, &y)
+        });
+        // x's own subdirectory is guessed below x's listing, which is not yet taken.
+        wait_for(&prefetch, "x/deeper guessed", |s| {
+            s.jobs.iter().any(|((_, leaf), slot)| {
+                leaf.as_c_str() == c"deeper" && matches!(slot.job, Job::Done(..))
+            })
+        });
+        assert!(!prefetch.shared.lock().jobs[&y].confirmed);
+        // Not asked for: the walker lists it itself.
+        assert!(prefetch.take(&a.fd, c"y").is_none());
+        // The walker's listing of a asks for y only: x and what is below it are dropped.
+        prefetch.submit(
+            &[Arc::as_ptr(&a.fd) as usize],
+            vec![request(&a.fd, "a/y", "y")],
+        );
+        assert!(!prefetch.shared.lock().jobs.contains_key(&x));
+        wait_for(&prefetch, "y listed again", |s| is_done(s, &y));
+        assert_eq!(
+            names(&prefetch.take(&a.fd, c"y").unwrap().unwrap()),
+            Vec::<String>::new()
+        );
+        // Full of nothing anybody can take, the thread drops what is below closed parents.
+        drop(a);
+        let mut state = prefetch.shared.lock();
+        let dropped = evict_dead(&mut state);
+        assert!(state.jobs.is_empty(), "{} jobs left", state.jobs.len());
+        assert_eq!(state.ahead, 0);
+        drop(state);
+        drop(dropped);
+    }
+
+    /// What the thread lists of directories the walk leaves out keeps its access time.
+    #[test]
+    fn excluded_directories_keep_their_access_times() {
+        use crate::scan::walk::{FilterArg, WalkOptions, Walker};
+        use std::fs::FileTimes;
+        use std::time::{Duration, SystemTime};
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("src");
+        let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let mut quiet = Vec::new();
+        for i in 0..20 {
+            let skip = root.join(format!("d{i}/skip"));
+            std::fs::create_dir_all(skip.join("inner/more")).unwrap();
+            std::fs::create_dir_all(root.join(format!("d{i}/keep"))).unwrap();
+            for dir in [skip.clone(), skip.join("inner"), skip.join("inner/more")] {
+                let times = FileTimes::new().set_accessed(old);
+                std::fs::File::open(&dir).unwrap().set_times(times).unwrap();
+                quiet.push(dir);
+            }
+        }
+        let mut options = WalkOptions::new(0, vec![FilterArg::Exclude("skip/".into())]).unwrap();
+        options.prefetch = true;
+        let source = format!("{}/", root.display()).into_bytes();
+        let walker = Walker::new(&[source], options);
+        assert!(walker.prefetching());
+        assert_eq!(walker.count(), 1 + 20 * 2);
+        for dir in quiet {
+            let accessed = std::fs::metadata(&dir).unwrap().accessed().unwrap();
+            assert_eq!(accessed, old, "{}", dir.display());
         }
     }
 
@@ -408,7 +749,8 @@ mod tests {
 
     /// A walk with the prefetch thread lists exactly what one without it lists, in the
     /// same order, with the same metadata and problems: on a tree of many directories at
-    /// many depths, with hostile names, an unreadable directory and a filter.
+    /// many depths, with hostile names, an unreadable directory and filters, one of them
+    /// excluding a directory with many below it.
     #[test]
     fn a_walk_lists_the_same_with_and_without_the_thread() {
         use crate::scan::walk::{Event, FilterArg, WalkOptions, Walker};
@@ -425,12 +767,23 @@ mod tests {
             std::fs::write(dir.join(format!("f{i}.tmp")), b"x").unwrap();
             std::os::unix::fs::symlink("..", dir.join(format!("up{i}"))).unwrap();
         }
+        // Below an excluded directory, more directories than the thread lists ahead: its
+        // guesses there are dropped, and it goes on with the walk.
+        for i in 0..(2 * AHEAD) {
+            std::fs::create_dir_all(root.join(format!("d1/skip/w{i}/deep"))).unwrap();
+        }
         let locked = root.join("d3/locked");
         std::fs::create_dir_all(locked.join("inner")).unwrap();
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
         let walk = |prefetch: bool| {
-            let mut options =
-                WalkOptions::new(0, vec![FilterArg::Exclude("*.tmp".into())]).unwrap();
+            let mut options = WalkOptions::new(
+                0,
+                vec![
+                    FilterArg::Exclude("*.tmp".into()),
+                    FilterArg::Exclude("skip/".into()),
+                ],
+            )
+            .unwrap();
             options.attrs = true;
             options.prefetch = prefetch;
             let source = format!("{}/", root.display()).into_bytes();

@@ -1185,10 +1185,18 @@ impl Walker {
 
     /// Hand the directories among `children` that the walk will enter to the prefetch
     /// thread, if there is one: those of the source's file system, not merged with others.
+    /// What it guessed below the directories they were listed in and is not among them is
+    /// dropped.
     fn prefetch(&self, children: &[Child]) {
         let Some(prefetch) = &self.prefetch else {
             return;
         };
+        let mut listed: Vec<usize> = children
+            .iter()
+            .map(|c| Arc::as_ptr(&c.parent) as usize)
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
         let requests = children
             .iter()
             .filter(|c| c.kind == Kind::Dir && c.unseen.is_none() && c.merged.is_empty())
@@ -1203,7 +1211,7 @@ impl Walker {
                 })
             })
             .collect();
-        prefetch.submit(requests);
+        prefetch.submit(&listed, requests);
     }
 }
 
