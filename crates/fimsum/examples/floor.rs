@@ -4,19 +4,22 @@
 //! machine allows at all.
 //!
 //! The tree is listed once (`walk`: `getdents64` and one `fstatat` per entry relative to its
-//! directory, the metadata any scan needs). Then, on `--threads` threads taking files from one shared index, each way of
-//! getting a file's bytes runs over every regular file, with no hashing: `syscalls` makes the
-//! calls fimsum makes for a small file (`openat`, `fstat`, `read`s of at most 128 KiB up to the
-//! size, `fstat`, `close`), `mmap` maps files of 1 MiB and more and touches every page instead
-//! of copying, and `uring` makes the same per-file calls as `syscalls` through one io_uring per
-//! thread, many files in flight at once, with the two `fstat`s as linked `statx` entries
+//! directory, the metadata any scan needs). Then each way of getting the files' bytes runs,
+//! with no hashing, on `--threads` threads taking files from one shared index, over the files
+//! under 1 MiB and over the bigger ones apart (fimsum reads the first and maps the second):
+//! `syscalls` makes the calls fimsum makes for a small file (`openat`, `fstat`, `read`s of at
+//! most 128 KiB up to the size, `fstat`, `close`); `mmap` maps a big file and touches every
+//! page instead of copying it; `uring` makes the same per-file calls as `syscalls` through one
+//! io_uring per thread with many files in flight, the two `fstat`s as linked `statx` entries
 //! (`uring statx`), as plain `fstat` calls (`uring+fstat`) or left out (`uring-nostat`, which
-//! does less than a scan must and so is not a candidate for the floor). Hashing is measured apart, one thread, on an in-memory set of
-//! messages whose sizes are drawn from the tree's, and scaled to the tree's bytes. The floor
-//! of a scan is the walk plus the cheapest way in plus the hash, in CPU seconds; divided by
-//! the cores, the least wall time a perfectly parallel scan could take.
+//! does less than a scan must and so is no candidate for the floor). Each counts the cheapest
+//! of `--repeat` runs: the other core's load only ever adds. Hashing is measured apart, on one
+//! thread, on in-memory sets of messages whose sizes are drawn from the tree's, and scaled to
+//! the tree's bytes. The floor of a scan is the walk, plus the cheapest way in for each of the
+//! two kinds of files, plus the hash, in CPU seconds; divided by the cores, the least wall time
+//! a perfectly parallel scan could take.
 //!
-//! `cargo run --release --example floor -- [--threads N] [--json] TREE`
+//! `cargo run --release --example floor -- [--threads N] [--repeat N] [--batch N] [--json] TREE`
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
