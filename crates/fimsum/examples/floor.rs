@@ -1007,6 +1007,10 @@ fn main() {
     let keep_dirs = (limit.saturating_sub(1024) / 2).min(1 << 20) as usize;
     let mut tree = list_tree(&args.tree, keep_dirs);
     keep_readable(&mut tree);
+    if tree.files.is_empty() {
+        eprintln!("floor: {}: no readable regular file", args.tree.display());
+        std::process::exit(1);
+    }
     let (files, bytes) = (tree.files.len(), tree.bytes());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
