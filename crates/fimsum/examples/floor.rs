@@ -449,10 +449,13 @@ fn touch_mapped(fd: &OwnedFd, len: usize, mode: MapMode) -> Result<u64, rustix::
 
 mod uring {
     //! The per-file calls of `syscalls` through io_uring: each thread keeps a batch of
-    //! files in flight on its own ring, each file a slot going through open, `statx` linked to
-    //! the first read, further reads, and `statx` linked to the close. Reads go into buffers
-    //! registered with the ring, one per slot. One `io_uring_enter` submits every queued entry
-    //! and waits for a completion.
+    //! files in flight on its own ring, each file a slot going through open, reads and close,
+    //! with the two `fstat`s as [`Stat`] says (`Stat::Ring`: a `statx` linked before the
+    //! first read and one before the close). Reads go into buffers
+    //! registered with the ring, one per slot, with `RWF_NOWAIT`: a read the ring cannot finish
+    //! at once is made by a plain `pread` instead of by a worker thread of the ring. (A read
+    //! linked after a `statx` still runs on a worker: the ring hands every `statx` to one.) One
+    //! `io_uring_enter` submits every queued entry and waits for a completion.
 
     use super::{File, Tree, PIECE};
     use io_uring::{opcode, squeue, types, IoUring};
@@ -626,6 +629,7 @@ mod uring {
             let buf = self.bufs[slot].as_mut_ptr();
             opcode::ReadFixed::new(types::Fd(s.fd), buf, len as u32, slot as u16)
                 .offset(s.done)
+                .rw_flags(libc::RWF_NOWAIT)
                 .build()
                 .user_data(tag(slot, READ))
         }
@@ -672,6 +676,10 @@ mod uring {
                     self.read_on(slot, true);
                 }
                 STAT if res < 0 => self.note(slot, res),
+                READ if res == -libc::EAGAIN => {
+                    self.read_blocking(slot);
+                    self.read_on(slot, false);
+                }
                 READ if res < 0 => {
                     self.note(slot, res);
                     self.read_on(slot, false);
@@ -702,6 +710,21 @@ mod uring {
             self.note(slot, res);
             self.slots[slot].file = None;
             0
+        }
+
+        /// A plain `pread` of the next piece, where the ring's non-blocking read would have
+        /// waited: the ring would hand it to a worker thread, which costs more.
+        fn read_blocking(&mut self, slot: usize) {
+            let s = &mut self.slots[slot];
+            let left = s.file.map_or(0, |f| f.size).saturating_sub(s.done);
+            let len = left.min(PIECE as u64) as usize;
+            // SAFETY: as in `fstat`.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(s.fd) };
+            match rustix::io::pread(fd, &mut self.bufs[slot][..len], s.done) {
+                Ok(0) => s.failed = true,
+                Ok(n) => s.done += n as u64,
+                Err(e) => self.note(slot, -e.raw_os_error()),
+            }
         }
 
         /// A plain `fstat` of a slot's open file.
