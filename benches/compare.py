@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """fimsum against rsync, md5sum, hashdeep, AIDE and du on one tree, in one run.
 
-    benches/compare.py [--tree /usr] [--runs 3] [--slow-runs 1] [--million DIR] [--no-build]
+    benches/compare.py [--tree /usr] [--runs 3] [--slow-runs 1] [--million DIR] [--floor]
+                       [--no-build]
 
 Every command runs once to warm the page cache, then --runs times, interleaved (fimsum, then
 the tool it is compared with, seconds apart), so that a ratio compares runs under the same
@@ -10,9 +11,15 @@ conditions; the reference tools that take tens of seconds (md5sum, hashdeep, AID
 each run. The targets table gives the median ratio and its spread (lowest to highest of the
 per-run ratios), and whether the target holds. --million DIR also measures the peak RSS of
 a scan of a 1,000,000-file tree (built in DIR by benches/million-tree.sh's layout if absent).
+--floor also runs the floor example (crates/fimsum/examples/floor.rs, about 20 s) on the
+tree and prints the physical floor of each scan against rsync's median wall time of this
+run: the least wall time that walking, reading and hashing the tree allows on this
+machine's cores, so the best ratio any scan could reach, and whether the target is within
+it.
 """
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -73,11 +80,15 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--slow-runs", type=int, default=1)
     ap.add_argument("--million", metavar="DIR")
+    ap.add_argument("--floor", action="store_true")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
 
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
+        if args.floor:
+            subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "fimsum",
+                            "--example", "floor"], cwd=REPO, check=True)
     fimsum = os.path.join(REPO, "target/release/fimsum")
     tree = args.tree.rstrip("/")
     work = tempfile.mkdtemp(prefix="fimsum-compare.")
@@ -179,7 +190,35 @@ def main():
         m = run(f"{fimsum} scan --cc md5 {mtree}/")
         print(f"| peak RSS of a 1,000,000-file scan < 300 MB | {m['rss'] * 1.048576:.0f} MB "
               f"({m['wall']:.1f} s) | {'yes' if m['rss'] * 1.048576 < 300 else 'NO'} |")
+    if args.floor:
+        print_floor(tree, targets, samples)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def print_floor(tree, targets, samples):
+    """The floor example's JSON on the tree, as the best ratio against this run's rsync that
+    each scan's floor allows."""
+    floor_bin = os.path.join(REPO, "target/release/examples/floor")
+    out = subprocess.run([floor_bin, "--json", "--threads", str(os.cpu_count()), f"{tree}/"],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"floor: {out.stderr.strip()}")
+    floor = json.loads(out.stdout)
+    kinds = {"fimsum md5": "md5", "fimsum xxh128": "xxh128",
+             "fimsum md5 --kernel scalar": "md5-scalar"}
+    print()
+    print(f"physical floor on {floor['cores']} cores: walk + {' + '.join(floor['ways_in'])} "
+          "+ hash, in CPU s / cores")
+    print("| target | floor wall s | rsync wall s | best ratio the floor allows | reachable |")
+    print("|---|---:|---:|---:|---|")
+    for label, slower, faster, want in targets:
+        if faster not in kinds:
+            continue
+        wall = floor["floor"][kinds[faster]]["wall_s"]
+        rsync = statistics.median(r["wall"] for r in samples[slower])
+        best = rsync / wall
+        print(f"| {label} | {wall:.2f} | {rsync:.2f} | {best:.2f}x | "
+              f"{'yes' if best >= want else 'NO'} |")
 
 
 def million_tree(root):
