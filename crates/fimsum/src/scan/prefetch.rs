@@ -25,7 +25,7 @@
 //! parent the walk has closed is dropped too: nobody can ask for it. At most [`AHEAD`]
 //! listings, each holding its directory's descriptor, are running or wait to be taken.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
@@ -224,6 +224,9 @@ struct State {
     guessed: HashMap<usize, Vec<CString>>,
     /// Jobs running or done and not taken.
     ahead: usize,
+    /// The jobs done and not taken (at most [`AHEAD`]): the ones a dead parent can leave
+    /// holding a place ahead ([`evict_dead`]).
+    done: HashSet<Key>,
     closed: bool,
 }
 
@@ -298,7 +301,7 @@ impl Prefetch {
             for leaf in state.guessed.remove(parent).unwrap_or_default() {
                 let key = (*parent, leaf);
                 if state.jobs.get(&key).is_some_and(|slot| !slot.confirmed) {
-                    dropped.extend(remove(&mut state, &key));
+                    dropped.extend(discard(&mut state, &key));
                 }
             }
         }
@@ -322,7 +325,7 @@ impl Prefetch {
             let slot = state.jobs.get(&key)?;
             if !slot.confirmed || matches!(slot.job, Job::Queued { .. }) {
                 // The walker's, and what the thread may still do of it is dropped.
-                let dropped = remove(&mut state, &key);
+                let dropped = discard(&mut state, &key);
                 drop(state);
                 drop(dropped);
                 return None;
@@ -338,11 +341,10 @@ impl Prefetch {
             let Some(Slot {
                 job: Job::Done(opened, _),
                 ..
-            }) = state.jobs.remove(&key)
+            }) = remove(&mut state, &key)
             else {
                 return None; // not reached: the job was seen done
             };
-            state.ahead -= 1;
             self.shared.work.notify_one();
             return Some(opened);
         }
@@ -356,6 +358,17 @@ fn remove(state: &mut State, key: &Key) -> Option<Slot> {
     let slot = state.jobs.remove(key)?;
     if matches!(slot.job, Job::Done(..)) {
         state.ahead -= 1;
+        state.done.remove(key);
+    }
+    Some(slot)
+}
+
+/// [`remove`] a job nobody will take, and the guesses below its listing, which nobody will
+/// confirm.
+fn discard(state: &mut State, key: &Key) -> Option<Slot> {
+    let slot = remove(state, key)?;
+    if let Job::Done(Ok(opened), _) = &slot.job {
+        state.guessed.remove(&(Arc::as_ptr(&opened.fd) as usize));
     }
     Some(slot)
 }
@@ -434,13 +447,14 @@ fn run(shared: &Shared, attrs: bool) {
             continue;
         };
         let parent = Arc::downgrade(&job.parent);
-        match listed {
-            Ok((opened, _)) => {
-                let below = Arc::downgrade(&opened.fd);
-                slot.job = Job::Done(Ok(opened), parent);
-                guess(&mut state, below, guesses);
-            }
-            Err(e) => slot.job = Job::Done(Err(e), parent),
+        let below = match &listed {
+            Ok((opened, _)) => Some(Arc::downgrade(&opened.fd)),
+            Err(_) => None,
+        };
+        slot.job = Job::Done(listed.map(|(opened, _)| opened), parent);
+        state.done.insert(job.key);
+        if let Some(below) = below {
+            guess(&mut state, below, guesses);
         }
         drop(state);
         shared.done.notify_all();
@@ -497,19 +511,21 @@ fn guess(state: &mut State, below: Weak<OwnedFd>, dirs: Vec<(CString, Meta)>) {
 /// comes back, to be closed outside the lock, which may make more jobs dead: the thread
 /// asks again.
 fn evict_dead(state: &mut State) -> Vec<Slot> {
+    // Only the listings done hold places; a queued job whose parent is closed is dropped
+    // when the queue reaches it ([`next_queued`]).
     let dead: Vec<Key> = state
-        .jobs
+        .done
         .iter()
-        .filter(|(_, slot)| match &slot.job {
-            Job::Queued { parent, .. } | Job::Done(_, parent) => parent.strong_count() == 0,
-            Job::Running => false,
+        .filter(|key| match state.jobs.get(*key) {
+            Some(Slot {
+                job: Job::Done(_, parent),
+                ..
+            }) => parent.strong_count() == 0,
+            _ => false,
         })
-        .map(|(key, _)| key.clone())
+        .cloned()
         .collect();
-    for (dir, _) in &dead {
-        state.guessed.remove(dir);
-    }
-    dead.iter().filter_map(|key| remove(state, key)).collect()
+    dead.iter().filter_map(|key| discard(state, key)).collect()
 }
 
 /// The queued directory needed first, marked running; keys whose job is gone or not
