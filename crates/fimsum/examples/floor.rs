@@ -3,25 +3,27 @@
 //! by part, so that a performance target against rsync can be checked against what the
 //! machine allows at all.
 //!
-//! The tree is listed once (`walk`: `getdents64` and one `fstatat` per entry relative to its
-//! directory, the metadata any scan needs). Then each way of getting the files' bytes runs,
-//! with no hashing, on `--threads` threads taking files from one shared index, over the files
-//! under 1 MiB and over the bigger ones apart (fimsum reads the first and maps the second):
-//! `syscalls` makes the calls fimsum makes for a small file (`openat`, `fstat`, `read`s of at
-//! most 128 KiB up to the size, `fstat`, `close`); `mmap` maps a big file and touches every
-//! page instead of copying it; `uring` makes the same per-file calls as `syscalls` through one
-//! io_uring per thread with many files in flight, the two `fstat`s as linked `statx` entries
-//! (`uring statx`), as plain `fstat` calls (`uring+fstat`) or left out (`uring-nostat`, which
-//! does less than a scan must and so is no candidate for the floor). Each counts the cheapest
-//! of `--repeat` runs: the other core's load only ever adds. Hashing is measured apart, on one
-//! thread, on in-memory sets of messages whose sizes are drawn from the tree's, and scaled to
-//! the tree's bytes. The floor of a scan is the walk, plus the cheapest way in for each of the
-//! two kinds of files, plus the hash, in CPU seconds; divided by the cores, the least wall time
-//! a perfectly parallel scan could take.
+//! The tree is listed once (`walk`: `getdents64` and one `fstatat` per entry relative to
+//! its directory, the metadata any scan needs), and walked again by descriptors alone, once
+//! with `fstatat` and once with `statx` asking only for the fields a record holds. Then
+//! each way of getting the files' bytes runs, with no hashing, on `--threads` threads
+//! taking files from one shared index, over the files under 1 MiB and over the bigger ones
+//! apart (fimsum reads the first and maps the second): `syscalls` makes the calls fimsum
+//! makes for a small file (`openat`, `fstat`, `read`s of at most 128 KiB up to the size,
+//! `fstat`, `close`); `mmap` maps a big file and touches every page instead of copying it;
+//! `uring` makes the same per-file calls as `syscalls` through one io_uring per thread with
+//! many files in flight, the two `fstat`s as linked `statx` entries (`uring statx`), as
+//! plain `fstat` calls (`uring+fstat`) or left out (`uring-nostat`, which does less than a
+//! scan must and so is no candidate for the floor). Each counts the cheapest of `--repeat`
+//! runs: the other core's load only ever adds. Hashing is measured apart, on one thread, on
+//! in-memory sets of messages whose sizes are drawn from the tree's, and scaled to the
+//! tree's bytes. The floor of a scan is the cheapest walk, plus the cheapest way in for
+//! each of the two kinds of files, plus the hash, in CPU seconds; divided by the cores, the
+//! least wall time a perfectly parallel scan could take.
 //!
 //! `cargo run --release --example floor -- [--threads N] [--repeat N] [--batch N] [--json] TREE`
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -31,7 +33,7 @@ use std::time::Instant;
 use fimsum::hash::md5::{md5_many, Kernel};
 use fimsum::hash::Algorithm;
 use fimsum::testing::SplitMix;
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, StatxFlags, CWD};
 
 /// The largest read, as in fimsum's scan.
 const PIECE: usize = 128 * 1024;
@@ -271,6 +273,72 @@ fn list_dir(
     if index.is_some() {
         dirs.push(fd);
     }
+}
+
+/// The walk again by descriptors alone, as fimsum's walker makes it (each directory opened
+/// relative to its parent, each entry looked at relative to its directory by `look`),
+/// keeping nothing: to set `fstatat` beside `statx` asking only for what a scan records.
+/// What cannot be opened or listed is left out here; the listing reported it.
+fn walk_by(
+    root: &Path,
+    repeat: usize,
+    look: impl Fn(&OwnedFd, &CStr) -> Option<FileType>,
+) -> Usage {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let walk = || {
+        let Ok(top) = rustix::fs::open(root, flags, Mode::empty()) else {
+            return;
+        };
+        let mut stack = vec![top];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = rustix::fs::Dir::read_from(&dir) else {
+                continue;
+            };
+            for entry in entries.map_while(Result::ok) {
+                let name = entry.file_name();
+                if matches!(name.to_bytes(), b"." | b"..") {
+                    continue;
+                }
+                if look(&dir, name) == Some(FileType::Directory) {
+                    if let Ok(sub) = rustix::fs::openat(&dir, name, flags, Mode::empty()) {
+                        stack.push(sub);
+                    }
+                }
+            }
+        }
+    };
+    best_of(repeat, walk).1
+}
+
+/// The walks by [`walk_by`]: `fstatat`, and `statx` with the fields a record holds.
+fn measure_walks(root: &Path, repeat: usize) -> Vec<Row> {
+    let fstatat = |dir: &OwnedFd, name: &CStr| {
+        let st = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        Some(FileType::from_raw_mode(st.st_mode))
+    };
+    let needed = StatxFlags::TYPE
+        | StatxFlags::MODE
+        | StatxFlags::NLINK
+        | StatxFlags::UID
+        | StatxFlags::GID
+        | StatxFlags::MTIME
+        | StatxFlags::CTIME
+        | StatxFlags::INO
+        | StatxFlags::SIZE;
+    let statx = |dir: &OwnedFd, name: &CStr| {
+        let st = rustix::fs::statx(dir, name, AtFlags::SYMLINK_NOFOLLOW, needed).ok()?;
+        Some(FileType::from_raw_mode(u32::from(st.stx_mode)))
+    };
+    let row = |name: &str, usage| Row {
+        name: name.into(),
+        class: None,
+        usage,
+        bytes: 0,
+    };
+    vec![
+        row("walk by fd, fstatat", walk_by(root, repeat, fstatat)),
+        row("walk by fd, statx needed", walk_by(root, repeat, statx)),
+    ]
 }
 
 /// Drops the files that cannot be opened for reading, each with a message.
@@ -1037,12 +1105,17 @@ fn main() {
     let (files, bytes) = (tree.files.len(), tree.bytes());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    let walk = Row {
+    let mut walks = vec![Row {
         name: "walk (1 thread)".into(),
         class: None,
         usage: tree.walk,
         bytes: 0,
-    };
+    }];
+    walks.extend(measure_walks(&args.tree, args.plan.repeat));
+    let walk = walks
+        .iter()
+        .map(|r| r.usage.cpu)
+        .fold(f64::INFINITY, f64::min);
     let mut ways = measure_ways_in(&tree, Class::Small, args.plan);
     ways.extend(measure_ways_in(&tree, Class::Big, args.plan));
     let hashes = measure_hashes(&tree);
@@ -1052,11 +1125,12 @@ fn main() {
         .collect();
     let ways_in: f64 = best.iter().map(|r| r.usage.cpu).sum();
     let best_names: Vec<&str> = best.iter().map(|r| r.name.as_str()).collect();
-    let floor = |hash: &Row| walk.usage.cpu + ways_in + hash.usage.cpu;
+    let floor = |hash: &Row| walk + ways_in + hash.usage.cpu;
 
     if args.json {
         let mut rows = serde_json::Map::new();
-        for row in std::iter::once(&walk)
+        for row in walks
+            .iter()
             .chain(&ways)
             .chain(hashes.iter().map(|(_, r)| r))
         {
@@ -1095,7 +1169,8 @@ fn main() {
         "{:<28} {:>8} {:>8} {:>12}",
         "row", "CPU s", "wall s", "MB/CPU s"
     );
-    for row in std::iter::once(&walk)
+    for row in walks
+        .iter()
         .chain(&ways)
         .chain(hashes.iter().map(|(_, r)| r))
     {
@@ -1107,7 +1182,7 @@ fn main() {
             per_second(row.bytes, row.usage.cpu) / 1e6
         );
     }
-    println!("floor = walk + {} + hash", best_names.join(" + "));
+    println!("floor = cheapest walk + {} + hash", best_names.join(" + "));
     for (kind, hash) in &hashes {
         let cpu = floor(hash);
         println!(
