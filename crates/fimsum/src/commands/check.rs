@@ -30,8 +30,9 @@ use crate::scan::walk::WalkOptions;
 use crate::scan::{Prefixes, ScanOptions, Stats, BATCHES_AHEAD};
 use crate::text::{self, Capture};
 
-/// Records the scan hands the diff at a time, and chunks on their way at most.
+/// Records the scan hands the diff at a time.
 const CHUNK: usize = 256;
+/// Chunks on their way to the diff at most: as many records as were before chunks.
 const CHUNKS_AHEAD: usize = 16;
 
 /// A check, resolved from the command line and the config.

@@ -1191,12 +1191,13 @@ impl Walker {
         let Some(prefetch) = &self.prefetch else {
             return;
         };
-        let mut listed: Vec<usize> = children
-            .iter()
-            .map(|c| Arc::as_ptr(&c.parent) as usize)
-            .collect();
-        listed.sort_unstable();
-        listed.dedup();
+        // One directory, or the few a merged `-R` name came from.
+        let mut listed: Vec<usize> = Vec::new();
+        for parent in children.iter().map(|c| Arc::as_ptr(&c.parent) as usize) {
+            if !listed.contains(&parent) {
+                listed.push(parent);
+            }
+        }
         let requests = children
             .iter()
             .filter(|c| c.kind == Kind::Dir && c.unseen.is_none() && c.merged.is_empty())
