@@ -22,8 +22,10 @@
 //! it queues the subdirectories on the same file system at the front, unconfirmed. The
 //! walker takes only what it asked for; its own listing of a directory confirms the guesses
 //! below it that it will enter and drops the others (an excluded directory). A job whose
-//! parent the walk has closed is dropped too: nobody can ask for it. At most [`AHEAD`]
-//! listings, each holding its directory's descriptor, are running or wait to be taken.
+//! parent the walk has closed is dropped too: nobody can ask for it. A guess is read only
+//! up to [`GUESS_MAX`] entries and kept only if all went well, so that a huge directory the
+//! walk leaves out costs little. At most [`AHEAD`] listings, each holding its directory's
+//! descriptor, are running or wait to be taken.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::{CStr, CString};
@@ -145,17 +147,25 @@ pub(crate) fn read_entries(
 }
 
 /// [`open_dir_quietly`] and [`read_entries`] of one directory, every entry looked at, with
-/// its attributes if `attrs`; and the directory's own metadata. `None` for a guess that
-/// cannot be listed quietly.
+/// its attributes if `attrs`; and the directory's own metadata. A guess is listed only if
+/// all goes well (`None` otherwise: the walker lists it if it wants it, and reports what
+/// went wrong itself) and it has at most [`GUESS_MAX`] entries: a directory the walk leaves
+/// out is never read whole, however big, so what the thread holds of the walk's excluded
+/// parts stays bounded.
 fn open_and_read(job: &Picked, attrs: bool) -> Option<Result<(Opened, Meta), String>> {
     let (fd, meta) = match open_dir_quietly(&job.parent, &job.leaf, &job.seen, job.guess)? {
         Ok(opened) => opened,
+        Err(_) if job.guess => return None,
         Err(e) => return Some(Err(e)),
     };
     let attrs = attrs
         .then(|| crate::attrs::read::of_fd(fd.as_fd(), Kind::Dir))
         .flatten();
-    let (entries, error) = match read_entries(&fd, true, |_| None) {
+    // Past the limit a guess's read fails, as a read can ("." and ".." are read too).
+    let too_many =
+        |read| (job.guess && read >= GUESS_MAX + 2).then(|| Errno::OVERFLOW.raw_os_error());
+    let (entries, error) = match read_entries(&fd, true, too_many) {
+        Ok((_, Some(_))) | Err(_) if job.guess => return None,
         Ok(read) => read,
         Err(e) => return Some(Err(describe(e))),
     };
@@ -167,6 +177,9 @@ fn open_and_read(job: &Picked, attrs: bool) -> Option<Result<(Opened, Meta), Str
     };
     Some(Ok((opened, meta)))
 }
+
+/// The entries of a guessed directory the thread reads at most.
+const GUESS_MAX: usize = 4096;
 
 /// A job the thread took from the queue.
 struct Picked {
@@ -706,6 +719,34 @@ mod tests {
         assert_eq!(state.ahead, 0);
         drop(state);
         drop(dropped);
+    }
+
+    /// A guessed directory of more than [`GUESS_MAX`] entries is not listed ahead: the walker
+    /// lists it if it wants it.
+    #[test]
+    fn big_directories_are_not_guessed() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a/small")).unwrap();
+        let big = tmp.path().join("a/big");
+        std::fs::create_dir_all(&big).unwrap();
+        for i in 0..=GUESS_MAX {
+            std::fs::write(big.join(format!("f{i}")), b"").unwrap();
+        }
+        let root = dir_fd(tmp.path());
+        let prefetch = Prefetch::start(false).unwrap();
+        let a = Request {
+            parent: Arc::clone(&root),
+            leaf: CString::new("a").unwrap(),
+            seen: meta_of(&tmp.path().join("a")),
+        };
+        prefetch.submit(&[], vec![a]);
+        wait_for(&prefetch, "a listed", |s| is_done(s, &key(&root, c"a")));
+        let a = prefetch.take(&root, c"a").unwrap().unwrap();
+        let (small, big) = (key(&a.fd, c"small"), key(&a.fd, c"big"));
+        wait_for(&prefetch, "small guessed, big dropped", |s| {
+            is_done(s, &small) && !s.jobs.contains_key(&big)
+        });
+        assert_eq!(prefetch.shared.lock().ahead, 1);
     }
 
     /// What the thread lists of directories the walk leaves out keeps its access time.
