@@ -442,8 +442,8 @@ fn run(shared: &Shared, attrs: bool) {
             .get_mut(&job.key)
             .filter(|slot| matches!(slot.job, Job::Running));
         let (Some(slot), Some(listed)) = (running, listed) else {
-            // Dropped while it ran (nobody wants it), or a guess that cannot be listed
-            // quietly: gone either way, and the walker lists it if it wants it.
+            // Dropped while it ran (nobody wants it), or a guess not listed (see
+            // `open_and_read`): gone either way, and the walker lists it if it wants it.
             if matches!(
                 state.jobs.get(&job.key),
                 Some(Slot {
@@ -455,7 +455,7 @@ fn run(shared: &Shared, attrs: bool) {
             }
             state.ahead -= 1;
             drop(state);
-            shared.work.notify_one();
+            // A walker may be waiting for it.
             shared.done.notify_all();
             continue;
         };
