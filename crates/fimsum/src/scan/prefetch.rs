@@ -153,7 +153,7 @@ pub(crate) fn read_entries(
 /// out is never read whole, however big, so what the thread holds of the walk's excluded
 /// parts stays bounded.
 fn open_and_read(job: &Picked, attrs: bool) -> Option<Result<(Opened, Meta), String>> {
-    let (fd, meta) = match open_dir_quietly(&job.parent, &job.leaf, &job.seen, job.guess)? {
+    let (fd, meta) = match open_dir_quietly(&job.parent, &job.key.1, &job.seen, job.guess)? {
         Ok(opened) => opened,
         Err(_) if job.guess => return None,
         Err(e) => return Some(Err(e)),
@@ -183,9 +183,9 @@ const GUESS_MAX: usize = 4096;
 
 /// A job the thread took from the queue.
 struct Picked {
+    /// Its parent's address and its name there.
     key: Key,
     parent: Arc<OwnedFd>,
-    leaf: CString,
     seen: Meta,
     /// Unconfirmed when it was taken.
     guess: bool,
@@ -209,10 +209,10 @@ fn key(parent: &Arc<OwnedFd>, leaf: &CStr) -> Key {
 
 enum Job {
     /// The parent is held weakly: a job whose parent is closed is one nobody can take (the
-    /// walk has left that directory), and is dropped ([`evict_dead`]).
+    /// walk has left that directory), and is dropped ([`evict_dead`]). Its name is its
+    /// key's.
     Queued {
         parent: Weak<OwnedFd>,
-        leaf: CString,
         seen: Meta,
     },
     Running,
@@ -290,14 +290,13 @@ impl Prefetch {
         let mut state = self.shared.lock();
         let mut dropped = Vec::new();
         for request in requests.into_iter().rev() {
-            let key = key(&request.parent, &request.leaf);
+            let key = (Arc::as_ptr(&request.parent) as usize, request.leaf);
             state.queue.push_front(key.clone());
             match state.jobs.get_mut(&key) {
                 Some(slot) => slot.confirmed = true,
                 None => {
                     let job = Job::Queued {
                         parent: Arc::downgrade(&request.parent),
-                        leaf: request.leaf,
                         seen: request.seen,
                     };
                     state.jobs.insert(
@@ -502,7 +501,6 @@ fn guess(state: &mut State, below: Weak<OwnedFd>, dirs: Vec<(CString, Meta)>) {
         state.queue.push_front(key.clone());
         let job = Job::Queued {
             parent: Weak::clone(&below),
-            leaf: leaf.clone(),
             seen,
         };
         state.jobs.insert(
@@ -548,23 +546,20 @@ fn next_queued(state: &mut State) -> Option<Picked> {
         let Some(slot) = state.jobs.get_mut(&key) else {
             continue;
         };
-        let Job::Queued { parent, .. } = &slot.job else {
-            continue;
+        let (parent, seen) = match &slot.job {
+            Job::Queued { parent, seen } => (parent.upgrade(), *seen),
+            _ => continue,
         };
-        let Some(parent) = parent.upgrade() else {
+        let Some(parent) = parent else {
             state.jobs.remove(&key);
             continue;
         };
-        let guess = !slot.confirmed;
-        let Job::Queued { leaf, seen, .. } = std::mem::replace(&mut slot.job, Job::Running) else {
-            continue; // not reached: matched above
-        };
+        slot.job = Job::Running;
         return Some(Picked {
+            guess: !slot.confirmed,
             key,
             parent,
-            leaf,
             seen,
-            guess,
         });
     }
     None
