@@ -189,15 +189,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args { plan, json, tree })
 }
 
-/// Raises the soft limit of open descriptors to the hard one, to keep directories open.
-fn raise_fd_limit() -> u64 {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut limit = getrlimit(Resource::Nofile);
-    limit.current = limit.maximum;
-    let _ = setrlimit(Resource::Nofile, limit);
-    getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
-}
-
 fn cstring(path: &Path) -> Option<CString> {
     CString::new(path.as_os_str().as_bytes()).ok()
 }
@@ -1094,8 +1085,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let limit = raise_fd_limit();
-    let keep_dirs = (limit.saturating_sub(1024) / 2).min(1 << 20) as usize;
+    let limit = fimsum::scan::raise_open_file_limit();
+    let keep_dirs = (limit.saturating_sub(1024) / 2).min(1 << 20);
     let mut tree = list_tree(&args.tree, keep_dirs);
     keep_readable(&mut tree);
     if tree.files.is_empty() {

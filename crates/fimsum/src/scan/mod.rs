@@ -478,7 +478,7 @@ pub enum ScanError<E> {
 /// The walker holds a directory fd per level, the job queue holds files the walk opened and
 /// the lanes hold theirs: lift the soft limit on open files to the hard one (1024 is a
 /// common soft default). Returns the limit now in force.
-fn raise_open_file_limit() -> usize {
+pub fn raise_open_file_limit() -> usize {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let mut limit = getrlimit(Resource::Nofile);
     if limit.current != limit.maximum {
