@@ -3,8 +3,7 @@
 //! turn off, and the snapshot made from the bytes that were hashed.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
 
@@ -31,33 +30,7 @@ type SaltMap = HashMap<Vec<u8>, [u8; SALT_LEN]>;
 /// snapshot of is read, not before the scan: that takes a pass over the whole baseline,
 /// and under most roots (a check of /usr, where only `authorized_keys` files could match
 /// the built-in diff rules) no such file is read and the pass is never made.
-#[derive(Default)]
-struct Salts {
-    found: OnceLock<SaltMap>,
-    source: Mutex<Option<Box<dyn FnOnce() -> SaltMap + Send>>>,
-}
-
-impl Salts {
-    fn get(&self) -> &SaltMap {
-        self.found.get_or_init(|| {
-            let source = self
-                .source
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            source.map(|find| find()).unwrap_or_default()
-        })
-    }
-}
-
-impl fmt::Debug for Salts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.found.get() {
-            Some(found) => write!(f, "{} salts", found.len()),
-            None => f.write_str("salts not yet looked up"),
-        }
-    }
-}
+type Salts = LazyLock<SaltMap, Box<dyn FnOnce() -> SaltMap + Send>>;
 
 /// The decision for one file, made by the walk and carried with the file to its reader.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +52,7 @@ impl Capture {
         Capture {
             policy,
             roots,
-            salts: Arc::default(),
+            salts: Arc::new(LazyLock::new(Box::new(HashMap::new))),
         }
     }
 
@@ -89,10 +62,7 @@ impl Capture {
     /// failure are used: the comparison decodes the same records and fails the run on the
     /// same one, so no snapshot taken with a new salt is ever compared.
     pub fn with_salts(mut self, find: impl FnOnce() -> SaltMap + Send + 'static) -> Capture {
-        self.salts = Arc::new(Salts {
-            found: OnceLock::new(),
-            source: Mutex::new(Some(Box::new(find))),
-        });
+        self.salts = Arc::new(LazyLock::new(Box::new(find)));
         self
     }
 
@@ -117,7 +87,6 @@ impl Capture {
             secret: rule.secret || is_secret_name(&path),
             salt: self
                 .salts
-                .get()
                 .get(name)
                 .copied()
                 .unwrap_or_else(lines::new_salt),
